@@ -1,0 +1,142 @@
+//! netpulse-gateway: the dashboard, the JSON API and the live stream, over warp.
+//!
+//! [`Gateway::build`] binds the listener (port 0 in tests) and starts the live fan-out;
+//! [`Gateway::run_until_stopped`] serves until the shutdown future resolves.
+
+pub mod api;
+pub mod error;
+pub mod live;
+pub mod registry;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use async_nats::jetstream;
+use netpulse_shared::bus;
+use netpulse_shared::config::NatsSettings;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use warp::http::header::{HeaderMap, HeaderValue};
+use warp::Filter;
+
+use crate::registry::Registry;
+
+/// `[gateway]` settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct GatewaySettings {
+    /// Address and port to serve on. Default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// Folder of the dashboard's files (with `node_modules/` installed). Default `web`.
+    pub web_dir: PathBuf,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            web_dir: PathBuf::from("web"),
+        }
+    }
+}
+
+/// Everything the gateway binary reads from configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// `[nats]`.
+    pub nats: NatsSettings,
+    /// `[gateway]`.
+    pub gateway: GatewaySettings,
+}
+
+/// A gateway bound to its port, ready to serve.
+pub struct Gateway {
+    listener: TcpListener,
+    address: SocketAddr,
+    client: async_nats::Client,
+    registry: Registry,
+    live: live::LiveSender,
+    fan_out: tokio::task::JoinHandle<()>,
+    web_dir: PathBuf,
+}
+
+impl Gateway {
+    /// Binds `settings.listen`, opens the registry and starts following NATS.
+    pub async fn build(
+        client: async_nats::Client,
+        settings: GatewaySettings,
+    ) -> anyhow::Result<Self> {
+        let js = jetstream::new(client.clone());
+        let store = bus::devices_bucket(&js).await?;
+        let listener = TcpListener::bind(settings.listen).await?;
+        let address = listener.local_addr()?;
+        let (live, _) = broadcast::channel(live::CLIENT_BACKLOG);
+        let fan_out = tokio::spawn({
+            let (client, store, live) = (client.clone(), store.clone(), live.clone());
+            async move {
+                if let Err(error) = live::fan_out(client, store, live).await {
+                    tracing::error!(%error, "live stream stopped");
+                }
+            }
+        });
+        Ok(Self {
+            listener,
+            address,
+            client,
+            registry: Registry::new(store),
+            live,
+            fan_out,
+            web_dir: settings.web_dir,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until `shutdown` resolves, then lets requests under way finish.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        tracing::info!(address = %self.address, "gateway listening");
+        let vendor = warp::path!("vendor" / "chart.js" / ..).and(warp::fs::dir(
+            self.web_dir.join("node_modules/chart.js/dist"),
+        ));
+        let pages = warp::get().and(warp::fs::dir(self.web_dir.clone()));
+        let routes = api::health(self.client.clone())
+            .or(api::devices(self.registry.clone()))
+            .or(live::route(self.live.clone()))
+            .or(vendor)
+            .or(pages)
+            .recover(error::recover)
+            .with(warp::reply::with::headers(security_headers()))
+            .with(warp::trace::request());
+        warp::serve(routes)
+            .incoming(self.listener)
+            .graceful(shutdown)
+            .run()
+            .await;
+        self.fan_out.abort();
+    }
+}
+
+/// Headers on every answer: no framing, no MIME sniffing, scripts only from this origin.
+fn security_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    headers
+}

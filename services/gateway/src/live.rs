@@ -1,0 +1,284 @@
+//! The live stream: NATS samples, failures and registry changes, turned into `/ws` messages
+//! and fanned out to every connected browser.
+//!
+//! One task reads NATS and computes bit rates (it alone holds the previous sample of each
+//! device, so no lock is needed); it sends ready-made JSON text to a bounded broadcast
+//! channel. Each WebSocket reads from that channel: a client too slow to keep up misses
+//! messages (and is told how many) instead of slowing anyone else down.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_nats::jetstream::kv;
+use futures::{SinkExt, StreamExt};
+use netpulse_shared::device::{Device, DeviceId, DeviceView};
+use netpulse_shared::messages::{PollFailure, Sample, VarBind};
+use netpulse_shared::rate::{bits_per_second, Reading};
+use netpulse_shared::subjects;
+use serde::Serialize;
+use tokio::sync::broadcast;
+use warp::filters::ws::{Message, WebSocket, Ws};
+use warp::{Filter, Rejection, Reply};
+
+/// Messages queued per client before it starts missing some.
+pub const CLIENT_BACKLOG: usize = 1024;
+
+/// A message on `/ws`. Every one is a JSON object with a `type` and, where it concerns one
+/// device, a `device`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveMessage<'a> {
+    /// A new sample, with rates per interface.
+    Sample {
+        /// Device id.
+        device: &'a DeviceId,
+        /// Sample time, Unix milliseconds.
+        time_ms: u64,
+        /// sysUpTime, hundredths of a second.
+        uptime_ticks: Option<u32>,
+        /// Per-interface counters and rates.
+        interfaces: Vec<InterfaceRate>,
+        /// Every value read, with its type.
+        values: &'a [VarBind],
+    },
+    /// A poll that failed.
+    Failure {
+        /// Device id.
+        device: &'a DeviceId,
+        /// When, Unix milliseconds.
+        time_ms: u64,
+        /// Why.
+        reason: &'a str,
+    },
+    /// A device was added or changed.
+    DeviceAdded {
+        /// The device, without secrets.
+        device: DeviceView<'a>,
+    },
+    /// A device was deleted.
+    DeviceRemoved {
+        /// Its id.
+        device: &'a str,
+    },
+    /// This client fell behind and missed messages.
+    Lagged {
+        /// How many.
+        missed: u64,
+    },
+}
+
+/// Counters and rates of one interface in a sample.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InterfaceRate {
+    /// ifIndex.
+    pub index: u32,
+    /// Received octets counter.
+    pub in_octets: u64,
+    /// Sent octets counter.
+    pub out_octets: u64,
+    /// Received bits per second since the previous sample; null when there is no rate.
+    pub in_bps: Option<f64>,
+    /// Sent bits per second since the previous sample; null when there is no rate.
+    pub out_bps: Option<f64>,
+}
+
+/// Rates of every interface of `current` against the previous sample of the same device.
+pub fn interface_rates(previous: Option<&Sample>, current: &Sample) -> Vec<InterfaceRate> {
+    let before = previous.map(Sample::interface_counters).unwrap_or_default();
+    let reading = |s: &Sample, (value, bits): (u64, u32)| Reading {
+        time_ms: s.time_ms,
+        uptime_ticks: s.uptime_ticks,
+        value,
+        bits,
+    };
+    current
+        .interface_counters()
+        .into_iter()
+        .map(|now| {
+            let then = before.iter().find(|c| c.index == now.index);
+            let rate = |pick: fn(&netpulse_shared::messages::InterfaceCounters) -> (u64, u32)| {
+                let (prev, then) = (previous?, then?);
+                bits_per_second(&reading(prev, pick(then)), &reading(current, pick(&now)))
+            };
+            InterfaceRate {
+                index: now.index,
+                in_octets: now.in_octets.0,
+                out_octets: now.out_octets.0,
+                in_bps: rate(|c| c.in_octets),
+                out_bps: rate(|c| c.out_octets),
+            }
+        })
+        .collect()
+}
+
+/// Sender side of the fan-out: JSON text, ready to send.
+pub type LiveSender = broadcast::Sender<Arc<str>>;
+
+/// Reads NATS and the registry, and broadcasts `/ws` messages until the subscriptions end.
+pub async fn fan_out(
+    client: async_nats::Client,
+    registry: kv::Store,
+    live: LiveSender,
+) -> anyhow::Result<()> {
+    let mut samples = client.subscribe(subjects::SAMPLE_ALL).await?;
+    let mut failures = client.subscribe(subjects::FAILURE_ALL).await?;
+    let mut changes = registry.watch_all().await?;
+    let mut previous: HashMap<DeviceId, Sample> = HashMap::new();
+    loop {
+        let text = tokio::select! {
+            Some(message) = samples.next() => {
+                let Ok(sample) = serde_json::from_slice::<Sample>(&message.payload) else {
+                    tracing::debug!(subject = %message.subject, "ignoring malformed sample");
+                    continue;
+                };
+                if subjects::device_of(&message.subject).as_ref() != Some(&sample.device) {
+                    continue;
+                }
+                // Samples can arrive out of order when several pollers run: rate only forward.
+                let prior = previous.get(&sample.device).filter(|p| p.time_ms < sample.time_ms);
+                let interfaces = interface_rates(prior, &sample);
+                let text = serde_json::to_string(&LiveMessage::Sample {
+                    device: &sample.device,
+                    time_ms: sample.time_ms,
+                    uptime_ticks: sample.uptime_ticks,
+                    interfaces,
+                    values: &sample.values,
+                });
+                if prior.is_some() || !previous.contains_key(&sample.device) {
+                    previous.insert(sample.device.clone(), sample);
+                }
+                text
+            }
+            Some(message) = failures.next() => {
+                let Ok(failure) = serde_json::from_slice::<PollFailure>(&message.payload) else {
+                    continue;
+                };
+                serde_json::to_string(&LiveMessage::Failure {
+                    device: &failure.device,
+                    time_ms: failure.time_ms,
+                    reason: &failure.reason,
+                })
+            }
+            Some(change) = changes.next() => {
+                let Ok(entry) = change else { continue };
+                match entry.operation {
+                    kv::Operation::Put => {
+                        let Ok(device) = serde_json::from_slice::<Device>(&entry.value) else { continue };
+                        serde_json::to_string(&LiveMessage::DeviceAdded { device: device.view() })
+                    }
+                    kv::Operation::Delete | kv::Operation::Purge => {
+                        if let Ok(id) = DeviceId::parse(&entry.key) {
+                            previous.remove(&id);
+                        }
+                        serde_json::to_string(&LiveMessage::DeviceRemoved { device: &entry.key })
+                    }
+                }
+            }
+            else => break,
+        };
+        match text {
+            // No receivers is fine: nobody is watching.
+            Ok(text) => drop(live.send(Arc::from(text))),
+            Err(error) => tracing::error!(%error, "cannot encode live message"),
+        }
+    }
+    Ok(())
+}
+
+/// `GET /ws`: the live stream.
+pub fn route(live: LiveSender) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("ws").and(warp::ws()).map(move |ws: Ws| {
+        let receiver = live.subscribe();
+        ws.max_message_size(64 * 1024)
+            .on_upgrade(move |socket| serve_client(socket, receiver))
+    })
+}
+
+async fn serve_client(socket: WebSocket, mut receiver: broadcast::Receiver<Arc<str>>) {
+    let (mut to_client, mut from_client) = socket.split();
+    loop {
+        tokio::select! {
+            incoming = from_client.next() => match incoming {
+                // The page sends nothing yet; anything but a close is ignored.
+                Some(Ok(message)) if !message.is_close() => {}
+                _ => break,
+            },
+            outgoing = receiver.recv() => {
+                let text = match outgoing {
+                    Ok(text) => text.to_string(),
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::debug!(missed, "live client lagging");
+                        serde_json::to_string(&LiveMessage::Lagged { missed }).unwrap_or_default()
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                };
+                let sent = tokio::time::timeout(std::time::Duration::from_secs(10), to_client.send(Message::text(text))).await;
+                if !matches!(sent, Ok(Ok(()))) {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to_client.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netpulse_shared::device::Oid;
+    use netpulse_shared::messages::{SnmpValue, SCHEMA_VERSION};
+
+    fn sample(time_ms: u64, uptime: u32, in_octets: u64, out_octets: u64) -> Sample {
+        let vb = |oid: &str, value| VarBind {
+            oid: Oid::parse(oid).expect("oid"),
+            value,
+        };
+        Sample {
+            schema: SCHEMA_VERSION,
+            id: format!("d-{time_ms}"),
+            device: DeviceId::parse("d").expect("id"),
+            time_ms,
+            uptime_ticks: Some(uptime),
+            values: vec![
+                vb("1.3.6.1.2.1.1.3.0", SnmpValue::Timeticks(uptime)),
+                vb("1.3.6.1.2.1.31.1.1.1.6.3", SnmpValue::Counter64(in_octets)),
+                vb(
+                    "1.3.6.1.2.1.31.1.1.1.10.3",
+                    SnmpValue::Counter64(out_octets),
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn rates_come_from_the_previous_sample() {
+        let first = sample(10_000, 100, 1_000, 2_000);
+        let rates = interface_rates(None, &first);
+        assert_eq!(rates[0].in_bps, None);
+        let second = sample(20_000, 1100, 13_500, 2_000);
+        let rates = interface_rates(Some(&first), &second);
+        assert_eq!(rates[0].index, 3);
+        assert_eq!(rates[0].in_bps, Some(10_000.0));
+        assert_eq!(rates[0].out_bps, Some(0.0));
+        // A reboot between the two: no rate rather than a spike.
+        let rebooted = sample(30_000, 50, 10, 10);
+        assert_eq!(interface_rates(Some(&second), &rebooted)[0].in_bps, None);
+    }
+
+    #[test]
+    fn messages_carry_type_and_device() {
+        let s = sample(10_000, 100, 1, 2);
+        let text = serde_json::to_value(LiveMessage::Sample {
+            device: &s.device,
+            time_ms: s.time_ms,
+            uptime_ticks: s.uptime_ticks,
+            interfaces: interface_rates(None, &s),
+            values: &s.values,
+        })
+        .expect("json");
+        assert_eq!(text["type"], "sample");
+        assert_eq!(text["device"], "d");
+        assert_eq!(text["interfaces"][0]["in_octets"], 1);
+        assert!(text["interfaces"][0]["in_bps"].is_null());
+    }
+}

@@ -1,0 +1,102 @@
+//! The device registry as the gateway uses it: the JetStream key-value bucket, one key per
+//! device id, the value a [`Device`] as JSON.
+
+use async_nats::jetstream::kv;
+use futures::TryStreamExt;
+use netpulse_shared::device::{Device, DeviceId};
+use warp::http::StatusCode;
+
+use crate::error::ApiError;
+
+/// Handle on the registry bucket.
+#[derive(Clone)]
+pub struct Registry {
+    store: kv::Store,
+}
+
+impl Registry {
+    /// Wraps the bucket.
+    pub fn new(store: kv::Store) -> Self {
+        Self { store }
+    }
+
+    /// Every device, sorted by name.
+    pub async fn list(&self) -> Result<Vec<Device>, ApiError> {
+        let keys: Vec<String> = self
+            .store
+            .keys()
+            .await
+            .map_err(|e| ApiError::unavailable("device registry", &e))?
+            .try_collect()
+            .await
+            .map_err(|e| ApiError::unavailable("device registry", &e))?;
+        let mut devices = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Ok(id) = DeviceId::parse(&key) {
+                if let Some(device) = self.get(&id).await? {
+                    devices.push(device);
+                }
+            }
+        }
+        devices.sort_by(|a, b| {
+            a.name
+                .as_str()
+                .to_lowercase()
+                .cmp(&b.name.as_str().to_lowercase())
+        });
+        Ok(devices)
+    }
+
+    /// One device, if it exists.
+    pub async fn get(&self, id: &DeviceId) -> Result<Option<Device>, ApiError> {
+        let value = self
+            .store
+            .get(id.as_str())
+            .await
+            .map_err(|e| ApiError::unavailable("device registry", &e))?;
+        Ok(
+            value.and_then(|bytes| match serde_json::from_slice::<Device>(&bytes) {
+                Ok(device) => Some(device),
+                Err(error) => {
+                    tracing::warn!(device = %id, %error, "unreadable registry entry skipped");
+                    None
+                }
+            }),
+        )
+    }
+
+    /// Adds a device; 409 if one with the same id (the same name, up to case and
+    /// punctuation) exists. Atomic: two concurrent adds cannot both succeed.
+    pub async fn create(&self, device: &Device) -> Result<(), ApiError> {
+        let value = serde_json::to_vec(device).map_err(|e| ApiError::unavailable("encoder", &e))?;
+        match self.store.create(device.id.as_str(), value.into()).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "a device named '{}' already exists (id '{}')",
+                    device.name.as_str(),
+                    device.id
+                ),
+            )
+            .with_field("name")),
+            Err(e) => Err(ApiError::unavailable("device registry", &e)),
+        }
+    }
+
+    /// Removes a device; 404 if there is none.
+    pub async fn delete(&self, id: &DeviceId) -> Result<(), ApiError> {
+        if self.get(id).await?.is_none() {
+            return Err(ApiError::no_such_device(id.as_str()));
+        }
+        self.store
+            .delete(id.as_str())
+            .await
+            .map_err(|e| ApiError::unavailable("device registry", &e))
+    }
+
+    /// The underlying bucket (for watching changes).
+    pub fn store(&self) -> &kv::Store {
+        &self.store
+    }
+}

@@ -1,0 +1,200 @@
+//! netpulse-poller: stateless SNMP workers.
+//!
+//! Pollers share the `pollers` queue group on `netpulse.poll.*`, so each job goes to one of
+//! them and more pollers mean more capacity. A job is run with bounded concurrency, a
+//! timeout on every request and a number of retries; the result is published as a sample on
+//! `netpulse.sample.<device>` (stored by JetStream before the poller moves on) or as a
+//! failure on `netpulse.failure.<device>`.
+
+pub mod poll;
+pub mod snmp;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use futures::StreamExt;
+use netpulse_shared::config::NatsSettings;
+use netpulse_shared::messages::{PollFailure, PollJob, Sample, SCHEMA_VERSION};
+use netpulse_shared::{bus, subjects, time};
+use serde::Deserialize;
+use tokio::sync::Semaphore;
+
+use crate::snmp::Snmp2Agent;
+
+/// `[poller]` settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct PollerSettings {
+    /// Milliseconds to wait for each SNMP reply. Default 2000.
+    pub timeout_ms: u64,
+    /// Extra attempts after a timeout. Default 1.
+    pub retries: u32,
+    /// Polls run at once by this poller. Default 256.
+    pub concurrency: usize,
+    /// Most OIDs in one GET request. Default 32.
+    pub max_oids_per_request: usize,
+}
+
+impl Default for PollerSettings {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 2000,
+            retries: 1,
+            concurrency: 256,
+            max_oids_per_request: 32,
+        }
+    }
+}
+
+/// Everything the poller binary reads from configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// `[nats]`.
+    pub nats: NatsSettings,
+    /// `[poller]`.
+    pub poller: PollerSettings,
+}
+
+/// Takes poll jobs until `shutdown` resolves, then waits for the polls under way.
+pub async fn run(
+    client: async_nats::Client,
+    settings: PollerSettings,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let js = jetstream::new(client.clone());
+    bus::samples_stream(&js).await?;
+    let mut jobs = client
+        .queue_subscribe(subjects::POLL_ALL, subjects::POLLERS_QUEUE.to_owned())
+        .await?;
+    let limit = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+    let settings = Arc::new(settings);
+    tracing::info!(concurrency = settings.concurrency, "poller ready");
+    tokio::pin!(shutdown);
+    loop {
+        let message = tokio::select! {
+            () = &mut shutdown => break,
+            message = jobs.next() => match message {
+                Some(m) => m,
+                None => break,
+            },
+        };
+        let job: PollJob = match serde_json::from_slice(&message.payload) {
+            Ok(job) => job,
+            Err(error) => {
+                tracing::warn!(subject = %message.subject, %error, "ignoring malformed poll job");
+                continue;
+            }
+        };
+        if subjects::device_of(&message.subject).as_ref() != Some(&job.device) {
+            tracing::warn!(subject = %message.subject, "ignoring poll job for another device");
+            continue;
+        }
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            permit = limit.clone().acquire_owned() => permit?,
+        };
+        let (client, js, settings) = (client.clone(), js.clone(), settings.clone());
+        tokio::spawn(async move {
+            handle_job(&client, &js, &settings, job).await;
+            drop(permit);
+        });
+    }
+    // Let polls under way finish and publish.
+    let _ = tokio::time::timeout(
+        Duration::from_secs(10),
+        limit.acquire_many(u32::try_from(settings.concurrency.max(1)).unwrap_or(u32::MAX)),
+    )
+    .await;
+    client.drain().await.ok();
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(device = %job.device, job = %job.job_id))]
+async fn handle_job(
+    client: &async_nats::Client,
+    js: &jetstream::Context,
+    settings: &PollerSettings,
+    job: PollJob,
+) {
+    if time::now_ms() > job.deadline_ms {
+        tracing::warn!("poll job arrived after its deadline; skipped");
+        return;
+    }
+    let mut agent = Snmp2Agent::new(
+        job.address.clone(),
+        job.version,
+        job.community.clone(),
+        Duration::from_millis(settings.timeout_ms),
+        settings.retries,
+    );
+    match poll::run_job(&mut agent, &job, settings.max_oids_per_request).await {
+        Ok(sample) => publish_sample(client, js, &sample).await,
+        Err(error) => {
+            tracing::info!(%error, "poll failed");
+            publish_failure(client, &job, error.to_string()).await;
+        }
+    }
+}
+
+/// Publishes a sample into the samples stream, with its id as the deduplication id, and
+/// waits for JetStream to confirm it is stored.
+async fn publish_sample(client: &async_nats::Client, js: &jetstream::Context, sample: &Sample) {
+    let payload = match serde_json::to_vec(sample) {
+        Ok(p) => p,
+        Err(error) => {
+            tracing::error!(%error, "cannot encode sample");
+            return;
+        }
+    };
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", sample.id.as_str());
+    for attempt in 1..=3 {
+        let stored = async {
+            js.publish_with_headers(
+                subjects::sample(&sample.device),
+                headers.clone(),
+                payload.clone().into(),
+            )
+            .await?
+            .await
+        };
+        match tokio::time::timeout(Duration::from_secs(5), stored).await {
+            Ok(Ok(_)) => return,
+            Ok(Err(error)) => tracing::warn!(%error, attempt, "sample not stored, retrying"),
+            Err(_) => tracing::warn!(attempt, "sample store timed out, retrying"),
+        }
+    }
+    let failure = PollFailure {
+        schema: SCHEMA_VERSION,
+        job_id: sample.id.clone(),
+        device: sample.device.clone(),
+        time_ms: time::now_ms(),
+        reason: "sample could not be stored in JetStream".into(),
+    };
+    publish(client, subjects::failure(&sample.device), &failure).await;
+}
+
+async fn publish_failure(client: &async_nats::Client, job: &PollJob, reason: String) {
+    let failure = PollFailure {
+        schema: SCHEMA_VERSION,
+        job_id: job.job_id.clone(),
+        device: job.device.clone(),
+        time_ms: time::now_ms(),
+        reason,
+    };
+    publish(client, subjects::failure(&job.device), &failure).await;
+}
+
+async fn publish<T: serde::Serialize>(client: &async_nats::Client, subject: String, message: &T) {
+    match serde_json::to_vec(message) {
+        Ok(payload) => {
+            if let Err(error) = client.publish(subject, payload.into()).await {
+                tracing::warn!(%error, "cannot publish");
+            }
+        }
+        Err(error) => tracing::error!(%error, "cannot encode message"),
+    }
+}

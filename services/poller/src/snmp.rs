@@ -1,0 +1,295 @@
+//! The narrow interface between polling logic and the SNMP library.
+//!
+//! [`Agent`] is what polling needs from an SNMP agent: GET a list of OIDs. [`Snmp2Agent`]
+//! implements it with snmp2's async session, with a timeout on every request, a fresh
+//! session after a timeout (so a late reply cannot be taken for the next request's), and a
+//! check that the reply names exactly the OIDs asked for. [`convert`] turns snmp2's borrowed
+//! values into owned [`SnmpValue`]s.
+
+use std::time::Duration;
+
+use netpulse_shared::device::{Address, Community, Oid, SnmpVersion};
+use netpulse_shared::messages::{SnmpValue, VarBind};
+
+/// Why a GET failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnmpError {
+    /// No reply within the timeout, after every retry.
+    #[error("timeout")]
+    Timeout,
+    /// The host name did not resolve, or the socket could not be opened.
+    #[error("cannot reach agent: {0}")]
+    Unreachable(String),
+    /// The agent answered with an SNMP error status.
+    #[error("agent returned error {name} (varbind {index})")]
+    Status {
+        /// The error-status name (`tooBig`, `noSuchName`, `genErr`, ...).
+        name: &'static str,
+        /// The raw error-status.
+        status: u32,
+        /// The 1-based varbind index the agent blamed (0 when none).
+        index: u32,
+    },
+    /// A reply that could not be decoded, or that did not answer the request.
+    #[error("bad reply: {0}")]
+    BadReply(String),
+}
+
+/// What polling needs from an SNMP agent.
+pub trait Agent {
+    /// GETs `oids` in one request; the answer has one varbind per OID, in the same order.
+    fn get(
+        &mut self,
+        oids: &[Oid],
+    ) -> impl std::future::Future<Output = Result<Vec<VarBind>, SnmpError>> + Send;
+}
+
+/// The RFC 3416 name of an SNMP error-status.
+pub fn error_status_name(status: u32) -> &'static str {
+    const NAMES: [&str; 19] = [
+        "noError",
+        "tooBig",
+        "noSuchName",
+        "badValue",
+        "readOnly",
+        "genErr",
+        "noAccess",
+        "wrongType",
+        "wrongLength",
+        "wrongEncoding",
+        "wrongValue",
+        "noCreation",
+        "inconsistentValue",
+        "resourceUnavailable",
+        "commitFailed",
+        "undoFailed",
+        "authorizationError",
+        "notWritable",
+        "inconsistentName",
+    ];
+    usize::try_from(status)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .copied()
+        .unwrap_or("unknown")
+}
+
+/// Converts a value from snmp2 into an owned, typed [`SnmpValue`]. `None` for types that
+/// cannot appear in a GET response varbind (PDUs, sequences).
+pub fn convert(value: &snmp2::Value<'_>) -> Option<SnmpValue> {
+    use snmp2::Value as V;
+    Some(match value {
+        V::Integer(n) => SnmpValue::Integer(*n),
+        V::OctetString(bytes) => {
+            SnmpValue::OctetString(String::from_utf8_lossy(bytes).into_owned())
+        }
+        V::ObjectIdentifier(oid) => SnmpValue::ObjectIdentifier(oid.to_id_string()),
+        V::IpAddress([a, b, c, d]) => SnmpValue::IpAddress(format!("{a}.{b}.{c}.{d}")),
+        V::Counter32(n) => SnmpValue::Counter32(*n),
+        V::Unsigned32(n) => SnmpValue::Unsigned32(*n),
+        V::Timeticks(n) => SnmpValue::Timeticks(*n),
+        V::Opaque(bytes) => SnmpValue::Opaque(bytes.iter().map(|b| format!("{b:02x}")).collect()),
+        V::Counter64(n) => SnmpValue::Counter64(*n),
+        V::Null => SnmpValue::Null,
+        V::NoSuchObject => SnmpValue::NoSuchObject,
+        V::NoSuchInstance => SnmpValue::NoSuchInstance,
+        V::EndOfMibView => SnmpValue::EndOfMibView,
+        V::Boolean(b) => SnmpValue::Integer(i64::from(*b)),
+        _ => return None,
+    })
+}
+
+fn to_library_oid(oid: &Oid) -> Result<snmp2::Oid<'static>, SnmpError> {
+    let arcs: Vec<u64> = oid.arcs().iter().map(|a| u64::from(*a)).collect();
+    snmp2::Oid::from(&arcs).map_err(|_| SnmpError::BadReply(format!("cannot encode OID {oid}")))
+}
+
+fn from_library_oid(oid: &snmp2::Oid<'_>) -> Option<Oid> {
+    let arcs = oid
+        .iter()?
+        .map(|a| u32::try_from(a).ok())
+        .collect::<Option<Vec<u32>>>()?;
+    Oid::from_arcs(arcs).ok()
+}
+
+/// An [`Agent`] over snmp2's async session (SNMP v1 and v2c).
+pub struct Snmp2Agent {
+    address: Address,
+    version: SnmpVersion,
+    community: Community,
+    timeout: Duration,
+    retries: u32,
+    session: Option<snmp2::AsyncSession>,
+    next_request_id: i32,
+}
+
+impl Snmp2Agent {
+    /// An agent handle; the session opens on first use.
+    pub fn new(
+        address: Address,
+        version: SnmpVersion,
+        community: Community,
+        timeout: Duration,
+        retries: u32,
+    ) -> Self {
+        // Start request ids somewhere unpredictable so two sessions rarely share them.
+        let seed = netpulse_shared::time::now_ms() as u32 ^ std::process::id().rotate_left(16);
+        Self {
+            address,
+            version,
+            community,
+            timeout,
+            retries,
+            session: None,
+            next_request_id: i32::try_from(seed & 0x3fff_ffff).unwrap_or(1),
+        }
+    }
+
+    async fn open(&mut self) -> Result<&mut snmp2::AsyncSession, SnmpError> {
+        if self.session.is_none() {
+            let target = self.address.to_socket_string();
+            let community = self.community.expose().as_bytes();
+            let req_id = self.next_request_id;
+            let opening = async {
+                match self.version {
+                    SnmpVersion::V1 => {
+                        snmp2::AsyncSession::new_v1(target.as_str(), community, req_id).await
+                    }
+                    SnmpVersion::V2c => {
+                        snmp2::AsyncSession::new_v2c(target.as_str(), community, req_id).await
+                    }
+                }
+            };
+            let session = tokio::time::timeout(self.timeout, opening)
+                .await
+                .map_err(|_| SnmpError::Unreachable(format!("resolving {target} timed out")))?
+                .map_err(|e| SnmpError::Unreachable(e.to_string()))?;
+            self.session = Some(session);
+        }
+        self.session
+            .as_mut()
+            .ok_or_else(|| SnmpError::Unreachable("no session".into()))
+    }
+
+    async fn get_once(&mut self, oids: &[Oid]) -> Result<Vec<VarBind>, SnmpError> {
+        let wanted: Vec<snmp2::Oid<'static>> =
+            oids.iter().map(to_library_oid).collect::<Result<_, _>>()?;
+        let refs: Vec<&snmp2::Oid<'_>> = wanted.iter().collect();
+        let timeout = self.timeout;
+        self.next_request_id = self.next_request_id.wrapping_add(1);
+        let session = self.open().await?;
+        let reply = tokio::time::timeout(timeout, session.get_many(&refs)).await;
+        let pdu = match reply {
+            Err(_) => return Err(SnmpError::Timeout),
+            Ok(Err(e)) => return Err(SnmpError::BadReply(format!("{e:?}"))),
+            Ok(Ok(pdu)) => pdu,
+        };
+        if pdu.error_status != 0 {
+            return Err(SnmpError::Status {
+                name: error_status_name(pdu.error_status),
+                status: pdu.error_status,
+                index: pdu.error_index,
+            });
+        }
+        // Copy everything out of the borrowed PDU before anything else touches the session.
+        let mut out = Vec::with_capacity(oids.len());
+        for (oid, value) in pdu.varbinds {
+            let oid = from_library_oid(&oid)
+                .ok_or_else(|| SnmpError::BadReply("reply has an invalid OID".into()))?;
+            let value = convert(&value)
+                .ok_or_else(|| SnmpError::BadReply(format!("unexpected value type for {oid}")))?;
+            out.push(VarBind { oid, value });
+        }
+        if out.len() != oids.len() || out.iter().zip(oids).any(|(vb, asked)| &vb.oid != asked) {
+            return Err(SnmpError::BadReply(
+                "reply does not match the OIDs requested".into(),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+impl Agent for Snmp2Agent {
+    async fn get(&mut self, oids: &[Oid]) -> Result<Vec<VarBind>, SnmpError> {
+        let mut attempt = 0;
+        loop {
+            match self.get_once(oids).await {
+                Err(SnmpError::Timeout | SnmpError::BadReply(_)) if attempt < self.retries => {
+                    // A late or garbled reply may still arrive on this socket: start afresh.
+                    self.session = None;
+                    attempt += 1;
+                }
+                Err(e @ (SnmpError::Timeout | SnmpError::BadReply(_))) => {
+                    self.session = None;
+                    return Err(e);
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_convert_with_their_types() {
+        let oid = snmp2::Oid::from(&[1, 3, 6, 1]).expect("oid");
+        let cases: Vec<(snmp2::Value<'_>, Option<SnmpValue>)> = vec![
+            (snmp2::Value::Integer(-5), Some(SnmpValue::Integer(-5))),
+            (
+                snmp2::Value::OctetString(b"eth0"),
+                Some(SnmpValue::OctetString("eth0".into())),
+            ),
+            (
+                snmp2::Value::OctetString(b"<script>\xff"),
+                Some(SnmpValue::OctetString("<script>\u{fffd}".into())),
+            ),
+            (
+                snmp2::Value::ObjectIdentifier(oid),
+                Some(SnmpValue::ObjectIdentifier("1.3.6.1".into())),
+            ),
+            (
+                snmp2::Value::IpAddress([192, 0, 2, 1]),
+                Some(SnmpValue::IpAddress("192.0.2.1".into())),
+            ),
+            (snmp2::Value::Counter32(7), Some(SnmpValue::Counter32(7))),
+            (snmp2::Value::Unsigned32(8), Some(SnmpValue::Unsigned32(8))),
+            (snmp2::Value::Timeticks(9), Some(SnmpValue::Timeticks(9))),
+            (
+                snmp2::Value::Opaque(&[0xde, 0xad]),
+                Some(SnmpValue::Opaque("dead".into())),
+            ),
+            (
+                snmp2::Value::Counter64(u64::MAX),
+                Some(SnmpValue::Counter64(u64::MAX)),
+            ),
+            (snmp2::Value::Null, Some(SnmpValue::Null)),
+            (snmp2::Value::NoSuchObject, Some(SnmpValue::NoSuchObject)),
+            (
+                snmp2::Value::NoSuchInstance,
+                Some(SnmpValue::NoSuchInstance),
+            ),
+            (snmp2::Value::EndOfMibView, Some(SnmpValue::EndOfMibView)),
+        ];
+        for (value, want) in cases {
+            assert_eq!(convert(&value), want, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn error_status_names() {
+        assert_eq!(error_status_name(1), "tooBig");
+        assert_eq!(error_status_name(2), "noSuchName");
+        assert_eq!(error_status_name(18), "inconsistentName");
+        assert_eq!(error_status_name(99), "unknown");
+    }
+
+    #[test]
+    fn oids_convert_both_ways() {
+        let ours = Oid::parse("1.3.6.1.2.1.31.1.1.1.6.4294967295").expect("oid");
+        let theirs = to_library_oid(&ours).expect("encode");
+        assert_eq!(from_library_oid(&theirs), Some(ours));
+    }
+}

@@ -1,0 +1,18 @@
+//! netpulse-recorder binary: wiring only.
+
+use netpulse_recorder::{run, Settings};
+use netpulse_shared::{bus, config, shutdown, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    telemetry::init();
+    let settings: Settings = config::load()?;
+    let client = bus::connect(&settings.nats, "netpulse-recorder").await?;
+    run(
+        client,
+        settings.data_dir,
+        settings.recorder,
+        shutdown::signal(),
+    )
+    .await
+}

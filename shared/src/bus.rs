@@ -1,0 +1,97 @@
+//! The NATS side every service shares: connecting, and declaring the samples stream and the
+//! device registry bucket (idempotently, so any service may start first).
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv, stream};
+
+use crate::config::NatsSettings;
+use crate::subjects;
+
+/// Could not reach NATS or set up what netpulse needs on it.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// No connection within the configured time.
+    #[error("cannot connect to NATS at {url}: {reason}")]
+    Connect {
+        /// The server URL tried.
+        url: String,
+        /// The last error seen.
+        reason: String,
+    },
+    /// A JetStream stream or bucket could not be created or opened.
+    #[error("cannot set up JetStream {what}: {reason}")]
+    JetStream {
+        /// Which stream or bucket.
+        what: &'static str,
+        /// The server's answer.
+        reason: String,
+    },
+}
+
+/// Connects to NATS, retrying until `connect_timeout_secs` have passed (services may start
+/// before the server does).
+pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::Client, BusError> {
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(settings.connect_timeout_secs);
+    let mut wait = Duration::from_millis(100);
+    loop {
+        let attempt = async_nats::ConnectOptions::new()
+            .name(name)
+            .connect(settings.url.as_str())
+            .await;
+        match attempt {
+            Ok(client) => return Ok(client),
+            Err(err) if tokio::time::Instant::now() + wait < give_up => {
+                tracing::debug!(url = %settings.url, error = %err, "NATS not reachable yet, retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            Err(err) => {
+                return Err(BusError::Connect {
+                    url: settings.url.clone(),
+                    reason: err.to_string(),
+                })
+            }
+        }
+    }
+}
+
+/// The samples stream: keeps every sample until the recorder has stored it, bounded by age
+/// and size so a long outage cannot fill the disk. Deduplicates by sample id.
+pub async fn samples_stream(js: &jetstream::Context) -> Result<stream::Stream, BusError> {
+    js.get_or_create_stream(stream::Config {
+        name: subjects::SAMPLES_STREAM.into(),
+        subjects: vec![subjects::SAMPLE_ALL.into()],
+        storage: stream::StorageType::File,
+        retention: stream::RetentionPolicy::Limits,
+        discard: stream::DiscardPolicy::Old,
+        max_age: Duration::from_secs(2 * 24 * 3600),
+        max_bytes: 4 * 1024 * 1024 * 1024,
+        duplicate_window: Duration::from_secs(120),
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| BusError::JetStream {
+        what: "samples stream",
+        reason: e.to_string(),
+    })
+}
+
+/// The device registry: one key per device id, the value a device as JSON.
+pub async fn devices_bucket(js: &jetstream::Context) -> Result<kv::Store, BusError> {
+    if let Ok(store) = js.get_key_value(subjects::DEVICES_BUCKET).await {
+        return Ok(store);
+    }
+    js.create_key_value(kv::Config {
+        bucket: subjects::DEVICES_BUCKET.into(),
+        description: "netpulse device registry".into(),
+        history: 1,
+        storage: stream::StorageType::File,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| BusError::JetStream {
+        what: "device registry bucket",
+        reason: e.to_string(),
+    })
+}

@@ -1,0 +1,813 @@
+//! The device model and its validation.
+//!
+//! Everything a user sends about a device is parsed once, at the API edge, into the types
+//! below; inside netpulse a [`Device`] is therefore always valid. A rejected input yields a
+//! [`ValidationError`] that names the offending field, so the API can say exactly what is wrong.
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+/// Largest accepted device name, in characters.
+pub const MAX_NAME_CHARS: usize = 64;
+/// Largest accepted device id, in bytes.
+pub const MAX_ID_BYTES: usize = 64;
+/// Largest accepted SNMP community, in bytes.
+pub const MAX_COMMUNITY_BYTES: usize = 128;
+/// Most interfaces one device may list.
+pub const MAX_INTERFACES: usize = 1024;
+/// Most extra OIDs one device may list.
+pub const MAX_EXTRA_OIDS: usize = 128;
+/// Poll interval bounds, in seconds.
+pub const MIN_INTERVAL_SECS: u64 = 1;
+/// See [`MIN_INTERVAL_SECS`].
+pub const MAX_INTERVAL_SECS: u64 = 86_400;
+/// Poll interval used when a device does not set one.
+pub const DEFAULT_INTERVAL_SECS: u32 = 10;
+/// The standard SNMP agent port.
+pub const DEFAULT_SNMP_PORT: u16 = 161;
+
+/// Why a piece of input was refused, and which field it was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    /// The input field at fault (`"name"`, `"address"`, ... or `"body"` for the whole body).
+    pub field: String,
+    /// What is wrong with it, for a human.
+    pub message: String,
+}
+
+impl ValidationError {
+    /// A validation error on `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A human-chosen device name: 1 to 64 printable characters with at least one letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct DeviceName(String);
+
+impl DeviceName {
+    /// Checks a name; surrounding white space is trimmed.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if name.chars().count() > MAX_NAME_CHARS {
+            return Err(format!("must be at most {MAX_NAME_CHARS} characters"));
+        }
+        if name.chars().any(char::is_control) {
+            return Err("must not contain control characters".into());
+        }
+        if !name.chars().any(|c| c.is_ascii_alphanumeric()) {
+            return Err("must contain at least one ASCII letter or digit".into());
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for DeviceName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A device id: lower-case ASCII letters, digits, `-` and `_`, starting with a letter or digit.
+///
+/// Safe as one NATS subject token, one key-value key and one file name. It is derived from the
+/// name, so two names that differ only in case or punctuation are the same device.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct DeviceId(String);
+
+impl DeviceId {
+    /// Checks an id given from outside (a URL path segment, a subject token, a message field).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let ok_first = raw
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        let ok_rest = raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !ok_first || !ok_rest || raw.len() > MAX_ID_BYTES {
+            return Err(format!(
+                "device id must be 1 to {MAX_ID_BYTES} of a-z, 0-9, '-' and '_', starting with a letter or digit"
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The id for a name: lower-cased, every run of other characters turned into one `-`.
+    pub fn from_name(name: &DeviceName) -> Self {
+        let mut id = String::with_capacity(name.0.len());
+        for c in name.0.chars() {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                id.push(c.to_ascii_lowercase());
+            } else if !id.ends_with('-') {
+                id.push('-');
+            }
+        }
+        let id = id.trim_matches(|c| c == '-' || c == '_');
+        // A name has at least one ASCII alphanumeric, so `id` is not empty.
+        Self(id.chars().take(MAX_ID_BYTES).collect())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DeviceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for DeviceId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where a device's agent listens.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Host {
+    /// An IPv4 literal.
+    V4(Ipv4Addr),
+    /// An IPv6 literal.
+    V6(Ipv6Addr),
+    /// A DNS name, resolved at poll time.
+    Name(String),
+}
+
+/// An agent address: host plus UDP port (161 unless given).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Address {
+    /// The host part.
+    pub host: Host,
+    /// The UDP port, never 0.
+    pub port: u16,
+}
+
+impl Address {
+    /// Parses `192.0.2.1`, `192.0.2.1:1161`, `[2001:db8::1]:161`, `2001:db8::1`, `router.example`
+    /// or `router.example:161`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err("must not be empty".into());
+        }
+        let (host, port) = if let Some(rest) = raw.strip_prefix('[') {
+            let (v6, after) = rest
+                .split_once(']')
+                .ok_or("an IPv6 address in brackets needs a closing ']'")?;
+            let v6 =
+                Ipv6Addr::from_str(v6).map_err(|_| format!("'{v6}' is not an IPv6 address"))?;
+            let port = match after {
+                "" => None,
+                p => Some(p.strip_prefix(':').ok_or("expected ':port' after ']'")?),
+            };
+            (Host::V6(v6), port)
+        } else if let Ok(v6) = Ipv6Addr::from_str(raw) {
+            (Host::V6(v6), None)
+        } else {
+            let (host, port) = match raw.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (raw, None),
+            };
+            if host.contains(':') {
+                return Err("an IPv6 address with a port must be written [address]:port".into());
+            }
+            if let Ok(v4) = Ipv4Addr::from_str(host) {
+                (Host::V4(v4), port)
+            } else if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+                return Err(format!("'{host}' is not an IPv4 address"));
+            } else {
+                check_host_name(host)?;
+                (Host::Name(host.to_ascii_lowercase()), port)
+            }
+        };
+        let port = match port {
+            None => DEFAULT_SNMP_PORT,
+            Some(p) => match p.parse::<u16>() {
+                Ok(0) | Err(_) => {
+                    return Err(format!("port '{p}' is not a number from 1 to 65535"))
+                }
+                Ok(n) => n,
+            },
+        };
+        Ok(Self { host, port })
+    }
+
+    /// `host:port` as a resolver takes it (`[v6]:port` for IPv6).
+    pub fn to_socket_string(&self) -> String {
+        self.to_string()
+    }
+}
+
+fn check_host_name(host: &str) -> Result<(), String> {
+    let bad = || format!("'{host}' is neither an IP address nor a valid host name");
+    if host.is_empty() || host.len() > 253 {
+        return Err(bad());
+    }
+    let host = host.strip_suffix('.').unwrap_or(host);
+    for label in host.split('.') {
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok {
+            return Err(bad());
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.host {
+            Host::V4(a) => write!(f, "{a}:{}", self.port),
+            Host::V6(a) => write!(f, "[{a}]:{}", self.port),
+            Host::Name(n) => write!(f, "{n}:{}", self.port),
+        }
+    }
+}
+
+impl Serialize for Address {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An SNMP object identifier, such as `1.3.6.1.2.1.1.3.0`.
+///
+/// At least two arcs; the first is 0, 1 or 2, the second below 40 unless the first is 2;
+/// every arc fits in 32 bits (as SNMP requires); at most 128 arcs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Oid(Vec<u32>);
+
+impl Oid {
+    /// Parses dotted decimal, with or without a leading dot.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let text = raw.trim();
+        let body = text.strip_prefix('.').unwrap_or(text);
+        let bad = |why: &str| format!("'{raw}' is not an OID: {why}");
+        if body.is_empty() {
+            return Err(bad("empty"));
+        }
+        let mut arcs = Vec::new();
+        for part in body.split('.') {
+            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad("expected numbers separated by dots"));
+            }
+            arcs.push(
+                part.parse::<u32>()
+                    .map_err(|_| bad("an arc is larger than 4294967295"))?,
+            );
+        }
+        Self::from_arcs(arcs).map_err(|why| bad(&why))
+    }
+
+    /// Builds an OID from its arcs, with the same checks as [`Oid::parse`].
+    pub fn from_arcs(arcs: Vec<u32>) -> Result<Self, String> {
+        if arcs.len() < 2 {
+            return Err("needs at least two arcs".into());
+        }
+        if arcs.len() > 128 {
+            return Err("has more than 128 arcs".into());
+        }
+        if arcs[0] > 2 {
+            return Err("the first arc must be 0, 1 or 2".into());
+        }
+        if arcs[0] < 2 && arcs[1] >= 40 {
+            return Err("the second arc must be below 40 when the first is 0 or 1".into());
+        }
+        Ok(Self(arcs))
+    }
+
+    /// An OID from a table of well-known ones; the arcs must be valid.
+    pub(crate) fn known(arcs: &[u32]) -> Self {
+        debug_assert!(Self::from_arcs(arcs.to_vec()).is_ok());
+        Self(arcs.to_vec())
+    }
+
+    /// The arcs.
+    pub fn arcs(&self) -> &[u32] {
+        &self.0
+    }
+
+    /// This OID with one more arc (a table column plus an index, say).
+    pub fn child(&self, arc: u32) -> Self {
+        let mut arcs = self.0.clone();
+        arcs.push(arc);
+        Self(arcs)
+    }
+
+    /// If `self` is `prefix.N`, returns `N`.
+    pub fn index_under(&self, prefix: &Oid) -> Option<u32> {
+        match self.0.strip_prefix(prefix.0.as_slice()) {
+            Some([n]) => Some(*n),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, arc) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            write!(f, "{arc}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Oid {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Oid {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The SNMP protocol version spoken to a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SnmpVersion {
+    /// SNMPv1 (no 64-bit counters).
+    #[serde(rename = "1")]
+    V1,
+    /// SNMPv2c.
+    #[serde(rename = "2c")]
+    V2c,
+}
+
+impl SnmpVersion {
+    /// Parses `"1"` or `"2c"`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "1" => Ok(Self::V1),
+            "2c" => Ok(Self::V2c),
+            other => Err(format!(
+                "unknown SNMP version '{other}': expected \"1\" or \"2c\""
+            )),
+        }
+    }
+}
+
+/// An SNMP community string. A secret: it never appears in logs, `Debug` or API answers.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Community(String);
+
+impl Community {
+    /// 1 to 128 printable ASCII characters.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if raw.len() > MAX_COMMUNITY_BYTES {
+            return Err(format!("must be at most {MAX_COMMUNITY_BYTES} characters"));
+        }
+        if !raw.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return Err("must be printable ASCII".into());
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The secret itself, for building SNMP packets only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Community {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Community(***)")
+    }
+}
+
+impl<'de> Deserialize<'de> for Community {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A monitored device, as kept in the registry. Always valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    /// Stable id, derived from the name.
+    pub id: DeviceId,
+    /// The name users gave it.
+    pub name: DeviceName,
+    /// Where its SNMP agent listens.
+    pub address: Address,
+    /// SNMP version spoken to it.
+    pub version: SnmpVersion,
+    /// Community for v1/v2c.
+    pub community: Community,
+    /// Seconds between polls.
+    pub interval: u32,
+    /// ifIndex values whose octet counters are polled.
+    pub interfaces: Vec<u32>,
+    /// Extra OIDs polled along with the counters.
+    pub oids: Vec<Oid>,
+}
+
+/// A device as the API shows it: everything but the secrets.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceView<'a> {
+    /// See [`Device::id`].
+    pub id: &'a DeviceId,
+    /// See [`Device::name`].
+    pub name: &'a DeviceName,
+    /// See [`Device::address`].
+    pub address: &'a Address,
+    /// See [`Device::version`].
+    pub version: SnmpVersion,
+    /// See [`Device::interval`].
+    pub interval: u32,
+    /// See [`Device::interfaces`].
+    pub interfaces: &'a [u32],
+    /// See [`Device::oids`].
+    pub oids: &'a [Oid],
+}
+
+impl Device {
+    /// What the API shows of this device.
+    pub fn view(&self) -> DeviceView<'_> {
+        DeviceView {
+            id: &self.id,
+            name: &self.name,
+            address: &self.address,
+            version: self.version,
+            interval: self.interval,
+            interfaces: &self.interfaces,
+            oids: &self.oids,
+        }
+    }
+
+    /// Parses and validates a device sent by a user as a JSON body.
+    ///
+    /// Fields: `name` and `address` (required), `version` (default `"2c"`), `community`
+    /// (default `"public"`), `interval` (seconds, default 10), `interfaces` (ifIndex list),
+    /// `oids` (extra OIDs). Unknown fields are refused, so a typo is not silently ignored.
+    pub fn from_json_body(body: &[u8]) -> Result<Self, ValidationError> {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| ValidationError::new("body", format!("body is not valid JSON: {e}")))?;
+        let Value::Object(map) = value else {
+            return Err(ValidationError::new("body", "body must be a JSON object"));
+        };
+        Self::from_json_object(&map)
+    }
+
+    /// Like [`Device::from_json_body`], from an already parsed object.
+    pub fn from_json_object(map: &Map<String, Value>) -> Result<Self, ValidationError> {
+        const KNOWN: [&str; 7] = [
+            "name",
+            "address",
+            "version",
+            "community",
+            "interval",
+            "interfaces",
+            "oids",
+        ];
+        if let Some(unknown) = map
+            .keys()
+            .find(|k| !KNOWN.contains(&k.as_str()) && k.as_str() != "id")
+        {
+            return Err(ValidationError::new(unknown.clone(), "unknown field"));
+        }
+        let name = DeviceName::parse(required_str(map, "name")?)
+            .map_err(|m| ValidationError::new("name", m))?;
+        let address = Address::parse(required_str(map, "address")?)
+            .map_err(|m| ValidationError::new("address", m))?;
+        let version = match optional_str(map, "version")? {
+            None => SnmpVersion::V2c,
+            Some(v) => SnmpVersion::parse(v).map_err(|m| ValidationError::new("version", m))?,
+        };
+        let community = Community::parse(optional_str(map, "community")?.unwrap_or("public"))
+            .map_err(|m| ValidationError::new("community", m))?;
+        let interval = match map.get("interval") {
+            None | Some(Value::Null) => DEFAULT_INTERVAL_SECS,
+            Some(v) => parse_interval(v)?,
+        };
+        let interfaces = match map.get("interfaces") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(v) => parse_interfaces(v)?,
+        };
+        let oids = match map.get("oids") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(v) => parse_oids(v)?,
+        };
+        let id = DeviceId::from_name(&name);
+        if let Some(given) = map.get("id") {
+            if given.as_str() != Some(id.as_str()) {
+                return Err(ValidationError::new(
+                    "id",
+                    "the id is derived from the name and cannot be chosen",
+                ));
+            }
+        }
+        Ok(Self {
+            id,
+            name,
+            address,
+            version,
+            community,
+            interval,
+            interfaces,
+            oids,
+        })
+    }
+}
+
+fn required_str<'a>(map: &'a Map<String, Value>, field: &str) -> Result<&'a str, ValidationError> {
+    optional_str(map, field)?.ok_or_else(|| ValidationError::new(field, "is required"))
+}
+
+fn optional_str<'a>(
+    map: &'a Map<String, Value>,
+    field: &str,
+) -> Result<Option<&'a str>, ValidationError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ValidationError::new(field, "must be a string")),
+    }
+}
+
+fn parse_interval(v: &Value) -> Result<u32, ValidationError> {
+    let err = || {
+        ValidationError::new(
+            "interval",
+            format!(
+                "must be a whole number of seconds from {MIN_INTERVAL_SECS} to {MAX_INTERVAL_SECS}"
+            ),
+        )
+    };
+    let secs = v.as_u64().ok_or_else(err)?;
+    if !(MIN_INTERVAL_SECS..=MAX_INTERVAL_SECS).contains(&secs) {
+        return Err(err());
+    }
+    u32::try_from(secs).map_err(|_| err())
+}
+
+fn parse_interfaces(v: &Value) -> Result<Vec<u32>, ValidationError> {
+    let field = "interfaces";
+    let items = v
+        .as_array()
+        .ok_or_else(|| ValidationError::new(field, "must be a list of ifIndex numbers"))?;
+    if items.len() > MAX_INTERFACES {
+        return Err(ValidationError::new(
+            field,
+            format!("at most {MAX_INTERFACES} interfaces"),
+        ));
+    }
+    let mut out: Vec<u32> = Vec::with_capacity(items.len());
+    for item in items {
+        let index = item
+            .as_u64()
+            .filter(|n| (1..=2_147_483_647).contains(n))
+            .ok_or_else(|| {
+                ValidationError::new(field, format!("{item} is not an ifIndex (1 to 2147483647)"))
+            })?;
+        let index =
+            u32::try_from(index).map_err(|_| ValidationError::new(field, "ifIndex too large"))?;
+        if !out.contains(&index) {
+            out.push(index);
+        }
+    }
+    Ok(out)
+}
+
+fn parse_oids(v: &Value) -> Result<Vec<Oid>, ValidationError> {
+    let field = "oids";
+    let items = v
+        .as_array()
+        .ok_or_else(|| ValidationError::new(field, "must be a list of OID strings"))?;
+    if items.len() > MAX_EXTRA_OIDS {
+        return Err(ValidationError::new(
+            field,
+            format!("at most {MAX_EXTRA_OIDS} OIDs"),
+        ));
+    }
+    let mut out: Vec<Oid> = Vec::with_capacity(items.len());
+    for item in items {
+        let text = item
+            .as_str()
+            .ok_or_else(|| ValidationError::new(field, format!("{item} is not an OID string")))?;
+        let oid = Oid::parse(text).map_err(|m| ValidationError::new(field, m))?;
+        if !out.contains(&oid) {
+            out.push(oid);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &str) -> Result<Device, ValidationError> {
+        Device::from_json_body(body.as_bytes())
+    }
+
+    #[test]
+    fn a_full_device_parses() {
+        let d = parse(
+            r#"{"name": "core-1", "address": "192.0.2.1:161", "version": "2c", "community": "public",
+                "interval": 10, "interfaces": [1, 2], "oids": ["1.3.6.1.2.1.1.5.0"]}"#,
+        )
+        .expect("valid");
+        assert_eq!(d.id.as_str(), "core-1");
+        assert_eq!(d.address.to_string(), "192.0.2.1:161");
+        assert_eq!(d.interfaces, vec![1, 2]);
+        assert_eq!(d.oids[0].to_string(), "1.3.6.1.2.1.1.5.0");
+    }
+
+    #[test]
+    fn defaults_fill_the_optional_fields() {
+        let d = parse(r#"{"name": "Edge Router #2", "address": "edge.example"}"#).expect("valid");
+        assert_eq!(d.id.as_str(), "edge-router-2");
+        assert_eq!(d.address.port, 161);
+        assert_eq!(d.version, SnmpVersion::V2c);
+        assert_eq!(d.community.expose(), "public");
+        assert_eq!(d.interval, 10);
+    }
+
+    #[test]
+    fn addresses() {
+        let cases = [
+            ("192.0.2.1", Some("192.0.2.1:161")),
+            ("192.0.2.1:1161", Some("192.0.2.1:1161")),
+            ("[2001:db8::1]:161", Some("[2001:db8::1]:161")),
+            ("[2001:db8::1]", Some("[2001:db8::1]:161")),
+            ("2001:db8::1", Some("[2001:db8::1]:161")),
+            ("Router.Example.net:10161", Some("router.example.net:10161")),
+            ("localhost", Some("localhost:161")),
+            ("", None),
+            ("192.0.2.1:0", None),
+            ("192.0.2.1:65536", None),
+            ("192.0.2.1:abc", None),
+            ("999.0.2.1", None),
+            ("[2001:db8::1", None),
+            ("[nonsense]:161", None),
+            ("bad host!", None),
+            ("-bad.example", None),
+            ("2001:db8::1:161:x", None),
+        ];
+        for (raw, want) in cases {
+            let got = Address::parse(raw).map(|a| a.to_string()).ok();
+            assert_eq!(got.as_deref(), want, "address {raw:?}");
+        }
+    }
+
+    #[test]
+    fn oids() {
+        let cases = [
+            ("1.3.6.1.2.1.1.5.0", true),
+            (".1.3.6.1.2.1.1.5.0", true),
+            ("2.999.1", true),
+            ("1.3.6.1.2.1.1.5.4294967295", true),
+            ("1", false),
+            ("", false),
+            ("1..3", false),
+            ("1.3.6.x", false),
+            ("3.1", false),
+            ("1.40", false),
+            ("1.3.6.1.4294967296", false),
+            ("1.3.6.1 ", true),
+            ("-1.3", false),
+        ];
+        for (raw, ok) in cases {
+            assert_eq!(Oid::parse(raw).is_ok(), ok, "oid {raw:?}");
+        }
+        let long = vec!["1"; 129].join(".");
+        assert!(Oid::parse(&long).is_err());
+    }
+
+    #[test]
+    fn each_bad_input_names_its_field() {
+        let cases = [
+            ("not json", "body"),
+            ("[1, 2]", "body"),
+            (r#"{"address": "192.0.2.1"}"#, "name"),
+            (r#"{"name": "", "address": "192.0.2.1"}"#, "name"),
+            (r#"{"name": "   ", "address": "192.0.2.1"}"#, "name"),
+            (r#"{"name": "---", "address": "192.0.2.1"}"#, "name"),
+            (r#"{"name": 5, "address": "192.0.2.1"}"#, "name"),
+            (r#"{"name": "a"}"#, "address"),
+            (r#"{"name": "a", "address": "not an address"}"#, "address"),
+            (r#"{"name": "a", "address": "192.0.2.1:70000"}"#, "address"),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "version": "4"}"#,
+                "version",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "version": 2}"#,
+                "version",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "interval": 0}"#,
+                "interval",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "interval": 0.5}"#,
+                "interval",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "interval": "10"}"#,
+                "interval",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "oids": ["1.3.x"]}"#,
+                "oids",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "oids": "1.3.6"}"#,
+                "oids",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "interfaces": [0]}"#,
+                "interfaces",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "interfaces": ["eth0"]}"#,
+                "interfaces",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "community": ""}"#,
+                "community",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "comunity": "x"}"#,
+                "comunity",
+            ),
+            (r#"{"name": "a", "address": "192.0.2.1", "id": "b"}"#, "id"),
+        ];
+        for (body, field) in cases {
+            let err = parse(body).expect_err(body);
+            assert_eq!(err.field, field, "{body}: {err}");
+            assert!(!err.message.is_empty());
+        }
+    }
+
+    #[test]
+    fn ids_are_safe_tokens() {
+        let name = DeviceName::parse("Core Router (Paris) / 1").expect("valid");
+        let id = DeviceId::from_name(&name);
+        assert_eq!(id.as_str(), "core-router-paris-1");
+        assert!(DeviceId::parse(id.as_str()).is_ok());
+        for bad in ["", "A", "a.b", "a*", "a>", "../x", "-a", "a b"] {
+            assert!(DeviceId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_show() {
+        let d = parse(r#"{"name": "a", "address": "192.0.2.1", "community": "s3cret"}"#)
+            .expect("valid");
+        assert!(!format!("{d:?}").contains("s3cret"));
+        let view = serde_json::to_string(&d.view()).expect("json");
+        assert!(!view.contains("s3cret"));
+        let stored: Device =
+            serde_json::from_str(&serde_json::to_string(&d).expect("json")).expect("round trip");
+        assert_eq!(stored, d);
+    }
+}

@@ -1,0 +1,24 @@
+//! netpulse-shared: everything two or more netpulse services agree on.
+//!
+//! - [`device`]: the device model and the validation every device passes at the API edge.
+//! - [`messages`]: the JSON messages carried over NATS, each with a schema version.
+//! - [`subjects`]: NATS subject names, stream, consumer and bucket names.
+//! - [`config`]: typed settings from `netpulse.toml` and `NETPULSE_` environment variables.
+//! - [`bus`]: connecting to NATS and declaring the streams and buckets the services share.
+//! - [`rate`]: counter deltas and bits-per-second math.
+//! - [`shutdown`]: the Ctrl-C / SIGTERM signal the binaries stop on.
+//! - [`telemetry`]: tracing setup for the binaries.
+//! - `test_util` (feature `test-util`): real nats-server and snmpd processes for tests.
+
+pub mod bus;
+pub mod config;
+pub mod device;
+pub mod messages;
+pub mod rate;
+pub mod shutdown;
+pub mod subjects;
+pub mod telemetry;
+pub mod time;
+
+#[cfg(feature = "test-util")]
+pub mod test_util;

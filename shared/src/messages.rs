@@ -1,0 +1,310 @@
+//! Messages carried over NATS. Every one is JSON with a `schema` version field.
+//!
+//! These are a public API: other programs subscribe to the same subjects. Add fields only in
+//! a backward compatible way; a breaking change bumps [`SCHEMA_VERSION`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::device::{Address, Community, DeviceId, Oid, SnmpVersion};
+
+/// The schema version written into every message.
+pub const SCHEMA_VERSION: u32 = 1;
+
+fn schema_version() -> u32 {
+    SCHEMA_VERSION
+}
+
+/// Well-known OIDs polled by default.
+pub mod oids {
+    use crate::device::Oid;
+
+    /// SNMPv2-MIB::sysUpTime.0, hundredths of a second since the agent started.
+    pub fn sys_uptime() -> Oid {
+        Oid::known(&[1, 3, 6, 1, 2, 1, 1, 3, 0])
+    }
+    /// IF-MIB::ifHCInOctets (64-bit received octets), column without the index.
+    pub fn if_hc_in_octets() -> Oid {
+        Oid::known(&[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6])
+    }
+    /// IF-MIB::ifHCOutOctets (64-bit sent octets), column without the index.
+    pub fn if_hc_out_octets() -> Oid {
+        Oid::known(&[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 10])
+    }
+    /// IF-MIB::ifInOctets (32-bit), for SNMPv1 agents.
+    pub fn if_in_octets() -> Oid {
+        Oid::known(&[1, 3, 6, 1, 2, 1, 2, 2, 1, 10])
+    }
+    /// IF-MIB::ifOutOctets (32-bit), for SNMPv1 agents.
+    pub fn if_out_octets() -> Oid {
+        Oid::known(&[1, 3, 6, 1, 2, 1, 2, 2, 1, 16])
+    }
+}
+
+/// A request to poll one device once, published by the scheduler to the `pollers` queue group.
+///
+/// It carries the community, so its subject must only be readable by pollers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollJob {
+    /// Schema version ([`SCHEMA_VERSION`]).
+    #[serde(default = "schema_version")]
+    pub schema: u32,
+    /// Unique id of this poll; the resulting sample carries it as its id, so a job that is
+    /// polled twice yields one stored sample.
+    pub job_id: String,
+    /// The device to poll.
+    pub device: DeviceId,
+    /// Its agent.
+    pub address: Address,
+    /// SNMP version.
+    pub version: SnmpVersion,
+    /// Community (secret).
+    pub community: Community,
+    /// Every OID to GET, in order.
+    pub oids: Vec<Oid>,
+    /// Unix milliseconds after which the result is stale and the job is dropped.
+    pub deadline_ms: u64,
+}
+
+/// One value read from an agent, with its SNMP type.
+///
+/// Octet strings come from devices and are untrusted: they are carried as text (invalid
+/// UTF-8 replaced), and must be shown as text, never as markup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum SnmpValue {
+    /// INTEGER.
+    Integer(i64),
+    /// OCTET STRING, as text.
+    OctetString(String),
+    /// OBJECT IDENTIFIER, dotted.
+    ObjectIdentifier(String),
+    /// IpAddress, dotted quad.
+    IpAddress(String),
+    /// Counter32.
+    Counter32(u32),
+    /// Gauge32 / Unsigned32.
+    Unsigned32(u32),
+    /// TimeTicks, hundredths of a second.
+    Timeticks(u32),
+    /// Opaque, hex encoded.
+    Opaque(String),
+    /// Counter64.
+    Counter64(u64),
+    /// NULL.
+    Null,
+    /// The agent does not implement this object.
+    NoSuchObject,
+    /// The object exists but not this instance.
+    NoSuchInstance,
+    /// Past the end of the agent's MIB view.
+    EndOfMibView,
+}
+
+impl SnmpValue {
+    /// The value as a counter reading with its width in bits, if it is a counter.
+    pub fn as_counter(&self) -> Option<(u64, u32)> {
+        match self {
+            Self::Counter32(v) => Some((u64::from(*v), 32)),
+            Self::Counter64(v) => Some((*v, 64)),
+            _ => None,
+        }
+    }
+}
+
+/// An OID and the value read for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VarBind {
+    /// The object instance.
+    pub oid: Oid,
+    /// Its value.
+    #[serde(flatten)]
+    pub value: SnmpValue,
+}
+
+/// The result of one successful poll, on `netpulse.sample.<device>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Schema version ([`SCHEMA_VERSION`]).
+    #[serde(default = "schema_version")]
+    pub schema: u32,
+    /// Unique sample id (the poll job's id): the recorder stores each id once.
+    pub id: String,
+    /// The device polled.
+    pub device: DeviceId,
+    /// When the agent answered, Unix milliseconds.
+    pub time_ms: u64,
+    /// sysUpTime.0 in hundredths of a second, when the agent returned it.
+    pub uptime_ticks: Option<u32>,
+    /// Every OID asked for, with its value and type.
+    pub values: Vec<VarBind>,
+}
+
+/// A poll that did not produce a sample, on `netpulse.failure.<device>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollFailure {
+    /// Schema version ([`SCHEMA_VERSION`]).
+    #[serde(default = "schema_version")]
+    pub schema: u32,
+    /// The poll job's id.
+    pub job_id: String,
+    /// The device polled.
+    pub device: DeviceId,
+    /// When the poll gave up, Unix milliseconds.
+    pub time_ms: u64,
+    /// Why, for a human ("timeout", "agent returned error tooBig", ...).
+    pub reason: String,
+}
+
+/// Interface counters found in a sample: one entry per ifIndex with both directions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InterfaceCounters {
+    /// ifIndex.
+    pub index: u32,
+    /// Received octets and the counter's width in bits.
+    pub in_octets: (u64, u32),
+    /// Sent octets and the counter's width in bits.
+    pub out_octets: (u64, u32),
+}
+
+impl Sample {
+    /// The octet counters of each interface in this sample, by ifIndex, in ascending order.
+    /// 64-bit counters are preferred; 32-bit ones are used where only they are present.
+    pub fn interface_counters(&self) -> Vec<InterfaceCounters> {
+        use std::collections::BTreeMap;
+        let columns = [
+            (oids::if_hc_in_octets(), true),
+            (oids::if_hc_out_octets(), false),
+            (oids::if_in_octets(), true),
+            (oids::if_out_octets(), false),
+        ];
+        type Pair = (Option<(u64, u32)>, Option<(u64, u32)>);
+        let mut by_index: BTreeMap<u32, Pair> = BTreeMap::new();
+        for vb in &self.values {
+            let Some(counter) = vb.value.as_counter() else {
+                continue;
+            };
+            for (column, inbound) in &columns {
+                if let Some(index) = vb.oid.index_under(column) {
+                    let slot = by_index.entry(index).or_default();
+                    let side = if *inbound { &mut slot.0 } else { &mut slot.1 };
+                    // Keep a 64-bit reading over a 32-bit one.
+                    if side.is_none_or(|(_, bits)| bits < counter.1) {
+                        *side = Some(counter);
+                    }
+                }
+            }
+        }
+        by_index
+            .into_iter()
+            .filter_map(|(index, pair)| match pair {
+                (Some(i), Some(o)) => Some(InterfaceCounters {
+                    index,
+                    in_octets: i,
+                    out_octets: o,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oid(s: &str) -> Oid {
+        Oid::parse(s).expect("oid")
+    }
+
+    fn sample() -> Sample {
+        Sample {
+            schema: SCHEMA_VERSION,
+            id: "core-1-1764323456000".into(),
+            device: DeviceId::parse("core-1").expect("id"),
+            time_ms: 1_764_323_456_000,
+            uptime_ticks: Some(12345),
+            values: vec![
+                VarBind {
+                    oid: oids::sys_uptime(),
+                    value: SnmpValue::Timeticks(12345),
+                },
+                VarBind {
+                    oid: oid("1.3.6.1.2.1.31.1.1.1.6.1"),
+                    value: SnmpValue::Counter64(5665),
+                },
+                VarBind {
+                    oid: oid("1.3.6.1.2.1.31.1.1.1.10.1"),
+                    value: SnmpValue::Counter64(7000),
+                },
+                VarBind {
+                    oid: oid("1.3.6.1.2.1.31.1.1.1.6.2"),
+                    value: SnmpValue::NoSuchInstance,
+                },
+                VarBind {
+                    oid: oid("1.3.6.1.2.1.1.5.0"),
+                    value: SnmpValue::OctetString("<b>r1</b>".into()),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn sample_round_trips_and_reads_like_documented() {
+        let s = sample();
+        let json = serde_json::to_value(&s).expect("json");
+        assert_eq!(json["schema"], 1);
+        assert_eq!(json["values"][1]["oid"], "1.3.6.1.2.1.31.1.1.1.6.1");
+        assert_eq!(json["values"][1]["type"], "counter64");
+        assert_eq!(json["values"][1]["value"], 5665);
+        assert_eq!(json["values"][3]["type"], "no_such_instance");
+        let back: Sample = serde_json::from_value(json).expect("back");
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn poll_job_and_failure_round_trip() {
+        let job = PollJob {
+            schema: SCHEMA_VERSION,
+            job_id: "core-1-1".into(),
+            device: DeviceId::parse("core-1").expect("id"),
+            address: Address::parse("[2001:db8::1]:1161").expect("addr"),
+            version: SnmpVersion::V1,
+            community: Community::parse("public").expect("community"),
+            oids: vec![oids::sys_uptime()],
+            deadline_ms: 5,
+        };
+        let text = serde_json::to_string(&job).expect("json");
+        assert_eq!(serde_json::from_str::<PollJob>(&text).expect("back"), job);
+        let failure = PollFailure {
+            schema: SCHEMA_VERSION,
+            job_id: "core-1-1".into(),
+            device: DeviceId::parse("core-1").expect("id"),
+            time_ms: 9,
+            reason: "timeout".into(),
+        };
+        let text = serde_json::to_string(&failure).expect("json");
+        assert_eq!(
+            serde_json::from_str::<PollFailure>(&text).expect("back"),
+            failure
+        );
+    }
+
+    #[test]
+    fn messages_with_unsafe_device_ids_are_refused() {
+        let text = r#"{"schema":1,"id":"x","device":"../../etc","time_ms":1,"uptime_ticks":null,"values":[]}"#;
+        assert!(serde_json::from_str::<Sample>(text).is_err());
+    }
+
+    #[test]
+    fn interface_counters_pair_directions() {
+        let counters = sample().interface_counters();
+        assert_eq!(
+            counters,
+            vec![InterfaceCounters {
+                index: 1,
+                in_octets: (5665, 64),
+                out_octets: (7000, 64)
+            }]
+        );
+    }
+}

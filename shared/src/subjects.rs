@@ -1,0 +1,54 @@
+//! NATS subjects, streams, consumers and buckets: the names netpulse services and outside
+//! programs agree on. Documented in docs/subjects.md; keep them stable.
+
+use crate::device::DeviceId;
+
+/// Poll jobs for one device: `netpulse.poll.<device>`.
+pub fn poll(device: &DeviceId) -> String {
+    format!("netpulse.poll.{device}")
+}
+/// Every poll job.
+pub const POLL_ALL: &str = "netpulse.poll.*";
+/// The queue group pollers share.
+pub const POLLERS_QUEUE: &str = "pollers";
+
+/// Samples of one device: `netpulse.sample.<device>`.
+pub fn sample(device: &DeviceId) -> String {
+    format!("netpulse.sample.{device}")
+}
+/// Every sample.
+pub const SAMPLE_ALL: &str = "netpulse.sample.*";
+
+/// Failed polls of one device: `netpulse.failure.<device>`.
+pub fn failure(device: &DeviceId) -> String {
+    format!("netpulse.failure.{device}")
+}
+/// Every failed poll.
+pub const FAILURE_ALL: &str = "netpulse.failure.*";
+
+/// The device id in a subject's last token, if it is a valid one.
+pub fn device_of(subject: &str) -> Option<DeviceId> {
+    let token = subject.rsplit('.').next()?;
+    DeviceId::parse(token).ok()
+}
+
+/// The JetStream stream that keeps samples until the recorder has stored them.
+pub const SAMPLES_STREAM: &str = "NETPULSE_SAMPLES";
+/// The recorder's durable consumer on [`SAMPLES_STREAM`].
+pub const RECORDER_CONSUMER: &str = "recorder";
+/// The key-value bucket holding the device registry, one key per device id.
+pub const DEVICES_BUCKET: &str = "netpulse_devices";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_carry_the_device_id() {
+        let id = DeviceId::parse("core-1").expect("id");
+        assert_eq!(sample(&id), "netpulse.sample.core-1");
+        assert_eq!(poll(&id), "netpulse.poll.core-1");
+        assert_eq!(device_of(&failure(&id)), Some(id));
+        assert_eq!(device_of("netpulse.sample.A*"), None);
+    }
+}

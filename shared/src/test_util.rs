@@ -1,0 +1,205 @@
+//! Real servers for tests: nats-server and net-snmp's snmpd on free loopback ports, each
+//! stopped and cleaned up when dropped. Enabled by the `test-util` feature.
+
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// A free TCP port on 127.0.0.1 (free when asked; bind it soon).
+pub fn free_tcp_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free TCP port")
+}
+
+/// A free UDP port on 127.0.0.1.
+pub fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("no free UDP port")
+}
+
+fn find_program(env_var: &str, name: &str, extra: &[PathBuf]) -> PathBuf {
+    if let Some(path) = std::env::var_os(env_var) {
+        return PathBuf::from(path);
+    }
+    let on_path = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    on_path
+        .into_iter()
+        .chain(extra.iter().cloned())
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} not found: run `make setup` or set {env_var}"))
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Kills and reaps a child process.
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A nats-server with JetStream, on a free port, storing in a temporary directory.
+pub struct NatsServer {
+    child: Child,
+    port: u16,
+    _store: TempDir,
+}
+
+impl NatsServer {
+    /// Starts the server and waits until it accepts connections.
+    pub fn start() -> Self {
+        let program = find_program(
+            "NETPULSE_NATS_SERVER",
+            "nats-server",
+            &[workspace_root().join("tools/nats/bin/nats-server")],
+        );
+        let store = TempDir::new().expect("temp dir");
+        let port = free_tcp_port();
+        let child = Command::new(program)
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(store.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start nats-server");
+        let mut server = Self {
+            child,
+            port,
+            _store: store,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline || server.child.try_wait().ok().flatten().is_some() {
+                stop(&mut server.child);
+                panic!("nats-server did not start on port {port}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    /// Its client URL.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Settings pointing at it.
+    pub fn settings(&self) -> crate::config::NatsSettings {
+        crate::config::NatsSettings {
+            url: self.url(),
+            connect_timeout_secs: 10,
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+/// net-snmp's snmpd with its own configuration (read-only community `public`), on a free
+/// loopback UDP port.
+pub struct Snmpd {
+    child: Child,
+    port: u16,
+    dir: TempDir,
+}
+
+impl Snmpd {
+    /// Starts snmpd and waits until it answers a GET.
+    pub fn start() -> Self {
+        let program = find_program(
+            "NETPULSE_SNMPD",
+            "snmpd",
+            &[PathBuf::from("/usr/sbin/snmpd")],
+        );
+        let dir = TempDir::new().expect("temp dir");
+        let conf = dir.path().join("snmpd.conf");
+        std::fs::write(
+            &conf,
+            "rocommunity public 127.0.0.1\ndontLogTCPWrappersConnects yes\n",
+        )
+        .expect("write snmpd.conf");
+        let port = free_udp_port();
+        let child = Command::new(program)
+            .env("MIBS", "")
+            .env("SNMP_PERSISTENT_DIR", dir.path())
+            .args(["-f", "-C", "-Lf"])
+            .arg(dir.path().join("snmpd.log"))
+            .arg("-c")
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.path().join("snmpd.pid"))
+            .arg(format!("udp:127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start snmpd");
+        let mut agent = Self { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while agent.get(&["1.3.6.1.2.1.1.3.0"]).is_err() {
+            if Instant::now() > deadline || agent.child.try_wait().ok().flatten().is_some() {
+                let log =
+                    std::fs::read_to_string(agent.dir.path().join("snmpd.log")).unwrap_or_default();
+                stop(&mut agent.child);
+                panic!("snmpd did not start on port {port}: {log}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        agent
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Reads OIDs with net-snmp's `snmpget` (v2c, community `public`); each value as the
+    /// text after the type, e.g. `"5665"` for `Counter64: 5665`.
+    pub fn get(&self, oids: &[&str]) -> Result<Vec<String>, String> {
+        let out = Command::new("snmpget")
+            .env("MIBS", "")
+            .args([
+                "-v2c", "-c", "public", "-t", "1", "-r", "1", "-On", "-Oq", "-Ot",
+            ])
+            .arg(self.address())
+            .args(oids)
+            .output()
+            .map_err(|e| format!("cannot run snmpget: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|line| {
+                line.split_once(' ')
+                    .map(|(_, v)| v.trim().to_owned())
+                    .unwrap_or_default()
+            })
+            .collect())
+    }
+}
+
+impl Drop for Snmpd {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
