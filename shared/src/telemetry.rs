@@ -10,3 +10,10 @@ pub fn init() {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+/// For tests: logs only when `TEST_LOG` is set (then with `RUST_LOG` filters, or `info`).
+pub fn init_for_tests() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        init();
+    }
+}

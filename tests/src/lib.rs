@@ -1,1 +1,270 @@
-//! x
+//! Support for netpulse's end-to-end tests: the whole stack started in-process against real
+//! nats-server and snmpd, and a small HTTP client that speaks to the gateway over TCP.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use netpulse_shared::bus;
+use netpulse_shared::config::NatsSettings;
+use netpulse_shared::test_util::NatsServer;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
+
+/// Which services a test needs besides the gateway.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Services {
+    /// Start the scheduler, pollers and recorder too.
+    pub pipeline: bool,
+    /// How many pollers.
+    pub pollers: usize,
+}
+
+/// A running netpulse: nats-server, the services as tasks, and a data directory, all gone
+/// when dropped.
+pub struct Stack {
+    /// The gateway's address.
+    pub gateway: SocketAddr,
+    /// The data directory the recorder writes.
+    pub data_dir: PathBuf,
+    /// A client for the test's own NATS use.
+    pub nats: async_nats::Client,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    _data: tempfile::TempDir,
+    _server: NatsServer,
+}
+
+fn web_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(|root| root.join("web"))
+        .unwrap_or_default()
+}
+
+impl Stack {
+    /// Starts nats-server and the requested services; returns once the gateway listens.
+    pub async fn start(services: Services) -> Self {
+        netpulse_shared::telemetry::init_for_tests();
+        let server = NatsServer::start();
+        let settings = server.settings();
+        let data = tempfile::tempdir().expect("data dir");
+        let (stop, stopped) = watch::channel(false);
+        let shutdown = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            }
+        };
+        let mut tasks = Vec::new();
+        let connect = |name: &'static str| {
+            let settings: NatsSettings = settings.clone();
+            async move {
+                bus::connect(&settings, name)
+                    .await
+                    .expect("connect to NATS")
+            }
+        };
+        if services.pipeline {
+            let client = connect("test-scheduler").await;
+            let stop = shutdown();
+            tasks.push(tokio::spawn(async move {
+                netpulse_scheduler::run(client, stop)
+                    .await
+                    .expect("scheduler");
+            }));
+            for _ in 0..services.pollers.max(1) {
+                let client = connect("test-poller").await;
+                let stop = shutdown();
+                let settings = netpulse_poller::PollerSettings {
+                    timeout_ms: 1000,
+                    ..Default::default()
+                };
+                tasks.push(tokio::spawn(async move {
+                    netpulse_poller::run(client, settings, stop)
+                        .await
+                        .expect("poller");
+                }));
+            }
+            let client = connect("test-recorder").await;
+            let stop = shutdown();
+            let dir = data.path().to_path_buf();
+            tasks.push(tokio::spawn(async move {
+                netpulse_recorder::run(client, dir, Default::default(), stop)
+                    .await
+                    .expect("recorder");
+            }));
+        }
+        let client = connect("test-gateway").await;
+        let gateway = netpulse_gateway::Gateway::build(
+            client,
+            netpulse_gateway::GatewaySettings {
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                web_dir: web_dir(),
+            },
+        )
+        .await
+        .expect("gateway");
+        let address = gateway.address();
+        let stop_gateway = shutdown();
+        tasks.push(tokio::spawn(gateway.run_until_stopped(stop_gateway)));
+        let nats = connect("test").await;
+        Self {
+            gateway: address,
+            data_dir: data.path().to_path_buf(),
+            nats,
+            stop,
+            tasks,
+            _data: data,
+            _server: server,
+        }
+    }
+
+    /// Sends an HTTP request to the gateway; returns the status and the body.
+    pub async fn http(&self, method: &str, path: &str, body: Option<&[u8]>) -> Response {
+        http(self.gateway, method, path, body, &[]).await
+    }
+
+    /// GET returning the JSON body, asserting 200.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.http("GET", path, None).await;
+        assert_eq!(response.status, 200, "GET {path}: {}", response.text());
+        response.json()
+    }
+
+    /// Stops the services and waits for them.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
+        }
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Header lines, lower-cased names.
+    pub headers: Vec<(String, String)>,
+    /// The body, de-chunked.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON (panics if it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A minimal HTTP/1.1 client (one request per connection), enough to talk to the gateway
+/// exactly as a browser or script would, including bodies without a Content-Length.
+pub async fn http(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+    extra_headers: &[(&str, &str)],
+) -> Response {
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect to gateway");
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in extra_headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let chunked = extra_headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("transfer-encoding"));
+    if let Some(body) = body {
+        if !chunked {
+            request.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    if let Some(body) = body {
+        if chunked {
+            for part in body.chunks(8192) {
+                let _ = stream
+                    .write_all(format!("{:x}\r\n", part.len()).as_bytes())
+                    .await;
+                let _ = stream.write_all(part).await;
+                let _ = stream.write_all(b"\r\n").await;
+            }
+            let _ = stream.write_all(b"0\r\n\r\n").await;
+        } else {
+            // The server may answer (413) and close before reading everything.
+            let _ = stream.write_all(body).await;
+        }
+    }
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut raw)).await;
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> Response {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP header in {:?}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"))
+    {
+        body = dechunk(&body);
+    }
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..end]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = end + 2;
+        out.extend_from_slice(&data[start..(start + size).min(data.len())]);
+        data = &data[(start + size + 2).min(data.len())..];
+    }
+    out
+}

@@ -130,7 +130,13 @@ async fn handle_job(
         Duration::from_millis(settings.timeout_ms),
         settings.retries,
     );
-    match poll::run_job(&mut agent, &job, settings.max_oids_per_request).await {
+    match Box::pin(poll::run_job(
+        &mut agent,
+        &job,
+        settings.max_oids_per_request,
+    ))
+    .await
+    {
         Ok(sample) => publish_sample(client, js, &sample).await,
         Err(error) => {
             tracing::info!(%error, "poll failed");

@@ -1,0 +1,191 @@
+//! The whole pipeline against real parts: nats-server, net-snmp's snmpd, the four services.
+//! A device added through the API is polled, its samples reach the browser over /ws and the
+//! history file on disk, and once deleted it is polled no more.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use netpulse_shared::test_util::Snmpd;
+use netpulse_tests::{Services, Stack};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+const IF_HC_IN_OCTETS_1: &str = "1.3.6.1.2.1.31.1.1.1.6.1";
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next /ws message matching `wanted`, within `limit`.
+async fn next_matching(
+    socket: &mut Socket,
+    limit: Duration,
+    wanted: impl Fn(&Value) -> bool,
+) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .ok()??;
+        if let Ok(Message::Text(text)) = message {
+            let value: Value = serde_json::from_str(&text).expect("every /ws message is JSON");
+            assert!(value["type"].is_string(), "message without type: {value}");
+            if wanted(&value) {
+                return Some(value);
+            }
+        }
+    }
+}
+
+fn counter(agent: &Snmpd) -> u64 {
+    agent.get(&[IF_HC_IN_OCTETS_1]).expect("snmpget")[0]
+        .parse()
+        .expect("a Counter64 value")
+}
+
+/// Every sample line stored for `device`.
+fn stored_samples(stack: &Stack, device: &str) -> Vec<Value> {
+    let dir = stack.data_dir.join("devices").join(device);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("samples-") && name.ends_with(".jsonl") {
+            let text = std::fs::read_to_string(entry.path()).expect("read history");
+            for line in text.lines() {
+                lines.push(serde_json::from_str(line).expect("each line is one JSON object"));
+            }
+        }
+    }
+    lines
+}
+
+fn in_octets(line: &Value) -> Option<u64> {
+    line["values"]
+        .as_array()?
+        .iter()
+        .find(|v| v["oid"] == IF_HC_IN_OCTETS_1)
+        .and_then(|v| v["value"].as_u64())
+}
+
+#[tokio::test]
+async fn a_device_is_polled_stored_and_streamed_live_until_deleted() {
+    let agent = Snmpd::start();
+    let stack = Stack::start(Services {
+        pipeline: true,
+        pollers: 2,
+    })
+    .await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", stack.gateway))
+        .await
+        .expect("open /ws");
+
+    let before = counter(&agent);
+    let device = json!({"name": "lab-snmpd", "address": agent.address(), "version": "2c",
+                        "community": "public", "interval": 1, "interfaces": [1],
+                        "oids": ["1.3.6.1.2.1.1.5.0"]});
+    let created = stack
+        .http("POST", "/api/devices", Some(device.to_string().as_bytes()))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let id = created.json()["id"].as_str().expect("id").to_owned();
+
+    // (a) a sample for it over /ws within 30 s.
+    let sample = next_matching(&mut socket, Duration::from_secs(30), |m| {
+        m["type"] == "sample" && m["device"] == id.as_str()
+    })
+    .await
+    .expect("a live sample within 30 s");
+    assert_eq!(sample["interfaces"][0]["index"], 1);
+    assert!(sample["interfaces"][0]["in_octets"].is_u64());
+    assert!(sample["uptime_ticks"].is_u64());
+    let sys_name = sample["values"]
+        .as_array()
+        .and_then(|v| v.iter().find(|v| v["oid"] == "1.3.6.1.2.1.1.5.0"));
+    assert_eq!(
+        sys_name.map(|v| v["type"].clone()),
+        Some(json!("octet_string"))
+    );
+    // The next sample carries a rate.
+    let rated = next_matching(&mut socket, Duration::from_secs(10), |m| {
+        m["type"] == "sample"
+            && m["device"] == id.as_str()
+            && m["interfaces"][0]["in_bps"].is_number()
+    })
+    .await
+    .expect("a sample with a rate");
+    assert!(rated["interfaces"][0]["in_bps"]
+        .as_f64()
+        .is_some_and(|bps| bps >= 0.0));
+    let after = counter(&agent);
+
+    // (b) a stored line whose ifHCInOctets lies between the two snmpget readings.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let line = loop {
+        let lines = stored_samples(&stack, &id);
+        if let Some(line) = lines
+            .iter()
+            .find(|l| in_octets(l).is_some_and(|v| (before..=after).contains(&v)))
+        {
+            break line.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no stored sample within [{before}, {after}]: {lines:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(line["schema"], 1);
+    assert_eq!(line["device"], id.as_str());
+
+    // Deleted: no sample after one more interval.
+    let deleted = stack
+        .http("DELETE", &format!("/api/devices/{id}"), None)
+        .await;
+    assert_eq!(deleted.status, 204);
+    let deleted_at = netpulse_shared::time::now_ms();
+    let removed = next_matching(&mut socket, Duration::from_secs(5), |m| {
+        m["type"] == "device_removed" && m["device"] == id.as_str()
+    })
+    .await;
+    assert!(removed.is_some(), "the page is told the device is gone");
+    let late = next_matching(&mut socket, Duration::from_secs(3), |m| {
+        m["type"] == "sample"
+            && m["device"] == id.as_str()
+            && m["time_ms"].as_u64().is_some_and(|t| t > deleted_at + 1000)
+    })
+    .await;
+    assert!(late.is_none(), "sample after deletion: {late:?}");
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_device_reports_a_timeout() {
+    let stack = Stack::start(Services {
+        pipeline: true,
+        pollers: 1,
+    })
+    .await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", stack.gateway))
+        .await
+        .expect("open /ws");
+    // A port nobody answers on.
+    let port = netpulse_shared::test_util::free_udp_port();
+    let device = json!({"name": "silent", "address": format!("127.0.0.1:{port}"), "interval": 1, "interfaces": [1]});
+    let created = stack
+        .http("POST", "/api/devices", Some(device.to_string().as_bytes()))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let failure = next_matching(&mut socket, Duration::from_secs(30), |m| {
+        m["type"] == "failure" && m["device"] == "silent"
+    })
+    .await
+    .expect("a failure within 30 s");
+    let reason = failure["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason == "timeout" || reason.starts_with("bad reply"),
+        "{reason}"
+    );
+    stack.stop().await;
+}
