@@ -39,7 +39,7 @@ function formatBps(value) {
     v /= 1000;
     i += 1;
   }
-  const digits = v >= 100 || i === 0 ? 0 : 1;
+  const digits = v >= 100 || (i === 0 && v >= 10) ? 0 : 1;
   return `${(Math.sign(value) * v).toFixed(digits)} ${units[i]}`;
 }
 

@@ -68,7 +68,10 @@ impl NatsServer {
         let program = find_program(
             "NETPULSE_NATS_SERVER",
             "nats-server",
-            &[workspace_root().join("tools/nats/bin/nats-server")],
+            &[
+                workspace_root().join("tools/nats-server"),
+                workspace_root().join("tools/nats/bin/nats-server"),
+            ],
         );
         let store = TempDir::new().expect("temp dir");
         let port = free_tcp_port();

