@@ -27,6 +27,14 @@ stop_all() {
   echo "netpulse: stopping"
   if [ ${#services[@]} -gt 0 ]; then
     kill -TERM "${services[@]}" 2>/dev/null || true
+    # Give them 10 s to finish what they are doing, then insist.
+    for _ in $(seq 1 100); do
+      alive=0
+      for pid in "${services[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+      [ "$alive" = 0 ] && break
+      sleep 0.1
+    done
+    kill -KILL "${services[@]}" 2>/dev/null || true
     for pid in "${services[@]}"; do wait "$pid" 2>/dev/null || true; done
   fi
   if [ -n "$nats_pid" ]; then
@@ -38,8 +46,10 @@ trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# nats-server runs in its own session so Ctrl-C reaches it only through stop_all, after the
+# services have drained their connections.
 JETSTREAM_STORE_DIR="$NETPULSE_DATA_DIR/jetstream" \
-  tools/nats-server -c nats/nats.conf -a "$nats_host" -p "$nats_port" &
+  setsid tools/nats-server -c nats/nats.conf -a "$nats_host" -p "$nats_port" &
 nats_pid=$!
 for _ in $(seq 1 100); do
   if (exec 3<>"/dev/tcp/$nats_host/$nats_port") 2>/dev/null; then break; fi

@@ -9,7 +9,11 @@ use netpulse_tests::{Services, Stack};
 #[tokio::test]
 async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
     let agent = Snmpd::start();
-    let stack = Stack::start(Services { pipeline: true, pollers: 1 }).await;
+    let stack = Stack::start(Services {
+        pipeline: true,
+        pollers: 1,
+    })
+    .await;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let base = format!("http://{}/", stack.gateway);
     let address = agent.address();
@@ -29,7 +33,10 @@ async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}");
-    assert!(output.status.success(), "browser checks failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "browser checks failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("live in and out points"));
     stack.stop().await;
 }

@@ -88,36 +88,52 @@ pub async fn run(
     tracing::info!(data_dir = %data_dir.display(), "recorder ready");
     tokio::pin!(shutdown);
     loop {
-        let batch = consumer
-            .batch()
-            .max_messages(settings.batch_size.max(1))
-            .expires(Duration::from_millis(settings.batch_wait_ms.max(10)))
-            .messages();
-        let mut messages = tokio::select! {
+        // Unacked messages are delivered again, so stopping mid-batch loses nothing.
+        let received = tokio::select! {
             () = &mut shutdown => break,
-            batch = batch => match batch {
-                Ok(b) => b,
-                Err(error) => {
-                    tracing::warn!(%error, "cannot fetch samples, retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            },
+            received = next_batch(&consumer, &settings) => received,
         };
-        let mut received = Vec::new();
-        while let Some(message) = messages.next().await {
+        if !received.is_empty() {
+            write_batch(&store, received).await;
+        }
+    }
+    client.drain().await.ok();
+    Ok(())
+}
+
+/// Fetches up to `batch_size` samples, waiting at most about `batch_wait_ms` for them.
+async fn next_batch(
+    consumer: &consumer::Consumer<consumer::pull::Config>,
+    settings: &RecorderSettings,
+) -> Vec<jetstream::Message> {
+    let wait = Duration::from_millis(settings.batch_wait_ms.max(10));
+    let batch = match consumer
+        .batch()
+        .max_messages(settings.batch_size.max(1))
+        .expires(wait)
+        .messages()
+        .await
+    {
+        Ok(b) => b,
+        Err(error) => {
+            tracing::warn!(%error, "cannot fetch samples, retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            return Vec::new();
+        }
+    };
+    let mut received = Vec::new();
+    let collect = async {
+        let mut batch = std::pin::pin!(batch);
+        while let Some(message) = batch.next().await {
             match message {
                 Ok(m) => received.push(m),
                 Err(error) => tracing::debug!(%error, "batch ended early"),
             }
         }
-        if received.is_empty() {
-            continue;
-        }
-        write_batch(&store, received).await;
-    }
-    client.drain().await.ok();
-    Ok(())
+    };
+    // The server ends the batch when it expires; the timeout covers a lost connection.
+    let _ = tokio::time::timeout(wait + Duration::from_secs(2), collect).await;
+    received
 }
 
 /// Stores a batch and acks it; malformed messages are terminated (they can never succeed),
