@@ -16,8 +16,13 @@ build: setup
 run: build
 	@scripts/run.sh
 
+# cargo-nextest when installed (one process per test, a clear summary), else cargo test.
 test: setup
-	$(CARGO) test --workspace
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  $(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+	  $(CARGO) test --workspace --no-fail-fast; \
+	fi
 
 lint:
 	$(CARGO) fmt --all --check
