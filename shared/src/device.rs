@@ -11,6 +11,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::usm::{UsmUser, UsmUserView};
+
 /// Largest accepted device name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 /// Largest accepted device id, in bytes.
@@ -27,6 +29,10 @@ pub const MIN_INTERVAL_SECS: u64 = 1;
 pub const MAX_INTERVAL_SECS: u64 = 86_400;
 /// Poll interval used when a device does not set one.
 pub const DEFAULT_INTERVAL_SECS: u32 = 10;
+/// Reply timeout used when a device does not set one, in milliseconds.
+pub const DEFAULT_TIMEOUT_MS: u32 = 2000;
+/// Retries used when a device does not set them.
+pub const DEFAULT_RETRIES: u32 = 1;
 /// The standard SNMP agent port.
 pub const DEFAULT_SNMP_PORT: u16 = 161;
 
@@ -374,16 +380,20 @@ pub enum SnmpVersion {
     /// SNMPv2c.
     #[serde(rename = "2c")]
     V2c,
+    /// SNMPv3 (user-based security, see [`crate::usm`]).
+    #[serde(rename = "3")]
+    V3,
 }
 
 impl SnmpVersion {
-    /// Parses `"1"` or `"2c"`.
+    /// Parses `"1"`, `"2c"` or `"3"`.
     pub fn parse(raw: &str) -> Result<Self, String> {
         match raw {
             "1" => Ok(Self::V1),
             "2c" => Ok(Self::V2c),
+            "3" => Ok(Self::V3),
             other => Err(format!(
-                "unknown SNMP version '{other}': expected \"1\" or \"2c\""
+                "unknown SNMP version '{other}': expected \"1\", \"2c\" or \"3\""
             )),
         }
     }
@@ -441,8 +451,17 @@ pub struct Device {
     pub version: SnmpVersion,
     /// Community for v1/v2c.
     pub community: Community,
+    /// The SNMPv3 user, for version 3.
+    #[serde(default)]
+    pub v3: Option<UsmUser>,
     /// Seconds between polls.
     pub interval: u32,
+    /// Milliseconds to wait for each reply.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u32,
+    /// Extra attempts after a timeout.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
     /// ifIndex values whose octet counters are polled.
     pub interfaces: Vec<u32>,
     /// Extra OIDs polled along with the counters.
@@ -460,8 +479,15 @@ pub struct DeviceView<'a> {
     pub address: &'a Address,
     /// See [`Device::version`].
     pub version: SnmpVersion,
+    /// See [`Device::v3`], without passwords.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub v3: Option<UsmUserView<'a>>,
     /// See [`Device::interval`].
     pub interval: u32,
+    /// See [`Device::timeout_ms`].
+    pub timeout_ms: u32,
+    /// See [`Device::retries`].
+    pub retries: u32,
     /// See [`Device::interfaces`].
     pub interfaces: &'a [u32],
     /// See [`Device::oids`].
@@ -476,7 +502,10 @@ impl Device {
             name: &self.name,
             address: &self.address,
             version: self.version,
+            v3: self.v3.as_ref().map(UsmUser::view),
             interval: self.interval,
+            timeout_ms: self.timeout_ms,
+            retries: self.retries,
             interfaces: &self.interfaces,
             oids: &self.oids,
         }
@@ -498,12 +527,15 @@ impl Device {
 
     /// Like [`Device::from_json_body`], from an already parsed object.
     pub fn from_json_object(map: &Map<String, Value>) -> Result<Self, ValidationError> {
-        const KNOWN: [&str; 7] = [
+        const KNOWN: [&str; 10] = [
             "name",
             "address",
             "version",
             "community",
+            "v3",
             "interval",
+            "timeout_ms",
+            "retries",
             "interfaces",
             "oids",
         ];
@@ -523,6 +555,27 @@ impl Device {
         };
         let community = Community::parse(optional_str(map, "community")?.unwrap_or("public"))
             .map_err(|m| ValidationError::new("community", m))?;
+        let v3 = match map.get("v3") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(UsmUser::from_json(v)?),
+        };
+        match (version, &v3) {
+            (SnmpVersion::V3, None) => {
+                return Err(ValidationError::new(
+                    "v3",
+                    "version 3 needs a v3 object with at least a user",
+                ))
+            }
+            (SnmpVersion::V1 | SnmpVersion::V2c, Some(_)) => {
+                return Err(ValidationError::new(
+                    "v3",
+                    "v3 settings need \"version\": \"3\"",
+                ))
+            }
+            _ => {}
+        }
+        let timeout_ms = bounded_number(map, "timeout_ms", 100, 60_000, DEFAULT_TIMEOUT_MS)?;
+        let retries = bounded_number(map, "retries", 0, 5, DEFAULT_RETRIES)?;
         let interval = match map.get("interval") {
             None | Some(Value::Null) => DEFAULT_INTERVAL_SECS,
             Some(v) => parse_interval(v)?,
@@ -550,11 +603,41 @@ impl Device {
             address,
             version,
             community,
+            v3,
             interval,
+            timeout_ms,
+            retries,
             interfaces,
             oids,
         })
     }
+}
+
+fn bounded_number(
+    map: &Map<String, Value>,
+    field: &str,
+    min: u32,
+    max: u32,
+    default: u32,
+) -> Result<u32, ValidationError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => v
+            .as_u64()
+            .filter(|n| (u64::from(min)..=u64::from(max)).contains(n))
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| {
+                ValidationError::new(field, format!("must be a whole number from {min} to {max}"))
+            }),
+    }
+}
+
+fn default_timeout_ms() -> u32 {
+    DEFAULT_TIMEOUT_MS
+}
+
+fn default_retries() -> u32 {
+    DEFAULT_RETRIES
 }
 
 fn required_str<'a>(map: &'a Map<String, Value>, field: &str) -> Result<&'a str, ValidationError> {
@@ -780,6 +863,26 @@ mod tests {
                 "comunity",
             ),
             (r#"{"name": "a", "address": "192.0.2.1", "id": "b"}"#, "id"),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "version": "3"}"#,
+                "v3",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "v3": {"user": "u"}}"#,
+                "v3",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "version": "3", "v3": {}}"#,
+                "v3.user",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "timeout_ms": 50}"#,
+                "timeout_ms",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "retries": 9}"#,
+                "retries",
+            ),
         ];
         for (body, field) in cases {
             let err = parse(body).expect_err(body);

@@ -3,6 +3,7 @@
 //! - [`device`]: the device model and the validation every device passes at the API edge.
 //! - [`messages`]: the JSON messages carried over NATS, each with a schema version.
 //! - [`subjects`]: NATS subject names, stream, consumer and bucket names.
+//! - [`usm`]: SNMPv3 user-based security settings.
 //! - [`config`]: typed settings from `netpulse.toml` and `NETPULSE_` environment variables.
 //! - [`bus`]: connecting to NATS and declaring the streams and buckets the services share.
 //! - [`rate`]: counter deltas and bits-per-second math.
@@ -19,6 +20,7 @@ pub mod shutdown;
 pub mod subjects;
 pub mod telemetry;
 pub mod time;
+pub mod usm;
 
 #[cfg(feature = "test-util")]
 pub mod test_util;

@@ -5,13 +5,24 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::device::{Address, Community, DeviceId, Oid, SnmpVersion};
+use crate::device::{
+    Address, Community, DeviceId, Oid, SnmpVersion, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS,
+};
+use crate::usm::UsmUser;
 
 /// The schema version written into every message.
 pub const SCHEMA_VERSION: u32 = 1;
 
 fn schema_version() -> u32 {
     SCHEMA_VERSION
+}
+
+fn default_timeout_ms() -> u32 {
+    DEFAULT_TIMEOUT_MS
+}
+
+fn default_retries() -> u32 {
+    DEFAULT_RETRIES
 }
 
 /// Well-known OIDs polled by default.
@@ -57,8 +68,17 @@ pub struct PollJob {
     pub address: Address,
     /// SNMP version.
     pub version: SnmpVersion,
-    /// Community (secret).
+    /// Community (secret), for v1/v2c.
     pub community: Community,
+    /// SNMPv3 user (secrets), for v3.
+    #[serde(default)]
+    pub v3: Option<UsmUser>,
+    /// Milliseconds to wait for each reply.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u32,
+    /// Extra attempts after a timeout.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
     /// Every OID to GET, in order.
     pub oids: Vec<Oid>,
     /// Unix milliseconds after which the result is stale and the job is dropped.
@@ -270,6 +290,9 @@ mod tests {
             address: Address::parse("[2001:db8::1]:1161").expect("addr"),
             version: SnmpVersion::V1,
             community: Community::parse("public").expect("community"),
+            v3: None,
+            timeout_ms: 2000,
+            retries: 1,
             oids: vec![oids::sys_uptime()],
             deadline_ms: 5,
         };

@@ -118,8 +118,34 @@ impl Drop for NatsServer {
     }
 }
 
-/// net-snmp's snmpd with its own configuration (read-only community `public`), on a free
-/// loopback UDP port.
+/// The test agent's configuration: community `public` (v1/v2c) and the SNMPv3 users below.
+const SNMPD_CONF: &str = "\
+rocommunity public 127.0.0.1
+createUser noauth
+createUser md5only MD5 authpass123
+createUser shaaes SHA authpass123 AES privpass123
+createUser sha256aes SHA-256 authpass123 AES privpass123
+createUser sha512des SHA-512 authpass123 DES privpass123
+rouser noauth noauth
+rouser md5only auth
+rouser shaaes priv
+rouser sha256aes priv
+rouser sha512des priv
+dontLogTCPWrappersConnects yes
+";
+
+/// SNMPv3 users of [`Snmpd`]: (user, auth protocol, priv protocol); every auth password is
+/// `authpass123` and every privacy password `privpass123`.
+pub const SNMPD_V3_USERS: [(&str, Option<&str>, Option<&str>); 5] = [
+    ("noauth", None, None),
+    ("md5only", Some("md5"), None),
+    ("shaaes", Some("sha"), Some("aes")),
+    ("sha256aes", Some("sha256"), Some("aes")),
+    ("sha512des", Some("sha512"), Some("des")),
+];
+
+/// net-snmp's snmpd with its own configuration (read-only community `public` and the
+/// SNMPv3 users of [`SNMPD_V3_USERS`]), on a free loopback UDP port.
 pub struct Snmpd {
     child: Child,
     port: u16,
@@ -136,11 +162,7 @@ impl Snmpd {
         );
         let dir = TempDir::new().expect("temp dir");
         let conf = dir.path().join("snmpd.conf");
-        std::fs::write(
-            &conf,
-            "rocommunity public 127.0.0.1\ndontLogTCPWrappersConnects yes\n",
-        )
-        .expect("write snmpd.conf");
+        std::fs::write(&conf, SNMPD_CONF).expect("write snmpd.conf");
         let port = free_udp_port();
         let child = Command::new(program)
             .env("MIBS", "")

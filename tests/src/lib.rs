@@ -77,10 +77,7 @@ impl Stack {
             for _ in 0..services.pollers.max(1) {
                 let client = connect("test-poller").await;
                 let stop = shutdown();
-                let settings = netpulse_poller::PollerSettings {
-                    timeout_ms: 1000,
-                    ..Default::default()
-                };
+                let settings = netpulse_poller::PollerSettings::default();
                 tasks.push(tokio::spawn(async move {
                     netpulse_poller::run(client, settings, stop)
                         .await

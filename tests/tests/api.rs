@@ -180,6 +180,23 @@ async fn devices_can_be_read_and_deleted_and_secrets_stay_hidden() {
     );
     assert_eq!(stack.get_json("/api/devices").await, json!([]));
 
+    // SNMPv3: the level follows from the settings; passwords never come back.
+    let v3 = json!({"name": "v3-router", "address": "192.0.2.7", "version": "3",
+                    "v3": {"user": "mon", "auth_protocol": "sha256", "auth_password": "authsecret1",
+                           "priv_protocol": "aes", "priv_password": "privsecret1"}});
+    let created = stack
+        .http("POST", "/api/devices", Some(v3.to_string().as_bytes()))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let shown = created.json();
+    assert_eq!(shown["v3"]["level"], "authPriv");
+    assert_eq!(shown["v3"]["auth_protocol"], "sha256");
+    let listed = stack.http("GET", "/api/devices", None).await.text();
+    assert!(
+        !listed.contains("authsecret1") && !listed.contains("privsecret1"),
+        "{listed}"
+    );
+
     // The same name can be added again once deleted.
     let again = stack
         .http("POST", "/api/devices", Some(body.as_bytes()))

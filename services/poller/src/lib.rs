@@ -8,6 +8,7 @@
 
 pub mod poll;
 pub mod snmp;
+pub mod usm_probe;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -27,10 +28,6 @@ use crate::snmp::Snmp2Agent;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct PollerSettings {
-    /// Milliseconds to wait for each SNMP reply. Default 2000.
-    pub timeout_ms: u64,
-    /// Extra attempts after a timeout. Default 1.
-    pub retries: u32,
     /// Polls run at once by this poller. Default 256.
     pub concurrency: usize,
     /// Most OIDs in one GET request. Default 32.
@@ -40,8 +37,6 @@ pub struct PollerSettings {
 impl Default for PollerSettings {
     fn default() -> Self {
         Self {
-            timeout_ms: 2000,
-            retries: 1,
             concurrency: 256,
             max_oids_per_request: 32,
         }
@@ -123,13 +118,10 @@ async fn handle_job(
         tracing::warn!("poll job arrived after its deadline; skipped");
         return;
     }
-    let mut agent = Snmp2Agent::new(
-        job.address.clone(),
-        job.version,
-        job.community.clone(),
-        Duration::from_millis(settings.timeout_ms),
-        settings.retries,
-    );
+    let mut agent = match Snmp2Agent::for_job(&job) {
+        Ok(agent) => agent,
+        Err(error) => return publish_failure(client, &job, error.to_string()).await,
+    };
     match Box::pin(poll::run_job(
         &mut agent,
         &job,

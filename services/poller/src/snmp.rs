@@ -9,7 +9,8 @@
 use std::time::Duration;
 
 use netpulse_shared::device::{Address, Community, Oid, SnmpVersion};
-use netpulse_shared::messages::{SnmpValue, VarBind};
+use netpulse_shared::messages::{PollJob, SnmpValue, VarBind};
+use netpulse_shared::usm::{AuthProtocol, PrivProtocol, UsmUser};
 
 /// Why a GET failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,6 +34,15 @@ pub enum SnmpError {
     /// A reply that could not be decoded, or that did not answer the request.
     #[error("bad reply: {0}")]
     BadReply(String),
+    /// SNMPv3: the agent does not know the user.
+    #[error("unknown user")]
+    UnknownUser,
+    /// SNMPv3: wrong authentication or privacy password, or protocol.
+    #[error("authentication failed")]
+    AuthenticationFailed,
+    /// SNMPv3: another USM failure (engine discovery, time window, unsupported level).
+    #[error("SNMPv3 security error: {0}")]
+    Security(String),
 }
 
 /// What polling needs from an SNMP agent.
@@ -112,11 +122,91 @@ fn from_library_oid(oid: &snmp2::Oid<'_>) -> Option<Oid> {
     Oid::from_arcs(arcs).ok()
 }
 
-/// An [`Agent`] over snmp2's async session (SNMP v1 and v2c).
+/// How to talk to an agent: a community (v1/v2c) or a USM user (v3).
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// SNMPv1 with a community.
+    V1(Community),
+    /// SNMPv2c with a community.
+    V2c(Community),
+    /// SNMPv3 with a user.
+    V3(UsmUser),
+}
+
+impl Credentials {
+    /// The credentials a poll job carries for its version.
+    pub fn of_job(job: &PollJob) -> Result<Self, SnmpError> {
+        Ok(match (job.version, &job.v3) {
+            (SnmpVersion::V1, _) => Self::V1(job.community.clone()),
+            (SnmpVersion::V2c, _) => Self::V2c(job.community.clone()),
+            (SnmpVersion::V3, Some(user)) => Self::V3(user.clone()),
+            (SnmpVersion::V3, None) => {
+                return Err(SnmpError::Security("no v3 user configured".into()))
+            }
+        })
+    }
+}
+
+/// snmp2's security settings for a USM user.
+fn security(user: &UsmUser) -> snmp2::v3::Security {
+    use snmp2::v3::{Auth, AuthProtocol as A, Cipher, KeyExtension, Security};
+    let Some(auth) = &user.auth else {
+        return Security::new(user.user.as_bytes(), b"").with_auth(Auth::NoAuthNoPriv);
+    };
+    let protocol = match auth.protocol {
+        AuthProtocol::Md5 => A::Md5,
+        AuthProtocol::Sha => A::Sha1,
+        AuthProtocol::Sha224 => A::Sha224,
+        AuthProtocol::Sha256 => A::Sha256,
+        AuthProtocol::Sha384 => A::Sha384,
+        AuthProtocol::Sha512 => A::Sha512,
+    };
+    let base = Security::new(user.user.as_bytes(), auth.password.expose().as_bytes())
+        .with_auth_protocol(protocol);
+    let Some(privacy) = &user.privacy else {
+        return base.with_auth(Auth::AuthNoPriv);
+    };
+    let (cipher, extension) = match privacy.protocol {
+        PrivProtocol::Des => (Cipher::Des, None),
+        PrivProtocol::Aes => (Cipher::Aes128, None),
+        PrivProtocol::Aes192 => (Cipher::Aes192, Some(KeyExtension::Blumenthal)),
+        PrivProtocol::Aes256 => (Cipher::Aes256, Some(KeyExtension::Blumenthal)),
+        PrivProtocol::Aes192c => (Cipher::Aes192, Some(KeyExtension::Reeder)),
+        PrivProtocol::Aes256c => (Cipher::Aes256, Some(KeyExtension::Reeder)),
+    };
+    let secured = base.with_auth(Auth::AuthPriv {
+        cipher,
+        privacy_password: privacy.password.expose().as_bytes().to_vec(),
+    });
+    match extension {
+        Some(method) if cipher.priv_key_needs_extension(&protocol) => {
+            secured.with_key_extension_method(method)
+        }
+        _ => secured,
+    }
+}
+
+/// Translates snmp2's errors into what an operator should read.
+fn describe(error: &snmp2::Error) -> SnmpError {
+    use snmp2::v3::AuthErrorKind as K;
+    match error {
+        snmp2::Error::AuthFailure(K::UsernameMismatch) => SnmpError::UnknownUser,
+        snmp2::Error::AuthFailure(
+            K::SignatureMismatch
+            | K::NotAuthenticated
+            | K::KeyLengthMismatch
+            | K::PrivLengthMismatch,
+        ) => SnmpError::AuthenticationFailed,
+        snmp2::Error::AuthFailure(kind) => SnmpError::Security(kind.to_string()),
+        snmp2::Error::Crypto(_) => SnmpError::AuthenticationFailed,
+        other => SnmpError::BadReply(format!("{other:?}")),
+    }
+}
+
+/// An [`Agent`] over snmp2's async session (SNMP v1, v2c and v3).
 pub struct Snmp2Agent {
     address: Address,
-    version: SnmpVersion,
-    community: Community,
+    credentials: Credentials,
     timeout: Duration,
     retries: u32,
     session: Option<snmp2::AsyncSession>,
@@ -127,8 +217,7 @@ impl Snmp2Agent {
     /// An agent handle; the session opens on first use.
     pub fn new(
         address: Address,
-        version: SnmpVersion,
-        community: Community,
+        credentials: Credentials,
         timeout: Duration,
         retries: u32,
     ) -> Self {
@@ -136,8 +225,7 @@ impl Snmp2Agent {
         let seed = netpulse_shared::time::now_ms() as u32 ^ std::process::id().rotate_left(16);
         Self {
             address,
-            version,
-            community,
+            credentials,
             timeout,
             retries,
             session: None,
@@ -145,30 +233,77 @@ impl Snmp2Agent {
         }
     }
 
+    /// The agent a poll job names, with its timeout and retries.
+    pub fn for_job(job: &PollJob) -> Result<Self, SnmpError> {
+        Ok(Self::new(
+            job.address.clone(),
+            Credentials::of_job(job)?,
+            Duration::from_millis(u64::from(job.timeout_ms)),
+            job.retries,
+        ))
+    }
+
     async fn open(&mut self) -> Result<&mut snmp2::AsyncSession, SnmpError> {
         if self.session.is_none() {
             let target = self.address.to_socket_string();
-            let community = self.community.expose().as_bytes();
             let req_id = self.next_request_id;
+            let timeout = self.timeout;
             let opening = async {
-                match self.version {
-                    SnmpVersion::V1 => {
-                        snmp2::AsyncSession::new_v1(target.as_str(), community, req_id).await
+                let io = |e: std::io::Error| SnmpError::Unreachable(e.to_string());
+                match &self.credentials {
+                    Credentials::V1(c) => {
+                        snmp2::AsyncSession::new_v1(target.as_str(), c.expose().as_bytes(), req_id)
+                            .await
+                            .map_err(io)
                     }
-                    SnmpVersion::V2c => {
-                        snmp2::AsyncSession::new_v2c(target.as_str(), community, req_id).await
+                    Credentials::V2c(c) => {
+                        snmp2::AsyncSession::new_v2c(target.as_str(), c.expose().as_bytes(), req_id)
+                            .await
+                            .map_err(io)
+                    }
+                    Credentials::V3(user) => {
+                        let mut session =
+                            snmp2::AsyncSession::new_v3(target.as_str(), req_id, security(user))
+                                .await
+                                .map_err(io)?;
+                        // Engine-ID discovery and time synchronisation.
+                        match tokio::time::timeout(timeout, session.init()).await {
+                            Err(_) => Err(SnmpError::Timeout),
+                            Ok(Err(e)) => Err(describe(&e)),
+                            Ok(Ok(())) => Ok(session),
+                        }
                     }
                 }
             };
-            let session = tokio::time::timeout(self.timeout, opening)
+            let session = tokio::time::timeout(self.timeout * 2, opening)
                 .await
-                .map_err(|_| SnmpError::Unreachable(format!("resolving {target} timed out")))?
-                .map_err(|e| SnmpError::Unreachable(e.to_string()))?;
+                .map_err(|_| SnmpError::Timeout)??;
             self.session = Some(session);
         }
         self.session
             .as_mut()
             .ok_or_else(|| SnmpError::Unreachable("no session".into()))
+    }
+
+    /// An authentication failure may really be an unknown user: ask the agent.
+    async fn explain_auth_failure(&self, error: SnmpError) -> SnmpError {
+        let Credentials::V3(user) = &self.credentials else {
+            return error;
+        };
+        if error != SnmpError::AuthenticationFailed {
+            return error;
+        }
+        let target = self.address.to_socket_string();
+        let Ok(Some(address)) = tokio::net::lookup_host(target.as_str())
+            .await
+            .map(|mut a| a.next())
+        else {
+            return error;
+        };
+        match crate::usm_probe::probe(address, &user.user, self.timeout).await {
+            crate::usm_probe::ReportKind::UnknownUser => SnmpError::UnknownUser,
+            _ => error,
+        }
     }
 
     async fn get_once(&mut self, oids: &[Oid]) -> Result<Vec<VarBind>, SnmpError> {
@@ -181,7 +316,7 @@ impl Snmp2Agent {
         let reply = tokio::time::timeout(timeout, session.get_many(&refs)).await;
         let pdu = match reply {
             Err(_) => return Err(SnmpError::Timeout),
-            Ok(Err(e)) => return Err(SnmpError::BadReply(format!("{e:?}"))),
+            Ok(Err(e)) => return Err(describe(&e)),
             Ok(Ok(pdu)) => pdu,
         };
         if pdu.error_status != 0 {
@@ -214,16 +349,19 @@ impl Agent for Snmp2Agent {
         let mut attempt = 0;
         loop {
             match self.get_once(oids).await {
-                Err(SnmpError::Timeout | SnmpError::BadReply(_)) if attempt < self.retries => {
+                Err(SnmpError::Timeout | SnmpError::BadReply(_) | SnmpError::Security(_))
+                    if attempt < self.retries =>
+                {
                     // A late or garbled reply may still arrive on this socket: start afresh.
                     self.session = None;
                     attempt += 1;
                 }
-                Err(e @ (SnmpError::Timeout | SnmpError::BadReply(_))) => {
+                Err(e @ (SnmpError::Timeout | SnmpError::BadReply(_) | SnmpError::Security(_))) => {
                     self.session = None;
                     return Err(e);
                 }
-                other => return other,
+                Err(e) => return Err(self.explain_auth_failure(e).await),
+                ok => return ok,
             }
         }
     }

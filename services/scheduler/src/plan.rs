@@ -13,7 +13,7 @@ use netpulse_shared::messages::{oids, PollJob, SCHEMA_VERSION};
 pub fn oids_for(device: &Device) -> Vec<Oid> {
     let (in_col, out_col) = match device.version {
         SnmpVersion::V1 => (oids::if_in_octets(), oids::if_out_octets()),
-        SnmpVersion::V2c => (oids::if_hc_in_octets(), oids::if_hc_out_octets()),
+        SnmpVersion::V2c | SnmpVersion::V3 => (oids::if_hc_in_octets(), oids::if_hc_out_octets()),
     };
     let mut list = vec![oids::sys_uptime()];
     for &index in &device.interfaces {
@@ -63,6 +63,9 @@ pub fn job(device: &Device, slot_ms: u64) -> PollJob {
         address: device.address.clone(),
         version: device.version,
         community: device.community.clone(),
+        v3: device.v3.clone(),
+        timeout_ms: device.timeout_ms,
+        retries: device.retries,
         oids: oids_for(device),
         deadline_ms: slot_ms + interval_ms(device),
     }

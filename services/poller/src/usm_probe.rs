@@ -1,0 +1,179 @@
+//! Telling "unknown user" from "wrong password" on SNMPv3.
+//!
+//! An agent answers both with an unauthenticated Report, which the SNMP library only sees as
+//! "not authenticated". The Report's varbind says which it is (RFC 3414 usmStats counters),
+//! so after such a failure the poller sends one plain noAuthNoPriv GET for the same user and
+//! reads the Report it gets back. The request is built here with a minimal BER writer; the
+//! reply is only searched for the usmStats OIDs, never trusted further.
+
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+
+/// What the agent's Report said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    /// usmStatsUnknownUserNames.
+    UnknownUser,
+    /// usmStatsUnsupportedSecLevels: the user exists (at another level).
+    UnsupportedLevel,
+    /// usmStatsWrongDigests: the user exists, the key is wrong.
+    WrongDigest,
+    /// Anything else, or no Report.
+    Other,
+}
+
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else if len <= 0xff {
+        out.extend_from_slice(&[0x81, len as u8]);
+    } else {
+        out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+fn integer(value: i32) -> Vec<u8> {
+    let bytes = value.to_be_bytes();
+    // Shortest two's complement form.
+    let mut start = 0;
+    while start < 3
+        && ((bytes[start] == 0 && bytes[start + 1] & 0x80 == 0)
+            || (bytes[start] == 0xff && bytes[start + 1] & 0x80 != 0))
+    {
+        start += 1;
+    }
+    tlv(0x02, &bytes[start..])
+}
+
+/// A noAuthNoPriv, reportable GET of sysUpTime.0 for `user` at `engine_id`.
+pub fn request(user: &[u8], engine_id: &[u8], msg_id: i32) -> Vec<u8> {
+    let header = [
+        integer(msg_id),
+        integer(65_507),
+        tlv(0x04, &[0x04]),
+        integer(3),
+    ]
+    .concat();
+    let usm = tlv(
+        0x30,
+        &[
+            tlv(0x04, engine_id),
+            integer(0),
+            integer(0),
+            tlv(0x04, user),
+            tlv(0x04, &[]),
+            tlv(0x04, &[]),
+        ]
+        .concat(),
+    );
+    let sys_uptime = tlv(0x06, &[0x2b, 6, 1, 2, 1, 1, 3, 0]);
+    let varbinds = tlv(0x30, &tlv(0x30, &[sys_uptime, vec![0x05, 0x00]].concat()));
+    let get = tlv(
+        0xa0,
+        &[integer(msg_id), integer(0), integer(0), varbinds].concat(),
+    );
+    let scoped = tlv(0x30, &[tlv(0x04, engine_id), tlv(0x04, &[]), get].concat());
+    tlv(
+        0x30,
+        &[integer(3), tlv(0x30, &header), tlv(0x04, &usm), scoped].concat(),
+    )
+}
+
+/// The authoritative engine id in a Report to a discovery request (the first OCTET STRING
+/// inside the USM security parameters).
+fn engine_id_of(reply: &[u8]) -> Option<Vec<u8>> {
+    // usmSecurityParameters is an OCTET STRING holding a SEQUENCE: 04 LL 30 LL 04 LL <id>.
+    let at = reply
+        .windows(2)
+        .position(|w| w[0] == 0x04 && w.get(1).is_some())?;
+    let mut i = at;
+    while i + 6 < reply.len() {
+        if reply[i] == 0x04 && reply[i + 2] == 0x30 && reply[i + 4] == 0x04 {
+            let len = usize::from(reply[i + 5]);
+            return reply.get(i + 6..i + 6 + len).map(<[u8]>::to_vec);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Classifies a Report by the usmStats OID it carries.
+pub fn classify(reply: &[u8]) -> ReportKind {
+    const USM_STATS: [u8; 9] = [0x06, 0x0a, 0x2b, 6, 1, 6, 3, 15, 1];
+    let Some(at) = reply.windows(USM_STATS.len()).position(|w| w == USM_STATS) else {
+        return ReportKind::Other;
+    };
+    // ...1.1.<n>.0 follows the prefix.
+    match reply.get(at + USM_STATS.len()..at + USM_STATS.len() + 3) {
+        Some([1, 3, 0]) => ReportKind::UnknownUser,
+        Some([1, 1, 0]) => ReportKind::UnsupportedLevel,
+        Some([1, 5, 0]) => ReportKind::WrongDigest,
+        _ => ReportKind::Other,
+    }
+}
+
+/// Asks the agent at `target` whether it knows `user`.
+pub async fn probe(target: std::net::SocketAddr, user: &str, timeout: Duration) -> ReportKind {
+    let attempt = async {
+        let local: std::net::SocketAddr = if target.is_ipv4() {
+            "0.0.0.0:0"
+        } else {
+            "[::]:0"
+        }
+        .parse()
+        .ok()?;
+        let socket = UdpSocket::bind(local).await.ok()?;
+        socket.connect(target).await.ok()?;
+        let mut buffer = vec![0u8; 4096];
+        socket.send(&request(b"", b"", 0x1357)).await.ok()?;
+        let n = socket.recv(&mut buffer).await.ok()?;
+        let engine_id = engine_id_of(&buffer[..n])?;
+        socket
+            .send(&request(user.as_bytes(), &engine_id, 0x1358))
+            .await
+            .ok()?;
+        let n = socket.recv(&mut buffer).await.ok()?;
+        Some(classify(&buffer[..n]))
+    };
+    tokio::time::timeout(timeout * 2, attempt)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(ReportKind::Other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_are_minimal() {
+        assert_eq!(integer(0), [2, 1, 0]);
+        assert_eq!(integer(127), [2, 1, 127]);
+        assert_eq!(integer(128), [2, 2, 0, 128]);
+        assert_eq!(integer(65_507), [2, 3, 0, 0xff, 0xe3]);
+        assert_eq!(integer(-1), [2, 1, 0xff]);
+    }
+
+    #[test]
+    fn reports_are_classified_by_their_oid() {
+        let report = |n: u8| {
+            [
+                &[0x30u8, 0x10][..],
+                &[0x06, 0x0a, 0x2b, 6, 1, 6, 3, 15, 1, 1, n, 0],
+            ]
+            .concat()
+        };
+        assert_eq!(classify(&report(3)), ReportKind::UnknownUser);
+        assert_eq!(classify(&report(1)), ReportKind::UnsupportedLevel);
+        assert_eq!(classify(&report(5)), ReportKind::WrongDigest);
+        assert_eq!(classify(&report(2)), ReportKind::Other);
+        assert_eq!(classify(b"garbage"), ReportKind::Other);
+        assert_eq!(classify(&[]), ReportKind::Other);
+    }
+}
