@@ -1,0 +1,1 @@
+//! netpulse-simulator (being written).

@@ -1,0 +1,2 @@
+//! netpulse-sim binary.
+fn main() {}
