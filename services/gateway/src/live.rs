@@ -12,8 +12,8 @@ use std::sync::Arc;
 use async_nats::jetstream::kv;
 use futures::{SinkExt, StreamExt};
 use netpulse_shared::device::{Device, DeviceId, DeviceView};
-use netpulse_shared::messages::{PollFailure, Sample, VarBind};
-use netpulse_shared::rate::{bits_per_second, Reading};
+use netpulse_shared::messages::{PollFailure, Sample, SnmpValue, VarBind};
+use netpulse_shared::rate::{bits_per_second, Gap, Reading};
 use netpulse_shared::subjects;
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -38,8 +38,8 @@ pub enum LiveMessage<'a> {
         uptime_ticks: Option<u32>,
         /// Per-interface counters and rates.
         interfaces: Vec<InterfaceRate>,
-        /// Every value read, with its type.
-        values: &'a [VarBind],
+        /// Every value read, with its type (64-bit counters as strings).
+        values: Vec<serde_json::Value>,
     },
     /// A poll that failed.
     Failure {
@@ -68,18 +68,47 @@ pub enum LiveMessage<'a> {
 }
 
 /// Counters and rates of one interface in a sample.
+///
+/// Counters travel as decimal strings: a 64-bit counter does not fit a JavaScript number.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InterfaceRate {
     /// ifIndex.
     pub index: u32,
-    /// Received octets counter.
-    pub in_octets: u64,
-    /// Sent octets counter.
-    pub out_octets: u64,
+    /// Received octets counter, exact, as a string.
+    pub in_octets: String,
+    /// Sent octets counter, exact, as a string.
+    pub out_octets: String,
     /// Received bits per second since the previous sample; null when there is no rate.
     pub in_bps: Option<f64>,
     /// Sent bits per second since the previous sample; null when there is no rate.
     pub out_bps: Option<f64>,
+    /// Why there is no rate, when there is a previous sample but no rate: `restart`,
+    /// `width_change`, `out_of_order` or `impossible` (a counter discontinuity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gap: Option<&'static str>,
+}
+
+fn gap_name(gap: Gap) -> &'static str {
+    match gap {
+        Gap::Restart => "restart",
+        Gap::WidthChange => "width_change",
+        Gap::OutOfOrder => "out_of_order",
+        Gap::Impossible => "impossible",
+    }
+}
+
+/// A sample's values as the browser gets them: 64-bit counters as decimal strings.
+pub fn browser_values(values: &[VarBind]) -> Vec<serde_json::Value> {
+    values
+        .iter()
+        .map(|vb| {
+            let mut item = serde_json::to_value(vb).unwrap_or_default();
+            if let SnmpValue::Counter64(n) = vb.value {
+                item["value"] = serde_json::Value::String(n.to_string());
+            }
+            item
+        })
+        .collect()
 }
 
 /// Rates of every interface of `current` against the previous sample of the same device.
@@ -98,14 +127,24 @@ pub fn interface_rates(previous: Option<&Sample>, current: &Sample) -> Vec<Inter
             let then = before.iter().find(|c| c.index == now.index);
             let rate = |pick: fn(&netpulse_shared::messages::InterfaceCounters) -> (u64, u32)| {
                 let (prev, then) = (previous?, then?);
-                bits_per_second(&reading(prev, pick(then)), &reading(current, pick(&now)))
+                Some(bits_per_second(
+                    &reading(prev, pick(then)),
+                    &reading(current, pick(&now)),
+                    0,
+                ))
+            };
+            let (inbound, outbound) = (rate(|c| c.in_octets), rate(|c| c.out_octets));
+            let gap = match (&inbound, &outbound) {
+                (Some(Err(g)), _) | (_, Some(Err(g))) => Some(gap_name(*g)),
+                _ => None,
             };
             InterfaceRate {
                 index: now.index,
-                in_octets: now.in_octets.0,
-                out_octets: now.out_octets.0,
-                in_bps: rate(|c| c.in_octets),
-                out_bps: rate(|c| c.out_octets),
+                in_octets: now.in_octets.0.to_string(),
+                out_octets: now.out_octets.0.to_string(),
+                in_bps: inbound.and_then(Result::ok),
+                out_bps: outbound.and_then(Result::ok),
+                gap,
             }
         })
         .collect()
@@ -142,7 +181,7 @@ pub async fn fan_out(
                     time_ms: sample.time_ms,
                     uptime_ticks: sample.uptime_ticks,
                     interfaces,
-                    values: &sample.values,
+                    values: browser_values(&sample.values),
                 });
                 if prior.is_some() || !previous.contains_key(&sample.device) {
                     previous.insert(sample.device.clone(), sample);
@@ -226,7 +265,7 @@ async fn serve_client(socket: WebSocket, mut receiver: broadcast::Receiver<Arc<s
 mod tests {
     use super::*;
     use netpulse_shared::device::Oid;
-    use netpulse_shared::messages::{SnmpValue, SCHEMA_VERSION};
+    use netpulse_shared::messages::SCHEMA_VERSION;
 
     fn sample(time_ms: u64, uptime: u32, in_octets: u64, out_octets: u64) -> Sample {
         let vb = |oid: &str, value| VarBind {
@@ -262,7 +301,9 @@ mod tests {
         assert_eq!(rates[0].out_bps, Some(0.0));
         // A reboot between the two: no rate rather than a spike.
         let rebooted = sample(30_000, 50, 10, 10);
-        assert_eq!(interface_rates(Some(&second), &rebooted)[0].in_bps, None);
+        let rates = interface_rates(Some(&second), &rebooted);
+        assert_eq!(rates[0].in_bps, None);
+        assert_eq!(rates[0].gap, Some("restart"));
     }
 
     #[test]
@@ -273,12 +314,16 @@ mod tests {
             time_ms: s.time_ms,
             uptime_ticks: s.uptime_ticks,
             interfaces: interface_rates(None, &s),
-            values: &s.values,
+            values: browser_values(&s.values),
         })
         .expect("json");
         assert_eq!(text["type"], "sample");
         assert_eq!(text["device"], "d");
-        assert_eq!(text["interfaces"][0]["in_octets"], 1);
+        assert_eq!(text["interfaces"][0]["in_octets"], "1");
+        assert_eq!(
+            text["values"][1]["value"], "1",
+            "Counter64 values reach the browser exactly"
+        );
         assert!(text["interfaces"][0]["in_bps"].is_null());
     }
 }
