@@ -126,6 +126,14 @@ function recordFailure(msg) {
 
 // ---------- device list ----------
 
+// Reachability transition: update the device's badge.
+function onStatus(msg) {
+  const device = state.devices.get(String(msg.device));
+  if (!device) return;
+  device.status = { state: msg.state, since_ms: msg.time_ms, reason: msg.reason };
+  renderDeviceList();
+}
+
 function renderDeviceList() {
   const list = $('#devices');
   const devices = [...state.devices.values()].sort((a, b) => String(a.name).localeCompare(String(b.name)));
@@ -143,7 +151,12 @@ function deviceItem(device) {
   li.setAttribute('aria-current', id === state.selected ? 'true' : 'false');
 
   const info = el('div', 'device-info');
+  const reach = String(device.status?.state ?? 'unknown');
+  const badge = el('span', 'device-state', reach);
+  badge.dataset.state = reach;
+  if (device.status?.reason) badge.title = String(device.status.reason);
   info.append(
+    badge,
     el('span', 'device-name', device.name),
     el('span', 'device-address', device.address),
     el('span', 'device-meta', `SNMP v${device.version} · every ${device.interval} s`),
@@ -168,6 +181,8 @@ function deviceItem(device) {
 
 function upsertDevice(device) {
   if (!device || device.id === undefined || device.id === null) return;
+  const known = state.devices.get(String(device.id));
+  if (!device.status && known?.status) device.status = known.status;
   state.devices.set(String(device.id), device);
   renderDeviceList();
   if (state.selected === null) selectDevice(String(device.id));
@@ -431,6 +446,7 @@ function handleMessage(raw) {
   switch (msg.type) {
     case 'sample': return onSample(msg);
     case 'failure': return onFailure(msg);
+    case 'status': return onStatus(msg);
     case 'device_added': return upsertDevice(msg.device);
     case 'device_removed': return removeDevice(String(msg.device));
     default: // unknown message types are ignored

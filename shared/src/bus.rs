@@ -79,19 +79,32 @@ pub async fn samples_stream(js: &jetstream::Context) -> Result<stream::Stream, B
 
 /// The device registry: one key per device id, the value a device as JSON.
 pub async fn devices_bucket(js: &jetstream::Context) -> Result<kv::Store, BusError> {
-    if let Ok(store) = js.get_key_value(subjects::DEVICES_BUCKET).await {
+    bucket(js, subjects::DEVICES_BUCKET, "netpulse device registry").await
+}
+
+/// Current reachability of every device: one key per device id.
+pub async fn status_bucket(js: &jetstream::Context) -> Result<kv::Store, BusError> {
+    bucket(js, subjects::STATUS_BUCKET, "netpulse device reachability").await
+}
+
+async fn bucket(
+    js: &jetstream::Context,
+    name: &'static str,
+    description: &str,
+) -> Result<kv::Store, BusError> {
+    if let Ok(store) = js.get_key_value(name).await {
         return Ok(store);
     }
     js.create_key_value(kv::Config {
-        bucket: subjects::DEVICES_BUCKET.into(),
-        description: "netpulse device registry".into(),
+        bucket: name.into(),
+        description: description.into(),
         history: 1,
         storage: stream::StorageType::File,
         ..Default::default()
     })
     .await
     .map_err(|e| BusError::JetStream {
-        what: "device registry bucket",
+        what: name,
         reason: e.to_string(),
     })
 }

@@ -175,6 +175,39 @@ pub struct PollFailure {
     pub reason: String,
 }
 
+/// Whether a device answers its polls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reachability {
+    /// Not polled yet (or not since the scheduler started).
+    Unknown,
+    /// The last poll succeeded.
+    Up,
+    /// `down_after` polls in a row failed.
+    Down,
+}
+
+/// A device's reachability changed, on `netpulse.status.<device>`; the current one of every
+/// device is also kept in the `netpulse_status` key-value bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReachabilityChanged {
+    /// Schema version ([`SCHEMA_VERSION`]).
+    #[serde(default = "schema_version")]
+    pub schema: u32,
+    /// The device.
+    pub device: DeviceId,
+    /// The new state.
+    pub state: Reachability,
+    /// The state before.
+    pub previous: Reachability,
+    /// When it changed, Unix milliseconds.
+    pub time_ms: u64,
+    /// Why: "poll succeeded", or the reason of the last failed poll.
+    pub reason: String,
+    /// Failed polls in a row when this was published.
+    pub consecutive_failures: u32,
+}
+
 /// Interface counters found in a sample: one entry per ifIndex with both directions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InterfaceCounters {
@@ -309,6 +342,25 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<PollFailure>(&text).expect("back"),
             failure
+        );
+    }
+
+    #[test]
+    fn reachability_round_trips() {
+        let change = ReachabilityChanged {
+            schema: SCHEMA_VERSION,
+            device: DeviceId::parse("core-1").expect("id"),
+            state: Reachability::Down,
+            previous: Reachability::Up,
+            time_ms: 5,
+            reason: "timeout".into(),
+            consecutive_failures: 3,
+        };
+        let json = serde_json::to_value(&change).expect("json");
+        assert_eq!(json["state"], "down");
+        assert_eq!(
+            serde_json::from_value::<ReachabilityChanged>(json).expect("back"),
+            change
         );
     }
 

@@ -26,6 +26,13 @@ pub fn failure(device: &DeviceId) -> String {
 /// Every failed poll.
 pub const FAILURE_ALL: &str = "netpulse.failure.*";
 
+/// Reachability transitions of one device: `netpulse.status.<device>`.
+pub fn status(device: &DeviceId) -> String {
+    format!("netpulse.status.{device}")
+}
+/// Every reachability transition.
+pub const STATUS_ALL: &str = "netpulse.status.*";
+
 /// The device id in a subject's last token, if it is a valid one.
 pub fn device_of(subject: &str) -> Option<DeviceId> {
     let token = subject.rsplit('.').next()?;
@@ -36,6 +43,9 @@ pub fn device_of(subject: &str) -> Option<DeviceId> {
 pub const SAMPLES_STREAM: &str = "NETPULSE_SAMPLES";
 /// The recorder's durable consumer on [`SAMPLES_STREAM`].
 pub const RECORDER_CONSUMER: &str = "recorder";
+/// The key-value bucket holding each device's current reachability (a
+/// [`crate::messages::ReachabilityChanged`]), one key per device id.
+pub const STATUS_BUCKET: &str = "netpulse_status";
 /// The key-value bucket holding the device registry, one key per device id.
 pub const DEVICES_BUCKET: &str = "netpulse_devices";
 

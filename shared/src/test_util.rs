@@ -155,41 +155,62 @@ pub struct Snmpd {
 impl Snmpd {
     /// Starts snmpd and waits until it answers a GET.
     pub fn start() -> Self {
+        let dir = TempDir::new().expect("temp dir");
+        // snmpd keeps its persistent state (engine boots, keys) in a file also named
+        // snmpd.conf, so the configuration lives in a folder of its own.
+        std::fs::create_dir_all(dir.path().join("conf")).expect("conf dir");
+        std::fs::write(dir.path().join("conf/snmpd.conf"), SNMPD_CONF).expect("write snmpd.conf");
+        let port = free_udp_port();
+        let child = Self::spawn(dir.path(), port);
+        let mut agent = Self { child, port, dir };
+        agent.wait_until_answering();
+        agent
+    }
+
+    fn spawn(dir: &Path, port: u16) -> Child {
         let program = find_program(
             "NETPULSE_SNMPD",
             "snmpd",
             &[PathBuf::from("/usr/sbin/snmpd")],
         );
-        let dir = TempDir::new().expect("temp dir");
-        let conf = dir.path().join("snmpd.conf");
-        std::fs::write(&conf, SNMPD_CONF).expect("write snmpd.conf");
-        let port = free_udp_port();
-        let child = Command::new(program)
+        Command::new(program)
             .env("MIBS", "")
-            .env("SNMP_PERSISTENT_DIR", dir.path())
+            .env("SNMP_PERSISTENT_DIR", dir.join("state"))
             .args(["-f", "-C", "-Lf"])
-            .arg(dir.path().join("snmpd.log"))
+            .arg(dir.join("snmpd.log"))
             .arg("-c")
-            .arg(&conf)
+            .arg(dir.join("conf/snmpd.conf"))
             .arg("-p")
-            .arg(dir.path().join("snmpd.pid"))
+            .arg(dir.join("snmpd.pid"))
             .arg(format!("udp:127.0.0.1:{port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("cannot start snmpd");
-        let mut agent = Self { child, port, dir };
+            .expect("cannot start snmpd")
+    }
+
+    fn wait_until_answering(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(15);
-        while agent.get(&["1.3.6.1.2.1.1.3.0"]).is_err() {
-            if Instant::now() > deadline || agent.child.try_wait().ok().flatten().is_some() {
+        while self.get(&["1.3.6.1.2.1.1.3.0"]).is_err() {
+            if Instant::now() > deadline || self.child.try_wait().ok().flatten().is_some() {
                 let log =
-                    std::fs::read_to_string(agent.dir.path().join("snmpd.log")).unwrap_or_default();
-                stop(&mut agent.child);
-                panic!("snmpd did not start on port {port}: {log}");
+                    std::fs::read_to_string(self.dir.path().join("snmpd.log")).unwrap_or_default();
+                stop(&mut self.child);
+                panic!("snmpd did not start on port {}: {log}", self.port);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        agent
+    }
+
+    /// Stops the agent (the device goes silent); [`Snmpd::resume`] starts it again.
+    pub fn pause(&mut self) {
+        stop(&mut self.child);
+    }
+
+    /// Starts the agent again on the same port.
+    pub fn resume(&mut self) {
+        self.child = Self::spawn(self.dir.path(), self.port);
+        self.wait_until_answering();
     }
 
     /// `127.0.0.1:<port>`.

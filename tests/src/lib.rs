@@ -70,7 +70,11 @@ impl Stack {
             let client = connect("test-scheduler").await;
             let stop = shutdown();
             tasks.push(tokio::spawn(async move {
-                netpulse_scheduler::run(client, stop)
+                let settings = netpulse_scheduler::SchedulerSettings {
+                    down_after: 3,
+                    down_backoff_max_secs: 2,
+                };
+                netpulse_scheduler::run(client, settings, stop)
                     .await
                     .expect("scheduler");
             }));

@@ -186,8 +186,77 @@ async fn an_unreachable_device_reports_a_timeout() {
     .expect("a failure within 30 s");
     let reason = failure["reason"].as_str().unwrap_or_default();
     assert!(
-        reason == "timeout" || reason.starts_with("bad reply"),
+        reason == "timeout" || reason.contains("port unreachable"),
         "{reason}"
     );
+    stack.stop().await;
+}
+
+/// The next reachability transition, within 30 s.
+async fn next_transition(transitions: &mut async_nats::Subscriber) -> Value {
+    let message = tokio::time::timeout(Duration::from_secs(30), transitions.next())
+        .await
+        .expect("a transition within 30 s")
+        .expect("subscription open");
+    serde_json::from_slice(&message.payload).expect("JSON")
+}
+
+#[tokio::test]
+async fn reachability_goes_down_and_up_once_each() {
+    let mut agent = Snmpd::start();
+    let stack = Stack::start(Services {
+        pipeline: true,
+        pollers: 1,
+    })
+    .await;
+    let mut transitions = stack
+        .nats
+        .subscribe("netpulse.status.flappy")
+        .await
+        .expect("subscribe");
+    let device = json!({"name": "flappy", "address": agent.address(), "interval": 1, "timeout_ms": 300,
+                        "retries": 0, "interfaces": [1]});
+    let created = stack
+        .http("POST", "/api/devices", Some(device.to_string().as_bytes()))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert_eq!(created.json()["status"]["state"], "unknown");
+
+    let up = next_transition(&mut transitions).await;
+    assert_eq!(
+        (up["previous"].as_str(), up["state"].as_str()),
+        (Some("unknown"), Some("up"))
+    );
+    assert_eq!(
+        stack.get_json("/api/devices/flappy").await["status"]["state"],
+        "up"
+    );
+
+    agent.pause();
+    let down = next_transition(&mut transitions).await;
+    assert_eq!(
+        (down["previous"].as_str(), down["state"].as_str()),
+        (Some("up"), Some("down"))
+    );
+    let reason = down["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason == "timeout" || reason.contains("port unreachable"),
+        "{reason}"
+    );
+    assert_eq!(down["consecutive_failures"], 3);
+    assert_eq!(
+        stack.get_json("/api/devices/flappy").await["status"]["state"],
+        "down"
+    );
+
+    agent.resume();
+    let back = next_transition(&mut transitions).await;
+    assert_eq!(
+        (back["previous"].as_str(), back["state"].as_str()),
+        (Some("down"), Some("up"))
+    );
+    // Exactly once each: nothing more while it stays up.
+    let extra = tokio::time::timeout(Duration::from_secs(3), transitions.next()).await;
+    assert!(extra.is_err(), "unexpected extra transition: {extra:?}");
     stack.stop().await;
 }

@@ -67,6 +67,8 @@ try {
     return chart.data.datasets.every((d) => d.data.filter((v) => typeof v === 'number').length >= 2);
   }, null, { timeout: 30000 });
   check(true, 'the ifIndex 1 chart has live in and out points');
+  await page.waitForFunction(() => document.querySelector('ul#devices li[data-device-id] .device-state')?.textContent === 'up', null, { timeout: 15000 });
+  check(true, 'the device shows as up');
   const last = await page.locator('#last-sample').textContent();
   check(last && last !== 'no samples yet', `last sample time is shown (${last})`);
   if (screenshot) await page.screenshot({ path: screenshot });

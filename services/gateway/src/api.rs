@@ -98,8 +98,11 @@ fn json_reply(value: &impl serde::Serialize, status: StatusCode) -> Response {
 
 async fn list_devices(registry: Registry) -> Result<Response, Rejection> {
     let devices = registry.list().await?;
-    let views: Vec<_> = devices.iter().map(Device::view).collect();
-    Ok(json_reply(&views, StatusCode::OK))
+    let mut shown = Vec::with_capacity(devices.len());
+    for device in &devices {
+        shown.push(registry.shown(device).await);
+    }
+    Ok(json_reply(&shown, StatusCode::OK))
 }
 
 #[tracing::instrument(skip_all)]
@@ -107,7 +110,10 @@ async fn create_device(body: Bytes, registry: Registry) -> Result<Response, Reje
     let device = Device::from_json_body(&body).map_err(ApiError::from)?;
     registry.create(&device).await?;
     tracing::info!(device = %device.id, address = %device.address, "device added");
-    Ok(json_reply(&device.view(), StatusCode::CREATED))
+    Ok(json_reply(
+        &registry.shown(&device).await,
+        StatusCode::CREATED,
+    ))
 }
 
 fn parse_id(raw: &str) -> Result<DeviceId, ApiError> {
@@ -120,7 +126,7 @@ async fn show_device(raw_id: String, registry: Registry) -> Result<Response, Rej
         .get(&id)
         .await?
         .ok_or_else(|| ApiError::no_such_device(id.as_str()))?;
-    Ok(json_reply(&device.view(), StatusCode::OK))
+    Ok(json_reply(&registry.shown(&device).await, StatusCode::OK))
 }
 
 #[tracing::instrument(skip_all, fields(device = %raw_id))]

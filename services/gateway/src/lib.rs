@@ -71,6 +71,7 @@ impl Gateway {
     ) -> anyhow::Result<Self> {
         let js = jetstream::new(client.clone());
         let store = bus::devices_bucket(&js).await?;
+        let status = bus::status_bucket(&js).await?;
         let listener = TcpListener::bind(settings.listen).await?;
         let address = listener.local_addr()?;
         let (live, _) = broadcast::channel(live::CLIENT_BACKLOG);
@@ -86,7 +87,7 @@ impl Gateway {
             listener,
             address,
             client,
-            registry: Registry::new(store),
+            registry: Registry::new(store, status),
             live,
             fan_out,
             web_dir: settings.web_dir,

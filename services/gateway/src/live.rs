@@ -12,7 +12,9 @@ use std::sync::Arc;
 use async_nats::jetstream::kv;
 use futures::{SinkExt, StreamExt};
 use netpulse_shared::device::{Device, DeviceId, DeviceView};
-use netpulse_shared::messages::{PollFailure, Sample, SnmpValue, VarBind};
+use netpulse_shared::messages::{
+    PollFailure, Reachability, ReachabilityChanged, Sample, SnmpValue, VarBind,
+};
 use netpulse_shared::rate::{bits_per_second, Gap, Reading};
 use netpulse_shared::subjects;
 use serde::Serialize;
@@ -45,6 +47,19 @@ pub enum LiveMessage<'a> {
     Failure {
         /// Device id.
         device: &'a DeviceId,
+        /// When, Unix milliseconds.
+        time_ms: u64,
+        /// Why.
+        reason: &'a str,
+    },
+    /// A device's reachability changed.
+    Status {
+        /// Device id.
+        device: &'a DeviceId,
+        /// `up`, `down` or `unknown`.
+        state: Reachability,
+        /// The state before.
+        previous: Reachability,
         /// When, Unix milliseconds.
         time_ms: u64,
         /// Why.
@@ -161,6 +176,7 @@ pub async fn fan_out(
 ) -> anyhow::Result<()> {
     let mut samples = client.subscribe(subjects::SAMPLE_ALL).await?;
     let mut failures = client.subscribe(subjects::FAILURE_ALL).await?;
+    let mut statuses = client.subscribe(subjects::STATUS_ALL).await?;
     let mut changes = registry.watch_all().await?;
     let mut previous: HashMap<DeviceId, Sample> = HashMap::new();
     loop {
@@ -196,6 +212,18 @@ pub async fn fan_out(
                     device: &failure.device,
                     time_ms: failure.time_ms,
                     reason: &failure.reason,
+                })
+            }
+            Some(message) = statuses.next() => {
+                let Ok(change) = serde_json::from_slice::<ReachabilityChanged>(&message.payload) else {
+                    continue;
+                };
+                serde_json::to_string(&LiveMessage::Status {
+                    device: &change.device,
+                    state: change.state,
+                    previous: change.previous,
+                    time_ms: change.time_ms,
+                    reason: &change.reason,
                 })
             }
             Some(change) = changes.next() => {

@@ -4,20 +4,36 @@
 use async_nats::jetstream::kv;
 use futures::TryStreamExt;
 use netpulse_shared::device::{Device, DeviceId};
+use netpulse_shared::messages::ReachabilityChanged;
 use warp::http::StatusCode;
 
 use crate::error::ApiError;
 
-/// Handle on the registry bucket.
+/// Handle on the registry bucket and the reachability bucket.
 #[derive(Clone)]
 pub struct Registry {
     store: kv::Store,
+    status: kv::Store,
 }
 
 impl Registry {
-    /// Wraps the bucket.
-    pub fn new(store: kv::Store) -> Self {
-        Self { store }
+    /// Wraps the buckets.
+    pub fn new(store: kv::Store, status: kv::Store) -> Self {
+        Self { store, status }
+    }
+
+    /// A device as the API shows it: no secrets, with its reachability
+    /// (`{"state": "unknown"}` until the scheduler has an outcome).
+    pub async fn shown(&self, device: &Device) -> serde_json::Value {
+        let mut shown = serde_json::to_value(device.view()).unwrap_or_default();
+        let status = match self.status.get(device.id.as_str()).await {
+            Ok(Some(bytes)) => serde_json::from_slice::<ReachabilityChanged>(&bytes)
+                .ok()
+                .map(|s| serde_json::json!({"state": s.state, "since_ms": s.time_ms, "reason": s.reason})),
+            _ => None,
+        };
+        shown["status"] = status.unwrap_or_else(|| serde_json::json!({"state": "unknown"}));
+        shown
     }
 
     /// Every device, sorted by name.

@@ -199,6 +199,11 @@ fn describe(error: &snmp2::Error) -> SnmpError {
         ) => SnmpError::AuthenticationFailed,
         snmp2::Error::AuthFailure(kind) => SnmpError::Security(kind.to_string()),
         snmp2::Error::Crypto(_) => SnmpError::AuthenticationFailed,
+        // ICMP port unreachable surfaces as a failed receive on the connected socket.
+        snmp2::Error::Receive => {
+            SnmpError::Unreachable("port unreachable: no SNMP agent is listening".into())
+        }
+        snmp2::Error::Send => SnmpError::Unreachable("cannot send: no route to the agent".into()),
         other => SnmpError::BadReply(format!("{other:?}")),
     }
 }

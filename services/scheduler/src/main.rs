@@ -8,5 +8,5 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init();
     let settings: Settings = config::load()?;
     let client = bus::connect(&settings.nats, "netpulse-scheduler").await?;
-    run(client, shutdown::signal()).await
+    run(client, settings.scheduler, shutdown::signal()).await
 }
