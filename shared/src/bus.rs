@@ -82,6 +82,16 @@ pub async fn devices_bucket(js: &jetstream::Context) -> Result<kv::Store, BusErr
     bucket(js, subjects::DEVICES_BUCKET, "netpulse device registry").await
 }
 
+/// Discovered interfaces of every device: one key per device id.
+pub async fn interfaces_bucket(js: &jetstream::Context) -> Result<kv::Store, BusError> {
+    bucket(
+        js,
+        subjects::INTERFACES_BUCKET,
+        "netpulse discovered interfaces",
+    )
+    .await
+}
+
 /// Current reachability of every device: one key per device id.
 pub async fn status_bucket(js: &jetstream::Context) -> Result<kv::Store, BusError> {
     bucket(js, subjects::STATUS_BUCKET, "netpulse device reachability").await

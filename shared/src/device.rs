@@ -11,6 +11,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::interfaces::InterfaceRef;
 use crate::usm::{UsmUser, UsmUserView};
 
 /// Largest accepted device name, in characters.
@@ -462,8 +463,8 @@ pub struct Device {
     /// Extra attempts after a timeout.
     #[serde(default = "default_retries")]
     pub retries: u32,
-    /// ifIndex values whose octet counters are polled.
-    pub interfaces: Vec<u32>,
+    /// Interfaces to poll, by name or ifIndex; empty means every admin-up interface.
+    pub interfaces: Vec<InterfaceRef>,
     /// Extra OIDs polled along with the counters.
     pub oids: Vec<Oid>,
 }
@@ -489,7 +490,7 @@ pub struct DeviceView<'a> {
     /// See [`Device::retries`].
     pub retries: u32,
     /// See [`Device::interfaces`].
-    pub interfaces: &'a [u32],
+    pub interfaces: &'a [InterfaceRef],
     /// See [`Device::oids`].
     pub oids: &'a [Oid],
 }
@@ -671,29 +672,52 @@ fn parse_interval(v: &Value) -> Result<u32, ValidationError> {
     u32::try_from(secs).map_err(|_| err())
 }
 
-fn parse_interfaces(v: &Value) -> Result<Vec<u32>, ValidationError> {
+fn parse_interfaces(v: &Value) -> Result<Vec<InterfaceRef>, ValidationError> {
     let field = "interfaces";
-    let items = v
-        .as_array()
-        .ok_or_else(|| ValidationError::new(field, "must be a list of ifIndex numbers"))?;
+    let items = v.as_array().ok_or_else(|| {
+        ValidationError::new(
+            field,
+            "must be a list of interface names or ifIndex numbers",
+        )
+    })?;
     if items.len() > MAX_INTERFACES {
         return Err(ValidationError::new(
             field,
             format!("at most {MAX_INTERFACES} interfaces"),
         ));
     }
-    let mut out: Vec<u32> = Vec::with_capacity(items.len());
+    let mut out: Vec<InterfaceRef> = Vec::with_capacity(items.len());
     for item in items {
-        let index = item
-            .as_u64()
-            .filter(|n| (1..=2_147_483_647).contains(n))
-            .ok_or_else(|| {
-                ValidationError::new(field, format!("{item} is not an ifIndex (1 to 2147483647)"))
-            })?;
-        let index =
-            u32::try_from(index).map_err(|_| ValidationError::new(field, "ifIndex too large"))?;
-        if !out.contains(&index) {
-            out.push(index);
+        let chosen = match item {
+            Value::String(name) => {
+                let name = name.trim();
+                if name.is_empty()
+                    || name.chars().count() > 255
+                    || name.chars().any(char::is_control)
+                {
+                    return Err(ValidationError::new(
+                        field,
+                        format!("{item} is not an interface name (1 to 255 printable characters)"),
+                    ));
+                }
+                InterfaceRef::Name(name.to_owned())
+            }
+            _ => {
+                let index = item
+                    .as_u64()
+                    .filter(|n| (1..=2_147_483_647).contains(n))
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| {
+                        ValidationError::new(
+                            field,
+                            format!("{item} is neither an interface name nor an ifIndex (1 to 2147483647)"),
+                        )
+                    })?;
+                InterfaceRef::Index(index)
+            }
+        };
+        if !out.contains(&chosen) {
+            out.push(chosen);
         }
     }
     Ok(out)
@@ -740,7 +764,10 @@ mod tests {
         .expect("valid");
         assert_eq!(d.id.as_str(), "core-1");
         assert_eq!(d.address.to_string(), "192.0.2.1:161");
-        assert_eq!(d.interfaces, vec![1, 2]);
+        assert_eq!(
+            d.interfaces,
+            vec![InterfaceRef::Index(1), InterfaceRef::Index(2)]
+        );
         assert_eq!(d.oids[0].to_string(), "1.3.6.1.2.1.1.5.0");
     }
 
@@ -851,7 +878,7 @@ mod tests {
                 "interfaces",
             ),
             (
-                r#"{"name": "a", "address": "192.0.2.1", "interfaces": ["eth0"]}"#,
+                r#"{"name": "a", "address": "192.0.2.1", "interfaces": [""]}"#,
                 "interfaces",
             ),
             (

@@ -41,6 +41,10 @@ pub mod oids {
     pub fn if_hc_out_octets() -> Oid {
         Oid::known(&[1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 10])
     }
+    /// IF-MIB::ifOperStatus, column without the index.
+    pub fn if_oper_status() -> Oid {
+        Oid::known(&[1, 3, 6, 1, 2, 1, 2, 2, 1, 8])
+    }
     /// IF-MIB::ifInOctets (32-bit), for SNMPv1 agents.
     pub fn if_in_octets() -> Oid {
         Oid::known(&[1, 3, 6, 1, 2, 1, 2, 2, 1, 10])
@@ -81,8 +85,22 @@ pub struct PollJob {
     pub retries: u32,
     /// Every OID to GET, in order.
     pub oids: Vec<Oid>,
+    /// The interfaces whose counters are among `oids`, as discovery knows them.
+    #[serde(default)]
+    pub interfaces: Vec<PolledInterface>,
     /// Unix milliseconds after which the result is stale and the job is dropped.
     pub deadline_ms: u64,
+}
+
+/// An interface a poll covers: its ifIndex now, its stable key and its speed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolledInterface {
+    /// ifIndex at the time of the poll.
+    pub index: u32,
+    /// Stable key: ifName, else ifDescr (see [`crate::interfaces::Interface::key`]).
+    pub key: String,
+    /// Speed in bits per second (0 when unknown).
+    pub speed_bps: u64,
 }
 
 /// One value read from an agent, with its SNMP type.
@@ -157,6 +175,10 @@ pub struct Sample {
     pub uptime_ticks: Option<u32>,
     /// Every OID asked for, with its value and type.
     pub values: Vec<VarBind>,
+    /// The interfaces polled (copied from the poll job): ifIndex, stable key and speed, so
+    /// history follows an interface by key across renumbering.
+    #[serde(default)]
+    pub interfaces: Vec<PolledInterface>,
 }
 
 /// A poll that did not produce a sample, on `netpulse.failure.<device>`.
@@ -298,6 +320,7 @@ mod tests {
                     value: SnmpValue::OctetString("<b>r1</b>".into()),
                 },
             ],
+            interfaces: vec![],
         }
     }
 
@@ -327,6 +350,7 @@ mod tests {
             timeout_ms: 2000,
             retries: 1,
             oids: vec![oids::sys_uptime()],
+            interfaces: vec![],
             deadline_ms: 5,
         };
         let text = serde_json::to_string(&job).expect("json");

@@ -12,6 +12,13 @@ pub const POLL_ALL: &str = "netpulse.poll.*";
 /// The queue group pollers share.
 pub const POLLERS_QUEUE: &str = "pollers";
 
+/// Discovery requests for one device: `netpulse.discover.<device>` (queue group `pollers`).
+pub fn discover(device: &DeviceId) -> String {
+    format!("netpulse.discover.{device}")
+}
+/// Every discovery request.
+pub const DISCOVER_ALL: &str = "netpulse.discover.*";
+
 /// Samples of one device: `netpulse.sample.<device>`.
 pub fn sample(device: &DeviceId) -> String {
     format!("netpulse.sample.{device}")
@@ -46,6 +53,9 @@ pub const RECORDER_CONSUMER: &str = "recorder";
 /// The key-value bucket holding each device's current reachability (a
 /// [`crate::messages::ReachabilityChanged`]), one key per device id.
 pub const STATUS_BUCKET: &str = "netpulse_status";
+/// The key-value bucket holding each device's discovered interfaces (a
+/// [`crate::interfaces::DeviceInterfaces`]), one key per device id.
+pub const INTERFACES_BUCKET: &str = "netpulse_interfaces";
 /// The key-value bucket holding the device registry, one key per device id.
 pub const DEVICES_BUCKET: &str = "netpulse_devices";
 

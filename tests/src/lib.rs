@@ -73,6 +73,7 @@ impl Stack {
                 let settings = netpulse_scheduler::SchedulerSettings {
                     down_after: 3,
                     down_backoff_max_secs: 2,
+                    ..Default::default()
                 };
                 netpulse_scheduler::run(client, settings, stop)
                     .await

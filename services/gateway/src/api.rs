@@ -3,11 +3,15 @@
 //! - `GET /api/devices`: every device (secrets left out).
 //! - `POST /api/devices`: add a device; 201 with the device, 400/409/413 with the field at fault.
 //! - `GET /api/devices/{id}`, `DELETE /api/devices/{id}`: one device; 404 if unknown.
+//! - `GET /api/devices/{id}/interfaces`: what discovery found, each with `polled`.
+//! - `POST /api/devices/{id}/discover`: discover now (answers once a poller has finished).
 //! - `GET /healthz`: 200 while NATS is connected, 503 otherwise.
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures::StreamExt;
 use netpulse_shared::device::{Device, DeviceId};
+use netpulse_shared::interfaces::{selected, DeviceInterfaces, DiscoveryJob, DiscoveryOutcome};
+use netpulse_shared::subjects;
 use serde_json::json;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -135,6 +139,104 @@ async fn delete_device(raw_id: String, registry: Registry) -> Result<Response, R
     registry.delete(&id).await?;
     tracing::info!("device deleted");
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /api/devices/{id}/interfaces` and `POST /api/devices/{id}/discover`.
+pub fn interfaces(
+    registry: Registry,
+    client: async_nats::Client,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let list = warp::path!("api" / "devices" / String / "interfaces")
+        .and(warp::get())
+        .and(with_registry(registry.clone()))
+        .and_then(list_interfaces);
+    let discover = warp::path!("api" / "devices" / String / "discover")
+        .and(warp::post())
+        .and(with_registry(registry))
+        .and(warp::any().map(move || client.clone()))
+        .and_then(discover_now);
+    list.or(discover).unify()
+}
+
+/// The interfaces of a discovery, as the API shows them, each with whether it is polled.
+fn interface_list(device: &Device, found: Option<&DeviceInterfaces>) -> serde_json::Value {
+    let Some(found) = found else {
+        return json!([]);
+    };
+    let polled: Vec<u32> = selected(&device.interfaces, &found.interfaces)
+        .iter()
+        .map(|i| i.index)
+        .collect();
+    let items: Vec<serde_json::Value> = found
+        .interfaces
+        .iter()
+        .map(|i| {
+            let mut item = serde_json::to_value(i).unwrap_or_default();
+            item["key"] = json!(i.key());
+            item["polled"] = json!(polled.contains(&i.index));
+            item
+        })
+        .collect();
+    json!(items)
+}
+
+async fn list_interfaces(raw_id: String, registry: Registry) -> Result<Response, Rejection> {
+    let id = parse_id(&raw_id)?;
+    let device = registry
+        .get(&id)
+        .await?
+        .ok_or_else(|| ApiError::no_such_device(id.as_str()))?;
+    let found = registry.interfaces(&id).await?;
+    Ok(json_reply(
+        &interface_list(&device, found.as_ref()),
+        StatusCode::OK,
+    ))
+}
+
+/// Seconds to wait for a poller to finish an on-demand discovery.
+const DISCOVERY_WAIT_SECS: u64 = 60;
+
+#[tracing::instrument(skip_all, fields(device = %raw_id))]
+async fn discover_now(
+    raw_id: String,
+    registry: Registry,
+    client: async_nats::Client,
+) -> Result<Response, Rejection> {
+    let id = parse_id(&raw_id)?;
+    let device = registry
+        .get(&id)
+        .await?
+        .ok_or_else(|| ApiError::no_such_device(id.as_str()))?;
+    let last = registry.interfaces(&id).await?;
+    let job = DiscoveryJob::for_device(&device, last.as_ref());
+    let payload = serde_json::to_vec(&job).map_err(|e| ApiError::unavailable("encoder", &e))?;
+    let request = client.request(subjects::discover(&id), payload.into());
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(DISCOVERY_WAIT_SECS), request)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "no poller finished the discovery in time",
+            )
+        })?
+        .map_err(|e| match e.kind() {
+            async_nats::RequestErrorKind::NoResponders => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no poller is running")
+            }
+            _ => ApiError::unavailable("discovery", &e),
+        })?;
+    match serde_json::from_slice::<DiscoveryOutcome>(&answer.payload) {
+        Ok(DiscoveryOutcome::Discovered(found)) => Ok(json_reply(
+            &interface_list(&device, Some(&found)),
+            StatusCode::OK,
+        )),
+        Ok(DiscoveryOutcome::Failed { reason }) => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            format!("discovery failed: {reason}"),
+        )
+        .into()),
+        Err(error) => Err(ApiError::unavailable("discovery", &error).into()),
+    }
 }
 
 /// `GET /healthz`.

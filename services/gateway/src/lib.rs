@@ -72,6 +72,7 @@ impl Gateway {
         let js = jetstream::new(client.clone());
         let store = bus::devices_bucket(&js).await?;
         let status = bus::status_bucket(&js).await?;
+        let interfaces = bus::interfaces_bucket(&js).await?;
         let listener = TcpListener::bind(settings.listen).await?;
         let address = listener.local_addr()?;
         let (live, _) = broadcast::channel(live::CLIENT_BACKLOG);
@@ -87,7 +88,7 @@ impl Gateway {
             listener,
             address,
             client,
-            registry: Registry::new(store, status),
+            registry: Registry::new(store, status, interfaces),
             live,
             fan_out,
             web_dir: settings.web_dir,
@@ -106,11 +107,24 @@ impl Gateway {
             self.web_dir.join("node_modules/chart.js/dist"),
         ));
         let pages = warp::get().and(warp::fs::dir(self.web_dir.clone()));
-        let routes = api::health(self.client.clone())
-            .or(api::devices(self.registry.clone()))
-            .or(live::route(self.live.clone()))
-            .or(vendor)
-            .or(pages)
+        // Each route group is boxed: it keeps the request futures (and so the stack they
+        // need) small as routes are added.
+        let api = api::health(self.client.clone())
+            .boxed()
+            .or(api::devices(self.registry.clone()).boxed())
+            .unify()
+            .or(api::interfaces(self.registry.clone(), self.client.clone()).boxed())
+            .unify()
+            .boxed();
+        let routes = api
+            .or(live::route(self.live.clone())
+                .map(warp::Reply::into_response)
+                .boxed())
+            .unify()
+            .or(vendor.map(warp::Reply::into_response).boxed())
+            .unify()
+            .or(pages.map(warp::Reply::into_response).boxed())
+            .unify()
             .recover(error::recover)
             .with(warp::reply::with::headers(security_headers()))
             .with(warp::trace::request());

@@ -89,6 +89,12 @@ pub enum LiveMessage<'a> {
 pub struct InterfaceRate {
     /// ifIndex.
     pub index: u32,
+    /// Stable key (ifName, else ifDescr) when discovery knows the interface.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Speed in bits per second when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speed_bps: Option<u64>,
     /// Received octets counter, exact, as a string.
     pub in_octets: String,
     /// Sent octets counter, exact, as a string.
@@ -140,12 +146,14 @@ pub fn interface_rates(previous: Option<&Sample>, current: &Sample) -> Vec<Inter
         .into_iter()
         .map(|now| {
             let then = before.iter().find(|c| c.index == now.index);
+            let known = current.interfaces.iter().find(|i| i.index == now.index);
+            let speed = known.map_or(0, |i| i.speed_bps);
             let rate = |pick: fn(&netpulse_shared::messages::InterfaceCounters) -> (u64, u32)| {
                 let (prev, then) = (previous?, then?);
                 Some(bits_per_second(
                     &reading(prev, pick(then)),
                     &reading(current, pick(&now)),
-                    0,
+                    speed,
                 ))
             };
             let (inbound, outbound) = (rate(|c| c.in_octets), rate(|c| c.out_octets));
@@ -155,6 +163,8 @@ pub fn interface_rates(previous: Option<&Sample>, current: &Sample) -> Vec<Inter
             };
             InterfaceRate {
                 index: now.index,
+                name: known.map(|i| i.key.clone()),
+                speed_bps: known.map(|i| i.speed_bps).filter(|s| *s > 0),
                 in_octets: now.in_octets.0.to_string(),
                 out_octets: now.out_octets.0.to_string(),
                 in_bps: inbound.and_then(Result::ok),
@@ -314,6 +324,7 @@ mod tests {
                     SnmpValue::Counter64(out_octets),
                 ),
             ],
+            interfaces: vec![],
         }
     }
 

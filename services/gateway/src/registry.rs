@@ -4,6 +4,7 @@
 use async_nats::jetstream::kv;
 use futures::TryStreamExt;
 use netpulse_shared::device::{Device, DeviceId};
+use netpulse_shared::interfaces::DeviceInterfaces;
 use netpulse_shared::messages::ReachabilityChanged;
 use warp::http::StatusCode;
 
@@ -14,12 +15,27 @@ use crate::error::ApiError;
 pub struct Registry {
     store: kv::Store,
     status: kv::Store,
+    interfaces: kv::Store,
 }
 
 impl Registry {
     /// Wraps the buckets.
-    pub fn new(store: kv::Store, status: kv::Store) -> Self {
-        Self { store, status }
+    pub fn new(store: kv::Store, status: kv::Store, interfaces: kv::Store) -> Self {
+        Self {
+            store,
+            status,
+            interfaces,
+        }
+    }
+
+    /// What the last discovery found on a device, if it ran.
+    pub async fn interfaces(&self, id: &DeviceId) -> Result<Option<DeviceInterfaces>, ApiError> {
+        let value = self
+            .interfaces
+            .get(id.as_str())
+            .await
+            .map_err(|e| ApiError::unavailable("interface store", &e))?;
+        Ok(value.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
     }
 
     /// A device as the API shows it: no secrets, with its reachability

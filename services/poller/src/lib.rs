@@ -4,8 +4,11 @@
 //! them and more pollers mean more capacity. A job is run with bounded concurrency, a
 //! timeout on every request and a number of retries; the result is published as a sample on
 //! `netpulse.sample.<device>` (stored by JetStream before the poller moves on) or as a
-//! failure on `netpulse.failure.<device>`.
+//! failure on `netpulse.failure.<device>`. Discovery requests (`netpulse.discover.<device>`)
+//! are served the same way: the interfaces found go to the `netpulse_interfaces` bucket and,
+//! when the request expects an answer, back to the requester.
 
+pub mod discover;
 pub mod poll;
 pub mod snmp;
 pub mod usm_probe;
@@ -17,12 +20,14 @@ use std::time::Duration;
 use async_nats::jetstream;
 use futures::StreamExt;
 use netpulse_shared::config::NatsSettings;
+use netpulse_shared::device::DeviceId;
+use netpulse_shared::interfaces::{DiscoveryJob, DiscoveryOutcome};
 use netpulse_shared::messages::{PollFailure, PollJob, Sample, SCHEMA_VERSION};
 use netpulse_shared::{bus, subjects, time};
 use serde::Deserialize;
 use tokio::sync::Semaphore;
 
-use crate::snmp::Snmp2Agent;
+use crate::snmp::{Credentials, Snmp2Agent};
 
 /// `[poller]` settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -61,41 +66,53 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let js = jetstream::new(client.clone());
     bus::samples_stream(&js).await?;
+    let interfaces = bus::interfaces_bucket(&js).await?;
+    let queue = subjects::POLLERS_QUEUE.to_owned();
     let mut jobs = client
-        .queue_subscribe(subjects::POLL_ALL, subjects::POLLERS_QUEUE.to_owned())
+        .queue_subscribe(subjects::POLL_ALL, queue.clone())
+        .await?;
+    let mut discoveries = client
+        .queue_subscribe(subjects::DISCOVER_ALL, queue)
         .await?;
     let limit = Arc::new(Semaphore::new(settings.concurrency.max(1)));
     let settings = Arc::new(settings);
     tracing::info!(concurrency = settings.concurrency, "poller ready");
     tokio::pin!(shutdown);
     loop {
-        let message = tokio::select! {
+        let (message, discovery) = tokio::select! {
             () = &mut shutdown => break,
             message = jobs.next() => match message {
-                Some(m) => m,
+                Some(m) => (m, false),
+                None => break,
+            },
+            message = discoveries.next() => match message {
+                Some(m) => (m, true),
                 None => break,
             },
         };
-        let job: PollJob = match serde_json::from_slice(&message.payload) {
-            Ok(job) => job,
-            Err(error) => {
-                tracing::warn!(subject = %message.subject, %error, "ignoring malformed poll job");
-                continue;
-            }
-        };
-        if subjects::device_of(&message.subject).as_ref() != Some(&job.device) {
-            tracing::warn!(subject = %message.subject, "ignoring poll job for another device");
-            continue;
-        }
         let permit = tokio::select! {
             () = &mut shutdown => break,
             permit = limit.clone().acquire_owned() => permit?,
         };
-        let (client, js, settings) = (client.clone(), js.clone(), settings.clone());
-        tokio::spawn(async move {
-            handle_job(&client, &js, &settings, job).await;
-            drop(permit);
-        });
+        if discovery {
+            let Some(job) = parse_job::<DiscoveryJob>(&message, |j| &j.device) else {
+                continue;
+            };
+            let (client, interfaces) = (client.clone(), interfaces.clone());
+            tokio::spawn(async move {
+                handle_discovery(&client, &interfaces, job, message.reply).await;
+                drop(permit);
+            });
+        } else {
+            let Some(job) = parse_job::<PollJob>(&message, |j| &j.device) else {
+                continue;
+            };
+            let (client, js, settings) = (client.clone(), js.clone(), settings.clone());
+            tokio::spawn(async move {
+                handle_job(&client, &js, &settings, job).await;
+                drop(permit);
+            });
+        }
     }
     // Let polls under way finish and publish.
     let _ = tokio::time::timeout(
@@ -105,6 +122,85 @@ pub async fn run(
     .await;
     client.drain().await.ok();
     Ok(())
+}
+
+/// A job from a message, if it is valid and names the device of its subject.
+fn parse_job<T: serde::de::DeserializeOwned>(
+    message: &async_nats::Message,
+    device: impl Fn(&T) -> &DeviceId,
+) -> Option<T> {
+    match serde_json::from_slice::<T>(&message.payload) {
+        Ok(job) if subjects::device_of(&message.subject).as_ref() == Some(device(&job)) => {
+            Some(job)
+        }
+        Ok(_) => {
+            tracing::warn!(subject = %message.subject, "ignoring job for another device");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(subject = %message.subject, %error, "ignoring malformed job");
+            None
+        }
+    }
+}
+
+/// Discovers a device's interfaces, stores them, and answers the requester if there is one.
+#[tracing::instrument(skip_all, fields(device = %job.device))]
+async fn handle_discovery(
+    client: &async_nats::Client,
+    interfaces: &async_nats::jetstream::kv::Store,
+    job: DiscoveryJob,
+    reply: Option<async_nats::Subject>,
+) {
+    let outcome = match Credentials::new(job.version, &job.community, job.v3.as_ref()) {
+        Err(error) => DiscoveryOutcome::Failed {
+            reason: error.to_string(),
+        },
+        Ok(credentials) => {
+            let v1 = matches!(credentials, Credentials::V1(_));
+            let mut agent = Snmp2Agent::new(
+                job.address.clone(),
+                credentials,
+                Duration::from_millis(u64::from(job.timeout_ms)),
+                job.retries,
+            );
+            match Box::pin(discover::discover(
+                &mut agent,
+                job.device.clone(),
+                v1,
+                job.max_repetitions,
+            ))
+            .await
+            {
+                Ok(found) => match serde_json::to_vec(&found) {
+                    Ok(bytes) => match interfaces.put(job.device.as_str(), bytes.into()).await {
+                        Ok(_) => {
+                            tracing::info!(
+                                interfaces = found.interfaces.len(),
+                                "interfaces discovered"
+                            );
+                            DiscoveryOutcome::Discovered(found)
+                        }
+                        Err(error) => DiscoveryOutcome::Failed {
+                            reason: format!("cannot store interfaces: {error}"),
+                        },
+                    },
+                    Err(error) => DiscoveryOutcome::Failed {
+                        reason: error.to_string(),
+                    },
+                },
+                Err(error) => {
+                    tracing::info!(%error, "discovery failed");
+                    DiscoveryOutcome::Failed {
+                        reason: error.to_string(),
+                    }
+                }
+            }
+        }
+    };
+    if let Some(reply) = reply {
+        publish(client, reply.to_string(), &outcome).await;
+    }
 }
 
 #[tracing::instrument(skip_all, fields(device = %job.device, job = %job.job_id))]

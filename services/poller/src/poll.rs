@@ -86,6 +86,7 @@ pub async fn run_job<A: Agent>(
         time_ms: netpulse_shared::time::now_ms(),
         uptime_ticks,
         values,
+        interfaces: job.interfaces.clone(),
     })
 }
 
@@ -129,6 +130,12 @@ mod tests {
             }
             Ok(out)
         }
+        async fn get_next(&mut self, _: &Oid) -> Result<Vec<VarBind>, SnmpError> {
+            Err(SnmpError::Timeout)
+        }
+        async fn get_bulk(&mut self, _: &Oid, _: u32) -> Result<Vec<VarBind>, SnmpError> {
+            Err(SnmpError::Timeout)
+        }
     }
 
     fn oid(s: &str) -> Oid {
@@ -160,6 +167,12 @@ mod tests {
         struct Silent;
         impl Agent for Silent {
             async fn get(&mut self, _: &[Oid]) -> Result<Vec<VarBind>, SnmpError> {
+                Err(SnmpError::Timeout)
+            }
+            async fn get_next(&mut self, _: &Oid) -> Result<Vec<VarBind>, SnmpError> {
+                Err(SnmpError::Timeout)
+            }
+            async fn get_bulk(&mut self, _: &Oid, _: u32) -> Result<Vec<VarBind>, SnmpError> {
                 Err(SnmpError::Timeout)
             }
         }

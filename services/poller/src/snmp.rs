@@ -52,6 +52,27 @@ pub trait Agent {
         &mut self,
         oids: &[Oid],
     ) -> impl std::future::Future<Output = Result<Vec<VarBind>, SnmpError>> + Send;
+
+    /// GETNEXT of one OID: the next object in the agent's MIB view.
+    fn get_next(
+        &mut self,
+        oid: &Oid,
+    ) -> impl std::future::Future<Output = Result<Vec<VarBind>, SnmpError>> + Send;
+
+    /// GETBULK of one OID (no non-repeaters): up to `max_repetitions` next objects.
+    fn get_bulk(
+        &mut self,
+        oid: &Oid,
+        max_repetitions: u32,
+    ) -> impl std::future::Future<Output = Result<Vec<VarBind>, SnmpError>> + Send;
+}
+
+/// Which request to send.
+#[derive(Debug, Clone, Copy)]
+enum Operation {
+    Get,
+    GetNext,
+    GetBulk(u32),
 }
 
 /// The RFC 3416 name of an SNMP error-status.
@@ -136,9 +157,18 @@ pub enum Credentials {
 impl Credentials {
     /// The credentials a poll job carries for its version.
     pub fn of_job(job: &PollJob) -> Result<Self, SnmpError> {
-        Ok(match (job.version, &job.v3) {
-            (SnmpVersion::V1, _) => Self::V1(job.community.clone()),
-            (SnmpVersion::V2c, _) => Self::V2c(job.community.clone()),
+        Self::new(job.version, &job.community, job.v3.as_ref())
+    }
+
+    /// The credentials for `version`.
+    pub fn new(
+        version: SnmpVersion,
+        community: &Community,
+        v3: Option<&UsmUser>,
+    ) -> Result<Self, SnmpError> {
+        Ok(match (version, v3) {
+            (SnmpVersion::V1, _) => Self::V1(community.clone()),
+            (SnmpVersion::V2c, _) => Self::V2c(community.clone()),
             (SnmpVersion::V3, Some(user)) => Self::V3(user.clone()),
             (SnmpVersion::V3, None) => {
                 return Err(SnmpError::Security("no v3 user configured".into()))
@@ -311,14 +341,34 @@ impl Snmp2Agent {
         }
     }
 
-    async fn get_once(&mut self, oids: &[Oid]) -> Result<Vec<VarBind>, SnmpError> {
+    /// Whether this agent speaks SNMPv1 (no GETBULK, no Counter64).
+    pub fn is_v1(&self) -> bool {
+        matches!(self.credentials, Credentials::V1(_))
+    }
+
+    async fn request_once(
+        &mut self,
+        operation: Operation,
+        oids: &[Oid],
+    ) -> Result<Vec<VarBind>, SnmpError> {
         let wanted: Vec<snmp2::Oid<'static>> =
             oids.iter().map(to_library_oid).collect::<Result<_, _>>()?;
         let refs: Vec<&snmp2::Oid<'_>> = wanted.iter().collect();
         let timeout = self.timeout;
         self.next_request_id = self.next_request_id.wrapping_add(1);
         let session = self.open().await?;
-        let reply = tokio::time::timeout(timeout, session.get_many(&refs)).await;
+        let reply = match operation {
+            Operation::Get => tokio::time::timeout(timeout, session.get_many(&refs)).await,
+            Operation::GetNext => {
+                let first = refs
+                    .first()
+                    .ok_or_else(|| SnmpError::BadReply("nothing to ask".into()))?;
+                tokio::time::timeout(timeout, session.getnext(first)).await
+            }
+            Operation::GetBulk(max) => {
+                tokio::time::timeout(timeout, session.getbulk(&refs, 0, max)).await
+            }
+        };
         let pdu = match reply {
             Err(_) => return Err(SnmpError::Timeout),
             Ok(Err(e)) => return Err(describe(&e)),
@@ -340,24 +390,38 @@ impl Snmp2Agent {
                 .ok_or_else(|| SnmpError::BadReply(format!("unexpected value type for {oid}")))?;
             out.push(VarBind { oid, value });
         }
-        if out.len() != oids.len() || out.iter().zip(oids).any(|(vb, asked)| &vb.oid != asked) {
+        let matches = match operation {
+            Operation::Get => {
+                out.len() == oids.len() && out.iter().zip(oids).all(|(vb, asked)| &vb.oid == asked)
+            }
+            // A GETNEXT answers with one object after the one asked for.
+            Operation::GetNext => {
+                out.len() == 1 && oids.first().is_some_and(|asked| out[0].oid > *asked)
+            }
+            Operation::GetBulk(max) => out.len() <= max as usize,
+        };
+        if !matches {
             return Err(SnmpError::BadReply(
                 "reply does not match the OIDs requested".into(),
             ));
         }
         Ok(out)
     }
-}
 
-impl Agent for Snmp2Agent {
-    async fn get(&mut self, oids: &[Oid]) -> Result<Vec<VarBind>, SnmpError> {
+    /// One request with retries: a fresh session after a timeout or a garbled reply (a late
+    /// reply may still arrive on the old socket).
+    async fn request(
+        &mut self,
+        operation: Operation,
+        oids: &[Oid],
+    ) -> Result<Vec<VarBind>, SnmpError> {
         let mut attempt = 0;
         loop {
-            match self.get_once(oids).await {
+            // Boxed: SNMPv3 futures are large, and a poller runs thousands at once.
+            match Box::pin(self.request_once(operation, oids)).await {
                 Err(SnmpError::Timeout | SnmpError::BadReply(_) | SnmpError::Security(_))
                     if attempt < self.retries =>
                 {
-                    // A late or garbled reply may still arrive on this socket: start afresh.
                     self.session = None;
                     attempt += 1;
                 }
@@ -369,6 +433,29 @@ impl Agent for Snmp2Agent {
                 ok => return ok,
             }
         }
+    }
+}
+
+impl Agent for Snmp2Agent {
+    async fn get(&mut self, oids: &[Oid]) -> Result<Vec<VarBind>, SnmpError> {
+        self.request(Operation::Get, oids).await
+    }
+
+    async fn get_next(&mut self, oid: &Oid) -> Result<Vec<VarBind>, SnmpError> {
+        self.request(Operation::GetNext, std::slice::from_ref(oid))
+            .await
+    }
+
+    async fn get_bulk(
+        &mut self,
+        oid: &Oid,
+        max_repetitions: u32,
+    ) -> Result<Vec<VarBind>, SnmpError> {
+        self.request(
+            Operation::GetBulk(max_repetitions.max(1)),
+            std::slice::from_ref(oid),
+        )
+        .await
     }
 }
 

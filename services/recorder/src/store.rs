@@ -80,6 +80,7 @@ mod tests {
                 oid: netpulse_shared::device::Oid::parse("1.3.6.1.2.1.1.5.0").expect("oid"),
                 value: SnmpValue::OctetString("line\nbreak".into()),
             }],
+            interfaces: vec![],
         };
         let day = 1_764_288_000_000;
         store

@@ -21,6 +21,7 @@ use async_nats::jetstream::{self, kv};
 use futures::StreamExt;
 use netpulse_shared::config::NatsSettings;
 use netpulse_shared::device::{Device, DeviceId};
+use netpulse_shared::interfaces::{DeviceInterfaces, DiscoveryJob};
 use netpulse_shared::messages::{PollFailure, Reachability, ReachabilityChanged, Sample};
 use netpulse_shared::{bus, subjects, time};
 use serde::Deserialize;
@@ -36,6 +37,8 @@ pub struct SchedulerSettings {
     pub down_after: u32,
     /// Longest time between polls of a device that is down, in seconds. Default 60.
     pub down_backoff_max_secs: u64,
+    /// Seconds between interface discoveries of each device. Default 3600.
+    pub discovery_interval_secs: u64,
 }
 
 impl Default for SchedulerSettings {
@@ -43,6 +46,7 @@ impl Default for SchedulerSettings {
         Self {
             down_after: 3,
             down_backoff_max_secs: 60,
+            discovery_interval_secs: 3600,
         }
     }
 }
@@ -60,6 +64,10 @@ pub struct Settings {
 /// One scheduled device: its definition, its reachability and the task publishing its jobs.
 struct Scheduled {
     device: Device,
+    /// The discovery the current poll plan was built from.
+    discovered: Option<DeviceInterfaces>,
+    /// When discovery was last requested, Unix milliseconds.
+    discovery_requested_ms: u64,
     tracker: Tracker,
     /// Slots between polls, read by the task (1 unless the device is down).
     spacing: Arc<AtomicU64>,
@@ -76,6 +84,9 @@ impl Drop for Scheduled {
 struct Scheduler {
     client: async_nats::Client,
     status: kv::Store,
+    interfaces: kv::Store,
+    /// The latest discovery of each device.
+    discovered: HashMap<DeviceId, DeviceInterfaces>,
     settings: SchedulerSettings,
     devices: HashMap<DeviceId, Scheduled>,
 }
@@ -90,19 +101,28 @@ pub async fn run(
     let js = jetstream::new(client.clone());
     let registry = bus::devices_bucket(&js).await?;
     let status = bus::status_bucket(&js).await?;
+    let interfaces = bus::interfaces_bucket(&js).await?;
     let mut samples = client.subscribe(subjects::SAMPLE_ALL).await?;
     let mut failures = client.subscribe(subjects::FAILURE_ALL).await?;
     let mut scheduler = Scheduler {
         client: client.clone(),
         status,
+        interfaces,
+        discovered: HashMap::new(),
         settings,
         devices: HashMap::new(),
     };
+    let mut discovery_tick = tokio::time::interval(Duration::from_secs(15));
     tokio::pin!(shutdown);
     tracing::info!("scheduler ready");
     'watching: loop {
         // The watch starts with the current value of every key, then follows changes.
-        let mut changes = match registry.watch_with_history(">").await {
+        let watches = async {
+            let devices = registry.watch_with_history(">").await?;
+            let discoveries = scheduler.interfaces.watch_with_history(">").await?;
+            Ok::<_, async_nats::jetstream::kv::WatchError>((devices, discoveries))
+        };
+        let (mut changes, mut discoveries) = match watches.await {
             Ok(w) => w,
             Err(error) => {
                 tracing::warn!(%error, "cannot watch the device registry, retrying");
@@ -123,6 +143,11 @@ pub async fn run(
                     }
                     None => continue 'watching,
                 },
+                discovery = discoveries.next() => match discovery {
+                    Some(Ok(entry)) => scheduler.discovered(entry),
+                    _ => continue 'watching,
+                },
+                _ = discovery_tick.tick() => scheduler.rediscover().await,
                 Some(message) = samples.next() => {
                     if let Ok(sample) = serde_json::from_slice::<Sample>(&message.payload) {
                         scheduler.outcome(&sample.device, sample.time_ms, None).await;
@@ -150,29 +175,22 @@ impl Scheduler {
         match entry.operation {
             kv::Operation::Put => match serde_json::from_slice::<Device>(&entry.value) {
                 Ok(device) if device.id == id => {
-                    if self.devices.get(&id).is_some_and(|s| s.device == device) {
+                    let previous = self.devices.get(&id).map(|s| s.device.clone());
+                    if previous.as_ref() == Some(&device) {
                         return;
                     }
                     tracing::info!(device = %device.id, interval = device.interval, "scheduling device");
-                    let tracker = match self.devices.remove(&id) {
-                        Some(previous) => previous.tracker.clone(),
-                        None => self.restore(&id).await,
-                    };
-                    let spacing = Arc::new(AtomicU64::new(self.spacing(&device, &tracker)));
-                    let task = tokio::spawn(publish_jobs(
-                        self.client.clone(),
-                        device.clone(),
-                        spacing.clone(),
-                    ));
-                    self.devices.insert(
-                        id,
-                        Scheduled {
-                            device,
-                            tracker,
-                            spacing,
-                            task,
-                        },
-                    );
+                    // A new agent or new credentials: learn its interfaces again.
+                    let rediscover = previous.as_ref().is_none_or(|p| {
+                        p.address != device.address
+                            || p.version != device.version
+                            || p.community != device.community
+                            || p.v3 != device.v3
+                    });
+                    self.schedule(device).await;
+                    if rediscover || !self.discovered.contains_key(&id) {
+                        self.request_discovery(&id).await;
+                    }
                 }
                 Ok(_) | Err(_) => {
                     tracing::warn!(key = %entry.key, "ignoring invalid registry entry");
@@ -186,8 +204,116 @@ impl Scheduler {
                 if let Err(error) = self.status.purge(id.as_str()).await {
                     tracing::warn!(device = %id, %error, "cannot clear reachability");
                 }
+                if let Err(error) = self.interfaces.purge(id.as_str()).await {
+                    tracing::warn!(device = %id, %error, "cannot clear interfaces");
+                }
             }
         }
+    }
+
+    /// (Re)starts the poll task of `device` with the current discovery.
+    async fn schedule(&mut self, device: Device) {
+        let id = device.id.clone();
+        let (tracker, requested) = match self.devices.remove(&id) {
+            Some(previous) => (previous.tracker.clone(), previous.discovery_requested_ms),
+            None => (self.restore(&id).await, 0),
+        };
+        let discovered = self.discovered.get(&id).cloned();
+        let spacing = Arc::new(AtomicU64::new(self.spacing(&device, &tracker)));
+        let task = tokio::spawn(publish_jobs(
+            self.client.clone(),
+            device.clone(),
+            discovered.clone(),
+            spacing.clone(),
+        ));
+        self.devices.insert(
+            id,
+            Scheduled {
+                device,
+                discovered,
+                discovery_requested_ms: requested,
+                tracker,
+                spacing,
+                task,
+            },
+        );
+    }
+
+    /// Asks the pollers to discover a device's interfaces.
+    async fn request_discovery(&mut self, id: &DeviceId) {
+        let Some(scheduled) = self.devices.get_mut(id) else {
+            return;
+        };
+        scheduled.discovery_requested_ms = time::now_ms();
+        let job = DiscoveryJob::for_device(&scheduled.device, self.discovered.get(id));
+        match serde_json::to_vec(&job) {
+            Ok(payload) => {
+                if let Err(error) = self
+                    .client
+                    .publish(subjects::discover(id), payload.into())
+                    .await
+                {
+                    tracing::warn!(device = %id, %error, "cannot request discovery");
+                }
+            }
+            Err(error) => tracing::error!(%error, "cannot encode discovery job"),
+        }
+    }
+
+    /// Requests discovery of every device whose last one is older than the discovery interval
+    /// (or missing, retried every minute).
+    async fn rediscover(&mut self) {
+        let now = time::now_ms();
+        let every = self.settings.discovery_interval_secs.max(60) * 1000;
+        let due: Vec<DeviceId> = self
+            .devices
+            .iter()
+            .filter(|(id, s)| {
+                let last = self.discovered.get(*id).map(|d| d.time_ms);
+                let retry_after = if last.is_some() { every } else { 60_000 };
+                now.saturating_sub(last.unwrap_or(0).max(s.discovery_requested_ms)) >= retry_after
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            self.request_discovery(&id).await;
+        }
+    }
+
+    /// A discovery result arrived (or was removed): re-plan that device's polls.
+    fn discovered(&mut self, entry: kv::Entry) {
+        let Ok(id) = DeviceId::parse(&entry.key) else {
+            return;
+        };
+        match entry.operation {
+            kv::Operation::Put => match serde_json::from_slice::<DeviceInterfaces>(&entry.value) {
+                Ok(found) if found.device == id => {
+                    self.discovered.insert(id.clone(), found);
+                }
+                _ => return,
+            },
+            kv::Operation::Delete | kv::Operation::Purge => {
+                self.discovered.remove(&id);
+            }
+        }
+        let Some(scheduled) = self.devices.get_mut(&id) else {
+            return;
+        };
+        let now = self.discovered.get(&id).cloned();
+        let before = plan::plan(&scheduled.device, scheduled.discovered.as_ref());
+        let after = plan::plan(&scheduled.device, now.as_ref());
+        scheduled.discovered = now.clone();
+        if before == after {
+            return;
+        }
+        tracing::info!(device = %id, interfaces = after.1.len(), "poll plan follows discovery");
+        scheduled.task.abort();
+        scheduled.task = tokio::spawn(publish_jobs(
+            self.client.clone(),
+            scheduled.device.clone(),
+            now,
+            scheduled.spacing.clone(),
+        ));
     }
 
     /// The tracker of a device seen before this scheduler started, from the status bucket.
@@ -249,7 +375,12 @@ impl Scheduler {
 
 /// Publishes a poll job for `device` at each of its slots, until aborted; while the device
 /// is down, only every `spacing`-th slot.
-async fn publish_jobs(client: async_nats::Client, device: Device, spacing: Arc<AtomicU64>) {
+async fn publish_jobs(
+    client: async_nats::Client,
+    device: Device,
+    discovered: Option<DeviceInterfaces>,
+    spacing: Arc<AtomicU64>,
+) {
     let subject = subjects::poll(&device.id);
     let interval = plan::interval_ms(&device);
     let mut slot = plan::next_slot(&device, time::now_ms());
@@ -272,7 +403,7 @@ async fn publish_jobs(client: async_nats::Client, device: Device, spacing: Arc<A
             continue;
         }
         last_polled = Some(slot);
-        let job = plan::job(&device, slot);
+        let job = plan::job(&device, discovered.as_ref(), slot);
         match serde_json::to_vec(&job) {
             Ok(payload) => {
                 if let Err(error) = client.publish(subject.clone(), payload.into()).await {

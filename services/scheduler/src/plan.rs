@@ -6,26 +6,63 @@
 //! ids (device plus slot) stay the same and JetStream drops a sample polled twice.
 
 use netpulse_shared::device::{Device, Oid, SnmpVersion};
-use netpulse_shared::messages::{oids, PollJob, SCHEMA_VERSION};
+use netpulse_shared::interfaces::{selected, DeviceInterfaces, InterfaceRef};
+use netpulse_shared::messages::{oids, PollJob, PolledInterface, SCHEMA_VERSION};
 
-/// Every OID a poll of `device` GETs: sysUpTime.0, the octet counters of each listed
-/// interface (64-bit for v2c, 32-bit for v1, which has no Counter64), then the extra OIDs.
-pub fn oids_for(device: &Device) -> Vec<Oid> {
-    let (in_col, out_col) = match device.version {
-        SnmpVersion::V1 => (oids::if_in_octets(), oids::if_out_octets()),
-        SnmpVersion::V2c | SnmpVersion::V3 => (oids::if_hc_in_octets(), oids::if_hc_out_octets()),
-    };
+/// What one poll of `device` GETs, and the interfaces it covers.
+///
+/// sysUpTime.0 first; then for each selected interface its octet counters (64-bit where the
+/// device has them and speaks v2c/v3, else 32-bit) and ifOperStatus; then the extra OIDs.
+/// Static columns (names, speeds) come from discovery, not from every poll. Before the first
+/// discovery only interfaces chosen by ifIndex can be polled.
+pub fn plan(
+    device: &Device,
+    discovered: Option<&DeviceInterfaces>,
+) -> (Vec<Oid>, Vec<PolledInterface>) {
+    let v1 = device.version == SnmpVersion::V1;
     let mut list = vec![oids::sys_uptime()];
-    for &index in &device.interfaces {
+    let mut covered = Vec::new();
+    let mut add = |index: u32, hc: bool, key: String, speed_bps: u64, list: &mut Vec<Oid>| {
+        let (in_col, out_col) = if hc && !v1 {
+            (oids::if_hc_in_octets(), oids::if_hc_out_octets())
+        } else {
+            (oids::if_in_octets(), oids::if_out_octets())
+        };
         list.push(in_col.child(index));
         list.push(out_col.child(index));
+        list.push(oids::if_oper_status().child(index));
+        covered.push(PolledInterface {
+            index,
+            key,
+            speed_bps,
+        });
+    };
+    match discovered {
+        Some(found) => {
+            for interface in selected(&device.interfaces, &found.interfaces) {
+                add(
+                    interface.index,
+                    interface.hc_counters,
+                    interface.key(),
+                    interface.speed_bps,
+                    &mut list,
+                );
+            }
+        }
+        None => {
+            for chosen in &device.interfaces {
+                if let InterfaceRef::Index(index) = chosen {
+                    add(*index, true, format!("ifIndex {index}"), 0, &mut list);
+                }
+            }
+        }
     }
     for extra in &device.oids {
         if !list.contains(extra) {
             list.push(extra.clone());
         }
     }
-    list
+    (list, covered)
 }
 
 /// The device's phase within its interval, in milliseconds (FNV-1a of the id).
@@ -55,7 +92,8 @@ pub fn next_slot(device: &Device, now_ms: u64) -> u64 {
 }
 
 /// The poll job for `device` at `slot_ms`; stale once the next slot comes.
-pub fn job(device: &Device, slot_ms: u64) -> PollJob {
+pub fn job(device: &Device, discovered: Option<&DeviceInterfaces>, slot_ms: u64) -> PollJob {
+    let (oids, interfaces) = plan(device, discovered);
     PollJob {
         schema: SCHEMA_VERSION,
         job_id: format!("{}-{slot_ms}", device.id),
@@ -66,7 +104,8 @@ pub fn job(device: &Device, slot_ms: u64) -> PollJob {
         v3: device.v3.clone(),
         timeout_ms: device.timeout_ms,
         retries: device.retries,
-        oids: oids_for(device),
+        oids,
+        interfaces,
         deadline_ms: slot_ms + interval_ms(device),
     }
 }
@@ -84,19 +123,19 @@ mod tests {
     }
 
     #[test]
-    fn oids_cover_uptime_counters_and_extras_once() {
-        let list: Vec<String> = oids_for(&device("a", 10))
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+    fn before_discovery_only_numbered_interfaces_are_polled() {
+        let (oids, _) = plan(&device("a", 10), None);
+        let list: Vec<String> = oids.iter().map(ToString::to_string).collect();
         assert_eq!(
             list,
             [
                 "1.3.6.1.2.1.1.3.0",
                 "1.3.6.1.2.1.31.1.1.1.6.1",
                 "1.3.6.1.2.1.31.1.1.1.10.1",
+                "1.3.6.1.2.1.2.2.1.8.1",
                 "1.3.6.1.2.1.31.1.1.1.6.2",
                 "1.3.6.1.2.1.31.1.1.1.10.2",
+                "1.3.6.1.2.1.2.2.1.8.2",
                 "1.3.6.1.2.1.1.5.0",
             ]
         );
@@ -120,9 +159,51 @@ mod tests {
     }
 
     #[test]
+    fn after_discovery_selection_follows_names_and_counter_width() {
+        use netpulse_shared::interfaces::{IfStatus, Interface};
+        let body = r#"{"name": "r", "address": "192.0.2.1", "interfaces": ["eth1", "ser0"]}"#;
+        let d = Device::from_json_body(body.as_bytes()).expect("device");
+        let iface = |index, name: &str, hc| Interface {
+            index,
+            name: name.into(),
+            descr: String::new(),
+            alias: String::new(),
+            if_type: 6,
+            speed_bps: 100,
+            admin_status: IfStatus::Up,
+            oper_status: IfStatus::Up,
+            hc_counters: hc,
+        };
+        let found = DeviceInterfaces {
+            schema: 1,
+            device: d.id.clone(),
+            time_ms: 0,
+            max_repetitions: 20,
+            // Renumbered: eth1 is now ifIndex 7.
+            interfaces: vec![
+                iface(7, "eth1", true),
+                iface(8, "ser0", false),
+                iface(9, "eth2", true),
+            ],
+        };
+        let (oids, covered) = plan(&d, Some(&found));
+        let list: Vec<String> = oids.iter().map(ToString::to_string).collect();
+        assert!(list.contains(&"1.3.6.1.2.1.31.1.1.1.6.7".to_owned()));
+        assert!(
+            list.contains(&"1.3.6.1.2.1.2.2.1.10.8".to_owned()),
+            "32-bit where no HC counters"
+        );
+        assert!(!list.iter().any(|o| o.ends_with(".9")));
+        assert_eq!(
+            covered.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(),
+            ["eth1", "ser0"]
+        );
+    }
+
+    #[test]
     fn jobs_are_named_by_slot() {
         let d = device("core-1", 10);
-        let j = job(&d, 50_000);
+        let j = job(&d, None, 50_000);
         assert_eq!(j.job_id, "core-1-50000");
         assert_eq!(j.deadline_ms, 60_000);
     }

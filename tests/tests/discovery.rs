@@ -1,0 +1,162 @@
+//! Interface discovery against net-snmp's snmpd, with every SNMP version: interfaces listed
+//! by name with their type, speed and status, selection by name, and the discovery API.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use netpulse_shared::test_util::Snmpd;
+use netpulse_tests::{Services, Stack};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+async fn add(stack: &Stack, device: Value) -> String {
+    let created = stack
+        .http("POST", "/api/devices", Some(device.to_string().as_bytes()))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    created.json()["id"].as_str().expect("id").to_owned()
+}
+
+fn loopback(list: &Value) -> Value {
+    list.as_array()
+        .and_then(|l| l.iter().find(|i| i["name"] == "lo"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no 'lo' interface in {list}"))
+}
+
+#[tokio::test]
+async fn interfaces_are_discovered_when_a_device_is_added_and_polled_by_default() {
+    let agent = Snmpd::start();
+    let stack = Stack::start(Services {
+        pipeline: true,
+        pollers: 1,
+    })
+    .await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", stack.gateway))
+        .await
+        .expect("open /ws");
+    let id = add(
+        &stack,
+        json!({"name": "auto", "address": agent.address(), "interval": 1}),
+    )
+    .await;
+
+    // Discovery runs on its own once the device is added.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let list = loop {
+        let list = stack
+            .get_json(&format!("/api/devices/{id}/interfaces"))
+            .await;
+        if list.as_array().is_some_and(|l| !l.is_empty()) {
+            break list;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no interfaces discovered within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let lo = loopback(&list);
+    assert_eq!(lo["index"], 1);
+    assert_eq!(lo["type"], 24, "softwareLoopback");
+    assert_eq!(lo["admin_status"], "up");
+    assert_eq!(lo["hc_counters"], true);
+    assert_eq!(
+        lo["polled"], true,
+        "admin-up interfaces are polled by default"
+    );
+    assert!(lo["speed_bps"].is_u64());
+    for field in ["descr", "alias", "oper_status", "key"] {
+        assert!(!lo[field].is_null(), "{field} missing in {lo}");
+    }
+
+    // Samples now name the interface.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("a named sample within 30 s")
+            .expect("socket open")
+            .expect("message");
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let value: Value = serde_json::from_str(&text).expect("json");
+        if value["type"] == "sample" && value["device"] == id.as_str() {
+            let named = value["interfaces"]
+                .as_array()
+                .and_then(|l| l.iter().find(|i| i["name"] == "lo"))
+                .cloned();
+            if let Some(named) = named {
+                assert_eq!(named["index"], 1);
+                break;
+            }
+        }
+    }
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn discovery_on_demand_with_v1_v2c_and_v3() {
+    let agent = Snmpd::start();
+    let stack = Stack::start(Services {
+        pipeline: true,
+        pollers: 1,
+    })
+    .await;
+    let v3 = |user: &str, auth: &str, password: &str| {
+        json!({"user": user, "auth_protocol": auth, "auth_password": password,
+               "priv_protocol": "aes", "priv_password": "privpass123"})
+    };
+    let devices = [
+        ("v1", json!({"version": "1"}), false),
+        ("v2c", json!({"version": "2c"}), true),
+        (
+            "v3-sha-aes",
+            json!({"version": "3", "v3": v3("shaaes", "sha", "authpass123")}),
+            true,
+        ),
+        (
+            "v3-sha256-aes",
+            json!({"version": "3", "v3": v3("sha256aes", "sha256", "authpass123")}),
+            true,
+        ),
+    ];
+    for (name, settings, hc) in devices {
+        let mut device =
+            json!({"name": name, "address": agent.address(), "interval": 60, "interfaces": ["lo"]});
+        for (k, v) in settings.as_object().expect("object") {
+            device[k] = v.clone();
+        }
+        let id = add(&stack, device).await;
+        let answer = stack
+            .http("POST", &format!("/api/devices/{id}/discover"), None)
+            .await;
+        assert_eq!(answer.status, 200, "{name}: {}", answer.text());
+        let lo = loopback(&answer.json());
+        assert_eq!(lo["polled"], true, "{name}: chosen by name");
+        assert_eq!(
+            lo["hc_counters"], hc,
+            "{name}: SNMPv1 has no 64-bit counters"
+        );
+        let stored = stack
+            .get_json(&format!("/api/devices/{id}/interfaces"))
+            .await;
+        assert_eq!(loopback(&stored)["name"], "lo");
+    }
+
+    let bad = json!({"name": "bad-password", "address": agent.address(), "version": "3",
+                     "v3": v3("shaaes", "sha", "wrongpass99")});
+    let id = add(&stack, bad).await;
+    let answer = stack
+        .http("POST", &format!("/api/devices/{id}/discover"), None)
+        .await;
+    assert_eq!(answer.status, 502, "{}", answer.text());
+    assert_eq!(
+        answer.json()["error"],
+        "discovery failed: authentication failed"
+    );
+    let missing = stack.http("POST", "/api/devices/nope/discover", None).await;
+    assert_eq!(missing.status, 404);
+    stack.stop().await;
+}
