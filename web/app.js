@@ -97,6 +97,7 @@ function recordSample(msg) {
   for (const iface of Array.isArray(msg.interfaces) ? msg.interfaces : []) {
     if (!Number.isInteger(iface.index)) continue;
     const series = seriesFor(buf, iface.index);
+    if (typeof iface.name === 'string' && iface.name.length > 0) series.name = iface.name;
     const inBps = asRate(iface.in_bps);
     const outBps = asRate(iface.out_bps);
     // No rate yet: skip on an empty series, otherwise push nulls so the chart shows a gap.
@@ -263,9 +264,10 @@ const splitList = (text) => text.split(/[\s,]+/).filter((s) => s.length > 0);
 
 function readForm(form) {
   const f = form.elements;
-  const ifaceTokens = splitList(f.interfaces.value);
-  if (ifaceTokens.some((t) => !/^\d+$/.test(t) || Number(t) < 1)) {
-    throw Object.assign(new Error('interfaces must be positive ifIndex numbers, e.g. "1, 2"'), { field: 'interfaces' });
+  // Interfaces by ifIndex ("2") or by name ("eth0"); names are sent as strings.
+  const ifaceTokens = splitList(f.interfaces.value).map((t) => (/^\d+$/.test(t) ? Number(t) : t));
+  if (ifaceTokens.some((t) => t === 0)) {
+    throw Object.assign(new Error('an ifIndex starts at 1'), { field: 'interfaces' });
   }
   return {
     name: f.name.value.trim(),
@@ -273,7 +275,7 @@ function readForm(form) {
     version: f.version.value,
     community: f.community.value,
     interval: f.interval.value === '' ? null : Number(f.interval.value),
-    interfaces: ifaceTokens.map(Number),
+    interfaces: ifaceTokens,
     oids: splitList(f.oids.value),
   };
 }
@@ -406,6 +408,11 @@ function dataset(label, data) {
   };
 }
 
+// "eth0 (ifIndex 2)" once discovery has named the interface, else "ifIndex 2".
+function chartTitle(index, series) {
+  return series.name ? `${series.name} (ifIndex ${index})` : `ifIndex ${index}`;
+}
+
 function chartConfig(index, series) {
   return {
     type: 'line',
@@ -420,7 +427,7 @@ function chartConfig(index, series) {
         y: { beginAtZero: true, ticks: { callback: (v) => formatBps(v) } },
       },
       plugins: {
-        title: { display: true, text: `ifIndex ${index}` },
+        title: { display: true, text: chartTitle(index, series) },
         tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${formatBps(ctx.parsed.y)}` } },
       },
     },
@@ -459,7 +466,11 @@ function onSample(msg) {
   setFailing(msg.device, false);
   if (msg.device !== state.selected) return;
   for (const index of touched) ensureChart(index);
-  for (const chart of state.charts.values()) chart.update('none');
+  const buf = bufferFor(msg.device);
+  for (const [index, chart] of state.charts) {
+    chart.options.plugins.title.text = chartTitle(index, seriesFor(buf, index));
+    chart.update('none');
+  }
   renderStatus();
 }
 
