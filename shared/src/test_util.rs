@@ -249,3 +249,112 @@ impl Drop for Snmpd {
         stop(&mut self.child);
     }
 }
+
+/// snmpsim (the PyPI package, installed by `make setup` into tools/snmpsim) serving
+/// recordings that ship inside it; each recording answers to the community of its name.
+pub struct Snmpsim {
+    child: Child,
+    port: u16,
+    data: TempDir,
+    _cache: TempDir,
+}
+
+impl Snmpsim {
+    /// The recordings shipped in snmpsim's `data/recorded` folder.
+    pub fn recording_path(name: &str) -> PathBuf {
+        workspace_root()
+            .join("tools/snmpsim/snmpsim/data/recorded")
+            .join(format!("{name}.snmprec"))
+    }
+
+    /// Serves the named recordings (e.g. `linux-full-walk`), waiting until each answers.
+    pub fn start(recordings: &[&str]) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let data = TempDir::new().expect("temp dir");
+        let cache = TempDir::new().expect("temp dir");
+        // snmpsim drops root privileges: let the unprivileged user read and index.
+        std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o777))
+            .expect("chmod");
+        for name in recordings {
+            let target = data.path().join(format!("{name}.snmprec"));
+            std::fs::copy(Self::recording_path(name), &target)
+                .unwrap_or_else(|e| panic!("recording {name} (run `make setup`): {e}"));
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644))
+                .expect("chmod");
+        }
+        let port = free_udp_port();
+        let root = workspace_root();
+        let child = Command::new("python3")
+            .env("PYTHONPATH", root.join("tools/snmpsim"))
+            .arg(root.join("tests/snmpsim/responder.py"))
+            .arg(format!("--data-dir={}", data.path().display()))
+            .arg(format!("--cache-dir={}", cache.path().display()))
+            .args(["--process-user=nobody", "--process-group=nogroup"])
+            .arg(format!("--agent-udpv4-endpoint=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start snmpsim");
+        let mut sim = Self {
+            child,
+            port,
+            data,
+            _cache: cache,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for name in recordings {
+            while sim.get(name, "1.3.6.1.2.1.1.3.0").is_err() {
+                if Instant::now() > deadline || sim.child.try_wait().ok().flatten().is_some() {
+                    stop(&mut sim.child);
+                    panic!("snmpsim did not serve {name} on port {port}");
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        sim
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The recording's lines as (OID, type tag, value) triples.
+    pub fn records(&self, name: &str) -> Vec<(String, String, String)> {
+        let text = std::fs::read_to_string(self.data.path().join(format!("{name}.snmprec")))
+            .expect("recording");
+        text.lines()
+            .filter_map(|line| {
+                let mut parts = line.splitn(3, '|');
+                Some((
+                    parts.next()?.to_owned(),
+                    parts.next()?.to_owned(),
+                    parts.next()?.to_owned(),
+                ))
+            })
+            .collect()
+    }
+
+    fn get(&self, community: &str, oid: &str) -> Result<(), String> {
+        let out = Command::new("snmpget")
+            .env("MIBS", "")
+            .args(["-v2c", "-c", community, "-t", "1", "-r", "0"])
+            .arg(self.address())
+            .arg(oid)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+}
+
+impl Drop for Snmpsim {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
