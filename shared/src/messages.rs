@@ -230,6 +230,29 @@ pub struct ReachabilityChanged {
     pub consecutive_failures: u32,
 }
 
+/// A device's current reachability and last poll error, as kept in the `netpulse_status`
+/// bucket (key = device id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceStatus {
+    /// Schema version ([`SCHEMA_VERSION`]).
+    #[serde(default = "schema_version")]
+    pub schema: u32,
+    /// The device.
+    pub device: DeviceId,
+    /// Its reachability.
+    pub state: Reachability,
+    /// Since when, Unix milliseconds.
+    pub since_ms: u64,
+    /// Why it entered that state.
+    pub reason: String,
+    /// Failed polls in a row.
+    pub consecutive_failures: u32,
+    /// The reason of the latest failed poll while failures continue ("authentication
+    /// failed", "unknown user", "timeout"...), shown from the first failure on, before the
+    /// device counts as down; `None` once a poll succeeds.
+    pub last_error: Option<String>,
+}
+
 /// Interface counters found in a sample: one entry per ifIndex with both directions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InterfaceCounters {

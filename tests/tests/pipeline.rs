@@ -260,3 +260,54 @@ async fn reachability_goes_down_and_up_once_each() {
     assert!(extra.is_err(), "unexpected extra transition: {extra:?}");
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn wrong_credentials_show_as_the_device_error_within_one_interval() {
+    let agent = Snmpd::start();
+    let stack = Stack::start(Services {
+        pipeline: true,
+        pollers: 1,
+    })
+    .await;
+    let v3 = |user: &str, password: &str| {
+        json!({"user": user, "auth_protocol": "sha", "auth_password": password,
+               "priv_protocol": "aes", "priv_password": "privpass123"})
+    };
+    let cases = [
+        ("wrong-community", json!({"community": "nope"}), "timeout"),
+        (
+            "wrong-password",
+            json!({"version": "3", "v3": v3("shaaes", "wrongpass99")}),
+            "authentication failed",
+        ),
+        (
+            "unknown-user",
+            json!({"version": "3", "v3": v3("stranger", "authpass123")}),
+            "unknown user",
+        ),
+    ];
+    for (name, settings, _) in &cases {
+        let mut device = json!({"name": name, "address": agent.address(), "interval": 2, "timeout_ms": 500,
+                                "retries": 0, "interfaces": [1]});
+        for (k, v) in settings.as_object().expect("object") {
+            device[k] = v.clone();
+        }
+        let created = stack
+            .http("POST", "/api/devices", Some(device.to_string().as_bytes()))
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text());
+    }
+    // One interval (2 s) plus the reply timeout and some slack.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for (name, _, expected) in cases {
+        let shown = loop {
+            let shown = stack.get_json(&format!("/api/devices/{name}")).await;
+            if !shown["status"]["last_error"].is_null() || Instant::now() > deadline {
+                break shown;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(shown["status"]["last_error"], expected, "{name}: {shown}");
+    }
+    stack.stop().await;
+}

@@ -5,7 +5,7 @@ use async_nats::jetstream::kv;
 use futures::TryStreamExt;
 use netpulse_shared::device::{Device, DeviceId};
 use netpulse_shared::interfaces::DeviceInterfaces;
-use netpulse_shared::messages::ReachabilityChanged;
+use netpulse_shared::messages::DeviceStatus;
 use warp::http::StatusCode;
 
 use crate::error::ApiError;
@@ -43,9 +43,10 @@ impl Registry {
     pub async fn shown(&self, device: &Device) -> serde_json::Value {
         let mut shown = serde_json::to_value(device.view()).unwrap_or_default();
         let status = match self.status.get(device.id.as_str()).await {
-            Ok(Some(bytes)) => serde_json::from_slice::<ReachabilityChanged>(&bytes)
-                .ok()
-                .map(|s| serde_json::json!({"state": s.state, "since_ms": s.time_ms, "reason": s.reason})),
+            Ok(Some(bytes)) => serde_json::from_slice::<DeviceStatus>(&bytes).ok().map(|s| {
+                serde_json::json!({"state": s.state, "since_ms": s.since_ms, "reason": s.reason,
+                                   "consecutive_failures": s.consecutive_failures, "last_error": s.last_error})
+            }),
             _ => None,
         };
         shown["status"] = status.unwrap_or_else(|| serde_json::json!({"state": "unknown"}));

@@ -22,7 +22,7 @@ use futures::StreamExt;
 use netpulse_shared::config::NatsSettings;
 use netpulse_shared::device::{Device, DeviceId};
 use netpulse_shared::interfaces::{DeviceInterfaces, DiscoveryJob};
-use netpulse_shared::messages::{PollFailure, Reachability, ReachabilityChanged, Sample};
+use netpulse_shared::messages::{DeviceStatus, PollFailure, Reachability, Sample};
 use netpulse_shared::{bus, subjects, time};
 use serde::Deserialize;
 use tokio::task::JoinHandle;
@@ -321,9 +321,9 @@ impl Scheduler {
         let mut tracker = Tracker::new(id.clone(), self.settings.down_after);
         let known = self.status.get(id.as_str()).await.ok().flatten();
         if let Some(last) =
-            known.and_then(|bytes| serde_json::from_slice::<ReachabilityChanged>(&bytes).ok())
+            known.and_then(|bytes| serde_json::from_slice::<DeviceStatus>(&bytes).ok())
         {
-            tracker.restore(last.state, last.consecutive_failures);
+            tracker.restore(&last);
         }
         tracker
     }
@@ -339,6 +339,7 @@ impl Scheduler {
         let Some(scheduled) = self.devices.get_mut(id) else {
             return;
         };
+        let before = scheduled.tracker.status();
         let change = match failure {
             None => scheduled.tracker.succeeded(time_ms),
             Some(reason) => scheduled.tracker.failed(time_ms, reason),
@@ -348,6 +349,19 @@ impl Scheduler {
             Duration::from_secs(self.settings.down_backoff_max_secs),
         );
         scheduled.spacing.store(spacing, Ordering::Relaxed);
+        let after = scheduled.tracker.status();
+        // Store on a transition, or when the error shown changes (the first failure, a new
+        // reason, or recovery): not on every poll.
+        if change.is_some() || before.last_error != after.last_error {
+            match serde_json::to_vec(&after) {
+                Ok(bytes) => {
+                    if let Err(error) = self.status.put(id.as_str(), bytes.into()).await {
+                        tracing::warn!(device = %id, %error, "cannot store reachability");
+                    }
+                }
+                Err(error) => tracing::error!(%error, "cannot encode device status"),
+            }
+        }
         let Some(change) = change else {
             return;
         };
@@ -360,9 +374,6 @@ impl Scheduler {
         let Ok(payload) = serde_json::to_vec(&change) else {
             return;
         };
-        if let Err(error) = self.status.put(id.as_str(), payload.clone().into()).await {
-            tracing::warn!(device = %id, %error, "cannot store reachability");
-        }
         if let Err(error) = self
             .client
             .publish(subjects::status(id), payload.into())

@@ -7,14 +7,17 @@
 use std::time::Duration;
 
 use netpulse_shared::device::DeviceId;
-use netpulse_shared::messages::{Reachability, ReachabilityChanged, SCHEMA_VERSION};
+use netpulse_shared::messages::{DeviceStatus, Reachability, ReachabilityChanged, SCHEMA_VERSION};
 
 /// The state kept per device.
 #[derive(Debug, Clone)]
 pub struct Tracker {
     device: DeviceId,
     state: Reachability,
+    since_ms: u64,
+    reason: String,
     failures: u32,
+    last_error: Option<String>,
     down_after: u32,
 }
 
@@ -24,15 +27,34 @@ impl Tracker {
         Self {
             device,
             state: Reachability::Unknown,
+            since_ms: 0,
+            reason: "not polled yet".into(),
             failures: 0,
+            last_error: None,
             down_after: down_after.max(1),
         }
     }
 
-    /// Continues from a state stored before a restart.
-    pub fn restore(&mut self, state: Reachability, failures: u32) {
-        self.state = state;
-        self.failures = failures;
+    /// Continues from a status stored before a restart.
+    pub fn restore(&mut self, stored: &DeviceStatus) {
+        self.state = stored.state;
+        self.since_ms = stored.since_ms;
+        self.reason = stored.reason.clone();
+        self.failures = stored.consecutive_failures;
+        self.last_error = stored.last_error.clone();
+    }
+
+    /// The status to keep for this device.
+    pub fn status(&self) -> DeviceStatus {
+        DeviceStatus {
+            schema: SCHEMA_VERSION,
+            device: self.device.clone(),
+            state: self.state,
+            since_ms: self.since_ms,
+            reason: self.reason.clone(),
+            consecutive_failures: self.failures,
+            last_error: self.last_error.clone(),
+        }
     }
 
     /// The current state.
@@ -48,12 +70,14 @@ impl Tracker {
     /// A poll succeeded; the transition, if this is one.
     pub fn succeeded(&mut self, time_ms: u64) -> Option<ReachabilityChanged> {
         self.failures = 0;
+        self.last_error = None;
         self.change(Reachability::Up, time_ms, "poll succeeded".into())
     }
 
     /// A poll failed; the transition, if this makes the device down.
     pub fn failed(&mut self, time_ms: u64, reason: &str) -> Option<ReachabilityChanged> {
         self.failures = self.failures.saturating_add(1);
+        self.last_error = Some(reason.to_owned());
         if self.failures >= self.down_after {
             self.change(Reachability::Down, time_ms, reason.to_owned())
         } else {
@@ -71,6 +95,8 @@ impl Tracker {
             return None;
         }
         let previous = std::mem::replace(&mut self.state, state);
+        self.since_ms = time_ms;
+        self.reason.clone_from(&reason);
         Some(ReachabilityChanged {
             schema: SCHEMA_VERSION,
             device: self.device.clone(),
