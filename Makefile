@@ -1,5 +1,5 @@
 # netpulse. `make run` starts everything; `make test` runs every test.
-.PHONY: all setup build run test test-unit test-e2e lint fmt clean
+.PHONY: all setup build run test lint fmt clean bench bench-poller
 
 CARGO ?= cargo
 # Tests find the nats-server chosen by `make setup` here.
@@ -23,6 +23,13 @@ test: setup
 	else \
 	  $(CARGO) test --workspace --no-fail-fast; \
 	fi
+
+# Benchmarks print figures (recorded in README); they do not pass or fail.
+bench: bench-poller
+
+bench-poller: setup
+	$(CARGO) build --release --workspace
+	target/release/bench-poller $(BENCH_ARGS)
 
 lint:
 	$(CARGO) fmt --all --check

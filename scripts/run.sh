@@ -65,6 +65,37 @@ for service in scheduler poller recorder gateway; do
   services+=($!)
 done
 
+# Demo: three simulated devices, so a new user sees live traffic at once. NETPULSE_DEMO=0
+# turns this off; the devices are registered only on the first start with this data folder.
+if [ "${NETPULSE_DEMO:-1}" != "0" ]; then
+  demo_port=${NETPULSE_DEMO_BASE_PORT:-16100}
+  target/release/netpulse-sim --devices 3 --interfaces 4 --base-port "$demo_port" \
+    --control "${NETPULSE_DEMO_CONTROL:-127.0.0.1:9161}" >/dev/null &
+  services+=($!)
+  if [ ! -f "$NETPULSE_DATA_DIR/.demo-registered" ]; then
+    python3 - "$listen" "$demo_port" <<'PY' && touch "$NETPULSE_DATA_DIR/.demo-registered"
+import json, sys, time, urllib.request, urllib.error
+listen, port = sys.argv[1], int(sys.argv[2])
+for attempt in range(100):
+    try:
+        urllib.request.urlopen(f"http://{listen}/healthz", timeout=1)
+        break
+    except Exception:
+        time.sleep(0.2)
+for n in range(3):
+    body = {"name": f"demo-{n + 1}", "address": f"127.0.0.1:{port + n}", "interval": 5}
+    request = urllib.request.Request(f"http://{listen}/api/devices", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(request, timeout=5)
+    except urllib.error.HTTPError as error:
+        if error.code != 409:
+            raise
+print("netpulse: demo devices demo-1..demo-3 added (NETPULSE_DEMO=0 to skip)")
+PY
+  fi
+fi
+
 echo "netpulse: dashboard on http://$listen (NATS $NETPULSE_NATS__URL, data in $NETPULSE_DATA_DIR); Ctrl-C stops"
 # Wait until any process ends (or a signal comes), then stop the rest.
 set +e

@@ -1,0 +1,386 @@
+//! The objects a simulated device serves, as one sorted table of OIDs.
+//!
+//! A [`MibTable`] depends only on the number of interfaces and the ifIndex offset, so devices
+//! that share both share one table. Entries name *what* to answer ([`Object`]); the values
+//! themselves come from the device's state at the moment of the request.
+
+use crate::ber::encode_oid;
+
+/// `mib-2` (1.3.6.1.2.1).
+const MIB_2: [u32; 6] = [1, 3, 6, 1, 2, 1];
+/// `ifEntry` (1.3.6.1.2.1.2.2.1), RFC 1213 / RFC 2863.
+const IF_ENTRY: [u32; 9] = [1, 3, 6, 1, 2, 1, 2, 2, 1];
+/// `ifXEntry` (1.3.6.1.2.1.31.1.1.1), RFC 2863.
+const IF_X_ENTRY: [u32; 10] = [1, 3, 6, 1, 2, 1, 31, 1, 1, 1];
+/// Largest ifIndex RFC 2863 allows (`InterfaceIndex ::= Integer32 (1..2147483647)`).
+pub const MAX_IF_INDEX: u32 = i32::MAX as u32;
+
+/// A scalar or a column of the ifTable / ifXTable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Object {
+    /// sysDescr.0
+    SysDescr,
+    /// sysObjectID.0
+    SysObjectId,
+    /// sysUpTime.0
+    SysUpTime,
+    /// sysContact.0
+    SysContact,
+    /// sysName.0
+    SysName,
+    /// sysLocation.0
+    SysLocation,
+    /// sysServices.0
+    SysServices,
+    /// ifNumber.0
+    IfNumber,
+    /// One cell of the interface tables.
+    Interface {
+        /// Which column.
+        column: IfColumn,
+        /// The interface's position on the device (0-based; its ifIndex is position + 1 +
+        /// offset).
+        position: usize,
+    },
+}
+
+/// The interface columns served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfColumn {
+    /// ifIndex
+    Index,
+    /// ifDescr
+    Descr,
+    /// ifType
+    Type,
+    /// ifMtu
+    Mtu,
+    /// ifSpeed
+    Speed,
+    /// ifPhysAddress
+    PhysAddress,
+    /// ifAdminStatus
+    AdminStatus,
+    /// ifOperStatus
+    OperStatus,
+    /// ifLastChange
+    LastChange,
+    /// ifInOctets
+    InOctets,
+    /// ifOutOctets
+    OutOctets,
+    /// ifName
+    Name,
+    /// ifHCInOctets
+    HcInOctets,
+    /// ifHCOutOctets
+    HcOutOctets,
+    /// ifHighSpeed
+    HighSpeed,
+    /// ifAlias
+    Alias,
+}
+
+impl IfColumn {
+    /// Every column served.
+    pub const ALL: [IfColumn; 16] = [
+        IfColumn::Index,
+        IfColumn::Descr,
+        IfColumn::Type,
+        IfColumn::Mtu,
+        IfColumn::Speed,
+        IfColumn::PhysAddress,
+        IfColumn::AdminStatus,
+        IfColumn::OperStatus,
+        IfColumn::LastChange,
+        IfColumn::InOctets,
+        IfColumn::OutOctets,
+        IfColumn::Name,
+        IfColumn::HcInOctets,
+        IfColumn::HcOutOctets,
+        IfColumn::HighSpeed,
+        IfColumn::Alias,
+    ];
+
+    /// The column's OID, without the ifIndex.
+    pub fn oid(self) -> Vec<u32> {
+        let (entry, column): (&[u32], u32) = match self {
+            IfColumn::Index => (&IF_ENTRY, 1),
+            IfColumn::Descr => (&IF_ENTRY, 2),
+            IfColumn::Type => (&IF_ENTRY, 3),
+            IfColumn::Mtu => (&IF_ENTRY, 4),
+            IfColumn::Speed => (&IF_ENTRY, 5),
+            IfColumn::PhysAddress => (&IF_ENTRY, 6),
+            IfColumn::AdminStatus => (&IF_ENTRY, 7),
+            IfColumn::OperStatus => (&IF_ENTRY, 8),
+            IfColumn::LastChange => (&IF_ENTRY, 9),
+            IfColumn::InOctets => (&IF_ENTRY, 10),
+            IfColumn::OutOctets => (&IF_ENTRY, 16),
+            IfColumn::Name => (&IF_X_ENTRY, 1),
+            IfColumn::HcInOctets => (&IF_X_ENTRY, 6),
+            IfColumn::HcOutOctets => (&IF_X_ENTRY, 10),
+            IfColumn::HighSpeed => (&IF_X_ENTRY, 15),
+            IfColumn::Alias => (&IF_X_ENTRY, 18),
+        };
+        let mut oid = entry.to_vec();
+        oid.push(column);
+        oid
+    }
+}
+
+impl Object {
+    /// Whether the value is a Counter64, which SNMPv1 cannot carry.
+    pub fn is_counter64(self) -> bool {
+        matches!(
+            self,
+            Object::Interface {
+                column: IfColumn::HcInOctets | IfColumn::HcOutOctets,
+                ..
+            }
+        )
+    }
+}
+
+/// One served OID.
+#[derive(Debug)]
+pub struct Entry {
+    /// The full OID, instance included.
+    pub oid: Box<[u32]>,
+    /// The OID's BER content bytes, encoded once.
+    pub encoded: Box<[u8]>,
+    /// How many leading arcs name the object type (the OID without its instance).
+    type_arcs: usize,
+    /// What to answer.
+    pub object: Object,
+}
+
+impl Entry {
+    fn new(oid: Vec<u32>, type_arcs: usize, object: Object) -> Self {
+        let mut encoded = Vec::with_capacity(oid.len() + 4);
+        encode_oid(&oid, &mut encoded);
+        Self {
+            oid: oid.into_boxed_slice(),
+            encoded: encoded.into_boxed_slice(),
+            type_arcs,
+            object,
+        }
+    }
+
+    /// Whether `oid` names an instance (possibly missing) of this entry's object type.
+    fn covers(&self, oid: &[u32]) -> bool {
+        oid.len() > self.type_arcs && oid.starts_with(&self.oid[..self.type_arcs])
+    }
+}
+
+/// What a GET finds.
+#[derive(Debug)]
+pub enum Lookup<'a> {
+    /// The OID is served.
+    Found(&'a Entry),
+    /// The object type exists, this instance does not.
+    NoSuchInstance,
+    /// Nothing of that type is served.
+    NoSuchObject,
+}
+
+/// Every OID a device serves, sorted.
+#[derive(Debug)]
+pub struct MibTable {
+    entries: Vec<Entry>,
+}
+
+impl MibTable {
+    /// The table of a device with `interfaces` interfaces whose ifIndex values are shifted
+    /// by `offset` (position 0 has ifIndex `1 + offset`). The offset is clamped so every
+    /// ifIndex stays within [`MAX_IF_INDEX`].
+    pub fn build(interfaces: usize, offset: u32) -> Self {
+        let offset = clamp_offset(interfaces, offset);
+        let scalar = |group: u32, item: u32, object| {
+            let mut oid = MIB_2.to_vec();
+            oid.extend_from_slice(&[group, item, 0]);
+            let type_arcs = oid.len() - 1;
+            Entry::new(oid, type_arcs, object)
+        };
+        let mut entries = vec![
+            scalar(1, 1, Object::SysDescr),
+            scalar(1, 2, Object::SysObjectId),
+            scalar(1, 3, Object::SysUpTime),
+            scalar(1, 4, Object::SysContact),
+            scalar(1, 5, Object::SysName),
+            scalar(1, 6, Object::SysLocation),
+            scalar(1, 7, Object::SysServices),
+            scalar(2, 1, Object::IfNumber),
+        ];
+        entries.reserve(interfaces * IfColumn::ALL.len());
+        for column in IfColumn::ALL {
+            let prefix = column.oid();
+            for position in 0..interfaces {
+                let mut oid = prefix.clone();
+                oid.push(if_index(position, offset));
+                entries.push(Entry::new(
+                    oid,
+                    prefix.len(),
+                    Object::Interface { column, position },
+                ));
+            }
+        }
+        entries.sort_unstable_by(|a, b| a.oid.cmp(&b.oid));
+        Self { entries }
+    }
+
+    /// The entry at `index` in OID order.
+    pub fn entry(&self, index: usize) -> Option<&Entry> {
+        self.entries.get(index)
+    }
+
+    /// Looks `oid` up exactly.
+    pub fn get(&self, oid: &[u32]) -> Lookup<'_> {
+        match self.entries.binary_search_by(|entry| (*entry.oid).cmp(oid)) {
+            Ok(index) => Lookup::Found(&self.entries[index]),
+            Err(index) => {
+                // Instances of one object type are contiguous and `oid` would sort among
+                // them, so a neighbour of the insertion point tells whether the type exists.
+                let before = index.checked_sub(1).and_then(|i| self.entries.get(i));
+                let after = self.entries.get(index);
+                if before
+                    .into_iter()
+                    .chain(after)
+                    .any(|entry| entry.covers(oid))
+                {
+                    Lookup::NoSuchInstance
+                } else {
+                    Lookup::NoSuchObject
+                }
+            }
+        }
+    }
+
+    /// Index of the first entry strictly after `oid` in OID order (the table's length when
+    /// there is none).
+    pub fn index_after(&self, oid: &[u32]) -> usize {
+        self.entries.partition_point(|entry| *entry.oid <= *oid)
+    }
+}
+
+/// The ifIndex of the interface at `position` under `offset`.
+pub fn if_index(position: usize, offset: u32) -> u32 {
+    u32::try_from(position)
+        .ok()
+        .and_then(|p| p.checked_add(1))
+        .and_then(|p| p.checked_add(offset))
+        .map_or(MAX_IF_INDEX, |index| index.min(MAX_IF_INDEX))
+}
+
+/// The largest offset not above `offset` that keeps every ifIndex valid.
+pub fn clamp_offset(interfaces: usize, offset: u32) -> u32 {
+    let count = u32::try_from(interfaces).unwrap_or(MAX_IF_INDEX);
+    offset.min(MAX_IF_INDEX.saturating_sub(count))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oid(text: &str) -> Vec<u32> {
+        text.split('.')
+            .map(|arc| arc.parse().expect("numeric arc"))
+            .collect()
+    }
+
+    #[test]
+    fn entries_are_sorted_and_unique() {
+        let table = MibTable::build(12, 0);
+        assert_eq!(table.entries.len(), 8 + 12 * IfColumn::ALL.len());
+        assert!(table
+            .entries
+            .windows(2)
+            .all(|pair| pair[0].oid < pair[1].oid));
+        // ifIndex 10 sorts after ifIndex 9 numerically, not textually.
+        let descr: Vec<u32> = table
+            .entries
+            .iter()
+            .filter(|entry| entry.oid.starts_with(&IfColumn::Descr.oid()))
+            .map(|entry| entry.oid[entry.oid.len() - 1])
+            .collect();
+        assert_eq!(descr, (1..=12).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn get_tells_missing_instances_from_missing_objects() {
+        let table = MibTable::build(3, 0);
+        assert!(matches!(
+            table.get(&oid("1.3.6.1.2.1.1.5.0")),
+            Lookup::Found(Entry {
+                object: Object::SysName,
+                ..
+            })
+        ));
+        assert!(matches!(
+            table.get(&oid("1.3.6.1.2.1.2.2.1.2.3")),
+            Lookup::Found(Entry {
+                object: Object::Interface {
+                    column: IfColumn::Descr,
+                    position: 2
+                },
+                ..
+            })
+        ));
+        for missing in [
+            "1.3.6.1.2.1.1.5.1",
+            "1.3.6.1.2.1.2.2.1.2.4",
+            "1.3.6.1.2.1.2.2.1.2.0",
+        ] {
+            assert!(
+                matches!(table.get(&oid(missing)), Lookup::NoSuchInstance),
+                "{missing}"
+            );
+        }
+        for missing in [
+            "1.3.6.1.2.1.1.9.0",
+            "1.3.6.1.2.1.2.2.1.11.1",
+            "1.3.6.1.2.1.1.5",
+            "1.3",
+        ] {
+            assert!(
+                matches!(table.get(&oid(missing)), Lookup::NoSuchObject),
+                "{missing}"
+            );
+        }
+    }
+
+    #[test]
+    fn index_after_walks_in_oid_order() {
+        let table = MibTable::build(2, 0);
+        let first = table.entry(table.index_after(&[])).expect("an entry");
+        assert_eq!(&*first.oid, oid("1.3.6.1.2.1.1.1.0").as_slice());
+        let after_name = table.index_after(&oid("1.3.6.1.2.1.1.5.0"));
+        assert_eq!(
+            table.entry(after_name).expect("sysLocation").object,
+            Object::SysLocation
+        );
+        let after_descr = table.index_after(&oid("1.3.6.1.2.1.2.2.1.2"));
+        assert_eq!(
+            &*table.entry(after_descr).expect("ifDescr.1").oid,
+            oid("1.3.6.1.2.1.2.2.1.2.1").as_slice()
+        );
+        let last = table.index_after(&oid("1.3.6.1.2.1.31.1.1.1.18.2"));
+        assert!(table.entry(last).is_none());
+    }
+
+    #[test]
+    fn offsets_shift_every_if_index_and_stay_valid() {
+        let table = MibTable::build(2, 100);
+        assert!(matches!(
+            table.get(&oid("1.3.6.1.2.1.31.1.1.1.1.101")),
+            Lookup::Found(Entry {
+                object: Object::Interface {
+                    column: IfColumn::Name,
+                    position: 0
+                },
+                ..
+            })
+        ));
+        assert_eq!(clamp_offset(2, u32::MAX), MAX_IF_INDEX - 2);
+        assert_eq!(if_index(1, clamp_offset(2, u32::MAX)), MAX_IF_INDEX);
+    }
+}
