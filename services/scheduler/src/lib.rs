@@ -22,7 +22,7 @@ use futures::StreamExt;
 use netpulse_shared::config::NatsSettings;
 use netpulse_shared::device::{Device, DeviceId};
 use netpulse_shared::interfaces::{DeviceInterfaces, DiscoveryJob};
-use netpulse_shared::messages::{DeviceStatus, PollFailure, Reachability, Sample};
+use netpulse_shared::messages::{oids, DeviceStatus, PollFailure, Reachability, Sample, SnmpValue};
 use netpulse_shared::{bus, subjects, time};
 use serde::Deserialize;
 use tokio::task::JoinHandle;
@@ -151,6 +151,9 @@ pub async fn run(
                 Some(message) = samples.next() => {
                     if let Ok(sample) = serde_json::from_slice::<Sample>(&message.payload) {
                         scheduler.outcome(&sample.device, sample.time_ms, None).await;
+                        if interfaces_vanished(&sample) {
+                            scheduler.interfaces_changed(&sample.device).await;
+                        }
                     }
                 }
                 Some(message) = failures.next() => {
@@ -280,6 +283,19 @@ impl Scheduler {
         }
     }
 
+    /// A polled interface is gone (renumbered or removed): discover again, at most once
+    /// every 10 seconds per device.
+    async fn interfaces_changed(&mut self, id: &DeviceId) {
+        let recently = self
+            .devices
+            .get(id)
+            .is_some_and(|s| time::now_ms().saturating_sub(s.discovery_requested_ms) < 10_000);
+        if !recently {
+            tracing::info!(device = %id, "polled interfaces vanished; discovering again");
+            self.request_discovery(id).await;
+        }
+    }
+
     /// A discovery result arrived (or was removed): re-plan that device's polls.
     fn discovered(&mut self, entry: kv::Entry) {
         let Ok(id) = DeviceId::parse(&entry.key) else {
@@ -382,6 +398,22 @@ impl Scheduler {
             tracing::warn!(device = %id, %error, "cannot publish reachability");
         }
     }
+}
+
+/// Whether a sample says a polled interface no longer exists at its ifIndex.
+fn interfaces_vanished(sample: &Sample) -> bool {
+    let columns = [
+        oids::if_hc_in_octets(),
+        oids::if_hc_out_octets(),
+        oids::if_in_octets(),
+        oids::if_out_octets(),
+    ];
+    sample.values.iter().any(|vb| {
+        matches!(
+            vb.value,
+            SnmpValue::NoSuchInstance | SnmpValue::NoSuchObject
+        ) && columns.iter().any(|c| vb.oid.index_under(c).is_some())
+    })
 }
 
 /// Publishes a poll job for `device` at each of its slots, until aborted; while the device
