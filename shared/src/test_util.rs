@@ -126,22 +126,28 @@ createUser md5only MD5 authpass123
 createUser shaaes SHA authpass123 AES privpass123
 createUser sha256aes SHA-256 authpass123 AES privpass123
 createUser sha512des SHA-512 authpass123 DES privpass123
+createUser sha256aes256 SHA-256 authpass123 AES-256 privpass123
+createUser sha1aes192 SHA authpass123 AES-192 privpass123
 rouser noauth noauth
 rouser md5only auth
 rouser shaaes priv
 rouser sha256aes priv
 rouser sha512des priv
+rouser sha256aes256 priv
+rouser sha1aes192 priv
 dontLogTCPWrappersConnects yes
 ";
 
 /// SNMPv3 users of [`Snmpd`]: (user, auth protocol, priv protocol); every auth password is
 /// `authpass123` and every privacy password `privpass123`.
-pub const SNMPD_V3_USERS: [(&str, Option<&str>, Option<&str>); 5] = [
+pub const SNMPD_V3_USERS: [(&str, Option<&str>, Option<&str>); 7] = [
     ("noauth", None, None),
     ("md5only", Some("md5"), None),
     ("shaaes", Some("sha"), Some("aes")),
     ("sha256aes", Some("sha256"), Some("aes")),
     ("sha512des", Some("sha512"), Some("des")),
+    ("sha256aes256", Some("sha256"), Some("aes256")),
+    ("sha1aes192", Some("sha"), Some("aes192")),
 ];
 
 /// net-snmp's snmpd with its own configuration (read-only community `public` and the
