@@ -60,6 +60,16 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
+# First start with this data folder: the gateway creates user 'admin'. Unless
+# NETPULSE_ADMIN_PASSWORD says otherwise, its password is random and shown here, once.
+first_start=0
+[ -f "$NETPULSE_DATA_DIR/.initialised" ] || first_start=1
+if [ "$first_start" = 1 ] && [ -z "${NETPULSE_ADMIN_PASSWORD:-}" ]; then
+  NETPULSE_ADMIN_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(15))')
+  export NETPULSE_ADMIN_PASSWORD
+  echo "netpulse: first start: sign in as 'admin' with password $NETPULSE_ADMIN_PASSWORD (shown once)"
+fi
+
 for service in scheduler poller recorder gateway; do
   target/release/netpulse-$service &
   services+=($!)
@@ -72,9 +82,9 @@ if [ "${NETPULSE_DEMO:-1}" != "0" ]; then
   target/release/netpulse-sim --devices 3 --interfaces 4 --base-port "$demo_port" \
     --control "${NETPULSE_DEMO_CONTROL:-127.0.0.1:9161}" >/dev/null &
   services+=($!)
-  if [ ! -f "$NETPULSE_DATA_DIR/.demo-registered" ]; then
-    python3 - "$listen" "$demo_port" <<'PY' && touch "$NETPULSE_DATA_DIR/.demo-registered"
-import json, sys, time, urllib.request, urllib.error
+  if [ "$first_start" = 1 ]; then
+    python3 - "$listen" "$demo_port" <<'PY'
+import json, os, sys, time, urllib.request, urllib.error
 listen, port = sys.argv[1], int(sys.argv[2])
 for attempt in range(100):
     try:
@@ -82,12 +92,21 @@ for attempt in range(100):
         break
     except Exception:
         time.sleep(0.2)
+def post(path, body, token=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"http://{listen}{path}", data=json.dumps(body).encode(), headers=headers)
+    return json.load(urllib.request.urlopen(request, timeout=5))
+try:
+    token = post("/api/login", {"username": "admin", "password": os.environ.get("NETPULSE_ADMIN_PASSWORD", "")})["token"]
+except urllib.error.HTTPError:
+    print("netpulse: demo devices not added (admin password unknown)")
+    sys.exit(0)
 for n in range(3):
     body = {"name": f"demo-{n + 1}", "address": f"127.0.0.1:{port + n}", "interval": 5}
-    request = urllib.request.Request(f"http://{listen}/api/devices", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
     try:
-        urllib.request.urlopen(request, timeout=5)
+        post("/api/devices", body, token)
     except urllib.error.HTTPError as error:
         if error.code != 409:
             raise
@@ -95,6 +114,7 @@ print("netpulse: demo devices demo-1..demo-3 added (NETPULSE_DEMO=0 to skip)")
 PY
   fi
 fi
+touch "$NETPULSE_DATA_DIR/.initialised"
 
 echo "netpulse: dashboard on http://$listen (NATS $NETPULSE_NATS__URL, data in $NETPULSE_DATA_DIR); Ctrl-C stops"
 # Wait until any process ends (or a signal comes), then stop the rest.

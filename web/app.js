@@ -7,6 +7,8 @@ const BACKOFF_MAX_MS = 30000;
 const COLORS = { in: '#4fc3f7', out: '#ffb74d' };
 
 const state = {
+  role: null, // the signed-in user's role: 'viewer', 'operator' or 'admin'
+  username: null,
   devices: new Map(), // id -> device JSON
   buffers: new Map(), // id -> { series: Map(ifIndex -> {labels, in, out}), lastSampleMs, uptimeTicks, values, failure }
   selected: null, // device id (string) or null
@@ -162,14 +164,17 @@ function deviceItem(device) {
     el('span', 'device-address', device.address),
     el('span', 'device-meta', `SNMP v${device.version} · every ${device.interval} s`),
   );
-  const del = el('button', 'delete', 'Delete');
-  del.type = 'button';
-  del.addEventListener('click', (ev) => {
-    ev.stopPropagation();
-    deleteDevice(device);
-  });
-
-  li.append(info, del);
+  li.append(info);
+  // Viewers get no controls they may not use (the server refuses them anyway).
+  if (canChangeDevices()) {
+    const del = el('button', 'delete', 'Delete');
+    del.type = 'button';
+    del.addEventListener('click', (ev) => {
+      ev.stopPropagation();
+      deleteDevice(device);
+    });
+    li.append(del);
+  }
   li.addEventListener('click', () => selectDevice(id));
   li.addEventListener('keydown', (ev) => {
     if (ev.target === li && (ev.key === 'Enter' || ev.key === ' ')) {
@@ -219,6 +224,7 @@ async function loadDevices() {
   const errorBox = $('#list-error');
   try {
     const res = await fetch('/api/devices', { headers: { Accept: 'application/json' } });
+    if (res.status === 401) return showLogin();
     if (!res.ok) throw new Error(`loading devices failed (HTTP ${res.status})`);
     const list = await res.json();
     state.devices = new Map((Array.isArray(list) ? list : []).map((d) => [String(d.id), d]));
@@ -516,20 +522,119 @@ function connect() {
   open();
 }
 
+// ---------- sign-in, roles, users ----------
+
+const canChangeDevices = () => state.role === 'operator' || state.role === 'admin';
+
+function showLogin(message) {
+  $('#app').hidden = true;
+  $('#login').hidden = false;
+  $('#logout').hidden = true;
+  $('#whoami').textContent = '';
+  $('#login-error').textContent = message ?? '';
+  $('#login-form').elements.username.focus();
+}
+
+async function submitLogin(ev) {
+  ev.preventDefault();
+  const f = ev.target.elements;
+  const res = await fetch('/api/login', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: f.username.value.trim(), password: f.password.value }),
+  });
+  if (res.ok) {
+    location.reload();
+    return;
+  }
+  const { message } = await readError(res);
+  $('#login-error').textContent = message;
+}
+
+async function logout() {
+  await fetch('/api/logout', { method: 'POST' });
+  location.reload();
+}
+
+async function loadUsers() {
+  const res = await fetch('/api/users');
+  if (!res.ok) return;
+  const users = await res.json();
+  const list = $('#users');
+  list.replaceChildren(...users.map((u) => {
+    const li = el('li', 'user');
+    li.dataset.username = String(u.username);
+    li.append(el('span', 'user-name', String(u.username)), el('span', 'user-role muted', String(u.role)));
+    if (u.username !== state.username) {
+      const del = el('button', 'delete', 'Delete');
+      del.type = 'button';
+      del.addEventListener('click', async () => {
+        if (!confirm(`Delete user "${u.username}"?`)) return;
+        const r = await fetch(`/api/users/${encodeURIComponent(u.username)}`, { method: 'DELETE' });
+        if (!r.ok) $('#user-error').textContent = (await readError(r)).message;
+        loadUsers();
+      });
+      li.append(del);
+    }
+    return li;
+  }));
+}
+
+async function submitUser(ev) {
+  ev.preventDefault();
+  const form = ev.target;
+  const f = form.elements;
+  const res = await fetch('/api/users', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: f.username.value.trim(), password: f.password.value, role: f.role.value }),
+  });
+  if (res.ok) {
+    form.reset();
+    $('#user-error').textContent = '';
+    loadUsers();
+  } else {
+    $('#user-error').textContent = (await readError(res)).message;
+  }
+}
+
+function startApp(me) {
+  state.username = String(me.username);
+  state.role = String(me.role);
+  $('#login').hidden = true;
+  $('#app').hidden = false;
+  $('#whoami').textContent = `${state.username} (${state.role})`;
+  $('#logout').hidden = false;
+  if (!canChangeDevices()) $('#add-device-panel').remove();
+  if (state.role === 'admin') {
+    $('#users-panel').hidden = false;
+    loadUsers();
+  } else {
+    $('#users-panel').remove();
+  }
+  loadDevices();
+  connect();
+}
+
 // ---------- start ----------
 
-function init() {
+async function init() {
   if (typeof Chart !== 'undefined') {
     Chart.defaults.color = '#9fb0c3';
     Chart.defaults.borderColor = 'rgba(159, 176, 195, 0.12)';
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
   }
+  $('#login-form').addEventListener('submit', submitLogin);
+  $('#logout').addEventListener('click', logout);
+  $('#add-user').addEventListener('submit', submitUser);
   const form = $('#add-device');
   form.addEventListener('submit', submitDevice);
   form.addEventListener('input', (ev) => ev.target.removeAttribute?.('aria-invalid'));
   setWsStatus(false);
-  loadDevices();
-  connect();
+  const res = await fetch('/api/me');
+  if (res.status === 401) return showLogin();
+  if (!res.ok) return showLogin('netpulse is not reachable; try again');
+  startApp(await res.json());
 }
 
 init();

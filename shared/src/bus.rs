@@ -77,6 +77,30 @@ pub async fn samples_stream(js: &jetstream::Context) -> Result<stream::Stream, B
     })
 }
 
+/// The events stream: audit and configuration events, kept a year (bounded in size).
+pub async fn events_stream(js: &jetstream::Context) -> Result<stream::Stream, BusError> {
+    js.get_or_create_stream(stream::Config {
+        name: subjects::EVENTS_STREAM.into(),
+        subjects: vec![subjects::EVENT_ALL.into()],
+        storage: stream::StorageType::File,
+        retention: stream::RetentionPolicy::Limits,
+        discard: stream::DiscardPolicy::Old,
+        max_age: Duration::from_secs(365 * 24 * 3600),
+        max_bytes: 1024 * 1024 * 1024,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| BusError::JetStream {
+        what: "events stream",
+        reason: e.to_string(),
+    })
+}
+
+/// Users of the gateway: one key per user name.
+pub async fn users_bucket(js: &jetstream::Context) -> Result<kv::Store, BusError> {
+    bucket(js, "netpulse_users", "netpulse users").await
+}
+
 /// The device registry: one key per device id, the value a device as JSON.
 pub async fn devices_bucket(js: &jetstream::Context) -> Result<kv::Store, BusError> {
     bucket(js, subjects::DEVICES_BUCKET, "netpulse device registry").await

@@ -40,6 +40,11 @@ pub fn status(device: &DeviceId) -> String {
 /// Every reachability transition.
 pub const STATUS_ALL: &str = "netpulse.status.*";
 
+/// Audit events (logins, device and user changes).
+pub const AUDIT: &str = "netpulse.event.audit";
+/// Every event.
+pub const EVENT_ALL: &str = "netpulse.event.>";
+
 /// The device id in a subject's last token, if it is a valid one.
 pub fn device_of(subject: &str) -> Option<DeviceId> {
     let token = subject.rsplit('.').next()?;
@@ -48,6 +53,8 @@ pub fn device_of(subject: &str) -> Option<DeviceId> {
 
 /// The JetStream stream that keeps samples until the recorder has stored them.
 pub const SAMPLES_STREAM: &str = "NETPULSE_SAMPLES";
+/// The JetStream stream that keeps events (the audit log among them).
+pub const EVENTS_STREAM: &str = "NETPULSE_EVENTS";
 /// The recorder's durable consumer on [`SAMPLES_STREAM`].
 pub const RECORDER_CONSUMER: &str = "recorder";
 /// The key-value bucket holding each device's current reachability (a

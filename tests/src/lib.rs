@@ -30,6 +30,8 @@ pub struct Stack {
     pub data_dir: PathBuf,
     /// A client for the test's own NATS use.
     pub nats: async_nats::Client,
+    /// The admin's bearer token.
+    pub token: String,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     _data: tempfile::TempDir,
@@ -104,7 +106,12 @@ impl Stack {
             netpulse_gateway::GatewaySettings {
                 listen: "127.0.0.1:0".parse().expect("addr"),
                 web_dir: web_dir(),
+                auth: netpulse_gateway::auth::AuthSettings {
+                    login_lockout_secs: 2,
+                    ..Default::default()
+                },
             },
+            Some(ADMIN_PASSWORD),
         )
         .await
         .expect("gateway");
@@ -112,7 +119,11 @@ impl Stack {
         let stop_gateway = shutdown();
         tasks.push(tokio::spawn(gateway.run_until_stopped(stop_gateway)));
         let nats = connect("test").await;
+        let token = login(address, "admin", ADMIN_PASSWORD)
+            .await
+            .expect("admin can log in");
         Self {
+            token,
             gateway: address,
             data_dir: data.path().to_path_buf(),
             nats,
@@ -123,9 +134,52 @@ impl Stack {
         }
     }
 
-    /// Sends an HTTP request to the gateway; returns the status and the body.
+    /// Sends an HTTP request to the gateway as the admin (bearer token).
     pub async fn http(&self, method: &str, path: &str, body: Option<&[u8]>) -> Response {
-        http(self.gateway, method, path, body, &[]).await
+        self.http_as(&self.token, method, path, body).await
+    }
+
+    /// Sends an HTTP request with a bearer token.
+    pub async fn http_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Response {
+        let bearer = format!("Bearer {token}");
+        http(
+            self.gateway,
+            method,
+            path,
+            body,
+            &[("Authorization", &bearer)],
+        )
+        .await
+    }
+
+    /// A /ws request carrying the admin's token.
+    pub fn ws_request(&self) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{}/ws", self.gateway)
+            .into_client_request()
+            .expect("ws request");
+        let bearer = format!("Bearer {}", self.token).parse().expect("header");
+        request.headers_mut().insert("authorization", bearer);
+        request
+    }
+
+    /// Creates a user with a role (as the admin) and returns their token.
+    pub async fn user(&self, username: &str, role: &str) -> String {
+        let password = format!("{username}-password-1");
+        let body = serde_json::json!({"username": username, "password": password, "role": role});
+        let created = self
+            .http("POST", "/api/users", Some(body.to_string().as_bytes()))
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text());
+        login(self.gateway, username, &password)
+            .await
+            .expect("login")
     }
 
     /// GET returning the JSON body, asserting 200.
@@ -141,6 +195,23 @@ impl Stack {
         for task in self.tasks.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
         }
+    }
+}
+
+/// The admin password of test stacks.
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
+/// Logs in; the bearer token, or the error answer.
+pub async fn login(
+    address: SocketAddr,
+    username: &str,
+    password: &str,
+) -> Result<String, Response> {
+    let body = serde_json::json!({"username": username, "password": password}).to_string();
+    let response = http(address, "POST", "/api/login", Some(body.as_bytes()), &[]).await;
+    match response.json()["token"].as_str() {
+        Some(token) if response.status == 200 => Ok(token.to_owned()),
+        _ => Err(response),
     }
 }
 

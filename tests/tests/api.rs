@@ -124,12 +124,13 @@ async fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
 
     // A large body sent without Content-Length (chunked) is refused as well.
     let body = json!({"name": "y".repeat(80 * 1024), "address": "192.0.2.9"}).to_string();
+    let bearer = format!("Bearer {}", stack.token);
     let response = http(
         stack.gateway,
         "POST",
         "/api/devices",
         Some(body.as_bytes()),
-        &[("Transfer-Encoding", "chunked")],
+        &[("Transfer-Encoding", "chunked"), ("Authorization", &bearer)],
     )
     .await;
     assert_eq!(response.status, 413, "{}", response.text());

@@ -17,9 +17,15 @@ async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let base = format!("http://{}/", stack.gateway);
     let address = agent.address();
+    stack.user("watcher", "viewer").await;
     let mut command = Command::new("node");
     command
         .current_dir(root.join("web"))
+        .env(
+            "NETPULSE_ADMIN",
+            format!("admin:{}", netpulse_tests::ADMIN_PASSWORD),
+        )
+        .env("NETPULSE_VIEWER", "watcher:watcher-password-1")
         .arg("tests/dashboard.mjs")
         .arg(&base)
         .arg(&address);

@@ -32,7 +32,7 @@ async fn interfaces_are_discovered_when_a_device_is_added_and_polled_by_default(
         pollers: 1,
     })
     .await;
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", stack.gateway))
+    let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_request())
         .await
         .expect("open /ws");
     let id = add(

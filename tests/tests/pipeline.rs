@@ -77,7 +77,7 @@ async fn a_device_is_polled_stored_and_streamed_live_until_deleted() {
         pollers: 2,
     })
     .await;
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", stack.gateway))
+    let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_request())
         .await
         .expect("open /ws");
 
@@ -169,7 +169,7 @@ async fn an_unreachable_device_reports_a_timeout() {
         pollers: 1,
     })
     .await;
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", stack.gateway))
+    let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_request())
         .await
         .expect("open /ws");
     // A port nobody answers on.

@@ -28,7 +28,7 @@ async fn simulator(devices: usize) -> Simulator {
 }
 
 async fn live(stack: &Stack) -> Socket {
-    tokio_tungstenite::connect_async(format!("ws://{}/ws", stack.gateway))
+    tokio_tungstenite::connect_async(stack.ws_request())
         .await
         .expect("open /ws")
         .0

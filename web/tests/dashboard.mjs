@@ -1,8 +1,11 @@
 // Browser check of the netpulse dashboard, driven in headless Chromium by playwright-core.
 // Run by the Rust end-to-end test (tests/tests/browser.rs) against a live stack:
+//   NETPULSE_ADMIN=admin:<password> NETPULSE_VIEWER=<user>:<password> \
 //   node web/tests/dashboard.mjs <gateway base URL> <snmpd host:port> [screenshot.png]
-// It uses the page as an operator would: waits for the live indicator, tries a bad device,
-// adds a real one whose name is hostile markup, watches its chart fill from /ws, deletes it.
+// It uses the page as people would: the admin signs in (after a wrong password), tries a bad
+// device, adds a real one whose name is hostile markup and watches its chart fill from /ws;
+// a viewer signs in and sees the device but no controls, and the server refuses a change
+// made behind the page's back; then the admin deletes the device.
 // Prints one line per check; exits non-zero with the reason on the first failure.
 
 import { chromium } from 'playwright-core';
@@ -11,6 +14,18 @@ const [base, agent, screenshot] = process.argv.slice(2);
 if (!base || !agent) {
   console.error('usage: dashboard.mjs <base URL> <snmpd host:port> [screenshot.png]');
   process.exit(2);
+}
+
+const [adminUser, adminPassword] = (process.env.NETPULSE_ADMIN ?? '').split(/:(.*)/s);
+const [viewerUser, viewerPassword] = (process.env.NETPULSE_VIEWER ?? '').split(/:(.*)/s);
+
+async function signIn(page, user, password) {
+  await page.goto(base);
+  const form = page.locator('form#login-form');
+  await form.waitFor({ timeout: 15000 });
+  await form.locator('input[name=username]').fill(user);
+  await form.locator('input[name=password]').fill(password);
+  await form.locator('button[type=submit]').click();
 }
 
 const HOSTILE_NAME = 'lab <img src=x onerror="window.__pwned=1">';
@@ -32,9 +47,14 @@ try {
   page.on('pageerror', (err) => pageErrors.push(String(err)));
   page.on('dialog', (dialog) => dialog.accept());
 
-  await page.goto(base);
+  await signIn(page, adminUser, 'not-the-password');
+  await page.waitForFunction(() => document.querySelector('#login-error')?.textContent.trim().length > 0);
+  check(await page.locator('#login-error').textContent() === 'wrong user name or password', 'a wrong password is refused');
+  await signIn(page, adminUser, adminPassword);
   await page.waitForFunction(() => document.querySelector('#ws-status')?.textContent === 'live', null, { timeout: 15000 });
-  check(true, 'live indicator shows "live" once /ws is connected');
+  check(true, 'after signing in, the live indicator shows "live" once /ws is connected');
+  check((await page.locator('#whoami').textContent()).includes('admin'), 'the page says who is signed in');
+  check(await page.locator('#users-panel').isVisible(), 'an admin sees the users panel');
 
   // Bad input: the error names the problem and marks the field; nothing is added.
   const form = page.locator('form#add-device');
@@ -75,6 +95,21 @@ try {
 
   check(await page.evaluate(() => window.__pwned === undefined), 'no script from a device name ran');
   check(pageErrors.length === 0, `no script errors on the page ${pageErrors.join('; ')}`);
+
+  // A viewer sees the device and its traffic, but no controls; the server refuses changes.
+  const viewer = await (await browser.newContext()).newPage();
+  await signIn(viewer, viewerUser, viewerPassword);
+  await viewer.locator('ul#devices li[data-device-id]').first().waitFor({ timeout: 15000 });
+  check(await viewer.locator('form#add-device').count() === 0, 'a viewer has no add-device form');
+  check(await viewer.locator('ul#devices button.delete').count() === 0, 'a viewer has no delete buttons');
+  check(await viewer.locator('#users-panel').count() === 0, 'a viewer has no users panel');
+  await viewer.waitForFunction(() => document.querySelector('#charts canvas[data-if-index="1"]'), null, { timeout: 15000 });
+  check(true, 'a viewer sees the traffic chart');
+  const refused = await viewer.evaluate(async () => (await fetch('/api/devices', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'x', address: '192.0.2.1' }),
+  })).status);
+  check(refused === 403, `the server refuses a viewer's change (${refused})`);
+  await viewer.close();
 
   await row.locator('button.delete').click();
   await page.waitForFunction(() => document.querySelectorAll('ul#devices li[data-device-id]').length === 0, null, { timeout: 10000 });

@@ -17,6 +17,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use crate::auth::{Auth, Principal, Role};
 use crate::error::{ApiError, BodyTooLarge};
 use crate::registry::Registry;
 
@@ -73,34 +74,47 @@ fn with_registry(
 /// The `/api/devices` routes.
 pub fn devices(
     registry: Registry,
+    auth: Auth,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let base = warp::path!("api" / "devices");
     let one = warp::path!("api" / "devices" / String);
     let list = base
         .and(warp::get())
+        .and(auth.require(Role::Viewer))
         .and(with_registry(registry.clone()))
         .and_then(list_devices);
     let create = base
         .and(warp::post())
+        .and(auth.require(Role::Operator))
         .and(limited_body(MAX_BODY_BYTES))
         .and(with_registry(registry.clone()))
+        .and(with_auth(auth.clone()))
         .and_then(create_device);
     let show = one
         .and(warp::get())
+        .and(auth.require(Role::Viewer))
         .and(with_registry(registry.clone()))
         .and_then(show_device);
     let delete = one
         .and(warp::delete())
+        .and(auth.require(Role::Operator))
         .and(with_registry(registry))
+        .and(with_auth(auth))
         .and_then(delete_device);
     list.or(create).unify().or(show).unify().or(delete).unify()
+}
+
+fn with_auth(
+    auth: Auth,
+) -> impl Filter<Extract = (Auth,), Error = std::convert::Infallible> + Clone {
+    warp::any().map(move || auth.clone())
 }
 
 fn json_reply(value: &impl serde::Serialize, status: StatusCode) -> Response {
     warp::reply::with_status(warp::reply::json(value), status).into_response()
 }
 
-async fn list_devices(registry: Registry) -> Result<Response, Rejection> {
+async fn list_devices(_: Principal, registry: Registry) -> Result<Response, Rejection> {
     let devices = registry.list().await?;
     let mut shown = Vec::with_capacity(devices.len());
     for device in &devices {
@@ -110,9 +124,27 @@ async fn list_devices(registry: Registry) -> Result<Response, Rejection> {
 }
 
 #[tracing::instrument(skip_all)]
-async fn create_device(body: Bytes, registry: Registry) -> Result<Response, Rejection> {
+async fn create_device(
+    principal: Principal,
+    body: Bytes,
+    registry: Registry,
+    auth: Auth,
+) -> Result<Response, Rejection> {
     let device = Device::from_json_body(&body).map_err(ApiError::from)?;
-    registry.create(&device).await?;
+    let created = registry.create(&device).await;
+    let outcome = created
+        .as_ref()
+        .map_or_else(|e| e.error.clone(), |()| "ok".into());
+    auth.audit
+        .record(
+            &principal.username,
+            "device.add",
+            device.id.as_str(),
+            &outcome,
+            None,
+        )
+        .await;
+    created?;
     tracing::info!(device = %device.id, address = %device.address, "device added");
     Ok(json_reply(
         &registry.shown(&device).await,
@@ -124,7 +156,11 @@ fn parse_id(raw: &str) -> Result<DeviceId, ApiError> {
     DeviceId::parse(raw).map_err(|_| ApiError::no_such_device(raw))
 }
 
-async fn show_device(raw_id: String, registry: Registry) -> Result<Response, Rejection> {
+async fn show_device(
+    raw_id: String,
+    _: Principal,
+    registry: Registry,
+) -> Result<Response, Rejection> {
     let id = parse_id(&raw_id)?;
     let device = registry
         .get(&id)
@@ -134,9 +170,27 @@ async fn show_device(raw_id: String, registry: Registry) -> Result<Response, Rej
 }
 
 #[tracing::instrument(skip_all, fields(device = %raw_id))]
-async fn delete_device(raw_id: String, registry: Registry) -> Result<Response, Rejection> {
+async fn delete_device(
+    raw_id: String,
+    principal: Principal,
+    registry: Registry,
+    auth: Auth,
+) -> Result<Response, Rejection> {
     let id = parse_id(&raw_id)?;
-    registry.delete(&id).await?;
+    let deleted = registry.delete(&id).await;
+    let outcome = deleted
+        .as_ref()
+        .map_or_else(|e| e.error.clone(), |()| "ok".into());
+    auth.audit
+        .record(
+            &principal.username,
+            "device.delete",
+            id.as_str(),
+            &outcome,
+            None,
+        )
+        .await;
+    deleted?;
     tracing::info!("device deleted");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -145,15 +199,19 @@ async fn delete_device(raw_id: String, registry: Registry) -> Result<Response, R
 pub fn interfaces(
     registry: Registry,
     client: async_nats::Client,
+    auth: Auth,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let list = warp::path!("api" / "devices" / String / "interfaces")
         .and(warp::get())
+        .and(auth.require(Role::Viewer))
         .and(with_registry(registry.clone()))
         .and_then(list_interfaces);
     let discover = warp::path!("api" / "devices" / String / "discover")
         .and(warp::post())
+        .and(auth.require(Role::Operator))
         .and(with_registry(registry))
         .and(warp::any().map(move || client.clone()))
+        .and(with_auth(auth))
         .and_then(discover_now);
     list.or(discover).unify()
 }
@@ -180,7 +238,11 @@ fn interface_list(device: &Device, found: Option<&DeviceInterfaces>) -> serde_js
     json!(items)
 }
 
-async fn list_interfaces(raw_id: String, registry: Registry) -> Result<Response, Rejection> {
+async fn list_interfaces(
+    raw_id: String,
+    _: Principal,
+    registry: Registry,
+) -> Result<Response, Rejection> {
     let id = parse_id(&raw_id)?;
     let device = registry
         .get(&id)
@@ -199,14 +261,25 @@ const DISCOVERY_WAIT_SECS: u64 = 60;
 #[tracing::instrument(skip_all, fields(device = %raw_id))]
 async fn discover_now(
     raw_id: String,
+    principal: Principal,
     registry: Registry,
     client: async_nats::Client,
+    auth: Auth,
 ) -> Result<Response, Rejection> {
     let id = parse_id(&raw_id)?;
     let device = registry
         .get(&id)
         .await?
         .ok_or_else(|| ApiError::no_such_device(id.as_str()))?;
+    auth.audit
+        .record(
+            &principal.username,
+            "device.discover",
+            id.as_str(),
+            "requested",
+            None,
+        )
+        .await;
     let last = registry.interfaces(&id).await?;
     let job = DiscoveryJob::for_device(&device, last.as_ref());
     let payload = serde_json::to_vec(&job).map_err(|e| ApiError::unavailable("encoder", &e))?;

@@ -4,6 +4,8 @@
 //! [`Gateway::run_until_stopped`] serves until the shutdown future resolves.
 
 pub mod api;
+pub mod auth;
+pub mod cli;
 pub mod error;
 pub mod live;
 pub mod registry;
@@ -21,7 +23,11 @@ use tokio::sync::broadcast;
 use warp::http::header::{HeaderMap, HeaderValue};
 use warp::Filter;
 
+use crate::auth::audit::AuditLog;
+use crate::auth::users::UserStore;
+use crate::auth::{Auth, AuthSettings};
 use crate::registry::Registry;
+use netpulse_shared::usm::Secret;
 
 /// `[gateway]` settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -31,6 +37,9 @@ pub struct GatewaySettings {
     pub listen: SocketAddr,
     /// Folder of the dashboard's files (with `node_modules/` installed). Default `web`.
     pub web_dir: PathBuf,
+    /// Sessions, login limits, cookies.
+    #[serde(flatten)]
+    pub auth: AuthSettings,
 }
 
 impl Default for GatewaySettings {
@@ -38,6 +47,7 @@ impl Default for GatewaySettings {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             web_dir: PathBuf::from("web"),
+            auth: AuthSettings::default(),
         }
     }
 }
@@ -50,6 +60,9 @@ pub struct Settings {
     pub nats: NatsSettings,
     /// `[gateway]`.
     pub gateway: GatewaySettings,
+    /// Top-level `admin_password` (NETPULSE_ADMIN_PASSWORD): the first admin's password,
+    /// used only when there are no users yet.
+    pub admin_password: Option<Secret>,
 }
 
 /// A gateway bound to its port, ready to serve.
@@ -61,18 +74,31 @@ pub struct Gateway {
     live: live::LiveSender,
     fan_out: tokio::task::JoinHandle<()>,
     web_dir: PathBuf,
+    auth: Auth,
 }
 
 impl Gateway {
-    /// Binds `settings.listen`, opens the registry and starts following NATS.
+    /// Binds `settings.listen`, opens the registry and starts following NATS. When there
+    /// are no users yet, creates `admin` with `admin_password`, or with a random password
+    /// that is printed once.
     pub async fn build(
         client: async_nats::Client,
         settings: GatewaySettings,
+        admin_password: Option<&str>,
     ) -> anyhow::Result<Self> {
         let js = jetstream::new(client.clone());
         let store = bus::devices_bucket(&js).await?;
         let status = bus::status_bucket(&js).await?;
         let interfaces = bus::interfaces_bucket(&js).await?;
+        let users = UserStore::new(bus::users_bucket(&js).await?);
+        if let Some(password) = users.ensure_admin(admin_password).await? {
+            println!(
+                "netpulse: created user 'admin' with password {password} (shown once; change it with \
+                 `netpulse-gateway user passwd admin`)"
+            );
+        }
+        bus::events_stream(&js).await?;
+        let auth = Auth::new(users, AuditLog::new(js.clone()), &settings.auth);
         let listener = TcpListener::bind(settings.listen).await?;
         let address = listener.local_addr()?;
         let (live, _) = broadcast::channel(live::CLIENT_BACKLOG);
@@ -92,6 +118,7 @@ impl Gateway {
             live,
             fan_out,
             web_dir: settings.web_dir,
+            auth,
         })
     }
 
@@ -111,13 +138,20 @@ impl Gateway {
         // need) small as routes are added.
         let api = api::health(self.client.clone())
             .boxed()
-            .or(api::devices(self.registry.clone()).boxed())
+            .or(auth::routes::routes(self.auth.clone()).boxed())
             .unify()
-            .or(api::interfaces(self.registry.clone(), self.client.clone()).boxed())
+            .or(api::devices(self.registry.clone(), self.auth.clone()).boxed())
+            .unify()
+            .or(api::interfaces(
+                self.registry.clone(),
+                self.client.clone(),
+                self.auth.clone(),
+            )
+            .boxed())
             .unify()
             .boxed();
         let routes = api
-            .or(live::route(self.live.clone())
+            .or(live::route(self.live.clone(), &self.auth)
                 .map(warp::Reply::into_response)
                 .boxed())
             .unify()

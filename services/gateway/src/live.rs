@@ -262,13 +262,19 @@ pub async fn fan_out(
     Ok(())
 }
 
-/// `GET /ws`: the live stream.
-pub fn route(live: LiveSender) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    warp::path!("ws").and(warp::ws()).map(move |ws: Ws| {
-        let receiver = live.subscribe();
-        ws.max_message_size(64 * 1024)
-            .on_upgrade(move |socket| serve_client(socket, receiver))
-    })
+/// `GET /ws`: the live stream, for any signed-in user.
+pub fn route(
+    live: LiveSender,
+    auth: &crate::auth::Auth,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    warp::path!("ws")
+        .and(auth.require(crate::auth::Role::Viewer))
+        .and(warp::ws())
+        .map(move |_, ws: Ws| {
+            let receiver = live.subscribe();
+            ws.max_message_size(64 * 1024)
+                .on_upgrade(move |socket| serve_client(socket, receiver))
+        })
 }
 
 async fn serve_client(socket: WebSocket, mut receiver: broadcast::Receiver<Arc<str>>) {

@@ -1,6 +1,6 @@
-//! netpulse-gateway binary: wiring only.
+//! netpulse-gateway binary: wiring only. `netpulse-gateway user ...` manages users.
 
-use netpulse_gateway::{Gateway, Settings};
+use netpulse_gateway::{cli, Gateway, Settings};
 use netpulse_shared::{bus, config, shutdown, telemetry};
 
 #[tokio::main]
@@ -8,7 +8,14 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init();
     let settings: Settings = config::load()?;
     let client = bus::connect(&settings.nats, "netpulse-gateway").await?;
-    let gateway = Gateway::build(client, settings.gateway).await?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("user") {
+        let code = cli::run(client.clone(), &args[1..]).await?;
+        client.flush().await.ok();
+        std::process::exit(code);
+    }
+    let admin_password = settings.admin_password.as_ref().map(|s| s.expose());
+    let gateway = Gateway::build(client, settings.gateway, admin_password).await?;
     gateway.run_until_stopped(shutdown::signal()).await;
     Ok(())
 }

@@ -1,0 +1,261 @@
+//! Who may do what: users and roles, sessions, the login rate limit, CSRF, and the audit log.
+//!
+//! Every `/api` route but `/api/login`, and `/ws`, needs a session: the `netpulse_session`
+//! cookie set at login, or the same token as `Authorization: Bearer <token>` (for scripts).
+//! Roles are ordered: a viewer reads, an operator also changes devices, an admin also
+//! manages users and reads the audit log. A state-changing request authenticated by the
+//! cookie must come from this origin (Origin, else Referer, matching Host).
+
+pub mod audit;
+pub mod limits;
+pub mod routes;
+pub mod sessions;
+pub mod users;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use warp::http::{HeaderMap, Method, StatusCode};
+use warp::{Filter, Rejection};
+
+use crate::error::ApiError;
+pub use sessions::Principal;
+use sessions::Sessions;
+use users::UserStore;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "netpulse_session";
+
+/// What a user may do; each role includes the ones below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads dashboards, status, history and logs.
+    Viewer,
+    /// Also adds, changes, deletes and rediscovers devices.
+    Operator,
+    /// Also manages users and reads the audit log.
+    Admin,
+}
+
+impl Role {
+    /// Parses `admin`, `operator` or `viewer`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "admin" => Some(Self::Admin),
+            "operator" => Some(Self::Operator),
+            "viewer" => Some(Self::Viewer),
+            _ => None,
+        }
+    }
+}
+
+/// `[gateway]` settings about sign-in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AuthSettings {
+    /// A session ends after this many seconds without use. Default 1800.
+    pub session_idle_secs: u64,
+    /// A session ends this many seconds after login, used or not. Default 43200 (12 h).
+    pub session_max_secs: u64,
+    /// Failed logins (per user name or source address) before a lockout. Default 5.
+    pub login_max_failures: usize,
+    /// Window in which failures count, seconds. Default 300.
+    pub login_window_secs: u64,
+    /// Lockout after too many failures, seconds. Default 60.
+    pub login_lockout_secs: u64,
+    /// Mark the cookie Secure (set when netpulse is served over HTTPS, e.g. behind a TLS
+    /// proxy). Default false.
+    pub secure_cookies: bool,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            session_idle_secs: 1800,
+            session_max_secs: 43_200,
+            login_max_failures: 5,
+            login_window_secs: 300,
+            login_lockout_secs: 60,
+            secure_cookies: false,
+        }
+    }
+}
+
+/// Everything the gateway needs to authenticate and authorise.
+#[derive(Clone)]
+pub struct Auth {
+    /// The users.
+    pub users: UserStore,
+    /// Open sessions.
+    pub sessions: Sessions,
+    /// Login rate limit.
+    pub limiter: limits::LoginLimiter,
+    /// The audit log.
+    pub audit: audit::AuditLog,
+    /// Whether cookies are marked Secure.
+    pub secure_cookies: bool,
+}
+
+impl Auth {
+    /// Auth over a users bucket and an audit log.
+    pub fn new(users: UserStore, audit: audit::AuditLog, settings: &AuthSettings) -> Self {
+        Self {
+            users,
+            sessions: Sessions::new(
+                Duration::from_secs(settings.session_idle_secs),
+                Duration::from_secs(settings.session_max_secs),
+            ),
+            limiter: limits::LoginLimiter::new(
+                settings.login_max_failures,
+                Duration::from_secs(settings.login_window_secs),
+                Duration::from_secs(settings.login_lockout_secs),
+            ),
+            audit,
+            secure_cookies: settings.secure_cookies,
+        }
+    }
+
+    /// A filter that lets a request through only for a live session whose user has at least
+    /// `needed`; it extracts the user.
+    pub fn require(
+        &self,
+        needed: Role,
+    ) -> impl Filter<Extract = (Principal,), Error = Rejection> + Clone {
+        let auth = self.clone();
+        warp::method().and(warp::header::headers_cloned()).and_then(
+            move |method: Method, headers: HeaderMap| {
+                let auth = auth.clone();
+                async move {
+                    auth.check(&method, &headers, needed)
+                        .await
+                        .map_err(warp::reject::custom)
+                }
+            },
+        )
+    }
+
+    async fn check(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        needed: Role,
+    ) -> Result<Principal, ApiError> {
+        let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "sign in first");
+        let (token, by_cookie) = token_of(headers).ok_or_else(unauthorized)?;
+        let username = self.sessions.touch(&token).ok_or_else(unauthorized)?;
+        let user = self
+            .users
+            .get(&username)
+            .await
+            .map_err(|e| ApiError::unavailable("user store", &e))?
+            .ok_or_else(unauthorized)?;
+        // Cookies ride along with any request the browser makes, even one another site
+        // triggers: state changes (and the live stream) must come from this origin.
+        let changes_state = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let is_upgrade = headers.contains_key("upgrade");
+        if by_cookie && (changes_state || is_upgrade) && !same_origin(headers) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "cross-site request refused (CSRF check)",
+            ));
+        }
+        if user.role < needed {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("the {:?} role may not do this", user.role).to_lowercase(),
+            ));
+        }
+        Ok(Principal {
+            username: user.username,
+            role: user.role,
+        })
+    }
+}
+
+/// The session token of a request, and whether it came from the cookie.
+pub fn token_of(headers: &HeaderMap) -> Option<(String, bool)> {
+    if let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        return value
+            .strip_prefix("Bearer ")
+            .map(|t| (t.trim().to_owned(), false));
+    }
+    let cookies = headers.get_all("cookie");
+    for header in cookies {
+        let Ok(text) = header.to_str() else { continue };
+        for pair in text.split(';') {
+            if let Some((name, value)) = pair.trim().split_once('=') {
+                if name == COOKIE && !value.is_empty() {
+                    return Some((value.to_owned(), true));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Whether Origin (else Referer) names the host the request was sent to.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get("host").and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let source = headers
+        .get("origin")
+        .or_else(|| headers.get("referer"))
+        .and_then(|v| v.to_str().ok());
+    let Some(source) = source else {
+        return false;
+    };
+    let authority = source
+        .split_once("://")
+        .map(|(_, rest)| rest.split('/').next().unwrap_or_default());
+    authority == Some(host)
+}
+
+/// The client's address, when the listener knows it.
+pub fn source_address(
+) -> impl Filter<Extract = (Option<SocketAddr>,), Error = std::convert::Infallible> + Clone {
+    warp::addr::remote()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, value.parse().expect("header"));
+        }
+        map
+    }
+
+    #[test]
+    fn tokens_come_from_bearer_or_cookie() {
+        assert_eq!(
+            token_of(&headers(&[("authorization", "Bearer abc")])),
+            Some(("abc".into(), false))
+        );
+        assert_eq!(
+            token_of(&headers(&[("cookie", "a=1; netpulse_session=xyz")])),
+            Some(("xyz".into(), true))
+        );
+        assert_eq!(token_of(&headers(&[("cookie", "netpulse_session=")])), None);
+        assert_eq!(token_of(&headers(&[])), None);
+    }
+
+    #[test]
+    fn origin_must_match_host() {
+        let h = |o: &str| headers(&[("host", "127.0.0.1:8080"), ("origin", o)]);
+        assert!(same_origin(&h("http://127.0.0.1:8080")));
+        assert!(!same_origin(&h("http://evil.example")));
+        assert!(!same_origin(&h("http://127.0.0.1:8080.evil.example")));
+        assert!(same_origin(&headers(&[
+            ("host", "h:1"),
+            ("referer", "http://h:1/page")
+        ])));
+        assert!(!same_origin(&headers(&[("host", "h:1")])));
+        assert!(Role::Admin > Role::Operator && Role::Operator > Role::Viewer);
+    }
+}

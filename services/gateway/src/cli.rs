@@ -1,0 +1,64 @@
+//! `netpulse-gateway user add|passwd|del|list`: manage users from the shell.
+//!
+//! Passwords are read from standard input (one line), never from the command line, where
+//! other users of the machine could see them.
+
+use std::io::BufRead;
+
+use netpulse_shared::bus;
+
+use crate::auth::users::UserStore;
+use crate::auth::Role;
+
+/// Usage text.
+pub const USAGE: &str =
+    "usage: netpulse-gateway user add <name> <admin|operator|viewer>   (password on stdin)
+       netpulse-gateway user passwd <name>                          (password on stdin)
+       netpulse-gateway user role <name> <admin|operator|viewer>
+       netpulse-gateway user del <name>
+       netpulse-gateway user list";
+
+fn read_password() -> anyhow::Result<String> {
+    eprintln!("password (one line on standard input):");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// Runs `user <args>` against the users bucket; returns the process exit code.
+pub async fn run(client: async_nats::Client, args: &[String]) -> anyhow::Result<i32> {
+    let js = async_nats::jetstream::new(client);
+    let users = UserStore::new(bus::users_bucket(&js).await?);
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let role = |r: &str| {
+        Role::parse(r).ok_or_else(|| anyhow::anyhow!("role must be admin, operator or viewer"))
+    };
+    match words.as_slice() {
+        ["add", name, r] => {
+            let user = users.add(name, &read_password()?, role(r)?).await?;
+            println!("added {} ({:?})", user.username, user.role);
+        }
+        ["passwd", name] => {
+            users.update(name, Some(&read_password()?), None).await?;
+            println!("password of {name} changed");
+        }
+        ["role", name, r] => {
+            let user = users.update(name, None, Some(role(r)?)).await?;
+            println!("{} is now {:?}", user.username, user.role);
+        }
+        ["del", name] => {
+            users.remove(name).await?;
+            println!("deleted {name}");
+        }
+        ["list"] => {
+            for user in users.list().await? {
+                println!("{}\t{:?}", user.username, user.role);
+            }
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return Ok(2);
+        }
+    }
+    Ok(0)
+}
