@@ -480,6 +480,8 @@ pub struct DeviceView<'a> {
     pub address: &'a Address,
     /// See [`Device::version`].
     pub version: SnmpVersion,
+    /// Whether a community is configured (never the community itself).
+    pub community_set: bool,
     /// See [`Device::v3`], without passwords.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub v3: Option<UsmUserView<'a>>,
@@ -503,6 +505,7 @@ impl Device {
             name: &self.name,
             address: &self.address,
             version: self.version,
+            community_set: !self.community.expose().is_empty(),
             v3: self.v3.as_ref().map(UsmUser::view),
             interval: self.interval,
             timeout_ms: self.timeout_ms,

@@ -142,8 +142,12 @@ pub struct UsmUserView<'a> {
     pub level: &'static str,
     /// Authentication protocol, if any.
     pub auth_protocol: Option<AuthProtocol>,
+    /// Whether an authentication password is set (never the password).
+    pub auth_password_set: bool,
     /// Privacy protocol, if any.
     pub priv_protocol: Option<PrivProtocol>,
+    /// Whether a privacy password is set (never the password).
+    pub priv_password_set: bool,
 }
 
 impl UsmUser {
@@ -162,7 +166,9 @@ impl UsmUser {
             user: &self.user,
             level: self.level(),
             auth_protocol: self.auth.as_ref().map(|a| a.protocol),
+            auth_password_set: self.auth.is_some(),
             priv_protocol: self.privacy.as_ref().map(|p| p.protocol),
+            priv_password_set: self.privacy.is_some(),
         }
     }
 
