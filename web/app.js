@@ -216,6 +216,7 @@ function selectDevice(id) {
     li.setAttribute('aria-current', on ? 'true' : 'false');
   }
   renderDetail();
+  if (id) loadInterfaces(id);
 }
 
 // ---------- REST ----------
@@ -352,6 +353,30 @@ function renderDetailHeader() {
   if (!device) return;
   $('#detail-title').textContent = device.name;
   $('#detail-meta').textContent = `${device.address} · SNMP v${device.version} · every ${device.interval} s`;
+  // What the device says about itself: untrusted text, shown as text.
+  const system = device.system ?? {};
+  $('#sys-name').textContent = String(system.name || '–');
+  $('#sys-descr').textContent = String(system.descr || '–');
+  $('#sys-location').textContent = String(system.location || '–');
+}
+
+// The selected device's interfaces as discovery found them.
+async function loadInterfaces(id) {
+  const table = $('#interfaces');
+  const res = await fetch(`/api/devices/${encodeURIComponent(id)}/interfaces`);
+  if (!res.ok || state.selected !== id) return;
+  const list = await res.json();
+  const rows = list.map((i) => {
+    const tr = el('tr');
+    tr.dataset.ifIndex = String(i.index);
+    const speed = typeof i.speed_bps === 'number' && i.speed_bps > 0 ? formatBps(i.speed_bps) : '–';
+    for (const cell of [i.key, i.alias, i.index, speed, `${i.admin_status} / ${i.oper_status}`, i.polled ? 'yes' : 'no']) {
+      tr.append(el('td', null, String(cell ?? '')));
+    }
+    return tr;
+  });
+  table.querySelector('tbody').replaceChildren(...rows);
+  table.hidden = rows.length === 0;
 }
 
 function renderStatus() {

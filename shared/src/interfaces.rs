@@ -119,6 +119,19 @@ pub fn selected<'a>(selection: &[InterfaceRef], discovered: &'a [Interface]) -> 
         .collect()
 }
 
+/// The device's system group (RFC 3418), as the device reports it: untrusted text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemInfo {
+    /// sysDescr.
+    pub descr: String,
+    /// sysName.
+    pub name: String,
+    /// sysLocation.
+    pub location: String,
+    /// sysContact.
+    pub contact: String,
+}
+
 /// Everything discovery learned about a device, kept in the `netpulse_interfaces` bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceInterfaces {
@@ -131,6 +144,9 @@ pub struct DeviceInterfaces {
     pub time_ms: u64,
     /// The GETBULK max-repetitions that worked (0 for SNMPv1, which has no GETBULK).
     pub max_repetitions: u32,
+    /// The system group.
+    #[serde(default)]
+    pub system: SystemInfo,
     /// Every interface, by ifIndex.
     pub interfaces: Vec<Interface>,
 }
@@ -246,6 +262,7 @@ mod tests {
         );
         let round: DeviceInterfaces = serde_json::from_value(serde_json::json!({
             "schema": 1, "device": "d", "time_ms": 1, "max_repetitions": 20,
+            "system": {"descr": "<b>", "name": "r1", "location": "", "contact": ""},
             "interfaces": [{"index": 1, "name": "eth0", "descr": "x", "alias": "", "type": 6,
                             "speed_bps": 10, "admin_status": "up", "oper_status": "lower_layer_down",
                             "hc_counters": true}]

@@ -18,6 +18,24 @@ async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
     let base = format!("http://{}/", stack.gateway);
     let address = agent.address();
     stack.user("watcher", "viewer").await;
+    // A device whose own texts are markup and script.
+    let hostile = netpulse_simulator::Simulator::start(netpulse_simulator::SimConfig {
+        devices: 1,
+        interfaces: 1,
+        base_port: 0,
+        ..Default::default()
+    })
+    .await
+    .expect("simulator");
+    hostile
+        .control()
+        .set_texts(
+            0,
+            r#"<img src=x onerror="window.__pwned=1">router"#,
+            "<script>window.__pwned=2</script>rack 1",
+            r#"<img src=x onerror="window.__pwned=3"><script>window.__pwned=4</script>"#,
+        )
+        .expect("texts");
     let mut command = Command::new("node");
     command
         .current_dir(root.join("web"))
@@ -26,6 +44,7 @@ async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
             format!("admin:{}", netpulse_tests::ADMIN_PASSWORD),
         )
         .env("NETPULSE_VIEWER", "watcher:watcher-password-1")
+        .env("NETPULSE_HOSTILE", hostile.addresses()[0].to_string())
         .arg("tests/dashboard.mjs")
         .arg(&base)
         .arg(&address);

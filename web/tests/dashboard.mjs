@@ -28,6 +28,12 @@ async function signIn(page, user, password) {
   await form.locator('button[type=submit]').click();
 }
 
+// A simulated device whose own texts are hostile markup (NETPULSE_HOSTILE=<host:port>).
+const hostileAgent = process.env.NETPULSE_HOSTILE;
+const SYS_DESCR = '<img src=x onerror="window.__pwned=1">router';
+const SYS_LOCATION = '<script>window.__pwned=2</script>rack 1';
+const IF_ALIAS = '<img src=x onerror="window.__pwned=3"><script>window.__pwned=4</script>';
+
 const HOSTILE_NAME = 'lab <img src=x onerror="window.__pwned=1">';
 
 function check(condition, what) {
@@ -96,6 +102,35 @@ try {
   check(await page.evaluate(() => window.__pwned === undefined), 'no script from a device name ran');
   check(pageErrors.length === 0, `no script errors on the page ${pageErrors.join('; ')}`);
 
+  if (hostileAgent) {
+    await form.locator('input[name=name]').fill('hostile-texts');
+    await form.locator('input[name=address]').fill(hostileAgent);
+    await form.locator('input[name=interval]').fill('2');
+    await form.locator('input[name=interfaces]').fill('');
+    await form.locator('input[name=oids]').fill('');
+    await form.locator('button[type=submit]').click();
+    const hostileRow = page.locator('ul#devices li[data-device-id="hostile-texts"]');
+    await hostileRow.waitFor({ timeout: 10000 });
+    // Discovery reads the texts; reload the device list until they are there.
+    for (let i = 0; i < 40; i += 1) {
+      await hostileRow.click();
+      if (await page.locator('#sys-descr').textContent() === SYS_DESCR) break;
+      await page.waitForTimeout(500);
+      await page.evaluate(() => fetch('/api/devices').then((r) => r.json()).then(() => null));
+      await page.reload();
+      await page.locator('ul#devices li[data-device-id="hostile-texts"]').waitFor({ timeout: 10000 });
+    }
+    await page.locator('ul#devices li[data-device-id="hostile-texts"]').click();
+    await page.waitForFunction((t) => document.querySelector('#sys-descr')?.textContent === t, SYS_DESCR, { timeout: 15000 });
+    check(true, 'sysDescr with an <img onerror> is shown literally');
+    check(await page.locator('#sys-location').textContent() === SYS_LOCATION, 'sysLocation with a <script> is shown literally');
+    await page.waitForFunction((t) => [...document.querySelectorAll('#interfaces td')].some((td) => td.textContent === t), IF_ALIAS, { timeout: 15000 });
+    check(true, 'ifAlias with markup is shown literally in the interfaces table');
+    check(await page.locator('#device-detail img, #device-detail script').count() === 0, 'no element was made from device text');
+    check(await page.evaluate(() => window.__pwned === undefined), 'no script from device text ran');
+    await page.locator('ul#devices li[data-device-id]').first().click();
+  }
+
   // A viewer sees the device and its traffic, but no controls; the server refuses changes.
   const viewer = await (await browser.newContext()).newPage();
   await signIn(viewer, viewerUser, viewerPassword);
@@ -111,8 +146,9 @@ try {
   check(refused === 403, `the server refuses a viewer's change (${refused})`);
   await viewer.close();
 
+  const deletedId = await row.getAttribute('data-device-id');
   await row.locator('button.delete').click();
-  await page.waitForFunction(() => document.querySelectorAll('ul#devices li[data-device-id]').length === 0, null, { timeout: 10000 });
+  await page.waitForFunction((id) => !document.querySelector(`ul#devices li[data-device-id="${id}"]`), deletedId, { timeout: 10000 });
   check(true, 'deleting removes the device from the list');
 } catch (err) {
   failed = true;

@@ -50,6 +50,10 @@ impl Registry {
             _ => None,
         };
         shown["status"] = status.unwrap_or_else(|| serde_json::json!({"state": "unknown"}));
+        // What the device says about itself (untrusted text), once discovery has run.
+        if let Ok(Some(found)) = self.interfaces(&device.id).await {
+            shown["system"] = serde_json::to_value(&found.system).unwrap_or_default();
+        }
         shown
     }
 

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use netpulse_shared::device::Oid;
-use netpulse_shared::interfaces::{DeviceInterfaces, IfStatus, Interface};
+use netpulse_shared::interfaces::{DeviceInterfaces, IfStatus, Interface, SystemInfo};
 use netpulse_shared::messages::SnmpValue;
 
 use crate::snmp::{Agent, SnmpError};
@@ -137,6 +137,27 @@ pub async fn discover<A: Agent>(
             Err(e) => return Err(e),
         }
     }
+    // The system group, in one GET (a missing object is not an error).
+    let system_oids: Vec<Oid> = [1u32, 5, 6, 4]
+        .iter()
+        .map(|leaf| {
+            Oid::from_arcs(vec![1, 3, 6, 1, 2, 1, 1, *leaf, 0])
+                .unwrap_or_else(|_| unreachable!("well-known OID"))
+        })
+        .collect();
+    let system = match crate::poll::get_all(agent, &system_oids, 4).await {
+        Ok(values) => {
+            let at = |i: usize| text(values.get(i).map(|vb| &vb.value));
+            SystemInfo {
+                descr: at(0),
+                name: at(1),
+                location: at(2),
+                contact: at(3),
+            }
+        }
+        Err(SnmpError::Status { .. }) => SystemInfo::default(),
+        Err(e) => return Err(e),
+    };
     let empty = BTreeMap::new();
     let col = |name: &str| columns.get(name).unwrap_or(&empty);
     let interfaces = col("descr")
@@ -170,6 +191,7 @@ pub async fn discover<A: Agent>(
         device,
         time_ms: netpulse_shared::time::now_ms(),
         max_repetitions: if v1 { 0 } else { max_rep },
+        system,
         interfaces,
     })
 }
@@ -200,8 +222,18 @@ mod tests {
     }
 
     impl Agent for FakeAgent {
-        async fn get(&mut self, _: &[Oid]) -> Result<Vec<VarBind>, SnmpError> {
-            Err(SnmpError::Timeout)
+        async fn get(&mut self, oids: &[Oid]) -> Result<Vec<VarBind>, SnmpError> {
+            Ok(oids
+                .iter()
+                .map(|o| VarBind {
+                    oid: o.clone(),
+                    value: self
+                        .mib
+                        .iter()
+                        .find(|(m, _)| m == o)
+                        .map_or(SnmpValue::NoSuchObject, |(_, v)| v.clone()),
+                })
+                .collect())
         }
         async fn get_next(&mut self, oid: &Oid) -> Result<Vec<VarBind>, SnmpError> {
             self.requests += 1;
@@ -268,6 +300,10 @@ mod tests {
             Oid::parse("1.3.6.1.2.1.31.1.2.0").expect("oid"),
             SnmpValue::Integer(0),
         ));
+        rows.push((
+            Oid::parse("1.3.6.1.2.1.1.1.0").expect("oid"),
+            s("<script>alert(1)</script>"),
+        ));
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         rows
     }
@@ -299,6 +335,10 @@ mod tests {
         );
         assert_eq!(second.admin_status, IfStatus::Down);
         assert!(second.hc_counters);
+        assert_eq!(
+            found.system.descr, "<script>alert(1)</script>",
+            "kept as text"
+        );
     }
 
     #[tokio::test]

@@ -179,6 +179,7 @@ mod tests {
             device: d.id.clone(),
             time_ms: 0,
             max_repetitions: 20,
+            system: Default::default(),
             // Renumbered: eth1 is now ifIndex 7.
             interfaces: vec![
                 iface(7, "eth1", true),

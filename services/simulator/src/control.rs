@@ -165,6 +165,23 @@ impl Control {
         self.with(device, |state| state.silent = silent)
     }
 
+    /// Replaces the device's sysDescr, sysLocation and every ifAlias (e.g. with hostile
+    /// markup, to check it is shown as text).
+    pub fn set_texts(
+        &self,
+        device: usize,
+        sys_descr: &str,
+        sys_location: &str,
+        if_alias: &str,
+    ) -> Result<(), ControlError> {
+        let texts = crate::device::DeviceTexts {
+            sys_descr: sys_descr.to_owned(),
+            sys_location: sys_location.to_owned(),
+            if_alias: if_alias.to_owned(),
+        };
+        self.with(device, |state| state.texts = Some(texts))
+    }
+
     /// Sets the mean traffic of every interface of the device, bits per second.
     pub fn set_rate(&self, device: usize, in_bps: u64, out_bps: u64) -> Result<(), ControlError> {
         self.with(device, |state| {

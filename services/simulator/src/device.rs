@@ -49,7 +49,21 @@ pub struct DeviceState {
     pub delay: Duration,
     /// Whether requests go unanswered.
     pub silent: bool,
+    /// Texts that replace the generated sysDescr, sysLocation and ifAlias (to test how
+    /// device-provided strings are shown).
+    pub texts: Option<DeviceTexts>,
     interfaces: Vec<InterfaceState>,
+}
+
+/// Device-provided texts set by [`crate::Control::set_texts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceTexts {
+    /// sysDescr.0.
+    pub sys_descr: String,
+    /// sysLocation.0.
+    pub sys_location: String,
+    /// ifAlias of every interface.
+    pub if_alias: String,
 }
 
 impl DeviceState {
@@ -76,6 +90,7 @@ impl DeviceState {
             table,
             delay: Duration::ZERO,
             silent: false,
+            texts: None,
             interfaces,
         }
     }
@@ -148,12 +163,18 @@ impl DeviceState {
     /// The value of `object` at `now`.
     pub fn value(&self, object: Object, now: Instant) -> Value {
         match object {
-            Object::SysDescr => text(format!("netpulse simulated device {}", self.number)),
+            Object::SysDescr => match &self.texts {
+                Some(t) => text(t.sys_descr.clone()),
+                None => text(format!("netpulse simulated device {}", self.number)),
+            },
             Object::SysObjectId => Value::ObjectIdentifier(SYS_OBJECT_ID.to_vec()),
             Object::SysUpTime => Value::TimeTicks(self.uptime_ticks(now)),
             Object::SysContact => text("netpulse operators".to_owned()),
             Object::SysName => text(format!("sim-{}", self.number)),
-            Object::SysLocation => text(format!("netpulse lab, rack {}", self.number / 40)),
+            Object::SysLocation => match &self.texts {
+                Some(t) => text(t.sys_location.clone()),
+                None => text(format!("netpulse lab, rack {}", self.number / 40)),
+            },
             Object::SysServices => Value::Integer(SYS_SERVICES),
             Object::IfNumber => Value::Integer(i64::try_from(self.interfaces.len()).unwrap_or(0)),
             Object::Interface { column, position } => self.interface_value(column, position, now),
@@ -191,7 +212,10 @@ impl DeviceState {
             IfColumn::HighSpeed => {
                 Value::Gauge32(u32::try_from(self.speed_bps / 1_000_000).unwrap_or(u32::MAX))
             }
-            IfColumn::Alias => text(format!("uplink {position}")),
+            IfColumn::Alias => match &self.texts {
+                Some(t) => text(t.if_alias.clone()),
+                None => text(format!("uplink {position}")),
+            },
         }
     }
 
