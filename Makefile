@@ -1,5 +1,5 @@
 # netpulse. `make run` starts everything; `make test` runs every test.
-.PHONY: all setup build run test lint fmt clean bench bench-poller
+.PHONY: all setup build run test lint fmt clean bench bench-poller user
 
 CARGO ?= cargo
 # Tests find the nats-server chosen by `make setup` here.
@@ -23,6 +23,10 @@ test: setup
 	else \
 	  $(CARGO) test --workspace --no-fail-fast; \
 	fi
+
+# Manage users from the shell while `make run` runs: make user ARGS="add ann operator".
+user: build
+	@scripts/user.sh $(ARGS)
 
 # Benchmarks print figures (recorded in README); they do not pass or fail.
 bench: bench-poller

@@ -46,6 +46,22 @@ trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Each service has its own NATS user (see nats/nats.conf); the passwords are generated on the
+# first start and kept, readable by this user only, in the data folder.
+credentials="$NETPULSE_DATA_DIR/nats-credentials.env"
+if [ ! -f "$credentials" ]; then
+  (umask 077; python3 - > "$credentials" <<'PY'
+import secrets
+for service in ("scheduler", "poller", "recorder", "gateway"):
+    # A leading letter: nats-server reads the value as a string, not a number.
+    print(f"NETPULSE_NATS_{service.upper()}_PASSWORD=np{secrets.token_hex(16)}")
+PY
+  )
+fi
+set -a
+. "$credentials"
+set +a
+
 # nats-server runs in its own session so Ctrl-C reaches it only through stop_all, after the
 # services have drained their connections.
 JETSTREAM_STORE_DIR="$NETPULSE_DATA_DIR/jetstream" \
@@ -71,7 +87,8 @@ if [ "$first_start" = 1 ] && [ -z "${NETPULSE_ADMIN_PASSWORD:-}" ]; then
 fi
 
 for service in scheduler poller recorder gateway; do
-  target/release/netpulse-$service &
+  password_var="NETPULSE_NATS_$(echo "$service" | tr a-z A-Z)_PASSWORD"
+  NETPULSE_NATS__USER=$service NETPULSE_NATS__PASSWORD=${!password_var} target/release/netpulse-$service &
   services+=($!)
 done
 

@@ -35,10 +35,11 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::
     let give_up = tokio::time::Instant::now() + Duration::from_secs(settings.connect_timeout_secs);
     let mut wait = Duration::from_millis(100);
     loop {
-        let attempt = async_nats::ConnectOptions::new()
-            .name(name)
-            .connect(settings.url.as_str())
-            .await;
+        let mut options = async_nats::ConnectOptions::new().name(name);
+        if let (Some(user), Some(password)) = (&settings.user, &settings.password) {
+            options = options.user_and_password(user.clone(), password.expose().to_owned());
+        }
+        let attempt = options.connect(settings.url.as_str()).await;
         match attempt {
             Ok(client) => return Ok(client),
             Err(err) if tokio::time::Instant::now() + wait < give_up => {

@@ -50,6 +50,10 @@ pub struct NatsSettings {
     pub url: String,
     /// Seconds to keep retrying the first connection. Default 30.
     pub connect_timeout_secs: u64,
+    /// User name, when the server requires one (each service has its own).
+    pub user: Option<String>,
+    /// Its password (a secret: never printed).
+    pub password: Option<crate::usm::Secret>,
 }
 
 impl Default for NatsSettings {
@@ -57,6 +61,8 @@ impl Default for NatsSettings {
         Self {
             url: "nats://127.0.0.1:4222".into(),
             connect_timeout_secs: 30,
+            user: None,
+            password: None,
         }
     }
 }

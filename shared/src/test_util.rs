@@ -98,6 +98,62 @@ impl NatsServer {
         server
     }
 
+    /// Starts the server with netpulse's own `nats/nats.conf` (per-service users and
+    /// permissions); every service's password is `<service>-secret`.
+    pub fn start_with_netpulse_config() -> Self {
+        let program = find_program(
+            "NETPULSE_NATS_SERVER",
+            "nats-server",
+            &[
+                workspace_root().join("tools/nats-server"),
+                workspace_root().join("tools/nats/bin/nats-server"),
+            ],
+        );
+        let store = TempDir::new().expect("temp dir");
+        let port = free_tcp_port();
+        let mut command = Command::new(program);
+        command
+            .arg("-c")
+            .arg(workspace_root().join("nats/nats.conf"))
+            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .env("JETSTREAM_STORE_DIR", store.path().join("jetstream"));
+        for service in ["scheduler", "poller", "recorder", "gateway"] {
+            command.env(
+                format!("NETPULSE_NATS_{}_PASSWORD", service.to_uppercase()),
+                format!("{service}-secret"),
+            );
+        }
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start nats-server");
+        let mut server = Self {
+            child,
+            port,
+            _store: store,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline || server.child.try_wait().ok().flatten().is_some() {
+                stop(&mut server.child);
+                panic!("nats-server with nats/nats.conf did not start on port {port}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    /// Settings for `service` on a server started with
+    /// [`NatsServer::start_with_netpulse_config`].
+    pub fn settings_for(&self, service: &str) -> crate::config::NatsSettings {
+        crate::config::NatsSettings {
+            user: Some(service.to_owned()),
+            password: Some(crate::usm::Secret::new(format!("{service}-secret"))),
+            ..self.settings()
+        }
+    }
+
     /// Its client URL.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
@@ -108,6 +164,8 @@ impl NatsServer {
         crate::config::NatsSettings {
             url: self.url(),
             connect_timeout_secs: 10,
+            user: None,
+            password: None,
         }
     }
 }

@@ -92,7 +92,12 @@ impl PrivProtocol {
 pub struct Secret(String);
 
 impl Secret {
-    /// The secret itself, for key derivation only.
+    /// A secret from text.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// The secret itself, for key derivation or authentication only.
     pub fn expose(&self) -> &str {
         &self.0
     }

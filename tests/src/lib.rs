@@ -19,6 +19,9 @@ pub struct Services {
     pub pipeline: bool,
     /// How many pollers.
     pub pollers: usize,
+    /// Run nats-server with netpulse's nats/nats.conf: each service with its own user and
+    /// permissions.
+    pub nats_permissions: bool,
 }
 
 /// A running netpulse: nats-server, the services as tasks, and a data directory, all gone
@@ -49,8 +52,19 @@ impl Stack {
     /// Starts nats-server and the requested services; returns once the gateway listens.
     pub async fn start(services: Services) -> Self {
         netpulse_shared::telemetry::init_for_tests();
-        let server = NatsServer::start();
-        let settings = server.settings();
+        let server = if services.nats_permissions {
+            NatsServer::start_with_netpulse_config()
+        } else {
+            NatsServer::start()
+        };
+        let permissions = services.nats_permissions;
+        let settings_for = |service: &str| {
+            if permissions {
+                server.settings_for(service)
+            } else {
+                server.settings()
+            }
+        };
         let data = tempfile::tempdir().expect("data dir");
         let (stop, stopped) = watch::channel(false);
         let shutdown = move || {
@@ -61,7 +75,12 @@ impl Stack {
         };
         let mut tasks = Vec::new();
         let connect = |name: &'static str| {
-            let settings: NatsSettings = settings.clone();
+            // The test's own client acts as the gateway would.
+            let service = match name.trim_start_matches("test-") {
+                "test" => "gateway",
+                other => other,
+            };
+            let settings: NatsSettings = settings_for(service);
             async move {
                 bus::connect(&settings, name)
                     .await

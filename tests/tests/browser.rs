@@ -12,6 +12,7 @@ async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
     let stack = Stack::start(Services {
         pipeline: true,
         pollers: 1,
+        ..Default::default()
     })
     .await;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

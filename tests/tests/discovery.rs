@@ -30,6 +30,7 @@ async fn interfaces_are_discovered_when_a_device_is_added_and_polled_by_default(
     let stack = Stack::start(Services {
         pipeline: true,
         pollers: 1,
+        ..Default::default()
     })
     .await;
     let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_request())
@@ -102,6 +103,7 @@ async fn discovery_on_demand_with_v1_v2c_and_v3() {
     let stack = Stack::start(Services {
         pipeline: true,
         pollers: 1,
+        ..Default::default()
     })
     .await;
     let v3 = |user: &str, auth: &str, password: &str| {

@@ -75,6 +75,7 @@ async fn a_device_is_polled_stored_and_streamed_live_until_deleted() {
     let stack = Stack::start(Services {
         pipeline: true,
         pollers: 2,
+        ..Default::default()
     })
     .await;
     let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_request())
@@ -167,6 +168,7 @@ async fn an_unreachable_device_reports_a_timeout() {
     let stack = Stack::start(Services {
         pipeline: true,
         pollers: 1,
+        ..Default::default()
     })
     .await;
     let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_request())
@@ -207,6 +209,7 @@ async fn reachability_goes_down_and_up_once_each() {
     let stack = Stack::start(Services {
         pipeline: true,
         pollers: 1,
+        ..Default::default()
     })
     .await;
     let mut transitions = stack
@@ -267,6 +270,7 @@ async fn wrong_credentials_show_as_the_device_error_within_one_interval() {
     let stack = Stack::start(Services {
         pipeline: true,
         pollers: 1,
+        ..Default::default()
     })
     .await;
     let v3 = |user: &str, password: &str| {

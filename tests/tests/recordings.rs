@@ -70,6 +70,7 @@ async fn every_recorded_interface_is_listed_with_name_speed_and_status() {
     let stack = Stack::start(Services {
         pipeline: true,
         pollers: 1,
+        ..Default::default()
     })
     .await;
     for recording in RECORDINGS {

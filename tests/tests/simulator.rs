@@ -80,6 +80,7 @@ async fn a_32_bit_counter_wrap_gives_the_right_rate() {
     let stack = Stack::start(Services {
         pipeline: true,
         pollers: 1,
+        ..Default::default()
     })
     .await;
     let mut socket = live(&stack).await;
@@ -114,6 +115,7 @@ async fn a_reboot_gives_a_gap_not_a_spike() {
     let stack = Stack::start(Services {
         pipeline: true,
         pollers: 1,
+        ..Default::default()
     })
     .await;
     let mut socket = live(&stack).await;
@@ -145,6 +147,7 @@ async fn a_renumbered_interface_stays_the_same_interface() {
     let stack = Stack::start(Services {
         pipeline: true,
         pollers: 1,
+        ..Default::default()
     })
     .await;
     let mut socket = live(&stack).await;
@@ -189,6 +192,7 @@ async fn a_silent_device_goes_down_and_comes_back_up_once_each() {
     let stack = Stack::start(Services {
         pipeline: true,
         pollers: 1,
+        ..Default::default()
     })
     .await;
     let mut transitions = stack
@@ -237,6 +241,7 @@ async fn a_slow_device_does_not_delay_a_thousand_fast_ones() {
     let stack = Stack::start(Services {
         pipeline: true,
         pollers: 1,
+        ..Default::default()
     })
     .await;
     let js = async_nats::jetstream::new(stack.nats.clone());

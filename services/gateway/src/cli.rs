@@ -25,6 +25,14 @@ fn read_password() -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+        Role::Operator => "operator",
+        Role::Viewer => "viewer",
+    }
+}
+
 /// Runs `user <args>` against the users bucket; returns the process exit code.
 pub async fn run(client: async_nats::Client, args: &[String]) -> anyhow::Result<i32> {
     let js = async_nats::jetstream::new(client);
@@ -36,7 +44,7 @@ pub async fn run(client: async_nats::Client, args: &[String]) -> anyhow::Result<
     match words.as_slice() {
         ["add", name, r] => {
             let user = users.add(name, &read_password()?, role(r)?).await?;
-            println!("added {} ({:?})", user.username, user.role);
+            println!("added {} ({})", user.username, role_name(user.role));
         }
         ["passwd", name] => {
             users.update(name, Some(&read_password()?), None).await?;
@@ -44,7 +52,7 @@ pub async fn run(client: async_nats::Client, args: &[String]) -> anyhow::Result<
         }
         ["role", name, r] => {
             let user = users.update(name, None, Some(role(r)?)).await?;
-            println!("{} is now {:?}", user.username, user.role);
+            println!("{} is now {}", user.username, role_name(user.role));
         }
         ["del", name] => {
             users.remove(name).await?;
@@ -52,7 +60,7 @@ pub async fn run(client: async_nats::Client, args: &[String]) -> anyhow::Result<
         }
         ["list"] => {
             for user in users.list().await? {
-                println!("{}\t{:?}", user.username, user.role);
+                println!("{}\t{}", user.username, role_name(user.role));
             }
         }
         _ => {

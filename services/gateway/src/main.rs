@@ -5,11 +5,14 @@ use netpulse_shared::{bus, config, shutdown, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    telemetry::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let is_cli = args.first().map(String::as_str) == Some("user");
+    if !is_cli {
+        telemetry::init();
+    }
     let settings: Settings = config::load()?;
     let client = bus::connect(&settings.nats, "netpulse-gateway").await?;
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("user") {
+    if is_cli {
         let code = cli::run(client.clone(), &args[1..]).await?;
         client.flush().await.ok();
         std::process::exit(code);

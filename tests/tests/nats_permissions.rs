@@ -1,0 +1,138 @@
+//! NATS permissions from nats/nats.conf: each service has its own user and may write only
+//! what it produces, and the whole pipeline still runs under them.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use netpulse_shared::bus;
+use netpulse_shared::test_util::{NatsServer, Snmpd};
+use netpulse_tests::{Services, Stack};
+use serde_json::json;
+
+#[tokio::test]
+async fn the_poller_cannot_change_the_registry_nor_the_gateway_publish_poll_jobs() {
+    let server = NatsServer::start_with_netpulse_config();
+    let gateway = bus::connect(&server.settings_for("gateway"), "gateway")
+        .await
+        .expect("gateway");
+    let poller = bus::connect(&server.settings_for("poller"), "poller")
+        .await
+        .expect("poller");
+    let scheduler = bus::connect(&server.settings_for("scheduler"), "scheduler")
+        .await
+        .expect("scheduler");
+
+    let as_gateway = bus::devices_bucket(&async_nats::jetstream::new(gateway.clone()))
+        .await
+        .expect("bucket");
+    as_gateway
+        .put("core-1", "from the gateway".into())
+        .await
+        .expect("the gateway writes the registry");
+
+    let poller_js = async_nats::jetstream::new(poller.clone());
+    let as_poller = poller_js
+        .get_key_value("netpulse_devices")
+        .await
+        .expect("the poller may open the bucket");
+    let write = tokio::time::timeout(
+        Duration::from_secs(5),
+        as_poller.put("core-1", "from the poller".into()),
+    )
+    .await;
+    assert!(
+        !matches!(write, Ok(Ok(_))),
+        "the server let the poller write the registry"
+    );
+    let purge = tokio::time::timeout(Duration::from_secs(5), as_poller.purge("core-1")).await;
+    assert!(
+        !matches!(purge, Ok(Ok(_))),
+        "the server let the poller purge a registry key"
+    );
+    let value = as_gateway
+        .get("core-1")
+        .await
+        .expect("get")
+        .expect("still there");
+    assert_eq!(&value[..], b"from the gateway");
+
+    // Poll jobs: the scheduler's to publish, not the gateway's.
+    let mut jobs = poller
+        .subscribe("netpulse.poll.>")
+        .await
+        .expect("subscribe");
+    poller.flush().await.expect("flush");
+    gateway
+        .publish("netpulse.poll.core-1", "forged".into())
+        .await
+        .expect("sent (the server drops it)");
+    gateway.flush().await.ok();
+    scheduler
+        .publish("netpulse.poll.core-1", "real".into())
+        .await
+        .expect("publish");
+    scheduler.flush().await.expect("flush");
+    let first = tokio::time::timeout(Duration::from_secs(5), jobs.next())
+        .await
+        .expect("a job")
+        .expect("open");
+    assert_eq!(
+        &first.payload[..],
+        b"real",
+        "the gateway's forged job was delivered"
+    );
+}
+
+#[tokio::test]
+async fn the_pipeline_runs_under_its_permissions() {
+    let agent = Snmpd::start();
+    let stack = Stack::start(Services {
+        pipeline: true,
+        pollers: 1,
+        nats_permissions: true,
+    })
+    .await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_request())
+        .await
+        .expect("ws");
+    let device =
+        json!({"name": "guarded", "address": agent.address(), "interval": 1, "interfaces": [1]});
+    let created = stack
+        .http("POST", "/api/devices", Some(device.to_string().as_bytes()))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("a sample within 30 s")
+            .expect("open")
+            .expect("message");
+        let text = message.into_text().unwrap_or_default();
+        if text.contains("\"type\":\"sample\"") && text.contains("\"guarded\"") {
+            break;
+        }
+    }
+    // Discovery, the status bucket and the audit log work too.
+    let discovered = stack
+        .http("POST", "/api/devices/guarded/discover", None)
+        .await;
+    assert_eq!(discovered.status, 200, "{}", discovered.text());
+    assert_eq!(
+        stack.get_json("/api/devices/guarded").await["status"]["state"],
+        "up"
+    );
+    assert!(!stack
+        .get_json("/api/audit")
+        .await
+        .as_array()
+        .expect("list")
+        .is_empty());
+    // And the history reaches disk.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while std::fs::read_dir(stack.data_dir.join("devices/guarded")).map_or(0, |d| d.count()) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no history written");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stack.stop().await;
+}
