@@ -515,6 +515,106 @@ impl Device {
         }
     }
 
+    /// This device as the API takes it in (the input format of [`Device::from_json_object`]),
+    /// secrets included: the base a partial update is applied to.
+    pub fn to_input(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        map.insert("name".into(), Value::String(self.name.as_str().to_owned()));
+        map.insert("address".into(), Value::String(self.address.to_string()));
+        map.insert(
+            "version".into(),
+            serde_json::to_value(self.version).unwrap_or_default(),
+        );
+        map.insert(
+            "community".into(),
+            Value::String(self.community.expose().to_owned()),
+        );
+        if let Some(user) = &self.v3 {
+            let mut v3 = Map::new();
+            v3.insert("user".into(), Value::String(user.user.clone()));
+            if let Some(auth) = &user.auth {
+                v3.insert(
+                    "auth_protocol".into(),
+                    serde_json::to_value(auth.protocol).unwrap_or_default(),
+                );
+                v3.insert(
+                    "auth_password".into(),
+                    Value::String(auth.password.expose().to_owned()),
+                );
+            }
+            if let Some(privacy) = &user.privacy {
+                v3.insert(
+                    "priv_protocol".into(),
+                    serde_json::to_value(privacy.protocol).unwrap_or_default(),
+                );
+                v3.insert(
+                    "priv_password".into(),
+                    Value::String(privacy.password.expose().to_owned()),
+                );
+            }
+            map.insert("v3".into(), Value::Object(v3));
+        }
+        map.insert("interval".into(), Value::from(self.interval));
+        map.insert("timeout_ms".into(), Value::from(self.timeout_ms));
+        map.insert("retries".into(), Value::from(self.retries));
+        map.insert(
+            "interfaces".into(),
+            serde_json::to_value(&self.interfaces).unwrap_or_default(),
+        );
+        map.insert(
+            "oids".into(),
+            serde_json::to_value(&self.oids).unwrap_or_default(),
+        );
+        map
+    }
+
+    /// Applies a partial update (a JSON object with some of the device's fields) and
+    /// validates the result. Secrets not given are kept; `v3` keys are merged one by one.
+    /// The name (and so the id) cannot change.
+    pub fn updated(&self, patch: &[u8]) -> Result<Self, ValidationError> {
+        let value: Value = serde_json::from_slice(patch)
+            .map_err(|e| ValidationError::new("body", format!("body is not valid JSON: {e}")))?;
+        let Value::Object(patch) = value else {
+            return Err(ValidationError::new("body", "body must be a JSON object"));
+        };
+        let mut merged = self.to_input();
+        for (key, value) in patch {
+            match (key.as_str(), value) {
+                ("v3", Value::Object(changes)) => {
+                    let mut v3 = match merged.remove("v3") {
+                        Some(Value::Object(old)) => old,
+                        _ => Map::new(),
+                    };
+                    for (k, v) in changes {
+                        if v.is_null() {
+                            v3.remove(&k);
+                        } else {
+                            v3.insert(k, v);
+                        }
+                    }
+                    merged.insert("v3".into(), Value::Object(v3));
+                }
+                (_, Value::Null) => {
+                    merged.remove(&key);
+                }
+                (_, v) => {
+                    merged.insert(key, v);
+                }
+            }
+        }
+        if merged.get("version").and_then(Value::as_str) != Some("3") {
+            merged.remove("v3");
+        }
+        let device = Self::from_json_object(&merged)?;
+        if device.id != self.id {
+            return Err(ValidationError::new(
+                "name",
+                "a device's name cannot change; add a new device instead",
+            ));
+        }
+        Ok(device)
+    }
+
     /// Parses and validates a device sent by a user as a JSON body.
     ///
     /// Fields: `name` and `address` (required), `version` (default `"2c"`), `community`
@@ -930,6 +1030,45 @@ mod tests {
         for bad in ["", "A", "a.b", "a*", "a>", "../x", "-a", "a b"] {
             assert!(DeviceId::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn updates_keep_secrets_not_given() {
+        let d = parse(
+            r#"{"name": "r", "address": "192.0.2.1", "version": "3", "community": "c0mm",
+                "v3": {"user": "u", "auth_protocol": "sha", "auth_password": "authpass1",
+                       "priv_protocol": "aes", "priv_password": "privpass1"}}"#,
+        )
+        .expect("valid");
+        let changed = d
+            .updated(br#"{"interval": 30, "v3": {"priv_password": "newpriv99"}}"#)
+            .expect("update");
+        assert_eq!(changed.interval, 30);
+        let v3 = changed.v3.as_ref().expect("v3");
+        assert_eq!(
+            v3.auth.as_ref().map(|a| a.password.expose()),
+            Some("authpass1")
+        );
+        assert_eq!(
+            v3.privacy.as_ref().map(|p| p.password.expose()),
+            Some("newpriv99")
+        );
+        assert_eq!(changed.community.expose(), "c0mm");
+        assert_eq!(
+            d.updated(br#"{"name": "other"}"#)
+                .expect_err("rename")
+                .field,
+            "name"
+        );
+        assert_eq!(
+            d.updated(br#"{"interval": 0}"#).expect_err("bad").field,
+            "interval"
+        );
+        let v2 = d
+            .updated(br#"{"version": "2c", "community": "newcomm"}"#)
+            .expect("to v2c");
+        assert!(v2.v3.is_none());
+        assert_eq!(v2.community.expose(), "newcomm");
     }
 
     #[test]

@@ -18,6 +18,11 @@ fn routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
         ("GET", "/api/devices", None),
         ("POST", "/api/devices", Some(device)),
         ("GET", "/api/devices/core-1", None),
+        (
+            "PATCH",
+            "/api/devices/core-1",
+            Some(json!({"interval": 20})),
+        ),
         ("DELETE", "/api/devices/core-1", None),
         ("GET", "/api/devices/core-1/interfaces", None),
         ("POST", "/api/devices/core-1/discover", None),
@@ -74,6 +79,7 @@ async fn every_route_needs_a_session_and_each_role_gets_its_rights() {
     let operator = stack.user("otto", "operator").await;
     let mutating_devices = [
         ("POST", "/api/devices"),
+        ("PATCH", "/api/devices/core-1"),
         ("DELETE", "/api/devices/core-1"),
         ("POST", "/api/devices/core-1/discover"),
     ];
@@ -178,6 +184,36 @@ async fn snmp_secrets_never_leave_the_gateway() {
     ] {
         bodies.push(stack.http("GET", path, None).await.text());
     }
+    // An update that leaves the secrets out keeps them, and does not show them either.
+    let patched = stack
+        .http(
+            "PATCH",
+            "/api/devices/v3",
+            Some(
+                json!({"interval": 30, "v3": {"user": "mon2"}})
+                    .to_string()
+                    .as_bytes(),
+            ),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.text());
+    bodies.push(patched.text());
+    let js = async_nats::jetstream::new(stack.nats.clone());
+    let stored = js
+        .get_key_value("netpulse_devices")
+        .await
+        .expect("bucket")
+        .get("v3")
+        .await
+        .expect("get")
+        .expect("v3");
+    let stored: Value = serde_json::from_slice(&stored).expect("json");
+    assert_eq!(stored["interval"], 30);
+    assert_eq!(stored["v3"]["user"], "mon2");
+    assert!(
+        stored.to_string().contains(secrets[1]) && stored.to_string().contains(secrets[2]),
+        "secrets kept"
+    );
     let shown = stack.get_json("/api/devices/v3").await;
     assert_eq!(shown["community_set"], true);
     assert_eq!(shown["v3"]["auth_password_set"], true);

@@ -98,10 +98,24 @@ pub fn devices(
     let delete = one
         .and(warp::delete())
         .and(auth.require(Role::Operator))
-        .and(with_registry(registry))
-        .and(with_auth(auth))
+        .and(with_registry(registry.clone()))
+        .and(with_auth(auth.clone()))
         .and_then(delete_device);
-    list.or(create).unify().or(show).unify().or(delete).unify()
+    let update = warp::path!("api" / "devices" / String)
+        .and(warp::patch())
+        .and(auth.require(Role::Operator))
+        .and(limited_body(MAX_BODY_BYTES))
+        .and(with_registry(registry.clone()))
+        .and(with_auth(auth.clone()))
+        .and_then(update_device);
+    list.or(create)
+        .unify()
+        .or(show)
+        .unify()
+        .or(update)
+        .unify()
+        .or(delete)
+        .unify()
 }
 
 fn with_auth(
@@ -150,6 +164,40 @@ async fn create_device(
         &registry.shown(&device).await,
         StatusCode::CREATED,
     ))
+}
+
+#[tracing::instrument(skip_all, fields(device = %raw_id))]
+async fn update_device(
+    raw_id: String,
+    principal: Principal,
+    body: Bytes,
+    registry: Registry,
+    auth: Auth,
+) -> Result<Response, Rejection> {
+    let id = parse_id(&raw_id)?;
+    let current = registry
+        .get(&id)
+        .await?
+        .ok_or_else(|| ApiError::no_such_device(id.as_str()))?;
+    let result = current.updated(&body).map_err(ApiError::from);
+    let result = match result {
+        Ok(device) => registry.replace(&device).await.map(|()| device),
+        Err(e) => Err(e),
+    };
+    let outcome = result
+        .as_ref()
+        .map_or_else(|e| e.error.clone(), |_| "ok".into());
+    auth.audit
+        .record(
+            &principal.username,
+            "device.update",
+            id.as_str(),
+            &outcome,
+            None,
+        )
+        .await;
+    let device = result?;
+    Ok(json_reply(&registry.shown(&device).await, StatusCode::OK))
 }
 
 fn parse_id(raw: &str) -> Result<DeviceId, ApiError> {

@@ -121,6 +121,16 @@ impl Registry {
         }
     }
 
+    /// Replaces a device's definition.
+    pub async fn replace(&self, device: &Device) -> Result<(), ApiError> {
+        let value = serde_json::to_vec(device).map_err(|e| ApiError::unavailable("encoder", &e))?;
+        self.store
+            .put(device.id.as_str(), value.into())
+            .await
+            .map(|_| ())
+            .map_err(|e| ApiError::unavailable("device registry", &e))
+    }
+
     /// Removes a device; 404 if there is none.
     pub async fn delete(&self, id: &DeviceId) -> Result<(), ApiError> {
         if self.get(id).await?.is_none() {
