@@ -63,21 +63,32 @@ pub struct NatsServer {
 }
 
 impl NatsServer {
-    /// Starts the server and waits until it accepts connections.
-    pub fn start() -> Self {
-        let program = find_program(
+    fn program() -> PathBuf {
+        find_program(
             "NETPULSE_NATS_SERVER",
             "nats-server",
             &[
                 workspace_root().join("tools/nats-server"),
                 workspace_root().join("tools/nats/bin/nats-server"),
             ],
-        );
+        )
+    }
+
+    /// Starts the server and waits until it accepts connections.
+    pub fn start() -> Self {
+        let program = Self::program();
         let store = TempDir::new().expect("temp dir");
         let port = free_tcp_port();
-        let child = Command::new(program)
+        let mut command = Command::new(program);
+        command
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(store.path())
+            .arg(store.path());
+        Self::launch(command, store, port)
+    }
+
+    /// Runs a prepared nats-server command and waits until it accepts connections.
+    fn launch(mut command: Command, store: TempDir, port: u16) -> Self {
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -101,14 +112,7 @@ impl NatsServer {
     /// Starts the server with netpulse's own `nats/nats.conf` (per-service users and
     /// permissions); every service's password is `<service>-secret`.
     pub fn start_with_netpulse_config() -> Self {
-        let program = find_program(
-            "NETPULSE_NATS_SERVER",
-            "nats-server",
-            &[
-                workspace_root().join("tools/nats-server"),
-                workspace_root().join("tools/nats/bin/nats-server"),
-            ],
-        );
+        let program = Self::program();
         let store = TempDir::new().expect("temp dir");
         let port = free_tcp_port();
         let mut command = Command::new(program);
@@ -123,25 +127,7 @@ impl NatsServer {
                 format!("{service}-secret"),
             );
         }
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start nats-server");
-        let mut server = Self {
-            child,
-            port,
-            _store: store,
-        };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline || server.child.try_wait().ok().flatten().is_some() {
-                stop(&mut server.child);
-                panic!("nats-server with nats/nats.conf did not start on port {port}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
+        Self::launch(command, store, port)
     }
 
     /// Settings for `service` on a server started with

@@ -217,6 +217,32 @@ impl Stack {
     }
 }
 
+/// A /ws connection.
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next /ws message matching `wanted`, within `limit` (`None` when none came).
+pub async fn next_live(
+    socket: &mut Socket,
+    limit: Duration,
+    wanted: impl Fn(&Value) -> bool,
+) -> Option<Value> {
+    use futures::StreamExt;
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .ok()??;
+        if let Ok(tokio_tungstenite::tungstenite::Message::Text(text)) = message {
+            let value: Value = serde_json::from_str(&text).expect("every /ws message is JSON");
+            assert!(value["type"].is_string(), "message without type: {value}");
+            if wanted(&value) {
+                return Some(value);
+            }
+        }
+    }
+}
+
 /// The admin password of test stacks.
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
 

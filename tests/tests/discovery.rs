@@ -3,11 +3,9 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use netpulse_shared::test_util::Snmpd;
-use netpulse_tests::{Services, Stack};
+use netpulse_tests::{next_live, Services, Stack};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 
 async fn add(stack: &Stack, device: Value) -> String {
     let created = stack
@@ -72,28 +70,15 @@ async fn interfaces_are_discovered_when_a_device_is_added_and_polled_by_default(
     }
 
     // Samples now name the interface.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let message = tokio::time::timeout_at(deadline, socket.next())
-            .await
-            .expect("a named sample within 30 s")
-            .expect("socket open")
-            .expect("message");
-        let Message::Text(text) = message else {
-            continue;
-        };
-        let value: Value = serde_json::from_str(&text).expect("json");
-        if value["type"] == "sample" && value["device"] == id.as_str() {
-            let named = value["interfaces"]
+    let named = next_live(&mut socket, Duration::from_secs(30), |m| {
+        m["type"] == "sample"
+            && m["device"] == id.as_str()
+            && m["interfaces"]
                 .as_array()
-                .and_then(|l| l.iter().find(|i| i["name"] == "lo"))
-                .cloned();
-            if let Some(named) = named {
-                assert_eq!(named["index"], 1);
-                break;
-            }
-        }
-    }
+                .is_some_and(|l| l.iter().any(|i| i["name"] == "lo" && i["index"] == 1))
+    })
+    .await;
+    assert!(named.is_some(), "no sample naming 'lo' within 30 s");
     stack.stop().await;
 }
 

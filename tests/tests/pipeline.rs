@@ -6,35 +6,10 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use netpulse_shared::test_util::Snmpd;
-use netpulse_tests::{Services, Stack};
+use netpulse_tests::{next_live, Services, Stack};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 
 const IF_HC_IN_OCTETS_1: &str = "1.3.6.1.2.1.31.1.1.1.6.1";
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// The next /ws message matching `wanted`, within `limit`.
-async fn next_matching(
-    socket: &mut Socket,
-    limit: Duration,
-    wanted: impl Fn(&Value) -> bool,
-) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let message = tokio::time::timeout_at(deadline, socket.next())
-            .await
-            .ok()??;
-        if let Ok(Message::Text(text)) = message {
-            let value: Value = serde_json::from_str(&text).expect("every /ws message is JSON");
-            assert!(value["type"].is_string(), "message without type: {value}");
-            if wanted(&value) {
-                return Some(value);
-            }
-        }
-    }
-}
 
 fn counter(agent: &Snmpd) -> u64 {
     agent.get(&[IF_HC_IN_OCTETS_1]).expect("snmpget")[0]
@@ -93,7 +68,7 @@ async fn a_device_is_polled_stored_and_streamed_live_until_deleted() {
     let id = created.json()["id"].as_str().expect("id").to_owned();
 
     // (a) a sample for it over /ws within 30 s.
-    let sample = next_matching(&mut socket, Duration::from_secs(30), |m| {
+    let sample = next_live(&mut socket, Duration::from_secs(30), |m| {
         m["type"] == "sample" && m["device"] == id.as_str()
     })
     .await
@@ -111,7 +86,7 @@ async fn a_device_is_polled_stored_and_streamed_live_until_deleted() {
         Some(json!("octet_string"))
     );
     // The next sample carries a rate.
-    let rated = next_matching(&mut socket, Duration::from_secs(10), |m| {
+    let rated = next_live(&mut socket, Duration::from_secs(10), |m| {
         m["type"] == "sample"
             && m["device"] == id.as_str()
             && m["interfaces"][0]["in_bps"].is_number()
@@ -148,12 +123,12 @@ async fn a_device_is_polled_stored_and_streamed_live_until_deleted() {
         .await;
     assert_eq!(deleted.status, 204);
     let deleted_at = netpulse_shared::time::now_ms();
-    let removed = next_matching(&mut socket, Duration::from_secs(5), |m| {
+    let removed = next_live(&mut socket, Duration::from_secs(5), |m| {
         m["type"] == "device_removed" && m["device"] == id.as_str()
     })
     .await;
     assert!(removed.is_some(), "the page is told the device is gone");
-    let late = next_matching(&mut socket, Duration::from_secs(3), |m| {
+    let late = next_live(&mut socket, Duration::from_secs(3), |m| {
         m["type"] == "sample"
             && m["device"] == id.as_str()
             && m["time_ms"].as_u64().is_some_and(|t| t > deleted_at + 1000)
@@ -181,7 +156,7 @@ async fn an_unreachable_device_reports_a_timeout() {
         .http("POST", "/api/devices", Some(device.to_string().as_bytes()))
         .await;
     assert_eq!(created.status, 201, "{}", created.text());
-    let failure = next_matching(&mut socket, Duration::from_secs(30), |m| {
+    let failure = next_live(&mut socket, Duration::from_secs(30), |m| {
         m["type"] == "failure" && m["device"] == "silent"
     })
     .await

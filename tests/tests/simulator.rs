@@ -8,12 +8,8 @@ use futures::StreamExt;
 use netpulse_shared::bus;
 use netpulse_shared::device::Device;
 use netpulse_simulator::{SimConfig, Simulator};
-use netpulse_tests::{Services, Stack};
+use netpulse_tests::{next_live, Services, Socket, Stack};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Simulated devices at 10 Mb/s in and 4 Mb/s out per interface.
 async fn simulator(devices: usize) -> Simulator {
@@ -43,28 +39,19 @@ async fn add(stack: &Stack, device: Value) {
 
 /// The next live sample of `device` whose interface `name` is present, within 30 s.
 async fn next_sample(socket: &mut Socket, device: &str, name: &str) -> (Value, Value) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let message = tokio::time::timeout_at(deadline, socket.next())
-            .await
-            .unwrap_or_else(|_| panic!("no sample of {device}/{name} within 30 s"))
-            .expect("socket open")
-            .expect("message");
-        let Message::Text(text) = message else {
-            continue;
-        };
-        let value: Value = serde_json::from_str(&text).expect("json");
-        if value["type"] != "sample" || value["device"] != device {
-            continue;
-        }
-        let interface = value["interfaces"]
+    let named = |m: &Value| {
+        m["interfaces"]
             .as_array()
             .and_then(|l| l.iter().find(|i| i["name"] == name))
-            .cloned();
-        if let Some(interface) = interface {
-            return (value, interface);
-        }
-    }
+            .cloned()
+    };
+    let sample = next_live(socket, Duration::from_secs(30), |m| {
+        m["type"] == "sample" && m["device"] == device && named(m).is_some()
+    })
+    .await
+    .unwrap_or_else(|| panic!("no sample of {device}/{name} within 30 s"));
+    let interface = named(&sample).expect("matched");
+    (sample, interface)
 }
 
 fn counter(interface: &Value) -> u64 {

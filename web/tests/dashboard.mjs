@@ -22,7 +22,7 @@ const [viewerUser, viewerPassword] = (process.env.NETPULSE_VIEWER ?? '').split(/
 async function signIn(page, user, password) {
   await page.goto(base);
   const form = page.locator('form#login-form');
-  await form.waitFor({ timeout: 15000 });
+  await form.waitFor({ timeout: 30000 });
   await form.locator('input[name=username]').fill(user);
   await form.locator('input[name=password]').fill(password);
   await form.locator('button[type=submit]').click();
@@ -49,6 +49,8 @@ const browser = await chromium.launch({
 let failed = false;
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  // The whole stack runs beside this browser on a small machine: allow for a slow moment.
+  page.setDefaultTimeout(30000);
   const pageErrors = [];
   page.on('pageerror', (err) => pageErrors.push(String(err)));
   page.on('dialog', (dialog) => dialog.accept());
@@ -57,7 +59,7 @@ try {
   await page.waitForFunction(() => document.querySelector('#login-error')?.textContent.trim().length > 0);
   check(await page.locator('#login-error').textContent() === 'wrong user name or password', 'a wrong password is refused');
   await signIn(page, adminUser, adminPassword);
-  await page.waitForFunction(() => document.querySelector('#ws-status')?.textContent === 'live', null, { timeout: 15000 });
+  await page.waitForFunction(() => document.querySelector('#ws-status')?.textContent === 'live', null, { timeout: 30000 });
   check(true, 'after signing in, the live indicator shows "live" once /ws is connected');
   check((await page.locator('#whoami').textContent()).includes('admin'), 'the page says who is signed in');
   check(await page.locator('#users-panel').isVisible(), 'an admin sees the users panel');
@@ -78,13 +80,13 @@ try {
   await form.locator('input[name=oids]').fill('1.3.6.1.2.1.1.5.0');
   await form.locator('button[type=submit]').click();
   const row = page.locator('ul#devices li[data-device-id]').first();
-  await row.waitFor({ timeout: 10000 });
+  await row.waitFor({ timeout: 30000 });
   check(await row.locator('.device-name').textContent() === HOSTILE_NAME, 'the new device is listed with its name shown as text');
   check(await page.locator('ul#devices img').count() === 0, 'markup in the name is not rendered');
 
   await row.click();
   const canvas = page.locator('#charts canvas[data-if-index="1"]');
-  await canvas.waitFor({ timeout: 15000 });
+  await canvas.waitFor({ timeout: 30000 });
   // Two rated samples make a line: the chart moves from /ws without a reload.
   await page.waitForFunction(() => {
     const c = document.querySelector('#charts canvas[data-if-index="1"]');
@@ -93,7 +95,7 @@ try {
     return chart.data.datasets.every((d) => d.data.filter((v) => typeof v === 'number').length >= 2);
   }, null, { timeout: 30000 });
   check(true, 'the ifIndex 1 chart has live in and out points');
-  await page.waitForFunction(() => document.querySelector('ul#devices li[data-device-id] .device-state')?.textContent === 'up', null, { timeout: 15000 });
+  await page.waitForFunction(() => document.querySelector('ul#devices li[data-device-id] .device-state')?.textContent === 'up', null, { timeout: 30000 });
   check(true, 'the device shows as up');
   const last = await page.locator('#last-sample').textContent();
   check(last && last !== 'no samples yet', `last sample time is shown (${last})`);
@@ -110,7 +112,7 @@ try {
     await form.locator('input[name=oids]').fill('');
     await form.locator('button[type=submit]').click();
     const hostileRow = page.locator('ul#devices li[data-device-id="hostile-texts"]');
-    await hostileRow.waitFor({ timeout: 10000 });
+    await hostileRow.waitFor({ timeout: 30000 });
     // Discovery reads the texts; reload the device list until they are there.
     for (let i = 0; i < 40; i += 1) {
       await hostileRow.click();
@@ -118,13 +120,13 @@ try {
       await page.waitForTimeout(500);
       await page.evaluate(() => fetch('/api/devices').then((r) => r.json()).then(() => null));
       await page.reload();
-      await page.locator('ul#devices li[data-device-id="hostile-texts"]').waitFor({ timeout: 10000 });
+      await page.locator('ul#devices li[data-device-id="hostile-texts"]').waitFor({ timeout: 30000 });
     }
     await page.locator('ul#devices li[data-device-id="hostile-texts"]').click();
-    await page.waitForFunction((t) => document.querySelector('#sys-descr')?.textContent === t, SYS_DESCR, { timeout: 15000 });
+    await page.waitForFunction((t) => document.querySelector('#sys-descr')?.textContent === t, SYS_DESCR, { timeout: 30000 });
     check(true, 'sysDescr with an <img onerror> is shown literally');
     check(await page.locator('#sys-location').textContent() === SYS_LOCATION, 'sysLocation with a <script> is shown literally');
-    await page.waitForFunction((t) => [...document.querySelectorAll('#interfaces td')].some((td) => td.textContent === t), IF_ALIAS, { timeout: 15000 });
+    await page.waitForFunction((t) => [...document.querySelectorAll('#interfaces td')].some((td) => td.textContent === t), IF_ALIAS, { timeout: 30000 });
     check(true, 'ifAlias with markup is shown literally in the interfaces table');
     check(await page.locator('#device-detail img, #device-detail script').count() === 0, 'no element was made from device text');
     check(await page.evaluate(() => window.__pwned === undefined), 'no script from device text ran');
@@ -133,12 +135,13 @@ try {
 
   // A viewer sees the device and its traffic, but no controls; the server refuses changes.
   const viewer = await (await browser.newContext()).newPage();
+  viewer.setDefaultTimeout(30000);
   await signIn(viewer, viewerUser, viewerPassword);
-  await viewer.locator('ul#devices li[data-device-id]').first().waitFor({ timeout: 15000 });
+  await viewer.locator('ul#devices li[data-device-id]').first().waitFor({ timeout: 30000 });
   check(await viewer.locator('form#add-device').count() === 0, 'a viewer has no add-device form');
   check(await viewer.locator('ul#devices button.delete').count() === 0, 'a viewer has no delete buttons');
   check(await viewer.locator('#users-panel').count() === 0, 'a viewer has no users panel');
-  await viewer.waitForFunction(() => document.querySelector('#charts canvas[data-if-index="1"]'), null, { timeout: 15000 });
+  await viewer.waitForFunction(() => document.querySelector('#charts canvas[data-if-index="1"]'), null, { timeout: 30000 });
   check(true, 'a viewer sees the traffic chart');
   const refused = await viewer.evaluate(async () => (await fetch('/api/devices', {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'x', address: '192.0.2.1' }),
@@ -148,7 +151,7 @@ try {
 
   const deletedId = await row.getAttribute('data-device-id');
   await row.locator('button.delete').click();
-  await page.waitForFunction((id) => !document.querySelector(`ul#devices li[data-device-id="${id}"]`), deletedId, { timeout: 10000 });
+  await page.waitForFunction((id) => !document.querySelector(`ul#devices li[data-device-id="${id}"]`), deletedId, { timeout: 30000 });
   check(true, 'deleting removes the device from the list');
 } catch (err) {
   failed = true;

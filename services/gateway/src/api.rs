@@ -174,11 +174,8 @@ async fn update_device(
     registry: Registry,
     auth: Auth,
 ) -> Result<Response, Rejection> {
-    let id = parse_id(&raw_id)?;
-    let current = registry
-        .get(&id)
-        .await?
-        .ok_or_else(|| ApiError::no_such_device(id.as_str()))?;
+    let current = registry.require(&raw_id).await?;
+    let id = current.id.clone();
     let result = current.updated(&body).map_err(ApiError::from);
     let result = match result {
         Ok(device) => registry.replace(&device).await.map(|()| device),
@@ -209,11 +206,7 @@ async fn show_device(
     _: Principal,
     registry: Registry,
 ) -> Result<Response, Rejection> {
-    let id = parse_id(&raw_id)?;
-    let device = registry
-        .get(&id)
-        .await?
-        .ok_or_else(|| ApiError::no_such_device(id.as_str()))?;
+    let device = registry.require(&raw_id).await?;
     Ok(json_reply(&registry.shown(&device).await, StatusCode::OK))
 }
 
@@ -291,11 +284,8 @@ async fn list_interfaces(
     _: Principal,
     registry: Registry,
 ) -> Result<Response, Rejection> {
-    let id = parse_id(&raw_id)?;
-    let device = registry
-        .get(&id)
-        .await?
-        .ok_or_else(|| ApiError::no_such_device(id.as_str()))?;
+    let device = registry.require(&raw_id).await?;
+    let id = device.id.clone();
     let found = registry.interfaces(&id).await?;
     Ok(json_reply(
         &interface_list(&device, found.as_ref()),
@@ -314,11 +304,8 @@ async fn discover_now(
     client: async_nats::Client,
     auth: Auth,
 ) -> Result<Response, Rejection> {
-    let id = parse_id(&raw_id)?;
-    let device = registry
-        .get(&id)
-        .await?
-        .ok_or_else(|| ApiError::no_such_device(id.as_str()))?;
+    let device = registry.require(&raw_id).await?;
+    let id = device.id.clone();
     auth.audit
         .record(
             &principal.username,

@@ -84,6 +84,14 @@ impl Registry {
         Ok(devices)
     }
 
+    /// The device a URL path segment names; 404 when the id is malformed or unknown.
+    pub async fn require(&self, raw_id: &str) -> Result<Device, ApiError> {
+        let id = DeviceId::parse(raw_id).map_err(|_| ApiError::no_such_device(raw_id))?;
+        self.get(&id)
+            .await?
+            .ok_or_else(|| ApiError::no_such_device(id.as_str()))
+    }
+
     /// One device, if it exists.
     pub async fn get(&self, id: &DeviceId) -> Result<Option<Device>, ApiError> {
         let value = self
