@@ -85,6 +85,11 @@ pub async fn run(
         )
         .await?;
     let store = SampleStore::new(&data_dir);
+    let repairing = store.clone();
+    let repaired = tokio::task::spawn_blocking(move || repairing.repair()).await??;
+    if repaired > 0 {
+        tracing::warn!(files = repaired, "history files repaired after a crash");
+    }
     tracing::info!(data_dir = %data_dir.display(), "recorder ready");
     tokio::pin!(shutdown);
     loop {
@@ -164,13 +169,13 @@ async fn write_batch(store: &SampleStore, received: Vec<jetstream::Message>) {
     let count = samples.len();
     let written = tokio::task::spawn_blocking(move || writer.append(&samples)).await;
     match written {
-        Ok(Ok(())) => {
+        Ok(Ok(written)) => {
             for message in good {
                 if let Err(error) = message.ack().await {
                     tracing::warn!(%error, "cannot ack stored sample; it will be delivered again");
                 }
             }
-            tracing::debug!(count, "samples stored");
+            tracing::debug!(count, written, "samples stored");
         }
         Ok(Err(error)) => {
             tracing::error!(%error, count, "cannot write samples; they will be delivered again");

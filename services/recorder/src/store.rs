@@ -3,20 +3,84 @@
 //! `<data_dir>/devices/<device id>/samples-YYYY-MM-DD.jsonl`, one sample per line, readable
 //! with jq. The device id is a checked token, so the path cannot leave `devices/`. Appends are
 //! flushed to disk (fsync) before [`SampleStore::append`] returns: the caller acks after it.
+//!
+//! Crash safety: a crash can leave a torn last line; [`SampleStore::repair`] (run at start)
+//! and the first append to a file cut it off. A crash between the write and the ack makes
+//! JetStream deliver those samples again: the store remembers the ids of the latest samples
+//! of each file (read back from the file on first use) and writes each id once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fs::OpenOptions;
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use netpulse_shared::device::DeviceId;
 use netpulse_shared::messages::Sample;
 use netpulse_shared::time::utc_date;
 
+/// Sample ids remembered per file: far more than JetStream can redeliver after a crash
+/// (its ack wait at the fastest poll interval), and bounded.
+pub const REMEMBERED_IDS: usize = 512;
+
+/// The latest ids written to one file, oldest first.
+#[derive(Debug, Default)]
+struct RecentIds {
+    order: VecDeque<String>,
+    set: HashSet<String>,
+}
+
+impl RecentIds {
+    fn insert(&mut self, id: &str) {
+        if self.set.insert(id.to_owned()) {
+            self.order.push_back(id.to_owned());
+            while self.order.len() > REMEMBERED_IDS {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
+}
+
 /// The per-device sample files under a data directory.
 #[derive(Debug, Clone)]
 pub struct SampleStore {
     root: PathBuf,
+    recent: Arc<Mutex<HashMap<PathBuf, RecentIds>>>,
+}
+
+/// Cuts a torn last line (one without its newline) off a file. Returns the bytes removed.
+pub fn cut_torn_tail(path: &Path) -> std::io::Result<u64> {
+    let mut file = OpenOptions::new().read(true).write(true).open(path)?;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(0);
+    }
+    // Look back in blocks for the last newline.
+    let mut end = len;
+    let mut block = vec![0u8; 64 * 1024];
+    loop {
+        let start = end.saturating_sub(block.len() as u64);
+        let size = usize::try_from(end - start).unwrap_or(block.len());
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut block[..size])?;
+        if end == len && block[size - 1] == b'\n' {
+            return Ok(0);
+        }
+        if let Some(at) = block[..size].iter().rposition(|b| *b == b'\n') {
+            let keep = start + at as u64 + 1;
+            file.set_len(keep)?;
+            file.sync_data()?;
+            return Ok(len - keep);
+        }
+        if start == 0 {
+            file.set_len(0)?;
+            file.sync_data()?;
+            return Ok(len);
+        }
+        end = start;
+    }
 }
 
 impl SampleStore {
@@ -24,7 +88,65 @@ impl SampleStore {
     pub fn new(data_dir: &Path) -> Self {
         Self {
             root: data_dir.join("devices"),
+            recent: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// Cuts the torn last line of every sample file (after a crash), logging each. Blocking.
+    pub fn repair(&self) -> std::io::Result<usize> {
+        let mut repaired = 0;
+        let Ok(devices) = std::fs::read_dir(&self.root) else {
+            return Ok(0);
+        };
+        for device in devices.flatten() {
+            for file in std::fs::read_dir(device.path())?.flatten() {
+                let path = file.path();
+                if path.extension().is_some_and(|e| e == "jsonl") {
+                    let cut = cut_torn_tail(&path)?;
+                    if cut > 0 {
+                        tracing::warn!(file = %path.display(), bytes = cut, "cut a torn last line");
+                        repaired += 1;
+                    }
+                }
+            }
+        }
+        Ok(repaired)
+    }
+
+    /// The ids of the latest samples in a file (read on first use).
+    fn load_recent(path: &Path) -> std::io::Result<RecentIds> {
+        let mut recent = RecentIds::default();
+        if !path.exists() {
+            return Ok(recent);
+        }
+        let cut = cut_torn_tail(path)?;
+        if cut > 0 {
+            tracing::warn!(file = %path.display(), bytes = cut, "cut a torn last line");
+        }
+        // Only the tail matters: the last REMEMBERED_IDS lines fit in it with room to spare.
+        const TAIL_BYTES: u64 = 1024 * 1024;
+        let mut file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        let start = len.saturating_sub(TAIL_BYTES);
+        file.seek(SeekFrom::Start(start))?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail)?;
+        let text = String::from_utf8_lossy(&tail);
+        let mut lines: Vec<&str> = text.lines().collect();
+        if start > 0 && !lines.is_empty() {
+            // The first line is cut where the tail begins.
+            lines.remove(0);
+        }
+        for line in &lines[lines.len().saturating_sub(REMEMBERED_IDS)..] {
+            #[derive(serde::Deserialize)]
+            struct IdOnly {
+                id: String,
+            }
+            if let Ok(sample) = serde_json::from_str::<IdOnly>(line) {
+                recent.insert(&sample.id);
+            }
+        }
+        Ok(recent)
     }
 
     /// The folder of one device.
@@ -38,31 +160,92 @@ impl SampleStore {
             .join(format!("samples-{}.jsonl", utc_date(time_ms)))
     }
 
-    /// Appends samples, one JSON line each, and syncs every file touched. Blocking.
-    pub fn append(&self, samples: &[Sample]) -> std::io::Result<()> {
-        let mut by_file: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
+    /// Appends samples, one JSON line each, skipping ids already written, and syncs every
+    /// file touched. Returns how many were written. Blocking.
+    pub fn append(&self, samples: &[Sample]) -> std::io::Result<usize> {
+        let mut recent = self
+            .recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut by_file: BTreeMap<PathBuf, (Vec<u8>, Vec<&str>)> = BTreeMap::new();
+        let mut written = 0;
         for sample in samples {
-            let buffer = by_file
-                .entry(self.sample_file(&sample.device, sample.time_ms))
-                .or_default();
+            let path = self.sample_file(&sample.device, sample.time_ms);
+            if !recent.contains_key(&path) {
+                let loaded = Self::load_recent(&path)?;
+                recent.insert(path.clone(), loaded);
+            }
+            let (buffer, ids) = by_file.entry(path.clone()).or_default();
+            let seen = recent
+                .get(&path)
+                .is_some_and(|r| r.set.contains(&sample.id))
+                || ids.contains(&sample.id.as_str());
+            if seen {
+                tracing::debug!(sample = %sample.id, "already stored; skipped");
+                continue;
+            }
             serde_json::to_writer(&mut *buffer, sample)?;
             buffer.push(b'\n');
+            ids.push(&sample.id);
+            written += 1;
         }
-        for (path, bytes) in by_file {
+        for (path, (bytes, ids)) in by_file {
+            if bytes.is_empty() {
+                continue;
+            }
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
             let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
             file.write_all(&bytes)?;
             file.sync_data()?;
+            let remembered = recent.entry(path).or_default();
+            for id in ids {
+                remembered.insert(id);
+            }
         }
-        Ok(())
+        // Files of past days are no longer written: forget their ids.
+        if recent.len() > 4 * 1024 {
+            let today = utc_date(netpulse_shared::time::now_ms());
+            recent.retain(|p, _| p.to_string_lossy().contains(&today));
+        }
+        Ok(written)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn torn_last_lines_are_cut() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("f.jsonl");
+        let cases: [(&[u8], &[u8]); 5] = [
+            (b"", b""),
+            (b"{\"a\":1}\n", b"{\"a\":1}\n"),
+            (b"{\"a\":1}\n{\"b\":", b"{\"a\":1}\n"),
+            (b"{\"tor", b""),
+            (b"{\"a\":1}\n{\"b\":2}\n{", b"{\"a\":1}\n{\"b\":2}\n"),
+        ];
+        for (before, after) in cases {
+            std::fs::write(&path, before).expect("write");
+            cut_torn_tail(&path).expect("cut");
+            assert_eq!(std::fs::read(&path).expect("read"), after);
+        }
+        // A long file whose last newline is more than one block back.
+        let mut long = b"{\"a\":1}\n".to_vec();
+        long.extend(std::iter::repeat_n(b'x', 200_000));
+        std::fs::write(&path, &long).expect("write");
+        assert_eq!(cut_torn_tail(&path).expect("cut"), 200_000);
+        std::fs::create_dir_all(dir.path().join("devices/d")).expect("dir");
+        std::fs::write(
+            dir.path().join("devices/d/samples-2025-11-28.jsonl"),
+            b"{}\n{",
+        )
+        .expect("write");
+        assert_eq!(SampleStore::new(dir.path()).repair().expect("repair"), 1);
+    }
     use netpulse_shared::messages::{SnmpValue, VarBind, SCHEMA_VERSION};
 
     #[test]
@@ -87,6 +270,15 @@ mod tests {
             .append(&[sample("a", day + 5), sample("b", day + 6)])
             .expect("append");
         store.append(&[sample("c", day - 1)]).expect("append");
+        // Delivered again (a crash before the ack): written once.
+        assert_eq!(store.append(&[sample("b", day + 6)]).expect("append"), 0);
+        let restarted = SampleStore::new(dir.path());
+        assert_eq!(
+            restarted
+                .append(&[sample("a", day + 5), sample("d", day + 7)])
+                .expect("append"),
+            1
+        );
         let today =
             std::fs::read_to_string(dir.path().join("devices/core-1/samples-2025-11-28.jsonl"))
                 .expect("today");
@@ -96,7 +288,7 @@ mod tests {
             .collect();
         assert_eq!(
             lines.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
-            ["a", "b"]
+            ["a", "b", "d"]
         );
         assert!(dir
             .path()
