@@ -1,6 +1,7 @@
 //! netpulse-shared: everything two or more netpulse services agree on.
 //!
 //! - [`device`]: the device model and the validation every device passes at the API edge.
+//! - [`history`]: history queries, answers, downsampling and the 95th percentile.
 //! - [`interfaces`]: discovered interfaces, selection by name or index, discovery messages.
 //! - [`messages`]: the JSON messages carried over NATS, each with a schema version.
 //! - [`subjects`]: NATS subject names, stream, consumer and bucket names.
@@ -15,6 +16,7 @@
 pub mod bus;
 pub mod config;
 pub mod device;
+pub mod history;
 pub mod interfaces;
 pub mod messages;
 pub mod rate;

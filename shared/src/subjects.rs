@@ -40,6 +40,14 @@ pub fn status(device: &DeviceId) -> String {
 /// Every reachability transition.
 pub const STATUS_ALL: &str = "netpulse.status.*";
 
+/// History requests for one device (request/reply to the recorder):
+/// `netpulse.history.<device>`.
+pub fn history(device: &DeviceId) -> String {
+    format!("netpulse.history.{device}")
+}
+/// Every history request.
+pub const HISTORY_ALL: &str = "netpulse.history.*";
+
 /// Audit events (logins, device and user changes).
 pub const AUDIT: &str = "netpulse.event.audit";
 /// Every event.

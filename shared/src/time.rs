@@ -15,6 +15,87 @@ pub fn utc_date(ms: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// Parses a time given as Unix seconds (`1764323456`, fractions allowed) or RFC 3339
+/// (`2025-11-28T10:30:00Z`, `2025-11-28T11:30:00.5+01:00`) into Unix milliseconds.
+pub fn parse_time(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let bad = || format!("'{text}' is neither Unix seconds nor an RFC 3339 time");
+    if let Ok(seconds) = text.parse::<f64>() {
+        if seconds.is_finite() && (0.0..1e11).contains(&seconds) {
+            return Ok((seconds * 1000.0).round() as u64);
+        }
+        return Err(bad());
+    }
+    let bytes = text.as_bytes();
+    if bytes.len() < 20
+        || bytes[4] != b'-'
+        || bytes[7] != b'-'
+        || !matches!(bytes[10], b'T' | b't' | b' ')
+        || bytes[13] != b':'
+        || bytes[16] != b':'
+    {
+        return Err(bad());
+    }
+    let num = |range: std::ops::Range<usize>| {
+        text.get(range)
+            .and_then(|s| s.parse::<u64>().ok())
+            .ok_or_else(bad)
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return Err(bad());
+    }
+    let mut rest = &text[19..];
+    let mut millis = 0u64;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits: String = fraction.chars().take_while(char::is_ascii_digit).collect();
+        if digits.is_empty() {
+            return Err(bad());
+        }
+        millis = format!("{:0<3}", &digits[..digits.len().min(3)])
+            .parse()
+            .map_err(|_| bad())?;
+        rest = &fraction[digits.len()..];
+    }
+    let offset_secs: i64 = match rest {
+        "Z" | "z" => 0,
+        zone if zone.len() == 6
+            && (zone.starts_with('+') || zone.starts_with('-'))
+            && &zone[3..4] == ":" =>
+        {
+            let h: i64 = zone[1..3].parse().map_err(|_| bad())?;
+            let m: i64 = zone[4..6].parse().map_err(|_| bad())?;
+            let sign = if zone.starts_with('-') { -1 } else { 1 };
+            sign * (h * 3600 + m * 60)
+        }
+        _ => return Err(bad()),
+    };
+    let days = days_from_civil(year, month, day).ok_or_else(bad)?;
+    let local = days * 86_400 + (hour * 3600 + minute * 60 + second) as i64;
+    let utc = local - offset_secs;
+    u64::try_from(utc)
+        .map(|s| s * 1000 + millis)
+        .map_err(|_| bad())
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(year: u64, month: u64, day: u64) -> Option<i64> {
+    let year = i64::try_from(year).ok()? - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let m = i64::try_from(month).ok()?;
+    let day_of_year =
+        (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::try_from(day).ok()? - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    Some(era * 146_097 + day_of_era - 719_468)
+}
+
 /// Converts days since 1970-01-01 into a proleptic Gregorian (year, month, day).
 fn civil_from_days(days: u64) -> (u64, u64, u64) {
     // Shift the epoch to 0000-03-01 so leap days fall at the end of each 400-year era.
@@ -34,6 +115,26 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_parse() {
+        let cases = [
+            ("1764323456", Some(1_764_323_456_000)),
+            ("1764323456.25", Some(1_764_323_456_250)),
+            ("1970-01-01T00:00:00Z", Some(0)),
+            ("2025-11-28T00:00:00Z", Some(1_764_288_000_000)),
+            ("2025-11-28T01:00:00+01:00", Some(1_764_288_000_000)),
+            ("2025-11-27T19:00:00.5-05:00", Some(1_764_288_000_500)),
+            ("2000-02-29T12:00:00Z", Some(951_825_600_000)),
+            ("2025-13-01T00:00:00Z", None),
+            ("yesterday", None),
+            ("-5", None),
+            ("2025-11-28T00:00:00", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_time(text).ok(), want, "{text}");
+        }
+    }
 
     #[test]
     fn dates() {

@@ -57,6 +57,10 @@ async fn the_poller_cannot_change_the_registry_nor_the_gateway_publish_poll_jobs
     assert_eq!(&value[..], b"from the gateway");
 
     // Poll jobs: the scheduler's to publish, not the gateway's.
+    // A fresh poller connection, apart from the one the server refused above.
+    let poller = bus::connect(&server.settings_for("poller"), "poller-2")
+        .await
+        .expect("poller");
     let mut jobs = poller
         .subscribe("netpulse.poll.>")
         .await
@@ -72,7 +76,7 @@ async fn the_poller_cannot_change_the_registry_nor_the_gateway_publish_poll_jobs
         .await
         .expect("publish");
     scheduler.flush().await.expect("flush");
-    let first = tokio::time::timeout(Duration::from_secs(5), jobs.next())
+    let first = tokio::time::timeout(Duration::from_secs(15), jobs.next())
         .await
         .expect("a job")
         .expect("open");
@@ -134,5 +138,10 @@ async fn the_pipeline_runs_under_its_permissions() {
         assert!(tokio::time::Instant::now() < deadline, "no history written");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // The gateway may ask the recorder for history.
+    let history = stack
+        .http("GET", "/api/devices/guarded/history?interface=1", None)
+        .await;
+    assert_eq!(history.status, 200, "{}", history.text());
     stack.stop().await;
 }

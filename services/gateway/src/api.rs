@@ -4,13 +4,19 @@
 //! - `POST /api/devices`: add a device; 201 with the device, 400/409/413 with the field at fault.
 //! - `GET /api/devices/{id}`, `DELETE /api/devices/{id}`: one device; 404 if unknown.
 //! - `GET /api/devices/{id}/interfaces`: what discovery found, each with `polled`.
+//! - `GET /api/devices/{id}/history?interface=&from=&to=&max_points=`: rates over a range.
 //! - `POST /api/devices/{id}/discover`: discover now (answers once a poller has finished).
 //! - `GET /healthz`: 200 while NATS is connected, 503 otherwise.
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures::StreamExt;
 use netpulse_shared::device::{Device, DeviceId};
-use netpulse_shared::interfaces::{selected, DeviceInterfaces, DiscoveryJob, DiscoveryOutcome};
+use std::collections::HashMap;
+
+use netpulse_shared::history::{self, HistoryAnswer, HistoryQuery};
+use netpulse_shared::interfaces::{
+    selected, DeviceInterfaces, DiscoveryJob, DiscoveryOutcome, InterfaceRef,
+};
 use netpulse_shared::subjects;
 use serde_json::json;
 use warp::http::StatusCode;
@@ -247,6 +253,16 @@ pub fn interfaces(
         .and(auth.require(Role::Viewer))
         .and(with_registry(registry.clone()))
         .and_then(list_interfaces);
+    let history = warp::path!("api" / "devices" / String / "history")
+        .and(warp::get())
+        .and(auth.require(Role::Viewer))
+        .and(warp::query::<HashMap<String, String>>())
+        .and(with_registry(registry.clone()))
+        .and(warp::any().map({
+            let client = client.clone();
+            move || client.clone()
+        }))
+        .and_then(history);
     let discover = warp::path!("api" / "devices" / String / "discover")
         .and(warp::post())
         .and(auth.require(Role::Operator))
@@ -254,7 +270,7 @@ pub fn interfaces(
         .and(warp::any().map(move || client.clone()))
         .and(with_auth(auth))
         .and_then(discover_now);
-    list.or(discover).unify()
+    list.or(discover).unify().or(history).unify()
 }
 
 /// The interfaces of a discovery, as the API shows them, each with whether it is polled.
@@ -291,6 +307,112 @@ async fn list_interfaces(
         &interface_list(&device, found.as_ref()),
         StatusCode::OK,
     ))
+}
+
+/// The history query of a request's parameters; errors name the parameter.
+fn history_query(
+    device: &Device,
+    params: &HashMap<String, String>,
+) -> Result<HistoryQuery, ApiError> {
+    let bad = |field: &str, message: String| {
+        ApiError::new(StatusCode::BAD_REQUEST, message).with_field(field)
+    };
+    if let Some(unknown) = params
+        .keys()
+        .find(|k| !["interface", "from", "to", "max_points"].contains(&k.as_str()))
+    {
+        return Err(bad(unknown, format!("{unknown}: unknown parameter")));
+    }
+    let interface = match params.get("interface").map(|s| s.trim()) {
+        None | Some("") => {
+            return Err(bad(
+                "interface",
+                "interface is required (a name or an ifIndex)".into(),
+            ))
+        }
+        Some(text) => match text.parse::<u32>() {
+            Ok(index) if index > 0 => InterfaceRef::Index(index),
+            _ => InterfaceRef::Name(text.to_owned()),
+        },
+    };
+    let now = netpulse_shared::time::now_ms();
+    let time = |field: &str| {
+        params
+            .get(field)
+            .map(|t| {
+                netpulse_shared::time::parse_time(t)
+                    .map_err(|m| bad(field, format!("{field}: {m}")))
+            })
+            .transpose()
+    };
+    let to_ms = time("to")?.unwrap_or(now);
+    let from_ms = time("from")?.unwrap_or(to_ms.saturating_sub(3_600_000));
+    if from_ms >= to_ms {
+        return Err(bad("from", "from must be before to".into()));
+    }
+    let max_points = match params.get("max_points") {
+        None => 1000,
+        Some(n) => n
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=history::MAX_POINTS).contains(n))
+            .ok_or_else(|| {
+                bad(
+                    "max_points",
+                    format!("max_points must be 1 to {}", history::MAX_POINTS),
+                )
+            })?,
+    };
+    Ok(HistoryQuery {
+        schema: netpulse_shared::messages::SCHEMA_VERSION,
+        device: device.id.clone(),
+        interface,
+        from_ms,
+        to_ms,
+        max_points,
+    })
+}
+
+async fn history(
+    raw_id: String,
+    _: Principal,
+    params: HashMap<String, String>,
+    registry: Registry,
+    client: async_nats::Client,
+) -> Result<Response, Rejection> {
+    let device = registry.require(&raw_id).await?;
+    let query = history_query(&device, &params)?;
+    let payload = serde_json::to_vec(&query).map_err(|e| ApiError::unavailable("encoder", &e))?;
+    let request = client.request(subjects::history(&device.id), payload.into());
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(15), request)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "the recorder did not answer in time",
+            )
+        })?
+        .map_err(|e| match e.kind() {
+            async_nats::RequestErrorKind::NoResponders => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no recorder is running")
+            }
+            _ => ApiError::unavailable("history", &e),
+        })?;
+    match serde_json::from_slice::<HistoryAnswer>(&answer.payload) {
+        Ok(series @ HistoryAnswer::Series { .. }) => {
+            let mut body = serde_json::to_value(&series).unwrap_or_default();
+            if let Some(map) = body.as_object_mut() {
+                map.remove("outcome");
+                map.insert("from_ms".into(), json!(query.from_ms));
+                map.insert("to_ms".into(), json!(query.to_ms));
+            }
+            Ok(json_reply(&body, StatusCode::OK))
+        }
+        Ok(HistoryAnswer::Failed { reason }) => {
+            Err(ApiError::new(StatusCode::BAD_GATEWAY, format!("history failed: {reason}")).into())
+        }
+        Err(error) => Err(ApiError::unavailable("history", &error).into()),
+    }
 }
 
 /// Seconds to wait for a poller to finish an on-demand discovery.

@@ -14,6 +14,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer, AckKind};
 use futures::StreamExt;
 use netpulse_shared::config::{default_data_dir, NatsSettings};
+use netpulse_shared::history::{self, HistoryAnswer, HistoryQuery};
 use netpulse_shared::messages::Sample;
 use netpulse_shared::{bus, subjects};
 use serde::Deserialize;
@@ -90,6 +91,18 @@ pub async fn run(
     if repaired > 0 {
         tracing::warn!(files = repaired, "history files repaired after a crash");
     }
+    let mut queries = client
+        .queue_subscribe(subjects::HISTORY_ALL, "recorders".to_owned())
+        .await?;
+    let answering = {
+        let (client, store) = (client.clone(), store.clone());
+        tokio::spawn(async move {
+            while let Some(request) = queries.next().await {
+                let (client, store) = (client.clone(), store.clone());
+                tokio::spawn(async move { answer_history(&client, &store, request).await });
+            }
+        })
+    };
     tracing::info!(data_dir = %data_dir.display(), "recorder ready");
     tokio::pin!(shutdown);
     loop {
@@ -102,8 +115,77 @@ pub async fn run(
             write_batch(&store, received).await;
         }
     }
+    answering.abort();
     client.drain().await.ok();
     Ok(())
+}
+
+/// Answers one history query from the files.
+async fn answer_history(
+    client: &async_nats::Client,
+    store: &SampleStore,
+    request: async_nats::Message,
+) {
+    let Some(reply) = request.reply.clone() else {
+        return;
+    };
+    let answer = match serde_json::from_slice::<HistoryQuery>(&request.payload) {
+        Err(error) => HistoryAnswer::Failed {
+            reason: format!("malformed query: {error}"),
+        },
+        Ok(query) if subjects::device_of(&request.subject).as_ref() != Some(&query.device) => {
+            HistoryAnswer::Failed {
+                reason: "query for another device".into(),
+            }
+        }
+        Ok(query) => {
+            let store = store.clone();
+            let computed = tokio::task::spawn_blocking(move || {
+                // One step of history before the range gives the first point its rate.
+                let samples = store.read_range(
+                    &query.device,
+                    query.from_ms.saturating_sub(3_600_000),
+                    query.to_ms,
+                )?;
+                let rates = history::rates(&samples, &query.interface);
+                let in_range: Vec<&history::Rate> = rates
+                    .iter()
+                    .filter(|r| r.time_ms >= query.from_ms && r.time_ms < query.to_ms)
+                    .collect();
+                let (step_ms, points) =
+                    history::downsample(&rates, query.from_ms, query.to_ms, query.max_points);
+                Ok::<_, std::io::Error>(HistoryAnswer::Series {
+                    schema: netpulse_shared::messages::SCHEMA_VERSION,
+                    step_ms,
+                    points,
+                    p95_in_bps: history::percentile95(
+                        &in_range.iter().map(|r| r.in_bps).collect::<Vec<_>>(),
+                    ),
+                    p95_out_bps: history::percentile95(
+                        &in_range.iter().map(|r| r.out_bps).collect::<Vec<_>>(),
+                    ),
+                })
+            })
+            .await;
+            match computed {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(error)) => HistoryAnswer::Failed {
+                    reason: format!("cannot read history: {error}"),
+                },
+                Err(error) => HistoryAnswer::Failed {
+                    reason: format!("history query failed: {error}"),
+                },
+            }
+        }
+    };
+    match serde_json::to_vec(&answer) {
+        Ok(payload) => {
+            if let Err(error) = client.publish(reply, payload.into()).await {
+                tracing::warn!(%error, "cannot answer a history query");
+            }
+        }
+        Err(error) => tracing::error!(%error, "cannot encode a history answer"),
+    }
 }
 
 /// Fetches up to `batch_size` samples, waiting at most about `batch_wait_ms` for them.

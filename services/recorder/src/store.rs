@@ -160,6 +160,32 @@ impl SampleStore {
             .join(format!("samples-{}.jsonl", utc_date(time_ms)))
     }
 
+    /// Every stored sample of `device` with `from_ms <= time < to_ms`, in time order.
+    /// Unreadable lines are skipped. Blocking.
+    pub fn read_range(
+        &self,
+        device: &DeviceId,
+        from_ms: u64,
+        to_ms: u64,
+    ) -> std::io::Result<Vec<Sample>> {
+        const DAY_MS: u64 = 86_400_000;
+        let mut samples = Vec::new();
+        let mut day = from_ms - from_ms % DAY_MS;
+        while day < to_ms {
+            let path = self.sample_file(device, day);
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                samples.extend(
+                    text.lines()
+                        .filter_map(|line| serde_json::from_str::<Sample>(line).ok())
+                        .filter(|s| s.time_ms >= from_ms && s.time_ms < to_ms),
+                );
+            }
+            day += DAY_MS;
+        }
+        samples.sort_by_key(|s| s.time_ms);
+        Ok(samples)
+    }
+
     /// Appends samples, one JSON line each, skipping ids already written, and syncs every
     /// file touched. Returns how many were written. Blocking.
     pub fn append(&self, samples: &[Sample]) -> std::io::Result<usize> {
