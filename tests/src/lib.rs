@@ -153,6 +153,25 @@ impl Stack {
         }
     }
 
+    /// The whole pipeline (scheduler, one poller, recorder, gateway) on a plain nats-server.
+    pub async fn pipeline() -> Self {
+        Self::start(Services {
+            pipeline: true,
+            pollers: 1,
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Adds a device as the admin, asserting 201; returns its id.
+    pub async fn add_device(&self, device: Value) -> String {
+        let created = self
+            .http("POST", "/api/devices", Some(device.to_string().as_bytes()))
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text());
+        created.json()["id"].as_str().expect("id").to_owned()
+    }
+
     /// Sends an HTTP request to the gateway as the admin (bearer token).
     pub async fn http(&self, method: &str, path: &str, body: Option<&[u8]>) -> Response {
         self.http_as(&self.token, method, path, body).await

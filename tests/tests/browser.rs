@@ -4,17 +4,12 @@
 use std::process::Command;
 
 use netpulse_shared::test_util::Snmpd;
-use netpulse_tests::{Services, Stack};
+use netpulse_tests::Stack;
 
 #[tokio::test]
 async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
     let agent = Snmpd::start();
-    let stack = Stack::start(Services {
-        pipeline: true,
-        pollers: 1,
-        ..Default::default()
-    })
-    .await;
+    let stack = Stack::pipeline().await;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let base = format!("http://{}/", stack.gateway);
     let address = agent.address();

@@ -4,16 +4,8 @@
 use std::time::Duration;
 
 use netpulse_shared::test_util::Snmpd;
-use netpulse_tests::{next_live, Services, Stack};
+use netpulse_tests::{next_live, Stack};
 use serde_json::{json, Value};
-
-async fn add(stack: &Stack, device: Value) -> String {
-    let created = stack
-        .http("POST", "/api/devices", Some(device.to_string().as_bytes()))
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text());
-    created.json()["id"].as_str().expect("id").to_owned()
-}
 
 fn loopback(list: &Value) -> Value {
     list.as_array()
@@ -25,20 +17,13 @@ fn loopback(list: &Value) -> Value {
 #[tokio::test]
 async fn interfaces_are_discovered_when_a_device_is_added_and_polled_by_default() {
     let agent = Snmpd::start();
-    let stack = Stack::start(Services {
-        pipeline: true,
-        pollers: 1,
-        ..Default::default()
-    })
-    .await;
+    let stack = Stack::pipeline().await;
     let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_request())
         .await
         .expect("open /ws");
-    let id = add(
-        &stack,
-        json!({"name": "auto", "address": agent.address(), "interval": 1}),
-    )
-    .await;
+    let id = stack
+        .add_device(json!({"name": "auto", "address": agent.address(), "interval": 1}))
+        .await;
 
     // Discovery runs on its own once the device is added.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -85,12 +70,7 @@ async fn interfaces_are_discovered_when_a_device_is_added_and_polled_by_default(
 #[tokio::test]
 async fn discovery_on_demand_with_v1_v2c_and_v3() {
     let agent = Snmpd::start();
-    let stack = Stack::start(Services {
-        pipeline: true,
-        pollers: 1,
-        ..Default::default()
-    })
-    .await;
+    let stack = Stack::pipeline().await;
     let v3 = |user: &str, auth: &str, password: &str| {
         json!({"user": user, "auth_protocol": auth, "auth_password": password,
                "priv_protocol": "aes", "priv_password": "privpass123"})
@@ -115,7 +95,7 @@ async fn discovery_on_demand_with_v1_v2c_and_v3() {
         for (k, v) in settings.as_object().expect("object") {
             device[k] = v.clone();
         }
-        let id = add(&stack, device).await;
+        let id = stack.add_device(device).await;
         let answer = stack
             .http("POST", &format!("/api/devices/{id}/discover"), None)
             .await;
@@ -134,7 +114,7 @@ async fn discovery_on_demand_with_v1_v2c_and_v3() {
 
     let bad = json!({"name": "bad-password", "address": agent.address(), "version": "3",
                      "v3": v3("shaaes", "sha", "wrongpass99")});
-    let id = add(&stack, bad).await;
+    let id = stack.add_device(bad).await;
     let answer = stack
         .http("POST", &format!("/api/devices/{id}/discover"), None)
         .await;

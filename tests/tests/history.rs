@@ -7,7 +7,7 @@ use netpulse_shared::history;
 use netpulse_shared::interfaces::InterfaceRef;
 use netpulse_shared::messages::Sample;
 use netpulse_shared::test_util::Snmpd;
-use netpulse_tests::{Services, Stack};
+use netpulse_tests::Stack;
 use serde_json::json;
 
 fn stored(stack: &Stack, device: &str) -> Vec<Sample> {
@@ -31,12 +31,7 @@ fn stored(stack: &Stack, device: &str) -> Vec<Sample> {
 #[tokio::test]
 async fn history_answers_with_rates_spreads_and_the_95th_percentile() {
     let agent = Snmpd::start();
-    let stack = Stack::start(Services {
-        pipeline: true,
-        pollers: 1,
-        ..Default::default()
-    })
-    .await;
+    let stack = Stack::pipeline().await;
     let device =
         json!({"name": "hist", "address": agent.address(), "interval": 1, "interfaces": [1]});
     assert_eq!(

@@ -140,12 +140,7 @@ async fn a_device_is_polled_stored_and_streamed_live_until_deleted() {
 
 #[tokio::test]
 async fn an_unreachable_device_reports_a_timeout() {
-    let stack = Stack::start(Services {
-        pipeline: true,
-        pollers: 1,
-        ..Default::default()
-    })
-    .await;
+    let stack = Stack::pipeline().await;
     let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_request())
         .await
         .expect("open /ws");
@@ -181,12 +176,7 @@ async fn next_transition(transitions: &mut async_nats::Subscriber) -> Value {
 #[tokio::test]
 async fn reachability_goes_down_and_up_once_each() {
     let mut agent = Snmpd::start();
-    let stack = Stack::start(Services {
-        pipeline: true,
-        pollers: 1,
-        ..Default::default()
-    })
-    .await;
+    let stack = Stack::pipeline().await;
     let mut transitions = stack
         .nats
         .subscribe("netpulse.status.flappy")
@@ -242,12 +232,7 @@ async fn reachability_goes_down_and_up_once_each() {
 #[tokio::test]
 async fn wrong_credentials_show_as_the_device_error_within_one_interval() {
     let agent = Snmpd::start();
-    let stack = Stack::start(Services {
-        pipeline: true,
-        pollers: 1,
-        ..Default::default()
-    })
-    .await;
+    let stack = Stack::pipeline().await;
     let v3 = |user: &str, password: &str| {
         json!({"user": user, "auth_protocol": "sha", "auth_password": password,
                "priv_protocol": "aes", "priv_password": "privpass123"})

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use netpulse_shared::test_util::Snmpsim;
-use netpulse_tests::{Services, Stack};
+use netpulse_tests::Stack;
 use serde_json::{json, Value};
 
 const RECORDINGS: [&str; 2] = ["linux-full-walk", "winxp-full-walk"];
@@ -67,12 +67,7 @@ fn status(code: &str) -> &'static str {
 #[tokio::test]
 async fn every_recorded_interface_is_listed_with_name_speed_and_status() {
     let sim = Snmpsim::start(&RECORDINGS);
-    let stack = Stack::start(Services {
-        pipeline: true,
-        pollers: 1,
-        ..Default::default()
-    })
-    .await;
+    let stack = Stack::pipeline().await;
     for recording in RECORDINGS {
         let device = json!({"name": recording, "address": sim.address(), "community": recording, "interval": 300});
         let created = stack

@@ -8,7 +8,7 @@ use futures::StreamExt;
 use netpulse_shared::bus;
 use netpulse_shared::device::Device;
 use netpulse_simulator::{SimConfig, Simulator};
-use netpulse_tests::{next_live, Services, Socket, Stack};
+use netpulse_tests::{next_live, Socket, Stack};
 use serde_json::{json, Value};
 
 /// Simulated devices at 10 Mb/s in and 4 Mb/s out per interface.
@@ -28,13 +28,6 @@ async fn live(stack: &Stack) -> Socket {
         .await
         .expect("open /ws")
         .0
-}
-
-async fn add(stack: &Stack, device: Value) {
-    let created = stack
-        .http("POST", "/api/devices", Some(device.to_string().as_bytes()))
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text());
 }
 
 /// The next live sample of `device` whose interface `name` is present, within 30 s.
@@ -64,15 +57,10 @@ fn counter(interface: &Value) -> u64 {
 #[tokio::test]
 async fn a_32_bit_counter_wrap_gives_the_right_rate() {
     let sim = simulator(1).await;
-    let stack = Stack::start(Services {
-        pipeline: true,
-        pollers: 1,
-        ..Default::default()
-    })
-    .await;
+    let stack = Stack::pipeline().await;
     let mut socket = live(&stack).await;
     // SNMPv1 has no 64-bit counters: ifInOctets (Counter32) is what gets polled.
-    add(&stack, json!({"name": "wrapper", "address": sim.addresses()[0].to_string(), "version": "1", "interval": 1})).await;
+    stack.add_device( json!({"name": "wrapper", "address": sim.addresses()[0].to_string(), "version": "1", "interval": 1})).await;
     let (_, first) = next_sample(&mut socket, "wrapper", "eth0").await;
     sim.control()
         .wrap_soon(0, Duration::from_secs(3))
@@ -99,18 +87,13 @@ async fn a_32_bit_counter_wrap_gives_the_right_rate() {
 #[tokio::test]
 async fn a_reboot_gives_a_gap_not_a_spike() {
     let sim = simulator(1).await;
-    let stack = Stack::start(Services {
-        pipeline: true,
-        pollers: 1,
-        ..Default::default()
-    })
-    .await;
+    let stack = Stack::pipeline().await;
     let mut socket = live(&stack).await;
-    add(
-        &stack,
-        json!({"name": "rebooter", "address": sim.addresses()[0].to_string(), "interval": 1}),
-    )
-    .await;
+    stack
+        .add_device(
+            json!({"name": "rebooter", "address": sim.addresses()[0].to_string(), "interval": 1}),
+        )
+        .await;
     for _ in 0..2 {
         next_sample(&mut socket, "rebooter", "eth0").await;
     }
@@ -131,19 +114,14 @@ async fn a_reboot_gives_a_gap_not_a_spike() {
 #[tokio::test]
 async fn a_renumbered_interface_stays_the_same_interface() {
     let sim = simulator(1).await;
-    let stack = Stack::start(Services {
-        pipeline: true,
-        pollers: 1,
-        ..Default::default()
-    })
-    .await;
+    let stack = Stack::pipeline().await;
     let mut socket = live(&stack).await;
-    add(
-        &stack,
-        json!({"name": "renumbered", "address": sim.addresses()[0].to_string(), "interval": 1,
+    stack
+        .add_device(
+            json!({"name": "renumbered", "address": sim.addresses()[0].to_string(), "interval": 1,
                         "interfaces": ["eth1"]}),
-    )
-    .await;
+        )
+        .await;
     let (_, before) = next_sample(&mut socket, "renumbered", "eth1").await;
     assert_eq!(before["index"], 2);
     sim.control().renumber(0, 100).expect("renumber");
@@ -176,23 +154,18 @@ async fn a_renumbered_interface_stays_the_same_interface() {
 #[tokio::test]
 async fn a_silent_device_goes_down_and_comes_back_up_once_each() {
     let sim = simulator(1).await;
-    let stack = Stack::start(Services {
-        pipeline: true,
-        pollers: 1,
-        ..Default::default()
-    })
-    .await;
+    let stack = Stack::pipeline().await;
     let mut transitions = stack
         .nats
         .subscribe("netpulse.status.quiet")
         .await
         .expect("subscribe");
-    add(
-        &stack,
-        json!({"name": "quiet", "address": sim.addresses()[0].to_string(), "interval": 1,
+    stack
+        .add_device(
+            json!({"name": "quiet", "address": sim.addresses()[0].to_string(), "interval": 1,
                         "timeout_ms": 300, "retries": 0}),
-    )
-    .await;
+        )
+        .await;
     let mut next = async || {
         let message = tokio::time::timeout(Duration::from_secs(30), transitions.next())
             .await
@@ -225,12 +198,7 @@ async fn a_slow_device_does_not_delay_a_thousand_fast_ones() {
     let sim = simulator(FAST + 1).await;
     let slow_delay = Duration::from_millis(1500);
     sim.control().set_delay(0, slow_delay).expect("delay");
-    let stack = Stack::start(Services {
-        pipeline: true,
-        pollers: 1,
-        ..Default::default()
-    })
-    .await;
+    let stack = Stack::pipeline().await;
     let js = async_nats::jetstream::new(stack.nats.clone());
     let registry = bus::devices_bucket(&js).await.expect("registry");
     let mut samples = stack
