@@ -7,8 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::device::{Address, Community, Device, DeviceId, SnmpVersion};
-use crate::usm::UsmUser;
+use crate::device::{Device, DeviceId};
+use crate::messages::AgentTarget;
 
 fn schema_version() -> u32 {
     crate::messages::SCHEMA_VERSION
@@ -160,19 +160,9 @@ pub struct DiscoveryJob {
     pub schema: u32,
     /// The device.
     pub device: DeviceId,
-    /// Its agent.
-    pub address: Address,
-    /// SNMP version.
-    pub version: SnmpVersion,
-    /// Community (secret), for v1/v2c.
-    pub community: Community,
-    /// SNMPv3 user (secrets), for v3.
-    #[serde(default)]
-    pub v3: Option<UsmUser>,
-    /// Milliseconds to wait for each reply.
-    pub timeout_ms: u32,
-    /// Extra attempts after a timeout.
-    pub retries: u32,
+    /// How to reach and speak to the agent (flattened).
+    #[serde(flatten)]
+    pub target: AgentTarget,
     /// GETBULK max-repetitions to start with (what worked last time, else a moderate 20).
     pub max_repetitions: u32,
 }
@@ -183,12 +173,7 @@ impl DiscoveryJob {
         Self {
             schema: schema_version(),
             device: device.id.clone(),
-            address: device.address.clone(),
-            version: device.version,
-            community: device.community.clone(),
-            v3: device.v3.clone(),
-            timeout_ms: device.timeout_ms,
-            retries: device.retries,
+            target: AgentTarget::of(device),
             max_repetitions: last.map_or(20, |l| l.max_repetitions).clamp(1, 50),
         }
     }

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::device::{
-    Address, Community, DeviceId, Oid, SnmpVersion, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS,
+    Address, Community, Device, DeviceId, Oid, SnmpVersion, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS,
 };
 use crate::usm::UsmUser;
 
@@ -55,19 +55,10 @@ pub mod oids {
     }
 }
 
-/// A request to poll one device once, published by the scheduler to the `pollers` queue group.
-///
-/// It carries the community, so its subject must only be readable by pollers.
+/// How to reach a device's agent: where, which SNMP version, the credentials (secrets), the
+/// reply timeout and retries. Carried by poll and discovery jobs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PollJob {
-    /// Schema version ([`SCHEMA_VERSION`]).
-    #[serde(default = "schema_version")]
-    pub schema: u32,
-    /// Unique id of this poll; the resulting sample carries it as its id, so a job that is
-    /// polled twice yields one stored sample.
-    pub job_id: String,
-    /// The device to poll.
-    pub device: DeviceId,
+pub struct AgentTarget {
     /// Its agent.
     pub address: Address,
     /// SNMP version.
@@ -83,6 +74,38 @@ pub struct PollJob {
     /// Extra attempts after a timeout.
     #[serde(default = "default_retries")]
     pub retries: u32,
+}
+
+impl AgentTarget {
+    /// The agent of `device`.
+    pub fn of(device: &Device) -> Self {
+        Self {
+            address: device.address.clone(),
+            version: device.version,
+            community: device.community.clone(),
+            v3: device.v3.clone(),
+            timeout_ms: device.timeout_ms,
+            retries: device.retries,
+        }
+    }
+}
+
+/// A request to poll one device once, published by the scheduler to the `pollers` queue group.
+///
+/// It carries the community, so its subject must only be readable by pollers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollJob {
+    /// Schema version ([`SCHEMA_VERSION`]).
+    #[serde(default = "schema_version")]
+    pub schema: u32,
+    /// Unique id of this poll; the resulting sample carries it as its id, so a job that is
+    /// polled twice yields one stored sample.
+    pub job_id: String,
+    /// The device to poll.
+    pub device: DeviceId,
+    /// How to reach and speak to the agent (flattened: the same fields as before).
+    #[serde(flatten)]
+    pub target: AgentTarget,
     /// Every OID to GET, in order.
     pub oids: Vec<Oid>,
     /// The interfaces whose counters are among `oids`, as discovery knows them.
@@ -366,12 +389,14 @@ mod tests {
             schema: SCHEMA_VERSION,
             job_id: "core-1-1".into(),
             device: DeviceId::parse("core-1").expect("id"),
-            address: Address::parse("[2001:db8::1]:1161").expect("addr"),
-            version: SnmpVersion::V1,
-            community: Community::parse("public").expect("community"),
-            v3: None,
-            timeout_ms: 2000,
-            retries: 1,
+            target: AgentTarget {
+                address: Address::parse("[2001:db8::1]:1161").expect("addr"),
+                version: SnmpVersion::V1,
+                community: Community::parse("public").expect("community"),
+                v3: None,
+                timeout_ms: 2000,
+                retries: 1,
+            },
             oids: vec![oids::sys_uptime()],
             interfaces: vec![],
             deadline_ms: 5,

@@ -27,7 +27,7 @@ use netpulse_shared::{bus, subjects, time};
 use serde::Deserialize;
 use tokio::sync::Semaphore;
 
-use crate::snmp::{Credentials, Snmp2Agent};
+use crate::snmp::Snmp2Agent;
 
 /// `[poller]` settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -152,18 +152,12 @@ async fn handle_discovery(
     job: DiscoveryJob,
     reply: Option<async_nats::Subject>,
 ) {
-    let outcome = match Credentials::new(job.version, &job.community, job.v3.as_ref()) {
+    let outcome = match Snmp2Agent::for_target(&job.target) {
         Err(error) => DiscoveryOutcome::Failed {
             reason: error.to_string(),
         },
-        Ok(credentials) => {
-            let v1 = matches!(credentials, Credentials::V1(_));
-            let mut agent = Snmp2Agent::new(
-                job.address.clone(),
-                credentials,
-                Duration::from_millis(u64::from(job.timeout_ms)),
-                job.retries,
-            );
+        Ok(mut agent) => {
+            let v1 = agent.is_v1();
             match Box::pin(discover::discover(
                 &mut agent,
                 job.device.clone(),

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use netpulse_shared::device::{Address, Community, Oid, SnmpVersion};
-use netpulse_shared::messages::{PollJob, SnmpValue, VarBind};
+use netpulse_shared::messages::{AgentTarget, PollJob, SnmpValue, VarBind};
 use netpulse_shared::usm::{AuthProtocol, PrivProtocol, UsmUser};
 
 /// Why a GET failed.
@@ -155,9 +155,9 @@ pub enum Credentials {
 }
 
 impl Credentials {
-    /// The credentials a poll job carries for its version.
-    pub fn of_job(job: &PollJob) -> Result<Self, SnmpError> {
-        Self::new(job.version, &job.community, job.v3.as_ref())
+    /// The credentials an agent target carries for its version.
+    pub fn of_target(target: &AgentTarget) -> Result<Self, SnmpError> {
+        Self::new(target.version, &target.community, target.v3.as_ref())
     }
 
     /// The credentials for `version`.
@@ -270,11 +270,16 @@ impl Snmp2Agent {
 
     /// The agent a poll job names, with its timeout and retries.
     pub fn for_job(job: &PollJob) -> Result<Self, SnmpError> {
+        Self::for_target(&job.target)
+    }
+
+    /// The agent of a target, with its timeout and retries.
+    pub fn for_target(target: &AgentTarget) -> Result<Self, SnmpError> {
         Ok(Self::new(
-            job.address.clone(),
-            Credentials::of_job(job)?,
-            Duration::from_millis(u64::from(job.timeout_ms)),
-            job.retries,
+            target.address.clone(),
+            Credentials::of_target(target)?,
+            Duration::from_millis(u64::from(target.timeout_ms)),
+            target.retries,
         ))
     }
 

@@ -7,7 +7,7 @@
 
 use netpulse_shared::device::{Device, Oid, SnmpVersion};
 use netpulse_shared::interfaces::{selected, DeviceInterfaces, InterfaceRef};
-use netpulse_shared::messages::{oids, PollJob, PolledInterface, SCHEMA_VERSION};
+use netpulse_shared::messages::{oids, AgentTarget, PollJob, PolledInterface, SCHEMA_VERSION};
 
 /// What one poll of `device` GETs, and the interfaces it covers.
 ///
@@ -98,12 +98,7 @@ pub fn job(device: &Device, discovered: Option<&DeviceInterfaces>, slot_ms: u64)
         schema: SCHEMA_VERSION,
         job_id: format!("{}-{slot_ms}", device.id),
         device: device.id.clone(),
-        address: device.address.clone(),
-        version: device.version,
-        community: device.community.clone(),
-        v3: device.v3.clone(),
-        timeout_ms: device.timeout_ms,
-        retries: device.retries,
+        target: AgentTarget::of(device),
         oids,
         interfaces,
         deadline_ms: slot_ms + interval_ms(device),
