@@ -309,6 +309,36 @@ async fn list_interfaces(
     ))
 }
 
+/// Sends `message` to the service behind `subject` (NATS request/reply) and decodes its
+/// answer: 504 when it does not answer within `wait_secs`, 503 when none is running. The
+/// inner result is the decoding of the answer.
+async fn ask<M: serde::Serialize, A: serde::de::DeserializeOwned>(
+    client: &async_nats::Client,
+    subject: String,
+    message: &M,
+    wait_secs: u64,
+    service: &str,
+) -> Result<Result<A, serde_json::Error>, ApiError> {
+    let payload = serde_json::to_vec(message).map_err(|e| ApiError::unavailable("encoder", &e))?;
+    let request = client.request(subject, payload.into());
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(wait_secs), request)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!("no {service} answered in time"),
+            )
+        })?
+        .map_err(|e| match e.kind() {
+            async_nats::RequestErrorKind::NoResponders => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("no {service} is running"),
+            ),
+            _ => ApiError::unavailable(service, &e),
+        })?;
+    Ok(serde_json::from_slice(&answer.payload))
+}
+
 /// The history query of a request's parameters; errors name the parameter.
 fn history_query(
     device: &Device,
@@ -382,23 +412,15 @@ async fn history(
 ) -> Result<Response, Rejection> {
     let device = registry.require(&raw_id).await?;
     let query = history_query(&device, &params)?;
-    let payload = serde_json::to_vec(&query).map_err(|e| ApiError::unavailable("encoder", &e))?;
-    let request = client.request(subjects::history(&device.id), payload.into());
-    let answer = tokio::time::timeout(std::time::Duration::from_secs(15), request)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "the recorder did not answer in time",
-            )
-        })?
-        .map_err(|e| match e.kind() {
-            async_nats::RequestErrorKind::NoResponders => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no recorder is running")
-            }
-            _ => ApiError::unavailable("history", &e),
-        })?;
-    match serde_json::from_slice::<HistoryAnswer>(&answer.payload) {
+    let answer: Result<HistoryAnswer, _> = ask(
+        &client,
+        subjects::history(&device.id),
+        &query,
+        15,
+        "recorder",
+    )
+    .await?;
+    match answer {
         Ok(series @ HistoryAnswer::Series { .. }) => {
             let mut body = serde_json::to_value(&series).unwrap_or_default();
             if let Some(map) = body.as_object_mut() {
@@ -439,23 +461,15 @@ async fn discover_now(
         .await;
     let last = registry.interfaces(&id).await?;
     let job = DiscoveryJob::for_device(&device, last.as_ref());
-    let payload = serde_json::to_vec(&job).map_err(|e| ApiError::unavailable("encoder", &e))?;
-    let request = client.request(subjects::discover(&id), payload.into());
-    let answer = tokio::time::timeout(std::time::Duration::from_secs(DISCOVERY_WAIT_SECS), request)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "no poller finished the discovery in time",
-            )
-        })?
-        .map_err(|e| match e.kind() {
-            async_nats::RequestErrorKind::NoResponders => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no poller is running")
-            }
-            _ => ApiError::unavailable("discovery", &e),
-        })?;
-    match serde_json::from_slice::<DiscoveryOutcome>(&answer.payload) {
+    let answer: Result<DiscoveryOutcome, _> = ask(
+        &client,
+        subjects::discover(&id),
+        &job,
+        DISCOVERY_WAIT_SECS,
+        "poller",
+    )
+    .await?;
+    match answer {
         Ok(DiscoveryOutcome::Discovered(found)) => Ok(json_reply(
             &interface_list(&device, Some(&found)),
             StatusCode::OK,
