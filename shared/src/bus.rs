@@ -78,6 +78,29 @@ pub async fn samples_stream(js: &jetstream::Context) -> Result<stream::Stream, B
     })
 }
 
+/// Sets the samples stream's limits (age and size) when they differ from `max_age` and
+/// `max_bytes`: the recorder owns them, since they bound how long it may be away.
+pub async fn limit_samples_stream(
+    js: &jetstream::Context,
+    max_age: Duration,
+    max_bytes: u64,
+) -> Result<(), BusError> {
+    let fail = |e: &dyn std::fmt::Display| BusError::JetStream {
+        what: "samples stream",
+        reason: e.to_string(),
+    };
+    let mut stream = samples_stream(js).await?;
+    let mut config = stream.info().await.map_err(|e| fail(&e))?.config.clone();
+    let bytes = i64::try_from(max_bytes).unwrap_or(i64::MAX);
+    if config.max_age != max_age || config.max_bytes != bytes {
+        config.max_age = max_age;
+        config.max_bytes = bytes;
+        js.update_stream(config).await.map_err(|e| fail(&e))?;
+        tracing::info!(?max_age, max_bytes, "samples stream limits set");
+    }
+    Ok(())
+}
+
 /// The events stream: audit and configuration events, kept a year (bounded in size).
 pub async fn events_stream(js: &jetstream::Context) -> Result<stream::Stream, BusError> {
     js.get_or_create_stream(stream::Config {
@@ -113,6 +136,16 @@ pub async fn interfaces_bucket(js: &jetstream::Context) -> Result<kv::Store, Bus
         js,
         subjects::INTERFACES_BUCKET,
         "netpulse discovered interfaces",
+    )
+    .await
+}
+
+/// Labels of the histories kept of deleted devices: one key per device id.
+pub async fn removed_bucket(js: &jetstream::Context) -> Result<kv::Store, BusError> {
+    bucket(
+        js,
+        subjects::REMOVED_BUCKET,
+        "netpulse removed devices with kept history",
     )
     .await
 }

@@ -67,6 +67,111 @@ impl Default for NatsSettings {
     }
 }
 
+/// A length of time in settings: a number of seconds, or a number with a unit: `s`, `m`,
+/// `h`, `d` (days), `w` (weeks), `y` (365 days). `"90d"`, `"48h"`, `3600`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Period(pub std::time::Duration);
+
+impl Period {
+    /// Parses `"7d"`-style text; the error says what is accepted.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let seconds_per = match unit.trim() {
+            "" | "s" => 1,
+            "m" => 60,
+            "h" => 3_600,
+            "d" => 86_400,
+            "w" => 7 * 86_400,
+            "y" => 365 * 86_400,
+            _ => {
+                return Err(format!(
+                    "{text:?} is not a period (use e.g. 90s, 15m, 48h, 7d, 2w, 2y)"
+                ))
+            }
+        };
+        let n: u64 = number.parse().map_err(|_| {
+            format!("{text:?} is not a period (use e.g. 90s, 15m, 48h, 7d, 2w, 2y)")
+        })?;
+        let seconds = n
+            .checked_mul(seconds_per)
+            .filter(|s| *s > 0)
+            .ok_or_else(|| format!("{text:?} must be more than zero and less than centuries"))?;
+        Ok(Self(std::time::Duration::from_secs(seconds)))
+    }
+
+    /// In milliseconds.
+    pub fn as_ms(self) -> u64 {
+        u64::try_from(self.0.as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+/// An amount of storage in settings: a number of bytes, or a number with a unit: `KiB`,
+/// `MiB`, `GiB`, `TiB` (also `KB`, `MB`, `GB`, `TB` in powers of 1000). `"4GiB"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Size(pub u64);
+
+impl Size {
+    /// Parses `"4GiB"`-style text; the error says what is accepted.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let multiplier: u64 = match unit.trim() {
+            "" | "B" => 1,
+            "KiB" => 1 << 10,
+            "MiB" => 1 << 20,
+            "GiB" => 1 << 30,
+            "TiB" => 1 << 40,
+            "KB" => 1_000,
+            "MB" => 1_000_000,
+            "GB" => 1_000_000_000,
+            "TB" => 1_000_000_000_000,
+            _ => return Err(format!("{text:?} is not a size (use e.g. 512MiB, 4GiB)")),
+        };
+        let n: u64 = number
+            .parse()
+            .map_err(|_| format!("{text:?} is not a size (use e.g. 512MiB, 4GiB)"))?;
+        n.checked_mul(multiplier)
+            .filter(|b| *b > 0)
+            .map(Self)
+            .ok_or_else(|| format!("{text:?} must be more than zero and fit in 64 bits"))
+    }
+}
+
+/// Text or a plain number, as settings files and the environment give them.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TextOrNumber {
+    Number(u64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for Period {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match TextOrNumber::deserialize(d)? {
+            TextOrNumber::Number(n) => Self::parse(&n.to_string()),
+            TextOrNumber::Text(t) => Self::parse(&t),
+        }
+        .map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match TextOrNumber::deserialize(d)? {
+            TextOrNumber::Number(n) => Self::parse(&n.to_string()),
+            TextOrNumber::Text(t) => Self::parse(&t),
+        }
+        .map_err(serde::de::Error::custom)
+    }
+}
+
 /// The top-level `data_dir`: where history and the JetStream store live. Default `./data`.
 pub fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
@@ -108,6 +213,24 @@ mod tests {
         assert_eq!(got.nats.url, "nats://127.0.0.1:4999");
         assert_eq!(got.nats.connect_timeout_secs, 30);
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn periods_and_sizes() {
+        let day = std::time::Duration::from_secs(86_400);
+        assert_eq!(Period::parse("2d"), Ok(Period(2 * day)));
+        assert_eq!(Period::parse("48h"), Ok(Period(2 * day)));
+        assert_eq!(Period::parse("3600").map(Period::as_ms), Ok(3_600_000));
+        assert_eq!(Period::parse("2y"), Ok(Period(730 * day)));
+        for bad in ["", "d", "0d", "7 days", "-1d", "1.5h", "99999999999999999y"] {
+            assert!(Period::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Size::parse("4GiB"), Ok(Size(4 << 30)));
+        assert_eq!(Size::parse("1500"), Ok(Size(1500)));
+        assert_eq!(Size::parse("2GB"), Ok(Size(2_000_000_000)));
+        for bad in ["", "0", "4gb", "GiB", "4 PiB"] {
+            assert!(Size::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -7,14 +7,16 @@ use serde::{Deserialize, Serialize};
 use crate::device::DeviceId;
 use crate::interfaces::InterfaceRef;
 use crate::messages::Sample;
-use crate::rate::{bits_per_second, Reading};
+use crate::rollup::{RateTracker, Resolution};
 
 fn schema_version() -> u32 {
     crate::messages::SCHEMA_VERSION
 }
 
-/// Most points one answer carries.
-pub const MAX_POINTS: usize = 5000;
+/// Most points one query may ask for.
+pub const MAX_POINTS: usize = 50_000;
+/// Most points one NATS answer carries; longer answers come in pages.
+pub const PAGE_POINTS: usize = 2_000;
 
 /// A history request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +34,16 @@ pub struct HistoryQuery {
     pub to_ms: u64,
     /// Most points wanted.
     pub max_points: usize,
+    /// The resolution to read; `None` lets the recorder choose (see [`choose_resolution`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
+    /// The step to use, milliseconds; `None` lets the recorder choose. Later pages repeat
+    /// the resolution and step of the first answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_ms: Option<u64>,
+    /// Which page of [`PAGE_POINTS`] points to answer, from 0.
+    #[serde(default)]
+    pub page: usize,
 }
 
 /// Min, average and max of the rates in one step, bits per second.
@@ -43,6 +55,17 @@ pub struct Spread {
     pub avg: f64,
     /// Highest rate.
     pub max: f64,
+}
+
+impl Spread {
+    /// A single value.
+    pub fn one(value: f64) -> Self {
+        Self {
+            min: value,
+            avg: value,
+            max: value,
+        }
+    }
 }
 
 /// One step of the answer; `None` where there is no data (a gap stays a gap).
@@ -60,20 +83,64 @@ pub struct HistoryPoint {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum HistoryAnswer {
-    /// The series.
+    /// The series (one page of it).
     Series {
         /// Schema version.
         schema: u32,
+        /// The resolution read.
+        resolution: Resolution,
         /// Width of each step, milliseconds.
         step_ms: u64,
-        /// The points, oldest first.
+        /// How many pages the whole series takes.
+        pages: usize,
+        /// The points of this page, oldest first.
         points: Vec<HistoryPoint>,
-        /// 95th percentile of the received rates over the range, bits per second.
+        /// 95th percentile of the received rates over the range, bits per second (first
+        /// page only).
         p95_in_bps: Option<f64>,
-        /// 95th percentile of the sent rates over the range, bits per second.
+        /// 95th percentile of the sent rates over the range, bits per second (first page
+        /// only).
         p95_out_bps: Option<f64>,
     },
     /// The query could not be answered.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A device deleted with its history kept: the gateway's label for that history, in the
+/// key-value bucket `netpulse_removed` under the device id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedDevice {
+    /// The device id its history is filed under.
+    pub id: DeviceId,
+    /// Its name.
+    pub name: String,
+    /// Its SNMP address.
+    pub address: String,
+    /// When it was deleted, Unix milliseconds.
+    pub removed_ms: u64,
+    /// The interfaces it was polling, to choose from in its history.
+    pub interfaces: Vec<RemovedInterface>,
+}
+
+/// One interface of a removed device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedInterface {
+    /// ifIndex when it was last discovered.
+    pub index: u32,
+    /// Stable key (ifName, else ifDescr).
+    pub key: String,
+}
+
+/// The recorder's answer to a purge request on `netpulse.purge.<device>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum PurgeAnswer {
+    /// Every file of the device's history is deleted.
+    Done,
+    /// Not done.
     Failed {
         /// Why.
         reason: String,
@@ -91,57 +158,222 @@ pub struct Rate {
     pub out_bps: f64,
 }
 
+/// True when `rate` belongs to the interface a query names.
+pub fn matches(interface: &InterfaceRef, index: u32, key: &str) -> bool {
+    match interface {
+        InterfaceRef::Index(n) => index == *n,
+        InterfaceRef::Name(name) => key == name,
+    }
+}
+
 /// The rates of one interface between consecutive samples (in time order). A step whose
 /// counters cannot give a rate (restart, reset) is left out: a gap.
 pub fn rates(samples: &[Sample], interface: &InterfaceRef) -> Vec<Rate> {
-    let mut out = Vec::new();
-    let mut previous: Option<(&Sample, crate::messages::InterfaceCounters, u64)> = None;
-    for sample in samples {
-        let polled = sample.interfaces.iter().find(|i| match interface {
-            InterfaceRef::Index(n) => i.index == *n,
-            InterfaceRef::Name(name) => i.key == *name,
-        });
-        let index = match (interface, polled) {
-            (_, Some(p)) => p.index,
-            (InterfaceRef::Index(n), None) => *n,
-            (InterfaceRef::Name(_), None) => continue,
-        };
-        let speed = polled.map_or(0, |p| p.speed_bps);
-        let Some(counters) = sample
-            .interface_counters()
-            .into_iter()
-            .find(|c| c.index == index)
-        else {
-            continue;
-        };
-        if let Some((before, then, _)) = previous {
-            let reading = |s: &Sample, (value, bits): (u64, u32)| Reading {
-                time_ms: s.time_ms,
-                uptime_ticks: s.uptime_ticks,
-                value,
-                bits,
+    let mut tracker = RateTracker::default();
+    samples
+        .iter()
+        .flat_map(|s| tracker.step(s))
+        .filter(|r| matches(interface, r.index, &r.key))
+        .map(|r| Rate {
+            time_ms: r.time_ms,
+            in_bps: r.in_bps,
+            out_bps: r.out_bps,
+        })
+        .collect()
+}
+
+/// What a history answer is built from: one raw rate (count 1) or one rollup period.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Entry {
+    /// When: the rate's time, or the period's start. Unix milliseconds.
+    pub time_ms: u64,
+    /// How many rates it stands for.
+    pub count: u32,
+    /// Received bits per second.
+    pub in_bps: Spread,
+    /// Sent bits per second.
+    pub out_bps: Spread,
+}
+
+impl From<&Rate> for Entry {
+    fn from(rate: &Rate) -> Self {
+        Self {
+            time_ms: rate.time_ms,
+            count: 1,
+            in_bps: Spread::one(rate.in_bps),
+            out_bps: Spread::one(rate.out_bps),
+        }
+    }
+}
+
+/// Entries merged per period of `period_ms` (each at its period's start), as a rollup of
+/// that period would hold them: min of the mins, max of the maxes, average weighted by count.
+/// Entries must be in time order.
+pub fn merge_periods(entries: &[Entry], period_ms: u64) -> Vec<Entry> {
+    let period = period_ms.max(1);
+    let mut out: Vec<(Entry, f64, f64)> = Vec::new();
+    for e in entries {
+        let start = e.time_ms - e.time_ms % period;
+        let weight = f64::from(e.count);
+        match out.last_mut() {
+            Some((m, in_sum, out_sum)) if m.time_ms == start => {
+                m.count += e.count;
+                m.in_bps.min = m.in_bps.min.min(e.in_bps.min);
+                m.in_bps.max = m.in_bps.max.max(e.in_bps.max);
+                m.out_bps.min = m.out_bps.min.min(e.out_bps.min);
+                m.out_bps.max = m.out_bps.max.max(e.out_bps.max);
+                *in_sum += e.in_bps.avg * weight;
+                *out_sum += e.out_bps.avg * weight;
+            }
+            _ => out.push((
+                Entry {
+                    time_ms: start,
+                    ..*e
+                },
+                e.in_bps.avg * weight,
+                e.out_bps.avg * weight,
+            )),
+        }
+    }
+    out.into_iter()
+        .map(|(mut m, in_sum, out_sum)| {
+            let n = f64::from(m.count.max(1));
+            m.in_bps.avg = in_sum / n;
+            m.out_bps.avg = out_sum / n;
+            m
+        })
+        .collect()
+}
+
+/// The steps of an answer: `count` steps of `step_ms` from `start_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// Start of the first step (the range's start, aligned down to the resolution).
+    pub start_ms: u64,
+    /// End of the range.
+    pub to_ms: u64,
+    /// Width of a step: a multiple of the resolution's period.
+    pub step_ms: u64,
+    /// How many steps.
+    pub count: usize,
+}
+
+impl Plan {
+    /// At most `max_points` steps over `[from_ms, to_ms)`, each a multiple of `align_ms` and
+    /// at least `min_step_ms` wide.
+    pub fn new(
+        from_ms: u64,
+        to_ms: u64,
+        max_points: usize,
+        align_ms: u64,
+        min_step_ms: u64,
+    ) -> Self {
+        let align = align_ms.max(1);
+        let start_ms = from_ms - from_ms % align;
+        let span = to_ms.saturating_sub(start_ms).max(1);
+        let points = max_points.clamp(1, MAX_POINTS) as u64;
+        let step_ms = span
+            .div_ceil(points)
+            .max(min_step_ms)
+            .max(1)
+            .div_ceil(align)
+            * align;
+        Self::with_step(start_ms, to_ms, step_ms)
+    }
+
+    /// Steps of a given width from `start_ms`.
+    pub fn with_step(start_ms: u64, to_ms: u64, step_ms: u64) -> Self {
+        let step_ms = step_ms.max(1);
+        let count = usize::try_from(to_ms.saturating_sub(start_ms).max(1).div_ceil(step_ms))
+            .unwrap_or(usize::MAX);
+        Self {
+            start_ms,
+            to_ms,
+            step_ms,
+            count,
+        }
+    }
+
+    /// How many pages of [`PAGE_POINTS`] the steps take.
+    pub fn pages(&self) -> usize {
+        self.count.div_ceil(PAGE_POINTS).max(1)
+    }
+
+    /// The time span of one page: `[from, to)`.
+    pub fn page_span(&self, page: usize) -> (u64, u64) {
+        let first = (page * PAGE_POINTS) as u64;
+        let from = self
+            .start_ms
+            .saturating_add(first.saturating_mul(self.step_ms));
+        let to = from
+            .saturating_add(PAGE_POINTS as u64 * self.step_ms)
+            .min(self.to_ms);
+        (from, to.max(from))
+    }
+
+    /// The points of steps `first..first + len`, each aggregating the entries in it:
+    /// min of the mins, max of the maxes, the average weighted by count. Steps without
+    /// entries are gaps.
+    pub fn points(&self, entries: &[Entry], first: usize, len: usize) -> Vec<HistoryPoint> {
+        let len = len.min(self.count.saturating_sub(first));
+        let mut acc: Vec<Option<(Spread, Spread, u64)>> = vec![None; len];
+        for entry in entries
+            .iter()
+            .filter(|e| e.time_ms >= self.start_ms && e.time_ms < self.to_ms)
+        {
+            let slot = usize::try_from((entry.time_ms - self.start_ms) / self.step_ms)
+                .unwrap_or(usize::MAX)
+                .wrapping_sub(first);
+            let Some(cell) = acc.get_mut(slot) else {
+                continue;
             };
-            let inbound = bits_per_second(
-                &reading(before, then.in_octets),
-                &reading(sample, counters.in_octets),
-                speed,
-            );
-            let outbound = bits_per_second(
-                &reading(before, then.out_octets),
-                &reading(sample, counters.out_octets),
-                speed,
-            );
-            if let (Ok(in_bps), Ok(out_bps)) = (inbound, outbound) {
-                out.push(Rate {
-                    time_ms: sample.time_ms,
-                    in_bps,
-                    out_bps,
-                });
+            let weight = f64::from(entry.count);
+            match cell {
+                None => {
+                    let sum = |s: Spread| Spread {
+                        avg: s.avg * weight,
+                        ..s
+                    };
+                    *cell = Some((
+                        sum(entry.in_bps),
+                        sum(entry.out_bps),
+                        u64::from(entry.count),
+                    ));
+                }
+                Some((i, o, n)) => {
+                    for (spread, e) in [(&mut *i, entry.in_bps), (&mut *o, entry.out_bps)] {
+                        spread.min = spread.min.min(e.min);
+                        spread.max = spread.max.max(e.max);
+                        spread.avg += e.avg * weight; // a weighted sum until the end
+                    }
+                    *n += u64::from(entry.count);
+                }
             }
         }
-        previous = Some((sample, counters, speed));
+        acc.into_iter()
+            .enumerate()
+            .map(|(k, cell)| {
+                let time_ms = self.start_ms + (first + k) as u64 * self.step_ms;
+                match cell {
+                    None => HistoryPoint {
+                        time_ms,
+                        in_bps: None,
+                        out_bps: None,
+                    },
+                    Some((mut i, mut o, n)) => {
+                        let n = n.max(1) as f64;
+                        i.avg /= n;
+                        o.avg /= n;
+                        HistoryPoint {
+                            time_ms,
+                            in_bps: Some(i),
+                            out_bps: Some(o),
+                        }
+                    }
+                }
+            })
+            .collect()
     }
-    out
 }
 
 /// Groups rates into at most `max_points` equal steps over `[from_ms, to_ms)`, each with
@@ -152,64 +384,81 @@ pub fn downsample(
     to_ms: u64,
     max_points: usize,
 ) -> (u64, Vec<HistoryPoint>) {
-    let span = to_ms.saturating_sub(from_ms).max(1);
-    let points = max_points.clamp(1, MAX_POINTS) as u64;
-    let step = span.div_ceil(points).max(1);
-    let count = usize::try_from(span.div_ceil(step)).unwrap_or(0);
-    let mut acc: Vec<Option<(Spread, Spread, u32)>> = vec![None; count];
-    for rate in rates
-        .iter()
-        .filter(|r| r.time_ms >= from_ms && r.time_ms < to_ms)
-    {
-        let slot = usize::try_from((rate.time_ms - from_ms) / step).unwrap_or(0);
-        let Some(cell) = acc.get_mut(slot) else {
-            continue;
-        };
-        match cell {
-            None => {
-                let one = |v: f64| Spread {
-                    min: v,
-                    avg: v,
-                    max: v,
-                };
-                *cell = Some((one(rate.in_bps), one(rate.out_bps), 1));
-            }
-            Some((i, o, n)) => {
-                for (spread, v) in [(&mut *i, rate.in_bps), (&mut *o, rate.out_bps)] {
-                    spread.min = spread.min.min(v);
-                    spread.max = spread.max.max(v);
-                    spread.avg += v; // a sum until the end
-                }
-                *n += 1;
-            }
+    let plan = Plan::new(from_ms, to_ms, max_points, 1, 1);
+    let entries: Vec<Entry> = rates.iter().map(Entry::from).collect();
+    (plan.step_ms, plan.points(&entries, 0, plan.count))
+}
+
+/// The typical time between entries: the median gap between consecutive distinct times
+/// (`None` with fewer than two).
+pub fn typical_spacing(entries: &[Entry]) -> Option<u64> {
+    let mut gaps: Vec<u64> = entries
+        .windows(2)
+        .map(|w| w[1].time_ms.saturating_sub(w[0].time_ms))
+        .filter(|g| *g > 0)
+        .collect();
+    if gaps.is_empty() {
+        return None;
+    }
+    gaps.sort_unstable();
+    Some(gaps[gaps.len() / 2])
+}
+
+/// How long each resolution is kept, milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kept {
+    /// Raw samples.
+    pub raw_ms: u64,
+    /// One-minute rollups.
+    pub minute_ms: u64,
+    /// Five-minute rollups.
+    pub five_minutes_ms: u64,
+    /// One-hour rollups.
+    pub hour_ms: u64,
+}
+
+impl Kept {
+    /// How long `resolution` is kept.
+    pub fn of(&self, resolution: Resolution) -> u64 {
+        match resolution {
+            Resolution::Raw => self.raw_ms,
+            Resolution::Minute => self.minute_ms,
+            Resolution::FiveMinutes => self.five_minutes_ms,
+            Resolution::Hour => self.hour_ms,
         }
     }
-    let out = acc
+}
+
+/// The resolution to answer a query from: of those still kept back to `from_ms`, the
+/// coarsest whose period fits in one step of the answer (so reading it loses nothing the
+/// chart could show), else the finest kept; when none reaches back that far, the one kept
+/// longest.
+pub fn choose_resolution(
+    from_ms: u64,
+    to_ms: u64,
+    max_points: usize,
+    kept: &Kept,
+    now_ms: u64,
+) -> Resolution {
+    let step = to_ms
+        .saturating_sub(from_ms)
+        .div_ceil(max_points.clamp(1, MAX_POINTS) as u64);
+    let covering: Vec<Resolution> = Resolution::ALL
         .into_iter()
-        .enumerate()
-        .map(|(k, cell)| {
-            let time_ms = from_ms + k as u64 * step;
-            match cell {
-                None => HistoryPoint {
-                    time_ms,
-                    in_bps: None,
-                    out_bps: None,
-                },
-                Some((mut i, mut o, n)) => {
-                    if n > 1 {
-                        i.avg /= f64::from(n);
-                        o.avg /= f64::from(n);
-                    }
-                    HistoryPoint {
-                        time_ms,
-                        in_bps: Some(i),
-                        out_bps: Some(o),
-                    }
-                }
-            }
-        })
+        .filter(|r| from_ms >= now_ms.saturating_sub(kept.of(*r)))
         .collect();
-    (step, out)
+    if covering.is_empty() {
+        return Resolution::ALL
+            .into_iter()
+            .max_by_key(|r| kept.of(*r))
+            .unwrap_or(Resolution::Hour);
+    }
+    covering
+        .iter()
+        .rev()
+        .find(|r| r.period_ms() <= step)
+        .copied()
+        .unwrap_or(covering[0])
 }
 
 /// The 95th percentile as transit billing computes it: sort the rates, drop the top 5%,
@@ -242,6 +491,47 @@ mod tests {
             "the top 5% (one value) is dropped"
         );
     }
+
+    #[test]
+    fn the_coarsest_resolution_that_loses_nothing_is_read() {
+        let kept = Kept {
+            raw_ms: 2 * DAY,
+            minute_ms: 7 * DAY,
+            five_minutes_ms: 90 * DAY,
+            hour_ms: 730 * DAY,
+        };
+        let now = 1_764_288_000_000;
+        let choose = |span: u64, points| choose_resolution(now - span, now, points, &kept, now);
+        assert_eq!(choose(900_000, 1000), Resolution::Raw, "live 15 min");
+        assert_eq!(
+            choose(6 * 3_600_000, 1000),
+            Resolution::Raw,
+            "6 h: 21.6 s steps"
+        );
+        assert_eq!(choose(DAY, 1000), Resolution::Minute, "24 h: 86 s steps");
+        assert_eq!(choose(7 * DAY, 1000), Resolution::FiveMinutes);
+        assert_eq!(choose(30 * DAY, 1000), Resolution::FiveMinutes);
+        assert_eq!(choose(30 * DAY, 500), Resolution::Hour, "86 min steps");
+        assert_eq!(choose(365 * DAY, 1000), Resolution::Hour);
+        assert_eq!(
+            choose(3 * DAY, 50_000),
+            Resolution::Minute,
+            "raw is gone by then"
+        );
+        assert_eq!(
+            choose(1000 * DAY, 10),
+            Resolution::Hour,
+            "older than anything kept"
+        );
+        let plan = Plan::new(now - 30 * DAY, now, 43_200, 60_000, 1);
+        assert_eq!(
+            (plan.step_ms, plan.count, plan.pages()),
+            (60_000, 43_200, 22)
+        );
+        assert_eq!(plan.page_span(21).1, now);
+    }
+
+    const DAY: u64 = 86_400_000;
 
     #[test]
     fn downsampling_keeps_spikes_and_gaps() {
@@ -285,6 +575,48 @@ mod tests {
                         prop_assert_eq!((s.min, s.max), (min, max));
                         prop_assert!((s.avg - avg).abs() <= avg.abs() * 1e-9 + 1e-6);
                     }
+                }
+            }
+        }
+
+        /// Answering from rollups gives what the raw rates give for the same steps: the
+        /// recorder may read either.
+        #[test]
+        fn rollup_answers_match_raw_answers(
+            values in prop::collection::vec((1u64..40_000, 0.0f64..1e9), 1..400),
+            resolution in prop::sample::select(Resolution::ROLLUPS.to_vec()),
+            max_points in 1usize..40,
+        ) {
+            let mut time = 1_764_288_000_000u64;
+            let rates: Vec<crate::rollup::InterfaceRate> = values
+                .iter()
+                .map(|&(gap, v)| {
+                    time += gap;
+                    crate::rollup::InterfaceRate { index: 1, key: "eth0".into(), time_ms: time, in_bps: v, out_bps: v / 3.0 }
+                })
+                .collect();
+            let mut roller = crate::rollup::Roller::new(resolution, 0);
+            let mut lines: Vec<crate::rollup::RollupLine> = rates.iter().filter_map(|r| roller.push(r)).collect();
+            lines.extend(roller.close());
+            let rolled: Vec<Entry> = lines
+                .iter()
+                .flat_map(|l| l.interfaces.iter().map(|i| Entry { time_ms: l.time_ms, count: i.count, in_bps: i.in_bps, out_bps: i.out_bps }))
+                .collect();
+            let raw: Vec<Entry> = rates.iter().map(|r| Entry::from(&Rate { time_ms: r.time_ms, in_bps: r.in_bps, out_bps: r.out_bps })).collect();
+            let from = rates[0].time_ms;
+            let plan = Plan::new(from, time + 1, max_points, resolution.period_ms(), 1);
+            prop_assert!(plan.count <= max_points);
+            let (a, b) = (plan.points(&rolled, 0, plan.count), plan.points(&raw, 0, plan.count));
+            prop_assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(&b) {
+                prop_assert_eq!(x.time_ms, y.time_ms);
+                match (x.in_bps, y.in_bps) {
+                    (None, None) => {}
+                    (Some(p), Some(q)) => {
+                        prop_assert_eq!((p.min, p.max), (q.min, q.max));
+                        prop_assert!((p.avg - q.avg).abs() <= q.avg.abs() * 1e-9 + 1e-6);
+                    }
+                    _ => prop_assert!(false, "a gap in one answer only"),
                 }
             }
         }

@@ -9,6 +9,7 @@
 //! - [`config`]: typed settings from `netpulse.toml` and `NETPULSE_` environment variables.
 //! - [`bus`]: connecting to NATS and declaring the streams and buckets the services share.
 //! - [`rate`]: counter deltas and bits-per-second math.
+//! - [`rollup`]: rates per interface and their 1 min / 5 min / 1 h aggregates.
 //! - [`shutdown`]: the Ctrl-C / SIGTERM signal the binaries stop on.
 //! - [`telemetry`]: tracing setup for the binaries.
 //! - `test_util` (feature `test-util`): real nats-server and snmpd processes for tests.
@@ -20,6 +21,7 @@ pub mod history;
 pub mod interfaces;
 pub mod messages;
 pub mod rate;
+pub mod rollup;
 pub mod shutdown;
 pub mod subjects;
 pub mod telemetry;

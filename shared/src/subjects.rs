@@ -48,6 +48,14 @@ pub fn history(device: &DeviceId) -> String {
 /// Every history request.
 pub const HISTORY_ALL: &str = "netpulse.history.*";
 
+/// Delete a device's whole history (request/reply to the recorder):
+/// `netpulse.purge.<device>`.
+pub fn purge(device: &DeviceId) -> String {
+    format!("netpulse.purge.{device}")
+}
+/// Every purge request.
+pub const PURGE_ALL: &str = "netpulse.purge.*";
+
 /// Audit events (logins, device and user changes).
 pub const AUDIT: &str = "netpulse.event.audit";
 /// Every event.
@@ -71,6 +79,9 @@ pub const STATUS_BUCKET: &str = "netpulse_status";
 /// The key-value bucket holding each device's discovered interfaces (a
 /// [`crate::interfaces::DeviceInterfaces`]), one key per device id.
 pub const INTERFACES_BUCKET: &str = "netpulse_interfaces";
+/// The key-value bucket labelling the histories kept of deleted devices (a
+/// [`crate::history::RemovedDevice`]), one key per device id.
+pub const REMOVED_BUCKET: &str = "netpulse_removed";
 /// The key-value bucket holding the device registry, one key per device id.
 pub const DEVICES_BUCKET: &str = "netpulse_devices";
 

@@ -15,6 +15,37 @@ pub fn utc_date(ms: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// The UTC calendar month of a Unix-millisecond time, as `YYYY-MM`.
+pub fn utc_month(ms: u64) -> String {
+    let (y, m, _) = civil_from_days(ms / 86_400_000);
+    format!("{y:04}-{m:02}")
+}
+
+/// The span `[start, end)` in Unix milliseconds of a `YYYY-MM-DD` day or a `YYYY-MM` month.
+pub fn date_span(text: &str) -> Option<(u64, u64)> {
+    let parts: Vec<u64> = text
+        .split('-')
+        .map(|p| {
+            p.parse::<u64>()
+                .ok()
+                .filter(|_| p.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect::<Option<_>>()?;
+    let day_ms = |days: i64| u64::try_from(days).ok().map(|d| d * 86_400_000);
+    match parts[..] {
+        [y, m, d] if (1..=12).contains(&m) && (1..=31).contains(&d) => {
+            let start = day_ms(days_from_civil(y, m, d)?)?;
+            (utc_date(start) == text).then_some((start, start + 86_400_000))
+        }
+        [y, m] if (1..=12).contains(&m) => {
+            let start = day_ms(days_from_civil(y, m, 1)?)?;
+            let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+            Some((start, day_ms(days_from_civil(ny, nm, 1)?)?))
+        }
+        _ => None,
+    }
+}
+
 /// Parses a time given as Unix seconds (`1764323456`, fractions allowed) or RFC 3339
 /// (`2025-11-28T10:30:00Z`, `2025-11-28T11:30:00.5+01:00`) into Unix milliseconds.
 pub fn parse_time(text: &str) -> Result<u64, String> {
@@ -133,6 +164,26 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(parse_time(text).ok(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn date_spans() {
+        assert_eq!(
+            date_span("2025-11-28"),
+            Some((1_764_288_000_000, 1_764_374_400_000))
+        );
+        assert_eq!(
+            date_span("2024-02"),
+            Some((1_706_745_600_000, 1_709_251_200_000))
+        );
+        assert_eq!(
+            date_span("2025-12").map(|(_, e)| utc_date(e)),
+            Some("2026-01-01".into())
+        );
+        assert_eq!(utc_month(1_764_288_000_000), "2025-11");
+        for bad in ["2025-02-30", "2025-13", "2025", "x-1-1", "2025-+1-01", ""] {
+            assert_eq!(date_span(bad), None, "{bad}");
         }
     }
 

@@ -22,6 +22,9 @@ pub struct Services {
     /// Run nats-server with netpulse's nats/nats.conf: each service with its own user and
     /// permissions.
     pub nats_permissions: bool,
+    /// Leave the recorder out of the pipeline: the test runs it as a process
+    /// ([`RecorderProcess`]).
+    pub recorder_apart: bool,
 }
 
 /// A running netpulse: nats-server, the services as tasks, and a data directory, all gone
@@ -33,6 +36,8 @@ pub struct Stack {
     pub data_dir: PathBuf,
     /// A client for the test's own NATS use.
     pub nats: async_nats::Client,
+    /// How the recorder connects to NATS.
+    pub recorder_nats: NatsSettings,
     /// The admin's bearer token.
     pub token: String,
     stop: watch::Sender<bool>,
@@ -110,14 +115,16 @@ impl Stack {
                         .expect("poller");
                 }));
             }
-            let client = connect("test-recorder").await;
-            let stop = shutdown();
-            let dir = data.path().to_path_buf();
-            tasks.push(tokio::spawn(async move {
-                netpulse_recorder::run(client, dir, Default::default(), stop)
-                    .await
-                    .expect("recorder");
-            }));
+            if !services.recorder_apart {
+                let client = connect("test-recorder").await;
+                let stop = shutdown();
+                let dir = data.path().to_path_buf();
+                tasks.push(tokio::spawn(async move {
+                    netpulse_recorder::run(client, dir, Default::default(), stop)
+                        .await
+                        .expect("recorder");
+                }));
+            }
         }
         let client = connect("test-gateway").await;
         let gateway = netpulse_gateway::Gateway::build(
@@ -146,6 +153,7 @@ impl Stack {
             gateway: address,
             data_dir: data.path().to_path_buf(),
             nats,
+            recorder_nats: settings_for("recorder"),
             stop,
             tasks,
             _data: data,
@@ -233,6 +241,80 @@ impl Stack {
         for task in self.tasks.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
         }
+    }
+}
+
+/// A netpulse binary built beside the test binaries (`cargo build --bins`, which `make test`
+/// runs first).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test binary>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target directory");
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build it first with `cargo build --bins` (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// netpulse-recorder running as its own process on a stack's NATS and data directory, so a
+/// test can kill it as a crash would.
+pub struct RecorderProcess {
+    child: std::process::Child,
+}
+
+impl RecorderProcess {
+    /// Starts the recorder binary for `stack`.
+    pub fn start(stack: &Stack) -> Self {
+        let nats = &stack.recorder_nats;
+        let mut command = std::process::Command::new(binary("netpulse-recorder"));
+        command
+            .current_dir(&stack.data_dir)
+            .env("NETPULSE_NATS__URL", &nats.url)
+            .env("NETPULSE_DATA_DIR", &stack.data_dir)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null());
+        if let (Some(user), Some(password)) = (&nats.user, &nats.password) {
+            command
+                .env("NETPULSE_NATS__USER", user)
+                .env("NETPULSE_NATS__PASSWORD", password.expose());
+        }
+        Self {
+            child: command.spawn().expect("start netpulse-recorder"),
+        }
+    }
+
+    /// Stops it as an operator would (SIGTERM) and waits for it to exit.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        assert!(sent.success(), "SIGTERM not delivered");
+        let status = self.child.wait().expect("exited");
+        assert!(
+            status.success(),
+            "the recorder exited with {status} on SIGTERM"
+        );
+    }
+
+    /// Kills it with SIGKILL, as a crash or power loss would stop it, and reaps it.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for RecorderProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -135,3 +135,259 @@ async fn history_answers_with_rates_spreads_and_the_95th_percentile() {
     );
     stack.stop().await;
 }
+
+/// A sample of `device` at `time_ms` with interface 1 (eth0) at the given counters.
+fn synthetic(device: &str, time_ms: u64, in_octets: u64, out_octets: u64) -> Sample {
+    use netpulse_shared::device::{DeviceId, Oid};
+    use netpulse_shared::messages::{PolledInterface, SnmpValue, VarBind, SCHEMA_VERSION};
+    let counter = |column: u32, value: u64| VarBind {
+        oid: Oid::parse(&format!("1.3.6.1.2.1.31.1.1.1.{column}.1")).expect("oid"),
+        value: SnmpValue::Counter64(value),
+    };
+    Sample {
+        schema: SCHEMA_VERSION,
+        id: format!("{device}-synthetic-{time_ms}"),
+        device: DeviceId::parse(device).expect("id"),
+        time_ms,
+        uptime_ticks: Some(u32::try_from(time_ms / 10 % 4_000_000_000).expect("ticks")),
+        values: vec![counter(6, in_octets), counter(10, out_octets)],
+        interfaces: vec![PolledInterface {
+            index: 1,
+            key: "eth0".into(),
+            speed_bps: 0,
+        }],
+    }
+}
+
+#[tokio::test]
+async fn long_ranges_come_from_rollups_equal_to_brute_force_and_in_pages() {
+    let stack = Stack::pipeline().await;
+    // The device exists but never answers: all its history is what this test publishes.
+    stack
+        .add_device(json!({"name": "synth", "address": "192.0.2.1:161", "interval": 3600}))
+        .await;
+    let now = netpulse_shared::time::now_ms();
+    let first = now - 10 * 3_600_000;
+    let (mut time, mut in_octets, mut out_octets) = (first, 0u64, 0u64);
+    let mut samples = Vec::new();
+    let mut seed = 0x2545_f491_u64;
+    while time < now - 60_000 {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        samples.push(synthetic("synth", time, in_octets, out_octets));
+        let gap = 5_000 + seed % 700;
+        time += gap;
+        in_octets += (seed >> 20) % 5_000_000;
+        out_octets += (seed >> 40) % 800_000;
+    }
+    // Published as the poller would, acked by JetStream.
+    let js = async_nats::jetstream::new(stack.nats.clone());
+    for chunk in samples.chunks(500) {
+        let mut acks = Vec::new();
+        for sample in chunk {
+            let payload = serde_json::to_vec(sample).expect("json");
+            acks.push(
+                js.publish("netpulse.sample.synth", payload.into())
+                    .await
+                    .expect("publish"),
+            );
+        }
+        for ack in acks {
+            ack.await.expect("stored in the stream");
+        }
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while stored(&stack, "synth").len() < samples.len() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "samples did not reach disk"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let rates = history::rates(&samples, &InterfaceRef::Index(1));
+    let (from_ms, to_ms) = (first - 1_000, time);
+    for (resolution, max_points, pages) in [
+        ("raw", 5000, true),
+        ("1m", 1000, false),
+        ("5m", 100, false),
+        ("1h", 20, false),
+    ] {
+        let answer = stack
+            .get_json(&format!(
+                "/api/devices/synth/history?interface=eth0&from={}&to={}&max_points={max_points}&resolution={resolution}",
+                from_ms as f64 / 1000.0,
+                to_ms as f64 / 1000.0,
+            ))
+            .await;
+        assert_eq!(answer["resolution"], resolution);
+        let step = answer["step_ms"].as_u64().expect("step");
+        let points = answer["points"].as_array().expect("points");
+        assert!(
+            points.len() <= max_points,
+            "{resolution}: {} points",
+            points.len()
+        );
+        if pages {
+            assert!(
+                points.len() > history::PAGE_POINTS,
+                "{resolution}: {} points fit in one page",
+                points.len()
+            );
+        }
+        for (k, point) in points.iter().enumerate() {
+            let t = point["time_ms"].as_u64().expect("time");
+            if k > 0 {
+                assert_eq!(t, points[k - 1]["time_ms"].as_u64().expect("time") + step);
+            }
+            let inside: Vec<f64> = rates
+                .iter()
+                .filter(|r| r.time_ms >= t && r.time_ms < t + step)
+                .map(|r| r.in_bps)
+                .collect();
+            if inside.is_empty() {
+                assert!(point["in_bps"].is_null(), "{resolution}: {point}");
+                continue;
+            }
+            let min = inside.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = inside.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let avg = inside.iter().sum::<f64>() / inside.len() as f64;
+            let got = &point["in_bps"];
+            assert_eq!(
+                (got["min"].as_f64(), got["max"].as_f64()),
+                (Some(min), Some(max)),
+                "{resolution}: {point}"
+            );
+            let got_avg = got["avg"].as_f64().expect("avg");
+            assert!(
+                (got_avg - avg).abs() <= avg * 1e-9,
+                "{resolution}: {got_avg} != {avg}"
+            );
+        }
+        // The 95th percentile: of the rates at raw resolution, of each period's average in
+        // rollups.
+        let period = match resolution {
+            "1m" => 60_000,
+            "5m" => 300_000,
+            "1h" => 3_600_000,
+            _ => 1,
+        };
+        let mut per_period: Vec<(u64, f64, u32)> = Vec::new();
+        for rate in &rates {
+            let start = rate.time_ms - rate.time_ms % period;
+            match per_period.last_mut() {
+                Some((p, sum, n)) if *p == start => {
+                    *sum += rate.in_bps;
+                    *n += 1;
+                }
+                _ => per_period.push((start, rate.in_bps, 1)),
+            }
+        }
+        let averages: Vec<f64> = per_period
+            .iter()
+            .map(|(_, sum, n)| if *n == 1 { *sum } else { sum / f64::from(*n) })
+            .collect();
+        let expected = history::percentile95(&averages).expect("p95");
+        let got = answer["p95_in_bps"].as_f64().expect("p95");
+        assert!(
+            (got - expected).abs() <= expected * 1e-9,
+            "{resolution}: p95 {got} != {expected}"
+        );
+    }
+    // The rollups are on disk, one JSON line per period.
+    let folder = stack.data_dir.join("devices/synth");
+    for prefix in ["rollup-1m-", "rollup-5m-", "rollup-1h-"] {
+        assert!(
+            std::fs::read_dir(&folder).expect("folder").any(|f| f
+                .expect("file")
+                .file_name()
+                .to_string_lossy()
+                .starts_with(prefix)),
+            "no {prefix} file"
+        );
+    }
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_deleted_device_keeps_its_history_until_it_is_deleted_too() {
+    let agent = Snmpd::start();
+    let stack = Stack::pipeline().await;
+    for name in ["kept", "dropped"] {
+        stack
+            .add_device(
+                json!({"name": name, "address": agent.address(), "interval": 1, "interfaces": [1]}),
+            )
+            .await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while stored(&stack, "kept").len() < 3 || stored(&stack, "dropped").len() < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "no samples stored");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // A bad choice changes nothing.
+    let refused = stack
+        .http("DELETE", "/api/devices/kept?history=maybe", None)
+        .await;
+    assert_eq!(
+        (refused.status, refused.json()["field"].as_str()),
+        (400, Some("history"))
+    );
+    assert_eq!(
+        stack.http("GET", "/api/devices/kept", None).await.status,
+        200
+    );
+
+    let kept = stack.http("DELETE", "/api/devices/kept", None).await;
+    assert_eq!(kept.status, 204, "{}", kept.text());
+    let dropped = stack
+        .http("DELETE", "/api/devices/dropped?history=delete", None)
+        .await;
+    assert_eq!(dropped.status, 204, "{}", dropped.text());
+    assert!(!stack.data_dir.join("devices/dropped").exists());
+
+    let removed = stack.get_json("/api/history/removed").await;
+    let removed = removed.as_array().expect("list");
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(removed[0]["id"], "kept");
+    assert_eq!(removed[0]["address"], agent.address());
+    let history = stack
+        .get_json("/api/devices/kept/history?interface=1&from=1970-01-01T00:00:00Z")
+        .await;
+    assert!(
+        history["points"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|x| !x["in_bps"].is_null())),
+        "{history}"
+    );
+    assert_eq!(
+        stack
+            .http("GET", "/api/devices/dropped/history?interface=1", None)
+            .await
+            .status,
+        404
+    );
+    // Viewers see kept histories but may not delete them.
+    let viewer = stack.user("vera", "viewer").await;
+    assert_eq!(
+        stack
+            .http_as(&viewer, "GET", "/api/history/removed", None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        stack
+            .http_as(&viewer, "DELETE", "/api/history/kept", None)
+            .await
+            .status,
+        403
+    );
+    let forgotten = stack.http("DELETE", "/api/history/kept", None).await;
+    assert_eq!(forgotten.status, 204, "{}", forgotten.text());
+    assert!(!stack.data_dir.join("devices/kept").exists());
+    assert_eq!(stack.get_json("/api/history/removed").await, json!([]),);
+    assert_eq!(
+        stack.http("DELETE", "/api/history/kept", None).await.status,
+        404
+    );
+    stack.stop().await;
+}

@@ -94,6 +94,7 @@ async fn the_pipeline_runs_under_its_permissions() {
         pipeline: true,
         pollers: 1,
         nats_permissions: true,
+        ..Default::default()
     })
     .await;
     let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_request())
@@ -143,5 +144,11 @@ async fn the_pipeline_runs_under_its_permissions() {
         .http("GET", "/api/devices/guarded/history?interface=1", None)
         .await;
     assert_eq!(history.status, 200, "{}", history.text());
+    // And have it delete a history with its device.
+    let deleted = stack
+        .http("DELETE", "/api/devices/guarded?history=delete", None)
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text());
+    assert!(!stack.data_dir.join("devices/guarded").exists());
     stack.stop().await;
 }

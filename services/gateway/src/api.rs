@@ -2,21 +2,19 @@
 //!
 //! - `GET /api/devices`: every device (secrets left out).
 //! - `POST /api/devices`: add a device; 201 with the device, 400/409/413 with the field at fault.
-//! - `GET /api/devices/{id}`, `DELETE /api/devices/{id}`: one device; 404 if unknown.
+//! - `GET /api/devices/{id}`: one device; 404 if unknown.
+//! - `DELETE /api/devices/{id}?history=keep|delete`: delete it, keeping its history (the
+//!   default; see [`crate::history`]) or deleting it too.
 //! - `GET /api/devices/{id}/interfaces`: what discovery found, each with `polled`.
-//! - `GET /api/devices/{id}/history?interface=&from=&to=&max_points=`: rates over a range.
 //! - `POST /api/devices/{id}/discover`: discover now (answers once a poller has finished).
 //! - `GET /healthz`: 200 while NATS is connected, 503 otherwise.
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures::StreamExt;
-use netpulse_shared::device::{Device, DeviceId};
+use netpulse_shared::device::Device;
 use std::collections::HashMap;
 
-use netpulse_shared::history::{self, HistoryAnswer, HistoryQuery};
-use netpulse_shared::interfaces::{
-    selected, DeviceInterfaces, DiscoveryJob, DiscoveryOutcome, InterfaceRef,
-};
+use netpulse_shared::interfaces::{selected, DeviceInterfaces, DiscoveryJob, DiscoveryOutcome};
 use netpulse_shared::subjects;
 use serde_json::json;
 use warp::http::StatusCode;
@@ -71,7 +69,7 @@ where
     Ok(body.freeze())
 }
 
-fn with_registry(
+pub(crate) fn with_registry(
     registry: Registry,
 ) -> impl Filter<Extract = (Registry,), Error = std::convert::Infallible> + Clone {
     warp::any().map(move || registry.clone())
@@ -80,6 +78,7 @@ fn with_registry(
 /// The `/api/devices` routes.
 pub fn devices(
     registry: Registry,
+    client: async_nats::Client,
     auth: Auth,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let base = warp::path!("api" / "devices");
@@ -104,7 +103,9 @@ pub fn devices(
     let delete = one
         .and(warp::delete())
         .and(auth.require(Role::Operator))
+        .and(warp::query::<HashMap<String, String>>())
         .and(with_registry(registry.clone()))
+        .and(warp::any().map(move || client.clone()))
         .and(with_auth(auth.clone()))
         .and_then(delete_device);
     let update = warp::path!("api" / "devices" / String)
@@ -203,10 +204,6 @@ async fn update_device(
     Ok(json_reply(&registry.shown(&device).await, StatusCode::OK))
 }
 
-fn parse_id(raw: &str) -> Result<DeviceId, ApiError> {
-    DeviceId::parse(raw).map_err(|_| ApiError::no_such_device(raw))
-}
-
 async fn show_device(
     raw_id: String,
     _: Principal,
@@ -220,25 +217,46 @@ async fn show_device(
 async fn delete_device(
     raw_id: String,
     principal: Principal,
+    params: HashMap<String, String>,
     registry: Registry,
+    client: async_nats::Client,
     auth: Auth,
 ) -> Result<Response, Rejection> {
-    let id = parse_id(&raw_id)?;
-    let deleted = registry.delete(&id).await;
-    let outcome = deleted
-        .as_ref()
-        .map_or_else(|e| e.error.clone(), |()| "ok".into());
+    let bad = |field: &str, message: &str| {
+        ApiError::new(StatusCode::BAD_REQUEST, message).with_field(field)
+    };
+    if let Some(unknown) = params.keys().find(|k| k.as_str() != "history") {
+        return Err(bad(unknown, &format!("{unknown}: unknown parameter")).into());
+    }
+    let keep = match params.get("history").map(String::as_str) {
+        None | Some("keep") => true,
+        Some("delete") => false,
+        Some(_) => return Err(bad("history", "history must be keep or delete").into()),
+    };
+    let device = registry.require(&raw_id).await?;
+    let deleted = crate::history::retire(&registry, &client, &device, keep).await;
+    let outcome = deleted.as_ref().map_or_else(
+        |e| e.error.clone(),
+        |()| {
+            if keep {
+                "ok, history kept"
+            } else {
+                "ok, history deleted"
+            }
+            .into()
+        },
+    );
     auth.audit
         .record(
             &principal.username,
             "device.delete",
-            id.as_str(),
+            device.id.as_str(),
             &outcome,
             None,
         )
         .await;
     deleted?;
-    tracing::info!("device deleted");
+    tracing::info!(keep, "device deleted");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -253,16 +271,6 @@ pub fn interfaces(
         .and(auth.require(Role::Viewer))
         .and(with_registry(registry.clone()))
         .and_then(list_interfaces);
-    let history = warp::path!("api" / "devices" / String / "history")
-        .and(warp::get())
-        .and(auth.require(Role::Viewer))
-        .and(warp::query::<HashMap<String, String>>())
-        .and(with_registry(registry.clone()))
-        .and(warp::any().map({
-            let client = client.clone();
-            move || client.clone()
-        }))
-        .and_then(history);
     let discover = warp::path!("api" / "devices" / String / "discover")
         .and(warp::post())
         .and(auth.require(Role::Operator))
@@ -270,7 +278,7 @@ pub fn interfaces(
         .and(warp::any().map(move || client.clone()))
         .and(with_auth(auth))
         .and_then(discover_now);
-    list.or(discover).unify().or(history).unify()
+    list.or(discover).unify()
 }
 
 /// The interfaces of a discovery, as the API shows them, each with whether it is polled.
@@ -312,7 +320,7 @@ async fn list_interfaces(
 /// Sends `message` to the service behind `subject` (NATS request/reply) and decodes its
 /// answer: 504 when it does not answer within `wait_secs`, 503 when none is running. The
 /// inner result is the decoding of the answer.
-async fn ask<M: serde::Serialize, A: serde::de::DeserializeOwned>(
+pub(crate) async fn ask<M: serde::Serialize, A: serde::de::DeserializeOwned>(
     client: &async_nats::Client,
     subject: String,
     message: &M,
@@ -337,104 +345,6 @@ async fn ask<M: serde::Serialize, A: serde::de::DeserializeOwned>(
             _ => ApiError::unavailable(service, &e),
         })?;
     Ok(serde_json::from_slice(&answer.payload))
-}
-
-/// The history query of a request's parameters; errors name the parameter.
-fn history_query(
-    device: &Device,
-    params: &HashMap<String, String>,
-) -> Result<HistoryQuery, ApiError> {
-    let bad = |field: &str, message: String| {
-        ApiError::new(StatusCode::BAD_REQUEST, message).with_field(field)
-    };
-    if let Some(unknown) = params
-        .keys()
-        .find(|k| !["interface", "from", "to", "max_points"].contains(&k.as_str()))
-    {
-        return Err(bad(unknown, format!("{unknown}: unknown parameter")));
-    }
-    let interface = match params.get("interface").map(|s| s.trim()) {
-        None | Some("") => {
-            return Err(bad(
-                "interface",
-                "interface is required (a name or an ifIndex)".into(),
-            ))
-        }
-        Some(text) => match text.parse::<u32>() {
-            Ok(index) if index > 0 => InterfaceRef::Index(index),
-            _ => InterfaceRef::Name(text.to_owned()),
-        },
-    };
-    let now = netpulse_shared::time::now_ms();
-    let time = |field: &str| {
-        params
-            .get(field)
-            .map(|t| {
-                netpulse_shared::time::parse_time(t)
-                    .map_err(|m| bad(field, format!("{field}: {m}")))
-            })
-            .transpose()
-    };
-    let to_ms = time("to")?.unwrap_or(now);
-    let from_ms = time("from")?.unwrap_or(to_ms.saturating_sub(3_600_000));
-    if from_ms >= to_ms {
-        return Err(bad("from", "from must be before to".into()));
-    }
-    let max_points = match params.get("max_points") {
-        None => 1000,
-        Some(n) => n
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=history::MAX_POINTS).contains(n))
-            .ok_or_else(|| {
-                bad(
-                    "max_points",
-                    format!("max_points must be 1 to {}", history::MAX_POINTS),
-                )
-            })?,
-    };
-    Ok(HistoryQuery {
-        schema: netpulse_shared::messages::SCHEMA_VERSION,
-        device: device.id.clone(),
-        interface,
-        from_ms,
-        to_ms,
-        max_points,
-    })
-}
-
-async fn history(
-    raw_id: String,
-    _: Principal,
-    params: HashMap<String, String>,
-    registry: Registry,
-    client: async_nats::Client,
-) -> Result<Response, Rejection> {
-    let device = registry.require(&raw_id).await?;
-    let query = history_query(&device, &params)?;
-    let answer: Result<HistoryAnswer, _> = ask(
-        &client,
-        subjects::history(&device.id),
-        &query,
-        15,
-        "recorder",
-    )
-    .await?;
-    match answer {
-        Ok(series @ HistoryAnswer::Series { .. }) => {
-            let mut body = serde_json::to_value(&series).unwrap_or_default();
-            if let Some(map) = body.as_object_mut() {
-                map.remove("outcome");
-                map.insert("from_ms".into(), json!(query.from_ms));
-                map.insert("to_ms".into(), json!(query.to_ms));
-            }
-            Ok(json_reply(&body, StatusCode::OK))
-        }
-        Ok(HistoryAnswer::Failed { reason }) => {
-            Err(ApiError::new(StatusCode::BAD_GATEWAY, format!("history failed: {reason}")).into())
-        }
-        Err(error) => Err(ApiError::unavailable("history", &error).into()),
-    }
 }
 
 /// Seconds to wait for a poller to finish an on-demand discovery.

@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod error;
+pub mod history;
 pub mod live;
 pub mod registry;
 
@@ -90,6 +91,7 @@ impl Gateway {
         let store = bus::devices_bucket(&js).await?;
         let status = bus::status_bucket(&js).await?;
         let interfaces = bus::interfaces_bucket(&js).await?;
+        let removed = bus::removed_bucket(&js).await?;
         let users = UserStore::new(bus::users_bucket(&js).await?);
         if let Some(password) = users.ensure_admin(admin_password).await? {
             println!(
@@ -114,7 +116,7 @@ impl Gateway {
             listener,
             address,
             client,
-            registry: Registry::new(store, status, interfaces),
+            registry: Registry::new(store, status, interfaces, removed),
             live,
             fan_out,
             web_dir: settings.web_dir,
@@ -140,7 +142,19 @@ impl Gateway {
             .boxed()
             .or(auth::routes::routes(self.auth.clone()).boxed())
             .unify()
-            .or(api::devices(self.registry.clone(), self.auth.clone()).boxed())
+            .or(api::devices(
+                self.registry.clone(),
+                self.client.clone(),
+                self.auth.clone(),
+            )
+            .boxed())
+            .unify()
+            .or(history::routes(
+                self.registry.clone(),
+                self.client.clone(),
+                self.auth.clone(),
+            )
+            .boxed())
             .unify()
             .or(api::interfaces(
                 self.registry.clone(),

@@ -4,6 +4,7 @@
 use async_nats::jetstream::kv;
 use futures::TryStreamExt;
 use netpulse_shared::device::{Device, DeviceId};
+use netpulse_shared::history::RemovedDevice;
 use netpulse_shared::interfaces::DeviceInterfaces;
 use netpulse_shared::messages::DeviceStatus;
 use warp::http::StatusCode;
@@ -16,16 +17,73 @@ pub struct Registry {
     store: kv::Store,
     status: kv::Store,
     interfaces: kv::Store,
+    removed: kv::Store,
 }
 
 impl Registry {
     /// Wraps the buckets.
-    pub fn new(store: kv::Store, status: kv::Store, interfaces: kv::Store) -> Self {
+    pub fn new(
+        store: kv::Store,
+        status: kv::Store,
+        interfaces: kv::Store,
+        removed: kv::Store,
+    ) -> Self {
         Self {
             store,
             status,
             interfaces,
+            removed,
         }
+    }
+
+    /// The label of a deleted device's kept history, if there is one.
+    pub async fn removed(&self, id: &DeviceId) -> Result<Option<RemovedDevice>, ApiError> {
+        let value = self
+            .removed
+            .get(id.as_str())
+            .await
+            .map_err(|e| ApiError::unavailable("removed-device store", &e))?;
+        Ok(value.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+
+    /// Every deleted device whose history is kept, latest first.
+    pub async fn removed_list(&self) -> Result<Vec<RemovedDevice>, ApiError> {
+        let fail = |e: &dyn std::fmt::Display| ApiError::unavailable("removed-device store", e);
+        let keys: Vec<String> = self
+            .removed
+            .keys()
+            .await
+            .map_err(|e| fail(&e))?
+            .try_collect()
+            .await
+            .map_err(|e| fail(&e))?;
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Ok(id) = DeviceId::parse(&key) {
+                out.extend(self.removed(&id).await?);
+            }
+        }
+        out.sort_by_key(|r| std::cmp::Reverse(r.removed_ms));
+        Ok(out)
+    }
+
+    /// Labels a deleted device's kept history.
+    pub async fn label_removed(&self, removed: &RemovedDevice) -> Result<(), ApiError> {
+        let value =
+            serde_json::to_vec(removed).map_err(|e| ApiError::unavailable("encoder", &e))?;
+        self.removed
+            .put(removed.id.as_str(), value.into())
+            .await
+            .map(|_| ())
+            .map_err(|e| ApiError::unavailable("removed-device store", &e))
+    }
+
+    /// Drops the label of a deleted device's history.
+    pub async fn unlabel_removed(&self, id: &DeviceId) -> Result<(), ApiError> {
+        self.removed
+            .purge(id.as_str())
+            .await
+            .map_err(|e| ApiError::unavailable("removed-device store", &e))
     }
 
     /// What the last discovery found on a device, if it ran.

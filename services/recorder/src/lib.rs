@@ -5,6 +5,8 @@
 //! only then acks. A crash before the ack means JetStream delivers the batch again; nothing
 //! acked is lost.
 
+pub mod query;
+pub mod rollups;
 pub mod store;
 
 use std::future::Future;
@@ -13,9 +15,10 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, AckKind};
 use futures::StreamExt;
-use netpulse_shared::config::{default_data_dir, NatsSettings};
-use netpulse_shared::history::{self, HistoryAnswer, HistoryQuery};
+use netpulse_shared::config::{default_data_dir, NatsSettings, Period, Size};
+use netpulse_shared::history::{HistoryAnswer, HistoryQuery, Kept, PurgeAnswer};
 use netpulse_shared::messages::Sample;
+use netpulse_shared::time::now_ms;
 use netpulse_shared::{bus, subjects};
 use serde::Deserialize;
 
@@ -29,13 +32,44 @@ pub struct RecorderSettings {
     pub batch_size: usize,
     /// Milliseconds to wait for a batch to fill. Default 250.
     pub batch_wait_ms: u64,
+    /// How long raw samples are kept. Default 2 days.
+    pub raw_retention: Period,
+    /// How long one-minute rollups are kept. Default 7 days.
+    pub rollup_1m_retention: Period,
+    /// How long five-minute rollups are kept. Default 90 days.
+    pub rollup_5m_retention: Period,
+    /// How long one-hour rollups are kept. Default 2 years.
+    pub rollup_1h_retention: Period,
+    /// How long samples wait in the JetStream stream for the recorder. Default 2 days.
+    pub stream_max_age: Period,
+    /// How much the samples stream may hold; the oldest go first beyond it. Default 4 GiB.
+    pub stream_max_bytes: Size,
 }
 
 impl Default for RecorderSettings {
     fn default() -> Self {
+        let days = |n: u64| Period(Duration::from_secs(n * 86_400));
         Self {
             batch_size: 512,
             batch_wait_ms: 250,
+            raw_retention: days(2),
+            rollup_1m_retention: days(7),
+            rollup_5m_retention: days(90),
+            rollup_1h_retention: days(730),
+            stream_max_age: days(2),
+            stream_max_bytes: Size(4 << 30),
+        }
+    }
+}
+
+impl RecorderSettings {
+    /// How long each resolution is kept.
+    pub fn kept(&self) -> Kept {
+        Kept {
+            raw_ms: self.raw_retention.as_ms(),
+            minute_ms: self.rollup_1m_retention.as_ms(),
+            five_minutes_ms: self.rollup_5m_retention.as_ms(),
+            hour_ms: self.rollup_1h_retention.as_ms(),
         }
     }
 }
@@ -62,6 +96,11 @@ impl Default for Settings {
     }
 }
 
+/// How often idle devices' open rollup periods are checked.
+const IDLE_CHECK: Duration = Duration::from_secs(60);
+/// How often expired files are deleted.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
 /// Records samples under `data_dir` until `shutdown` resolves.
 pub async fn run(
     client: async_nats::Client,
@@ -70,6 +109,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let js = jetstream::new(client.clone());
+    bus::limit_samples_stream(&js, settings.stream_max_age.0, settings.stream_max_bytes.0).await?;
     let stream = bus::samples_stream(&js).await?;
     let consumer = stream
         .get_or_create_consumer(
@@ -91,19 +131,26 @@ pub async fn run(
     if repaired > 0 {
         tracing::warn!(files = repaired, "history files repaired after a crash");
     }
-    let mut queries = client
-        .queue_subscribe(subjects::HISTORY_ALL, "recorders".to_owned())
-        .await?;
-    let answering = {
-        let (client, store) = (client.clone(), store.clone());
+    let kept = settings.kept();
+    let answering = answer_requests(&client, &store, kept).await?;
+    tracing::info!(data_dir = %data_dir.display(), "recorder ready");
+    let upkeep = {
+        let store = store.clone();
         tokio::spawn(async move {
-            while let Some(request) = queries.next().await {
-                let (client, store) = (client.clone(), store.clone());
-                tokio::spawn(async move { answer_history(&client, &store, request).await });
+            let mut idle_check = tokio::time::interval(IDLE_CHECK);
+            let mut sweep = tokio::time::interval(SWEEP_EVERY);
+            loop {
+                tokio::select! {
+                    _ = idle_check.tick() => {
+                        maintain(&store, |s| s.close_idle(now_ms()), "close idle rollups").await;
+                    }
+                    _ = sweep.tick() => {
+                        maintain(&store, move |s| s.sweep(now_ms(), &kept), "delete expired history").await;
+                    }
+                }
             }
         })
     };
-    tracing::info!(data_dir = %data_dir.display(), "recorder ready");
     tokio::pin!(shutdown);
     loop {
         // Unacked messages are delivered again, so stopping mid-batch loses nothing.
@@ -115,76 +162,120 @@ pub async fn run(
             write_batch(&store, received).await;
         }
     }
-    answering.abort();
+    upkeep.abort();
+    for task in answering {
+        task.abort();
+    }
     client.drain().await.ok();
     Ok(())
 }
 
-/// Answers one history query from the files.
-async fn answer_history(
+/// Runs one upkeep job on the files, logging what it did or why it failed.
+async fn maintain(
+    store: &SampleStore,
+    job: impl FnOnce(&SampleStore) -> std::io::Result<usize> + Send + 'static,
+    what: &'static str,
+) {
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || job(&store)).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(count)) => tracing::info!(count, "{what}"),
+        Ok(Err(error)) => tracing::error!(%error, "cannot {what}"),
+        Err(error) => tracing::error!(%error, "{what} panicked"),
+    }
+}
+
+/// Answers history queries and purge requests in the `recorders` queue group, each request
+/// in its own task.
+async fn answer_requests(
     client: &async_nats::Client,
     store: &SampleStore,
-    request: async_nats::Message,
-) {
-    let Some(reply) = request.reply.clone() else {
-        return;
-    };
-    let answer = match serde_json::from_slice::<HistoryQuery>(&request.payload) {
-        Err(error) => HistoryAnswer::Failed {
-            reason: format!("malformed query: {error}"),
-        },
+    kept: Kept,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut tasks = Vec::new();
+    for subject in [subjects::HISTORY_ALL, subjects::PURGE_ALL] {
+        let mut requests = client
+            .queue_subscribe(subject, "recorders".to_owned())
+            .await?;
+        let (client, store) = (client.clone(), store.clone());
+        tasks.push(tokio::spawn(async move {
+            while let Some(request) = requests.next().await {
+                let (client, store) = (client.clone(), store.clone());
+                tokio::spawn(async move {
+                    let Some(reply) = request.reply.clone() else {
+                        return;
+                    };
+                    let answer = if request.subject.starts_with("netpulse.history.") {
+                        serde_json::to_vec(&answer_history(store, kept, &request).await)
+                    } else {
+                        serde_json::to_vec(&answer_purge(store, &request).await)
+                    };
+                    match answer {
+                        Ok(payload) => {
+                            if let Err(error) = client.publish(reply, payload.into()).await {
+                                tracing::warn!(%error, "cannot answer a request");
+                            }
+                        }
+                        Err(error) => tracing::error!(%error, "cannot encode an answer"),
+                    }
+                });
+            }
+        }));
+    }
+    Ok(tasks)
+}
+
+/// Answers one history query from the files.
+async fn answer_history(
+    store: SampleStore,
+    kept: Kept,
+    request: &async_nats::Message,
+) -> HistoryAnswer {
+    let query = match serde_json::from_slice::<HistoryQuery>(&request.payload) {
+        Err(error) => {
+            return HistoryAnswer::Failed {
+                reason: format!("malformed query: {error}"),
+            }
+        }
         Ok(query) if subjects::device_of(&request.subject).as_ref() != Some(&query.device) => {
-            HistoryAnswer::Failed {
+            return HistoryAnswer::Failed {
                 reason: "query for another device".into(),
             }
         }
-        Ok(query) => {
-            let store = store.clone();
-            let computed = tokio::task::spawn_blocking(move || {
-                // One step of history before the range gives the first point its rate.
-                let samples = store.read_range(
-                    &query.device,
-                    query.from_ms.saturating_sub(3_600_000),
-                    query.to_ms,
-                )?;
-                let rates = history::rates(&samples, &query.interface);
-                let in_range: Vec<&history::Rate> = rates
-                    .iter()
-                    .filter(|r| r.time_ms >= query.from_ms && r.time_ms < query.to_ms)
-                    .collect();
-                let (step_ms, points) =
-                    history::downsample(&rates, query.from_ms, query.to_ms, query.max_points);
-                Ok::<_, std::io::Error>(HistoryAnswer::Series {
-                    schema: netpulse_shared::messages::SCHEMA_VERSION,
-                    step_ms,
-                    points,
-                    p95_in_bps: history::percentile95(
-                        &in_range.iter().map(|r| r.in_bps).collect::<Vec<_>>(),
-                    ),
-                    p95_out_bps: history::percentile95(
-                        &in_range.iter().map(|r| r.out_bps).collect::<Vec<_>>(),
-                    ),
-                })
-            })
-            .await;
-            match computed {
-                Ok(Ok(answer)) => answer,
-                Ok(Err(error)) => HistoryAnswer::Failed {
-                    reason: format!("cannot read history: {error}"),
-                },
-                Err(error) => HistoryAnswer::Failed {
-                    reason: format!("history query failed: {error}"),
-                },
-            }
-        }
+        Ok(query) => query,
     };
-    match serde_json::to_vec(&answer) {
-        Ok(payload) => {
-            if let Err(error) = client.publish(reply, payload.into()).await {
-                tracing::warn!(%error, "cannot answer a history query");
-            }
+    let computed =
+        tokio::task::spawn_blocking(move || query::answer(&store, &kept, &query, now_ms())).await;
+    match computed {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(error)) => HistoryAnswer::Failed {
+            reason: format!("cannot read history: {error}"),
+        },
+        Err(error) => HistoryAnswer::Failed {
+            reason: format!("history query failed: {error}"),
+        },
+    }
+}
+
+/// Deletes a device's whole history.
+async fn answer_purge(store: SampleStore, request: &async_nats::Message) -> PurgeAnswer {
+    let Some(device) = subjects::device_of(&request.subject) else {
+        return PurgeAnswer::Failed {
+            reason: "no device in the subject".into(),
+        };
+    };
+    let purging = device.clone();
+    match tokio::task::spawn_blocking(move || store.purge(&purging, now_ms())).await {
+        Ok(Ok(())) => {
+            tracing::info!(%device, "history deleted");
+            PurgeAnswer::Done
         }
-        Err(error) => tracing::error!(%error, "cannot encode a history answer"),
+        Ok(Err(error)) => PurgeAnswer::Failed {
+            reason: format!("cannot delete the history files: {error}"),
+        },
+        Err(error) => PurgeAnswer::Failed {
+            reason: format!("deleting the history failed: {error}"),
+        },
     }
 }
 

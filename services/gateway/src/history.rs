@@ -1,0 +1,309 @@
+//! History routes, and what happens to a device's history when it is deleted.
+//!
+//! - `GET /api/devices/{id}/history?interface=&from=&to=&max_points=&resolution=`: in/out
+//!   bits per second over a range, each point with min/avg/max, and the 95th percentile.
+//!   The recorder answers over NATS in pages of at most [`PAGE_POINTS`] points; this
+//!   gathers them into one answer. Deleted devices whose history was kept answer too.
+//! - `GET /api/history/removed`: deleted devices whose history is kept.
+//! - `DELETE /api/history/{id}`: delete a kept history (its files too).
+
+use std::collections::HashMap;
+
+use netpulse_shared::device::{Device, DeviceId};
+use netpulse_shared::history::{
+    self, HistoryAnswer, HistoryQuery, PurgeAnswer, RemovedDevice, RemovedInterface, PAGE_POINTS,
+};
+use netpulse_shared::interfaces::{selected, InterfaceRef};
+use netpulse_shared::rollup::Resolution;
+use netpulse_shared::subjects;
+use serde_json::json;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::api::{ask, with_registry};
+use crate::auth::{Auth, Principal, Role};
+use crate::error::ApiError;
+use crate::registry::Registry;
+
+/// Seconds to wait for the recorder to answer one page or a purge.
+const RECORDER_WAIT_SECS: u64 = 15;
+
+/// The history routes.
+pub fn routes(
+    registry: Registry,
+    client: async_nats::Client,
+    auth: Auth,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let with_client = warp::any().map(move || client.clone());
+    let series = warp::path!("api" / "devices" / String / "history")
+        .and(warp::get())
+        .and(auth.require(Role::Viewer))
+        .and(warp::query::<HashMap<String, String>>())
+        .and(with_registry(registry.clone()))
+        .and(with_client.clone())
+        .and_then(series);
+    let removed = warp::path!("api" / "history" / "removed")
+        .and(warp::get())
+        .and(auth.require(Role::Viewer))
+        .and(with_registry(registry.clone()))
+        .and_then(list_removed);
+    let forget = warp::path!("api" / "history" / String)
+        .and(warp::delete())
+        .and(auth.require(Role::Operator))
+        .and(with_registry(registry))
+        .and(with_client)
+        .and(warp::any().map(move || auth.clone()))
+        .and_then(delete_kept);
+    series.or(removed).unify().or(forget).unify()
+}
+
+/// Deletes `device` from the registry, keeping its history under a removed-device label or
+/// deleting its files first. Nothing changes when a step before the registry delete fails.
+pub async fn retire(
+    registry: &Registry,
+    client: &async_nats::Client,
+    device: &Device,
+    keep: bool,
+) -> Result<(), ApiError> {
+    if keep {
+        let found = registry.interfaces(&device.id).await?;
+        let interfaces = found
+            .map(|f| {
+                selected(&device.interfaces, &f.interfaces)
+                    .iter()
+                    .map(|i| RemovedInterface {
+                        index: i.index,
+                        key: i.key(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        registry
+            .label_removed(&RemovedDevice {
+                id: device.id.clone(),
+                name: device.name.as_str().to_owned(),
+                address: device.address.to_string(),
+                removed_ms: netpulse_shared::time::now_ms(),
+                interfaces,
+            })
+            .await?;
+    } else {
+        // Purged first: the recorder then drops the samples still on their way too.
+        purge(client, &device.id).await?;
+        registry.unlabel_removed(&device.id).await?;
+    }
+    registry.delete(&device.id).await
+}
+
+/// Asks the recorder to delete every file of a device's history.
+async fn purge(client: &async_nats::Client, id: &DeviceId) -> Result<(), ApiError> {
+    let answer: Result<PurgeAnswer, _> = ask(
+        client,
+        subjects::purge(id),
+        &json!({}),
+        RECORDER_WAIT_SECS,
+        "recorder",
+    )
+    .await?;
+    match answer {
+        Ok(PurgeAnswer::Done) => Ok(()),
+        Ok(PurgeAnswer::Failed { reason }) => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            format!("the history could not be deleted: {reason}"),
+        )),
+        Err(error) => Err(ApiError::unavailable("recorder", &error)),
+    }
+}
+
+async fn list_removed(_: Principal, registry: Registry) -> Result<Response, Rejection> {
+    let mut removed = registry.removed_list().await?;
+    // A device added again under the same name is no longer a removed one.
+    let mut current = Vec::with_capacity(removed.len());
+    for entry in &removed {
+        current.push(registry.get(&entry.id).await?.is_some());
+    }
+    let mut flags = current.into_iter();
+    removed.retain(|_| !flags.next().unwrap_or(false));
+    Ok(warp::reply::with_status(warp::reply::json(&removed), StatusCode::OK).into_response())
+}
+
+#[tracing::instrument(skip_all, fields(device = %raw_id))]
+async fn delete_kept(
+    raw_id: String,
+    principal: Principal,
+    registry: Registry,
+    client: async_nats::Client,
+    auth: Auth,
+) -> Result<Response, Rejection> {
+    let missing = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no kept history for '{raw_id}'"),
+        )
+        .with_field("id")
+    };
+    let id = DeviceId::parse(&raw_id).map_err(|_| missing())?;
+    if registry.removed(&id).await?.is_none() {
+        return Err(missing().into());
+    }
+    let result = match purge(&client, &id).await {
+        Ok(()) => registry.unlabel_removed(&id).await,
+        Err(error) => Err(error),
+    };
+    let outcome = result
+        .as_ref()
+        .map_or_else(|e| e.error.clone(), |()| "ok".into());
+    auth.audit
+        .record(
+            &principal.username,
+            "history.delete",
+            id.as_str(),
+            &outcome,
+            None,
+        )
+        .await;
+    result?;
+    tracing::info!("kept history deleted");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The history query of a request's parameters; errors name the parameter.
+fn history_query(
+    id: &DeviceId,
+    params: &HashMap<String, String>,
+) -> Result<HistoryQuery, ApiError> {
+    let bad = |field: &str, message: String| {
+        ApiError::new(StatusCode::BAD_REQUEST, message).with_field(field)
+    };
+    const KNOWN: [&str; 5] = ["interface", "from", "to", "max_points", "resolution"];
+    if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(bad(unknown, format!("{unknown}: unknown parameter")));
+    }
+    let interface = match params.get("interface").map(|s| s.trim()) {
+        None | Some("") => {
+            return Err(bad(
+                "interface",
+                "interface is required (a name or an ifIndex)".into(),
+            ))
+        }
+        Some(text) => match text.parse::<u32>() {
+            Ok(index) if index > 0 => InterfaceRef::Index(index),
+            _ => InterfaceRef::Name(text.to_owned()),
+        },
+    };
+    let now = netpulse_shared::time::now_ms();
+    let time = |field: &str| {
+        params
+            .get(field)
+            .map(|t| {
+                netpulse_shared::time::parse_time(t)
+                    .map_err(|m| bad(field, format!("{field}: {m}")))
+            })
+            .transpose()
+    };
+    let to_ms = time("to")?.unwrap_or(now);
+    let from_ms = time("from")?.unwrap_or(to_ms.saturating_sub(3_600_000));
+    if from_ms >= to_ms {
+        return Err(bad("from", "from must be before to".into()));
+    }
+    let max_points = match params.get("max_points") {
+        None => 1000,
+        Some(n) => n
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=history::MAX_POINTS).contains(n))
+            .ok_or_else(|| {
+                bad(
+                    "max_points",
+                    format!("max_points must be 1 to {}", history::MAX_POINTS),
+                )
+            })?,
+    };
+    let resolution = match params.get("resolution").map(String::as_str) {
+        None | Some("" | "auto") => None,
+        Some(name) => Some(Resolution::parse(name).ok_or_else(|| {
+            bad(
+                "resolution",
+                "resolution must be auto, raw, 1m, 5m or 1h".into(),
+            )
+        })?),
+    };
+    Ok(HistoryQuery {
+        schema: netpulse_shared::messages::SCHEMA_VERSION,
+        device: id.clone(),
+        interface,
+        from_ms,
+        to_ms,
+        max_points,
+        resolution,
+        step_ms: None,
+        page: 0,
+    })
+}
+
+async fn series(
+    raw_id: String,
+    _: Principal,
+    params: HashMap<String, String>,
+    registry: Registry,
+    client: async_nats::Client,
+) -> Result<Response, Rejection> {
+    let id = DeviceId::parse(&raw_id).map_err(|_| ApiError::no_such_device(&raw_id))?;
+    if registry.get(&id).await?.is_none() && registry.removed(&id).await?.is_none() {
+        return Err(ApiError::no_such_device(id.as_str()).into());
+    }
+    let mut query = history_query(&id, &params)?;
+    let mut body = serde_json::Map::new();
+    let mut points = Vec::new();
+    loop {
+        let answer: Result<HistoryAnswer, _> = ask(
+            &client,
+            subjects::history(&id),
+            &query,
+            RECORDER_WAIT_SECS,
+            "recorder",
+        )
+        .await?;
+        match answer {
+            Ok(HistoryAnswer::Series {
+                schema,
+                resolution,
+                step_ms,
+                pages,
+                points: page,
+                p95_in_bps,
+                p95_out_bps,
+            }) => {
+                if query.page == 0 {
+                    body.insert("schema".into(), json!(schema));
+                    body.insert("resolution".into(), json!(resolution));
+                    body.insert("step_ms".into(), json!(step_ms));
+                    body.insert("from_ms".into(), json!(query.from_ms));
+                    body.insert("to_ms".into(), json!(query.to_ms));
+                    body.insert("p95_in_bps".into(), json!(p95_in_bps));
+                    body.insert("p95_out_bps".into(), json!(p95_out_bps));
+                    points.reserve(pages * PAGE_POINTS);
+                    // Later pages use the same resolution and steps.
+                    query.resolution = Some(resolution);
+                    query.step_ms = Some(step_ms);
+                }
+                points.extend(page);
+                query.page += 1;
+                if query.page >= pages {
+                    break;
+                }
+            }
+            Ok(HistoryAnswer::Failed { reason }) => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    format!("history failed: {reason}"),
+                )
+                .into())
+            }
+            Err(error) => return Err(ApiError::unavailable("history", &error).into()),
+        }
+    }
+    body.insert("points".into(), json!(points));
+    Ok(warp::reply::with_status(warp::reply::json(&body), StatusCode::OK).into_response())
+}

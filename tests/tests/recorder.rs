@@ -1,0 +1,252 @@
+//! The recorder as a process of its own, killed and stopped while samples flow: nothing the
+//! poller published is lost or written twice, and the stored series has no gap.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer};
+use futures::StreamExt;
+use netpulse_shared::device::Device;
+use netpulse_shared::messages::Sample;
+use netpulse_shared::{bus, subjects};
+use netpulse_simulator::{SimConfig, Simulator};
+use netpulse_tests::{RecorderProcess, Services, Stack};
+use serde_json::json;
+
+async fn stack() -> Stack {
+    Stack::start(Services {
+        pipeline: true,
+        pollers: 1,
+        recorder_apart: true,
+        ..Default::default()
+    })
+    .await
+}
+
+/// Puts `count` simulated devices polled every second straight into the registry.
+async fn add_devices(stack: &Stack, sim: &Simulator) {
+    let js = jetstream::new(stack.nats.clone());
+    let registry = bus::devices_bucket(&js).await.expect("registry");
+    for (i, address) in sim.addresses().iter().enumerate() {
+        let body = json!({"name": format!("d{i}"), "address": address.to_string(),
+                          "interval": 1, "interfaces": [1, 2]});
+        let device = Device::from_json_body(body.to_string().as_bytes()).expect("device");
+        registry
+            .put(
+                device.id.as_str(),
+                serde_json::to_vec(&device).expect("json").into(),
+            )
+            .await
+            .expect("put");
+    }
+}
+
+/// How many samples the stream holds.
+async fn published(js: &jetstream::Context) -> u64 {
+    let mut stream = js
+        .get_stream(subjects::SAMPLES_STREAM)
+        .await
+        .expect("stream");
+    stream.info().await.expect("info").state.messages
+}
+
+/// Waits until the recorder has stored and acked everything in the stream.
+async fn wait_until_recorded(js: &jetstream::Context, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let stream = js
+            .get_stream(subjects::SAMPLES_STREAM)
+            .await
+            .expect("stream");
+        let mut recorder: consumer::PullConsumer = stream
+            .get_consumer(subjects::RECORDER_CONSUMER)
+            .await
+            .expect("recorder consumer");
+        let info = recorder.info().await.expect("consumer info");
+        if info.num_pending == 0 && info.num_ack_pending == 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the recorder did not catch up: {} pending, {} unacked",
+            info.num_pending,
+            info.num_ack_pending
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The id of every sample in the stream: every sample the poller published.
+async fn published_ids(js: &jetstream::Context) -> Vec<String> {
+    let expected = published(js).await;
+    let stream = js
+        .get_stream(subjects::SAMPLES_STREAM)
+        .await
+        .expect("stream");
+    let reader = stream
+        .create_consumer(consumer::pull::OrderedConfig::default())
+        .await
+        .expect("ordered consumer");
+    let mut messages = reader.messages().await.expect("messages");
+    let mut ids = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+    while (ids.len() as u64) < expected {
+        let message = tokio::time::timeout(Duration::from_secs(30), messages.next())
+            .await
+            .expect("the stream kept its samples")
+            .expect("open")
+            .expect("message");
+        let sample: Sample = serde_json::from_slice(&message.payload).expect("a sample");
+        ids.push(sample.id);
+    }
+    ids
+}
+
+/// Every sample on disk, by device, in file order; panics on any line that does not parse.
+fn stored(stack: &Stack) -> HashMap<String, Vec<Sample>> {
+    let mut by_device: HashMap<String, Vec<Sample>> = HashMap::new();
+    let devices = stack.data_dir.join("devices");
+    for folder in std::fs::read_dir(&devices).expect("devices folder") {
+        let folder = folder.expect("entry").path();
+        let mut files: Vec<_> = std::fs::read_dir(&folder)
+            .expect("device folder")
+            .map(|f| f.expect("file").path())
+            .collect();
+        files.sort();
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("readable");
+            assert!(
+                text.is_empty() || text.ends_with('\n'),
+                "{} ends in a torn line",
+                file.display()
+            );
+            let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            for (n, line) in text.lines().enumerate() {
+                let value: serde_json::Value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), n + 1));
+                if name.starts_with("samples-") {
+                    let sample: Sample = serde_json::from_value(value).expect("a sample");
+                    by_device
+                        .entry(sample.device.to_string())
+                        .or_default()
+                        .push(sample);
+                }
+            }
+        }
+    }
+    by_device
+}
+
+#[tokio::test]
+async fn a_recorder_killed_again_and_again_loses_nothing_and_writes_nothing_twice() {
+    const DEVICES: usize = 1100;
+    let stack = stack().await;
+    let js = jetstream::new(stack.nats.clone());
+    let sim = Simulator::start(SimConfig {
+        devices: DEVICES,
+        interfaces: 2,
+        base_port: 0,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator");
+    add_devices(&stack, &sim).await;
+    let mut recorder = RecorderProcess::start(&stack);
+    // Let polling reach its pace, then measure it while the recorder is killed.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (start, started) = (published(&js).await, tokio::time::Instant::now());
+    for run_ms in [3100, 4300, 2700, 5200, 3600] {
+        tokio::time::sleep(Duration::from_millis(run_ms)).await;
+        recorder.kill();
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        recorder = RecorderProcess::start(&stack);
+    }
+    let rate = (published(&js).await - start) as f64 / started.elapsed().as_secs_f64();
+    println!("samples published while the recorder was killed 5 times: {rate:.0}/s");
+    assert!(rate >= 1000.0, "samples flowed at only {rate:.0}/s");
+    // Stop the samples: the devices go silent; polls under way end within their timeout.
+    drop(sim);
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    wait_until_recorded(&js, Duration::from_secs(180)).await;
+    let ids = published_ids(&js).await;
+    let on_disk = stored(&stack);
+    let mut written: HashSet<String> = HashSet::new();
+    for samples in on_disk.values() {
+        for sample in samples {
+            assert!(
+                written.insert(sample.id.clone()),
+                "{} written twice",
+                sample.id
+            );
+        }
+    }
+    let missing: Vec<&String> = ids.iter().filter(|id| !written.contains(*id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} published samples are not on disk, e.g. {:?}",
+        missing.len(),
+        ids.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert_eq!(
+        written.len(),
+        ids.len(),
+        "samples on disk that were never published"
+    );
+    println!("{} samples, each on disk exactly once", ids.len());
+    drop(recorder);
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn a_recorder_away_for_a_minute_leaves_no_gap() {
+    let stack = stack().await;
+    let js = jetstream::new(stack.nats.clone());
+    let sim = Simulator::start(SimConfig {
+        devices: 3,
+        interfaces: 2,
+        base_port: 0,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator");
+    add_devices(&stack, &sim).await;
+    let recorder = RecorderProcess::start(&stack);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let away_from = netpulse_shared::time::now_ms();
+    recorder.stop();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let away_to = netpulse_shared::time::now_ms();
+    let recorder = RecorderProcess::start(&stack);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    wait_until_recorded(&js, Duration::from_secs(60)).await;
+    for (device, samples) in stored(&stack) {
+        let times: Vec<u64> = samples.iter().map(|s| s.time_ms).collect();
+        assert!(
+            times.windows(2).all(|w| w[0] < w[1]),
+            "{device}: samples out of order"
+        );
+        assert!(
+            times.first().is_some_and(|t| *t < away_from)
+                && times.last().is_some_and(|t| *t > away_to),
+            "{device}: the series does not span the outage"
+        );
+        let widest = times.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+        assert!(
+            widest < 2_000,
+            "{device}: a {widest} ms gap in a 1 s series"
+        );
+    }
+    // The history answer over the outage has a point in every step.
+    let path = format!(
+        "/api/devices/d0/history?interface=1&from={}&to={}&resolution=raw",
+        away_from / 1000 - 2,
+        away_to / 1000 + 2
+    );
+    let history = stack.get_json(&path).await;
+    let points = history["points"].as_array().expect("points");
+    assert!(points.len() > 30, "{history}");
+    let empty: Vec<&serde_json::Value> = points.iter().filter(|p| p["in_bps"].is_null()).collect();
+    assert!(empty.is_empty(), "gaps in the stored series: {empty:?}");
+    drop(recorder);
+    stack.stop().await;
+}
