@@ -1,5 +1,5 @@
 # netpulse. `make run` starts everything; `make test` runs every test.
-.PHONY: all setup build run test lint fmt clean bench bench-poller user
+.PHONY: all setup build run test lint fmt clean bench bench-poller bench-recorder user
 
 CARGO ?= cargo
 # Tests find the nats-server chosen by `make setup` here.
@@ -34,11 +34,15 @@ user: build
 	@scripts/user.sh $(ARGS)
 
 # Benchmarks print figures (recorded in README); they do not pass or fail.
-bench: bench-poller
+bench: bench-poller bench-recorder
 
 bench-poller: setup
 	$(CARGO) build --release --workspace
 	target/release/bench-poller $(BENCH_ARGS)
+
+bench-recorder: setup
+	$(CARGO) build --release --workspace
+	target/release/bench-recorder $(BENCH_ARGS)
 
 lint:
 	$(CARGO) fmt --all --check

@@ -1,6 +1,8 @@
 //! Support for netpulse's end-to-end tests: the whole stack started in-process against real
 //! nats-server and snmpd, and a small HTTP client that speaks to the gateway over TCP.
 
+pub mod bench;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -9,8 +9,6 @@
 //! Flags: --devices 5000 --interfaces 8 --interval 10 --seconds 60 --base-port 20000
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -18,6 +16,7 @@ use netpulse_shared::device::Device;
 use netpulse_shared::messages::{PollFailure, Sample};
 use netpulse_shared::test_util::{free_tcp_port, NatsServer};
 use netpulse_shared::{bus, time};
+use netpulse_tests::bench::{start, usage};
 use serde_json::json;
 
 struct Flags {
@@ -57,60 +56,6 @@ fn flags() -> Flags {
     flags
 }
 
-/// A child process killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn release_binary(name: &str) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    root.join("target/release").join(name)
-}
-
-fn start(name: &str, args: &[String], nats_url: &str) -> Running {
-    let child = Command::new(release_binary(name))
-        .args(args)
-        .env("NETPULSE_NATS__URL", nats_url)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start {name} (build with `cargo build --release`): {e}")
-        });
-    Running(child)
-}
-
-/// (user + system CPU seconds, peak RSS in KiB) of a process, from /proc.
-fn usage(pid: u32) -> (f64, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    let cpu = (ticks(11) + ticks(12)) / 100.0;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
-    (cpu, hwm)
-}
-
 #[tokio::main]
 async fn main() {
     let flags = flags();
@@ -128,10 +73,10 @@ async fn main() {
             "--control".into(),
             format!("127.0.0.1:{}", free_tcp_port()),
         ],
-        &url,
+        &[("NETPULSE_NATS__URL", &url)],
     );
-    let _scheduler = start("netpulse-scheduler", &[], &url);
-    let poller = start("netpulse-poller", &[], &url);
+    let _scheduler = start("netpulse-scheduler", &[], &[("NETPULSE_NATS__URL", &url)]);
+    let poller = start("netpulse-poller", &[], &[("NETPULSE_NATS__URL", &url)]);
     let client = bus::connect(&nats.settings(), "bench")
         .await
         .expect("connect");
