@@ -8,6 +8,7 @@
 //! - the latency of a 30-day query at one-minute resolution for one interface (43,200
 //!   points, fetched page by page over NATS as the gateway does), best and median of 5;
 //! - the recorder's peak RSS.
+//!
 //! A benchmark prints figures; it does not pass or fail on them.
 //!
 //! Flags: --samples 100000 --devices 1000 --interfaces 10
