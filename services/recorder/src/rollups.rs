@@ -15,6 +15,9 @@ pub struct DeviceRollup {
     rollers: Vec<Roller>,
     /// Wall-clock time of the latest sample fed.
     last_fed_ms: u64,
+    /// Time of the latest sample, and the gap before it: how often the device is polled.
+    last_sample_ms: u64,
+    gap_ms: u64,
 }
 
 impl DeviceRollup {
@@ -29,11 +32,17 @@ impl DeviceRollup {
                 .map(|(res, done)| Roller::new(res, done))
                 .collect(),
             last_fed_ms: 0,
+            last_sample_ms: 0,
+            gap_ms: 0,
         }
     }
 
     /// Adds a sample; returns the periods it closes.
     pub fn feed(&mut self, sample: &Sample) -> Vec<(Resolution, RollupLine)> {
+        if self.last_sample_ms > 0 && sample.time_ms > self.last_sample_ms {
+            self.gap_ms = sample.time_ms - self.last_sample_ms;
+        }
+        self.last_sample_ms = self.last_sample_ms.max(sample.time_ms);
         let mut closed = Vec::new();
         for rate in self.tracker.step(sample) {
             for (res, roller) in Resolution::ROLLUPS.into_iter().zip(&mut self.rollers) {
@@ -86,8 +95,9 @@ impl Rollups {
             .collect()
     }
 
-    /// Closes the open periods of devices fed nothing for `idle_ms` and stops following
-    /// them; returns the closed periods.
+    /// Closes the open periods of devices fed nothing for `idle_ms`, or for three of their
+    /// polling intervals if those are longer, and stops following them; returns the closed
+    /// periods.
     pub fn close_idle(
         &mut self,
         now_ms: u64,
@@ -96,7 +106,7 @@ impl Rollups {
         let idle: Vec<DeviceId> = self
             .devices
             .iter()
-            .filter(|(_, s)| s.last_fed_ms + idle_ms <= now_ms)
+            .filter(|(_, s)| s.last_fed_ms + idle_ms.max(3 * s.gap_ms) <= now_ms)
             .map(|(id, _)| id.clone())
             .collect();
         let mut closed = Vec::new();
@@ -116,5 +126,39 @@ impl Rollups {
     /// Drops a device's rollups in progress (its history was deleted).
     pub fn forget(&mut self, device: &DeviceId) {
         self.devices.remove(device);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netpulse_shared::messages::SCHEMA_VERSION;
+
+    fn sample(time_ms: u64) -> Sample {
+        Sample {
+            schema: SCHEMA_VERSION,
+            id: time_ms.to_string(),
+            device: DeviceId::parse("slow").expect("id"),
+            time_ms,
+            uptime_ticks: None,
+            values: vec![],
+            interfaces: vec![],
+        }
+    }
+
+    #[test]
+    fn a_device_polled_rarely_is_not_taken_for_idle_between_its_polls() {
+        let mut rollups = Rollups::default();
+        let id = DeviceId::parse("slow").expect("id");
+        rollups.insert(id.clone(), DeviceRollup::new([0; 3]));
+        let quarter = 15 * 60_000;
+        rollups.feed(&sample(quarter), 0);
+        rollups.feed(&sample(2 * quarter), 1);
+        // Twenty minutes of quiet between 15-minute polls is not idleness...
+        assert!(rollups.close_idle(20 * 60_000, 10 * 60_000).is_empty());
+        assert!(rollups.knows(&id));
+        // ...three missed polls are.
+        rollups.close_idle(3 * quarter + 1, 10 * 60_000);
+        assert!(!rollups.knows(&id));
     }
 }
