@@ -1,18 +1,25 @@
-// netpulse dashboard: device list/form over /api/devices, live interface charts over /ws.
+// netpulse dashboard: device list/form over /api/devices, live samples over /ws, traffic
+// charts (traffic.js) live or over a range from the history API, removed devices' kept history.
 // All server-provided strings reach the DOM through textContent only.
 
-const MAX_POINTS = 360;
+import { readError } from './api.js';
+import { askConfirm, askDeleteDevice } from './dialogs.js';
+import { clock, formatBps, formatDateTime, formatUptime } from './format.js';
+import { endsInGap, liveRow, pushLive } from './series.js';
+import { TrafficView } from './traffic.js';
+
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
-const COLORS = { in: '#4fc3f7', out: '#ffb74d' };
 
 const state = {
   role: null, // the signed-in user's role: 'viewer', 'operator' or 'admin'
   username: null,
   devices: new Map(), // id -> device JSON
-  buffers: new Map(), // id -> { series: Map(ifIndex -> {labels, in, out}), lastSampleMs, uptimeTicks, values, failure }
+  buffers: new Map(), // id -> { series: Map(ifIndex -> {name, rows}), lastSampleMs, uptimeTicks, values, failure }
   selected: null, // device id (string) or null
-  charts: new Map(), // ifIndex -> Chart, for the selected device only
+  removed: new Map(), // id -> removed device with kept history (GET /api/history/removed)
+  selectedRemoved: null, // id of the removed device whose history is shown, or null
+  view: null, // the TrafficView of the detail panel
 };
 
 const $ = (sel) => document.querySelector(sel);
@@ -23,41 +30,11 @@ const el = (tag, className, text) => {
   return node;
 };
 
-// ---------- formatting ----------
-
-const pad2 = (n) => String(n).padStart(2, '0');
-
-function clock(ms) {
-  const d = new Date(ms);
-  return `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
-}
-
-function formatBps(value) {
-  if (typeof value !== 'number' || !Number.isFinite(value)) return '';
-  const units = ['bps', 'kbps', 'Mbps', 'Gbps', 'Tbps'];
-  let v = Math.abs(value);
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i += 1;
-  }
-  const digits = v >= 100 || (i === 0 && v >= 10) ? 0 : 1;
-  return `${(Math.sign(value) * v).toFixed(digits)} ${units[i]}`;
-}
-
-function formatUptime(ticks) {
-  if (typeof ticks !== 'number' || !Number.isFinite(ticks)) return '–';
-  const total = Math.floor(ticks / 100); // TimeTicks are hundredths of a second
-  const days = Math.floor(total / 86400);
-  const hms = `${pad2(Math.floor((total % 86400) / 3600))}:${pad2(Math.floor((total % 3600) / 60))}:${pad2(total % 60)}`;
-  return days > 0 ? `${days}d ${hms}` : hms;
-}
+// ---------- message fields ----------
 
 const messageTime = (msg) => (typeof msg.time_ms === 'number' && Number.isFinite(msg.time_ms) ? msg.time_ms : Date.now());
 
 const displayValue = (v) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v ?? ''));
-
-const asRate = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 // ---------- per-device buffers ----------
 
@@ -73,38 +50,27 @@ function bufferFor(id) {
 function seriesFor(buf, index) {
   let s = buf.series.get(index);
   if (!s) {
-    s = { labels: [], in: [], out: [] };
+    s = { name: null, rows: [] };
     buf.series.set(index, s);
   }
   return s;
 }
 
-// Arrays are shared with Chart.js datasets, so they are mutated in place.
-function pushPoint(series, label, inBps, outBps) {
-  series.labels.push(label);
-  series.in.push(inBps);
-  series.out.push(outBps);
-  if (series.labels.length > MAX_POINTS) {
-    series.labels.shift();
-    series.in.shift();
-    series.out.shift();
-  }
-}
+// The live rows of an interface, oldest first (what traffic.js draws in the live range).
+const liveRows = (id, index) => state.buffers.get(id)?.series.get(index)?.rows ?? [];
 
 function recordSample(msg) {
   const buf = bufferFor(msg.device);
   const timeMs = messageTime(msg);
-  const label = clock(timeMs);
   const touched = [];
   for (const iface of Array.isArray(msg.interfaces) ? msg.interfaces : []) {
     if (!Number.isInteger(iface.index)) continue;
     const series = seriesFor(buf, iface.index);
     if (typeof iface.name === 'string' && iface.name.length > 0) series.name = iface.name;
-    const inBps = asRate(iface.in_bps);
-    const outBps = asRate(iface.out_bps);
-    // No rate yet: skip on an empty series, otherwise push nulls so the chart shows a gap.
-    if (inBps === null && outBps === null && series.labels.length === 0) continue;
-    pushPoint(series, label, inBps, outBps);
+    const row = liveRow(timeMs, iface.in_bps, iface.out_bps);
+    // No rate yet: skip on an empty series, otherwise keep the nulls so the chart shows a gap.
+    if (row.inAvg === null && row.outAvg === null && series.rows.length === 0) continue;
+    pushLive(series.rows, row);
     touched.push(iface.index);
   }
   buf.lastSampleMs = timeMs;
@@ -118,12 +84,8 @@ function recordFailure(msg) {
   const buf = bufferFor(msg.device);
   const timeMs = messageTime(msg);
   buf.failure = { timeMs, reason: String(msg.reason ?? 'unknown') };
-  const label = clock(timeMs);
   for (const series of buf.series.values()) {
-    const last = series.labels.length - 1;
-    if (last >= 0 && (series.in[last] !== null || series.out[last] !== null)) {
-      pushPoint(series, label, null, null);
-    }
+    if (!endsInGap(series.rows)) pushLive(series.rows, liveRow(timeMs, null, null));
   }
 }
 
@@ -191,7 +153,7 @@ function upsertDevice(device) {
   if (!device.status && known?.status) device.status = known.status;
   state.devices.set(String(device.id), device);
   renderDeviceList();
-  if (state.selected === null) selectDevice(String(device.id));
+  if (state.selected === null && state.selectedRemoved === null) selectDevice(String(device.id));
   else if (state.selected === String(device.id)) renderDetailHeader();
 }
 
@@ -207,14 +169,21 @@ function removeDevice(id) {
   renderDeviceList();
 }
 
-function selectDevice(id) {
-  if (state.selected === id) return;
-  state.selected = id;
-  for (const li of $('#devices').children) {
+// Marks the selected entry of a list (devices or removed devices).
+function markSelected(list, id) {
+  for (const li of list.children) {
     const on = li.dataset.deviceId === id;
     li.classList.toggle('selected', on);
     li.setAttribute('aria-current', on ? 'true' : 'false');
   }
+}
+
+function selectDevice(id) {
+  if (state.selected === id && state.selectedRemoved === null) return;
+  state.selected = id;
+  state.selectedRemoved = null;
+  markSelected($('#devices'), id);
+  markSelected($('#removed'), null);
   renderDetail();
   if (id) loadInterfaces(id);
 }
@@ -238,31 +207,122 @@ async function loadDevices() {
   if (!keepSelection) state.selected = null;
   renderDeviceList();
   if (keepSelection) renderDetailHeader();
+  else if (state.selectedRemoved !== null) return; // a removed device's history stays shown
   else if (state.devices.size > 0) selectDevice(state.devices.keys().next().value);
   else renderDetail();
 }
 
+// Asks whether to keep the history, then deletes the device (and its history if so chosen).
 async function deleteDevice(device) {
-  if (!confirm(`Delete device "${device.name}" (${device.address})?`)) return;
+  const choice = await askDeleteDevice(device);
+  if (choice !== 'keep' && choice !== 'delete') return;
   const id = String(device.id);
   const errorBox = $('#list-error');
   try {
-    const res = await fetch(`/api/devices/${encodeURIComponent(id)}`, { method: 'DELETE' });
+    const res = await fetch(`/api/devices/${encodeURIComponent(id)}?history=${choice}`, { method: 'DELETE' });
     if (!res.ok && res.status !== 404) throw new Error((await readError(res)).message);
     errorBox.textContent = '';
     removeDevice(id);
   } catch (err) {
     errorBox.textContent = err.message;
   }
+  loadRemoved();
 }
 
-// Reads the server's {"error", "field"} body, tolerating anything else.
-async function readError(res) {
-  const body = await res.json().catch(() => null);
-  return {
-    message: typeof body?.error === 'string' ? body.error : `request failed (HTTP ${res.status})`,
-    field: typeof body?.field === 'string' ? body.field : null,
-  };
+// ---------- removed devices (kept history) ----------
+
+async function loadRemoved() {
+  const errorBox = $('#removed-error');
+  try {
+    const res = await fetch('/api/history/removed', { headers: { Accept: 'application/json' } });
+    if (res.status === 401) return;
+    if (!res.ok) throw new Error(`loading removed devices failed: ${(await readError(res)).message}`);
+    const list = await res.json();
+    state.removed = new Map((Array.isArray(list) ? list : []).map((r) => [String(r.id), r]));
+    errorBox.textContent = '';
+  } catch (err) {
+    errorBox.textContent = err.message;
+    return;
+  }
+  renderRemovedList();
+  if (state.selectedRemoved !== null && !state.removed.has(state.selectedRemoved)) {
+    // Its history was deleted (here or elsewhere): show a device instead, if there is one.
+    state.selectedRemoved = null;
+    const first = state.devices.keys().next();
+    if (first.done) renderDetail();
+    else selectDevice(first.value);
+  }
+}
+
+function renderRemovedList() {
+  const list = $('#removed');
+  const entries = [...state.removed.values()].sort((a, b) => (Number(b.removed_ms) || 0) - (Number(a.removed_ms) || 0));
+  list.replaceChildren(...entries.map(removedItem));
+  $('#removed-empty').hidden = entries.length > 0;
+}
+
+function removedItem(entry) {
+  const id = String(entry.id);
+  const li = el('li', 'device removed-device');
+  li.dataset.deviceId = id;
+  li.tabIndex = 0;
+  li.classList.toggle('selected', id === state.selectedRemoved);
+  li.setAttribute('aria-current', id === state.selectedRemoved ? 'true' : 'false');
+  const info = el('div', 'device-info');
+  const removedAt = Number.isFinite(entry.removed_ms) ? formatDateTime(entry.removed_ms) : 'unknown';
+  info.append(
+    el('span', 'device-name', String(entry.name ?? id)),
+    el('span', 'device-address', String(entry.address ?? '')),
+    el('span', 'device-meta', `removed ${removedAt}`),
+  );
+  li.append(info);
+  if (canChangeDevices()) {
+    const del = el('button', 'delete', 'Delete history');
+    del.type = 'button';
+    del.addEventListener('click', (ev) => {
+      ev.stopPropagation();
+      deleteKeptHistory(entry);
+    });
+    li.append(del);
+  }
+  li.addEventListener('click', () => selectRemoved(id));
+  li.addEventListener('keydown', (ev) => {
+    if (ev.target === li && (ev.key === 'Enter' || ev.key === ' ')) {
+      ev.preventDefault();
+      selectRemoved(id);
+    }
+  });
+  return li;
+}
+
+function selectRemoved(id) {
+  if (state.selectedRemoved === id) return;
+  state.selectedRemoved = id;
+  state.selected = null;
+  markSelected($('#devices'), null);
+  markSelected($('#removed'), id);
+  renderDetail();
+}
+
+async function deleteKeptHistory(entry) {
+  const id = String(entry.id);
+  const confirmed = await askConfirm({
+    title: 'Delete history?',
+    text: `The stored traffic history of ${entry.name ?? id} (${entry.address ?? ''}) will be deleted for good.`,
+    confirm: 'Delete history',
+  });
+  if (!confirmed) return;
+  const errorBox = $('#removed-error');
+  try {
+    const res = await fetch(`/api/history/${encodeURIComponent(id)}`, { method: 'DELETE' });
+    if (!res.ok && res.status !== 404) throw new Error((await readError(res)).message);
+    errorBox.textContent = '';
+    state.removed.delete(id);
+    renderRemovedList();
+  } catch (err) {
+    errorBox.textContent = err.message;
+  }
+  loadRemoved();
 }
 
 // ---------- add-device form ----------
@@ -336,21 +396,57 @@ async function submitDevice(ev) {
 // ---------- detail panel ----------
 
 function renderDetail() {
-  destroyCharts();
-  const device = state.devices.get(state.selected);
-  $('#no-selection').hidden = Boolean(device);
-  $('#device-detail').hidden = !device;
-  if (!device) return;
+  const removed = state.selectedRemoved === null ? null : state.removed.get(state.selectedRemoved);
+  const device = removed ? null : state.devices.get(state.selected);
+  $('#no-selection').hidden = Boolean(device || removed);
+  $('#device-detail').hidden = !(device || removed);
+  if (removed) return renderRemovedDetail(removed);
+  if (!device) {
+    state.view.clear();
+    return;
+  }
+  const detail = $('#device-detail');
+  detail.dataset.kind = 'device';
+  $('#live-facts').hidden = false;
   renderDetailHeader();
   const buf = bufferFor(state.selected);
   const indices = new Set([...(device.interfaces || []), ...buf.series.keys()]);
-  for (const index of [...indices].filter(Number.isInteger).sort((a, b) => a - b)) ensureChart(index);
+  const interfaces = [...indices]
+    .filter(Number.isInteger)
+    .sort((a, b) => a - b)
+    .map((index) => liveInterface(index, buf.series.get(index)?.name));
+  state.view.show({ id: state.selected, live: true, endMs: null }, interfaces);
   renderStatus();
+}
+
+// A live device's interface for the charts; its history is asked for by ifIndex.
+const liveInterface = (index, name) => ({ index, name: name || null, query: String(index) });
+
+// A removed device: its kept history only, from the interfaces it was polling.
+function renderRemovedDetail(entry) {
+  const detail = $('#device-detail');
+  detail.dataset.kind = 'removed';
+  $('#live-facts').hidden = true;
+  $('#interfaces').hidden = true;
+  $('#oid-values').hidden = true;
+  $('#detail-title').textContent = String(entry.name ?? entry.id);
+  const removedAt = Number.isFinite(entry.removed_ms) ? formatDateTime(entry.removed_ms) : 'unknown';
+  $('#detail-meta').textContent = `${String(entry.address ?? '')} · removed ${removedAt} · kept history`;
+  const interfaces = (Array.isArray(entry.interfaces) ? entry.interfaces : [])
+    .filter((i) => Number.isInteger(i?.index))
+    .map((i) => {
+      const key = typeof i.key === 'string' ? i.key : '';
+      // By its stable key when it has one (the same series across renumbering), else by ifIndex.
+      return { index: i.index, name: key || null, query: key && !/^\d+$/.test(key) ? key : String(i.index) };
+    });
+  const endMs = Number.isFinite(entry.removed_ms) ? Math.min(entry.removed_ms, Date.now()) : null;
+  state.view.show({ id: String(entry.id), live: false, endMs }, interfaces);
+  state.view.showEmpty('No interfaces were recorded for this device.');
 }
 
 function renderDetailHeader() {
   const device = state.devices.get(state.selected);
-  if (!device) return;
+  if (!device || state.selectedRemoved !== null) return;
   $('#detail-title').textContent = device.name;
   $('#detail-meta').textContent = `${device.address} · SNMP v${device.version} · every ${device.interval} s`;
   // What the device says about itself: untrusted text, shown as text.
@@ -366,6 +462,15 @@ async function loadInterfaces(id) {
   const res = await fetch(`/api/devices/${encodeURIComponent(id)}/interfaces`);
   if (!res.ok || state.selected !== id) return;
   const list = await res.json();
+  if (state.selected !== id || !Array.isArray(list)) return;
+  // Polled interfaces get a chart (with their history) even before a live sample names them.
+  const buf = bufferFor(id);
+  for (const i of list) {
+    if (!i.polled || !Number.isInteger(i.index)) continue;
+    const name = buf.series.get(i.index)?.name || (typeof i.key === 'string' ? i.key : null);
+    state.view.addInterface(liveInterface(i.index, name));
+    state.view.rename(i.index, name);
+  }
   const rows = list.map((i) => {
     const tr = el('tr');
     tr.dataset.ifIndex = String(i.index);
@@ -404,73 +509,6 @@ function renderValues(values) {
   );
 }
 
-// ---------- charts ----------
-
-function ensureChart(index) {
-  if (state.charts.has(index)) return state.charts.get(index);
-  const container = $('#charts');
-  if (typeof Chart === 'undefined') {
-    if (!container.querySelector('.chart-missing')) container.append(el('p', 'error chart-missing', 'Chart.js failed to load.'));
-    return null;
-  }
-  const series = seriesFor(bufferFor(state.selected), index);
-  const wrap = el('div', 'chart');
-  const canvas = el('canvas');
-  canvas.dataset.ifIndex = String(index);
-  canvas.setAttribute('role', 'img');
-  canvas.setAttribute('aria-label', `ifIndex ${index} traffic, in and out`);
-  wrap.append(canvas);
-  container.append(wrap);
-  const chart = new Chart(canvas, chartConfig(index, series));
-  state.charts.set(index, chart);
-  return chart;
-}
-
-function dataset(label, data) {
-  return {
-    label,
-    data,
-    borderColor: COLORS[label],
-    backgroundColor: `${COLORS[label]}33`,
-    borderWidth: 1.5,
-    pointRadius: 0,
-    tension: 0.2,
-    fill: false,
-  };
-}
-
-// "eth0 (ifIndex 2)" once discovery has named the interface, else "ifIndex 2".
-function chartTitle(index, series) {
-  return series.name ? `${series.name} (ifIndex ${index})` : `ifIndex ${index}`;
-}
-
-function chartConfig(index, series) {
-  return {
-    type: 'line',
-    data: { labels: series.labels, datasets: [dataset('in', series.in), dataset('out', series.out)] },
-    options: {
-      animation: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      interaction: { mode: 'index', intersect: false },
-      scales: {
-        x: { type: 'category', ticks: { autoSkip: true, maxTicksLimit: 8, maxRotation: 0 } },
-        y: { beginAtZero: true, ticks: { callback: (v) => formatBps(v) } },
-      },
-      plugins: {
-        title: { display: true, text: chartTitle(index, series) },
-        tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${formatBps(ctx.parsed.y)}` } },
-      },
-    },
-  };
-}
-
-function destroyCharts() {
-  for (const chart of state.charts.values()) chart.destroy();
-  state.charts.clear();
-  $('#charts').replaceChildren();
-}
-
 // ---------- live updates ----------
 
 function handleMessage(raw) {
@@ -485,8 +523,14 @@ function handleMessage(raw) {
     case 'sample': return onSample(msg);
     case 'failure': return onFailure(msg);
     case 'status': return onStatus(msg);
-    case 'device_added': return upsertDevice(msg.device);
-    case 'device_removed': return removeDevice(String(msg.device));
+    case 'device_added':
+      upsertDevice(msg.device);
+      // Added again under a removed device's name: it is no longer a removed one.
+      if (state.removed.has(String(msg.device?.id))) loadRemoved();
+      return;
+    case 'device_removed':
+      removeDevice(String(msg.device));
+      return loadRemoved();
     default: // unknown message types are ignored
   }
 }
@@ -496,12 +540,14 @@ function onSample(msg) {
   const touched = recordSample(msg);
   setFailing(msg.device, false);
   if (msg.device !== state.selected) return;
-  for (const index of touched) ensureChart(index);
   const buf = bufferFor(msg.device);
-  for (const [index, chart] of state.charts) {
-    chart.options.plugins.title.text = chartTitle(index, seriesFor(buf, index));
-    chart.update('none');
+  for (const index of touched) {
+    const name = buf.series.get(index)?.name;
+    state.view.addInterface(liveInterface(index, name));
+    state.view.rename(index, name);
   }
+  // Only the live range moves; a past range stays as it was loaded.
+  state.view.liveChanged(touched);
   renderStatus();
 }
 
@@ -510,7 +556,7 @@ function onFailure(msg) {
   recordFailure(msg);
   setFailing(msg.device, true);
   if (msg.device !== state.selected) return;
-  for (const chart of state.charts.values()) chart.update('none');
+  state.view.liveChanged();
   renderStatus();
 }
 
@@ -534,7 +580,11 @@ function connect() {
     ws.addEventListener('open', () => {
       backoff = BACKOFF_MIN_MS;
       setWsStatus(true);
-      if (everOpened) loadDevices(); // resync adds/removes missed while disconnected
+      if (everOpened) {
+        // Resync adds and removes missed while disconnected.
+        loadDevices();
+        loadRemoved();
+      }
       everOpened = true;
     });
     ws.addEventListener('message', (ev) => handleMessage(ev.data));
@@ -638,6 +688,7 @@ function startApp(me) {
     $('#users-panel').remove();
   }
   loadDevices();
+  loadRemoved();
   connect();
 }
 
@@ -652,6 +703,17 @@ async function init() {
   $('#login-form').addEventListener('submit', submitLogin);
   $('#logout').addEventListener('click', logout);
   $('#add-user').addEventListener('submit', submitUser);
+  state.view = new TrafficView({
+    bar: $('#range-bar'),
+    customForm: $('#custom-range'),
+    zoomReset: $('#zoom-reset'),
+    exportCsv: $('#export-csv'),
+    exportJson: $('#export-json'),
+    label: $('#range-label'),
+    error: $('#range-error'),
+    charts: $('#charts'),
+    empty: $('#charts-empty'),
+  }, liveRows);
   const form = $('#add-device');
   form.addEventListener('submit', submitDevice);
   form.addEventListener('input', (ev) => ev.target.removeAttribute?.('aria-invalid'));

@@ -1,0 +1,29 @@
+// Calls to the netpulse HTTP API that more than one part of the page makes.
+
+/** The server's {"error", "field"} body of a failed answer, tolerating anything else. */
+export async function readError(res) {
+  const body = await res.json().catch(() => null);
+  return {
+    message: typeof body?.error === 'string' ? body.error : `request failed (HTTP ${res.status})`,
+    field: typeof body?.field === 'string' ? body.field : null,
+  };
+}
+
+/**
+ * GET /api/devices/{id}/history for one interface (ifIndex or name) over [fromMs, toMs):
+ * the answer's body as the server sent it. Throws an Error with the server's message.
+ */
+export async function fetchHistory(id, iface, fromMs, toMs, maxPoints, signal) {
+  const params = new URLSearchParams({
+    interface: String(iface),
+    from: String(Math.floor(fromMs / 1000)),
+    to: String(Math.ceil(toMs / 1000)),
+    max_points: String(maxPoints),
+  });
+  const res = await fetch(`/api/devices/${encodeURIComponent(id)}/history?${params}`, {
+    headers: { Accept: 'application/json' },
+    signal,
+  });
+  if (!res.ok) throw new Error((await readError(res)).message);
+  return res.json();
+}

@@ -1,0 +1,539 @@
+// Traffic charts of one device, one per interface, over a chosen time range: "Live 15 min"
+// (stored history of the last 15 minutes, then samples from /ws as they come), a fixed span
+// (1 h to 30 d), or a custom span typed in or dragged on a chart. Ranges other than live come
+// from the history API: the average in and out as lines, the min-max spread as a faint band,
+// the 95th percentile of each direction as a dashed line. The shown range exports as CSV or
+// JSON. A removed device's kept history uses the same view without the live range.
+//
+// Strings from devices (interface names) reach the page only as text: chart titles drawn on
+// the canvas, textContent and attributes.
+
+import { fetchHistory } from './api.js';
+import { attachDragZoom } from './zoom.js';
+import { downloadText, historyCsv } from './export.js';
+import { DAY, HOUR, fileStamp, formatBps, formatDateTime, formatDuration, formatTick, fromLocalInput, timeTicks, toLocalInput } from './format.js';
+import { LIVE_WINDOW_MS, mergeLive, percentile95, rowsFromHistory } from './series.js';
+
+const COLORS = { in: '#4fc3f7', out: '#ffb74d' };
+
+/** Span of each fixed range; `custom` has its own from and to. */
+const SPANS = { live: LIVE_WINDOW_MS, '1h': HOUR, '6h': 6 * HOUR, '24h': DAY, '7d': 7 * DAY, '30d': 30 * DAY };
+/** The API answers at most this many points per request in this view. */
+const MAX_POINTS = 5000;
+/** The narrowest span a drag zooms to. */
+const MIN_ZOOM_MS = 10_000;
+
+// Which row field each dataset draws, by the dataset's role.
+const ROW_FIELD = {
+  in: 'inAvg', out: 'outAvg', 'in-min': 'inMin', 'in-max': 'inMax', 'out-min': 'outMin', 'out-max': 'outMax',
+};
+
+const el = (tag, className, text) => {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+};
+
+// A point with gaps on both sides has no line to show it: draw it as a dot.
+function isolatedRadius(ctx) {
+  if (ctx.type !== 'data') return 0;
+  const data = ctx.dataset.data;
+  const i = ctx.dataIndex;
+  const gap = (j) => typeof data[j]?.y !== 'number';
+  return gap(i) || !(gap(i - 1) && gap(i + 1)) ? 0 : 2;
+}
+
+function lineDataset(role, color) {
+  return {
+    role,
+    label: role,
+    data: [],
+    borderColor: color,
+    backgroundColor: color,
+    borderWidth: 1.5,
+    pointRadius: isolatedRadius,
+    pointHoverRadius: 3,
+    tension: 0,
+    spanGaps: false,
+    fill: false,
+    order: 1,
+  };
+}
+
+// The min-max spread: the max line fills down to the min line just before it.
+function bandDataset(role, color, fill) {
+  return {
+    role,
+    band: true,
+    label: role,
+    data: [],
+    borderWidth: 0,
+    borderColor: 'transparent',
+    backgroundColor: `${color}30`,
+    pointRadius: 0,
+    pointHoverRadius: 0,
+    tension: 0,
+    spanGaps: false,
+    fill,
+    order: 3,
+  };
+}
+
+function percentileDataset(role, color) {
+  return {
+    role,
+    label: role,
+    data: [],
+    borderColor: color,
+    backgroundColor: color,
+    borderDash: [6, 4],
+    borderWidth: 1,
+    pointRadius: 0,
+    pointHoverRadius: 0,
+    tension: 0,
+    spanGaps: false,
+    fill: false,
+    order: 2,
+  };
+}
+
+const chartTitle = (iface) => (iface.name ? `${iface.name} (ifIndex ${iface.index})` : `ifIndex ${iface.index}`);
+
+function tooltipLabel(item) {
+  const role = item.dataset.role;
+  const datasets = item.chart.data.datasets;
+  const at = (r) => datasets.find((d) => d.role === r)?.data[item.dataIndex]?.y ?? null;
+  const min = at(`${role}-min`);
+  const max = at(`${role}-max`);
+  const spread = min !== null && max !== null ? `, min ${formatBps(min)}, max ${formatBps(max)}` : '';
+  return `${role}: ${min !== null ? 'avg ' : ''}${formatBps(item.parsed.y)}${spread}`;
+}
+
+// Legend: "in" and "out" show and hide their spread with them; the spreads have no entry.
+function legendClick(_ev, item, legend) {
+  const chart = legend.chart;
+  const role = chart.data.datasets[item.datasetIndex].role;
+  const visible = chart.isDatasetVisible(item.datasetIndex);
+  chart.data.datasets.forEach((d, i) => {
+    if (d.role === role || d.role === `${role}-min` || d.role === `${role}-max`) chart.setDatasetVisibility(i, !visible);
+  });
+  chart.update('none');
+}
+
+function chartConfig(iface) {
+  return {
+    type: 'line',
+    data: {
+      datasets: [
+        lineDataset('in', COLORS.in),
+        lineDataset('out', COLORS.out),
+        bandDataset('in-min', COLORS.in, false),
+        bandDataset('in-max', COLORS.in, '-1'),
+        bandDataset('out-min', COLORS.out, false),
+        bandDataset('out-max', COLORS.out, '-1'),
+        percentileDataset('p95-in', COLORS.in),
+        percentileDataset('p95-out', COLORS.out),
+      ],
+    },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      // Every dataset has a point at each time, so "index" finds the same time in each.
+      interaction: { mode: 'index', intersect: false },
+      scales: {
+        x: {
+          type: 'linear',
+          afterBuildTicks: (scale) => {
+            scale.ticks = timeTicks(scale.min, scale.max, 7).map((value) => ({ value }));
+          },
+          ticks: {
+            maxRotation: 0,
+            autoSkip: false,
+            callback: (value, _i, ticks) => formatTick(value, ticks.length > 1 ? ticks[1].value - ticks[0].value : DAY),
+          },
+        },
+        y: { beginAtZero: true, grace: '5%', ticks: { callback: (v) => formatBps(v) } },
+      },
+      plugins: {
+        title: { display: true, text: chartTitle(iface) },
+        legend: {
+          labels: { boxHeight: 2, filter: (item, data) => !data.datasets[item.datasetIndex].band },
+          onClick: legendClick,
+        },
+        tooltip: {
+          filter: (item) => (item.dataset.role === 'in' || item.dataset.role === 'out') && item.parsed.y !== null,
+          callbacks: {
+            title: (items) => (items.length > 0 ? formatDateTime(items[0].parsed.x) : ''),
+            label: tooltipLabel,
+          },
+        },
+      },
+    },
+  };
+}
+
+/**
+ * The charts and the range bar of the detail panel.
+ *
+ * `elements`: the range bar's parts and the charts container (see index.html).
+ * `liveRows(deviceId, ifIndex)`: the rows /ws has brought for an interface, oldest first.
+ */
+export class TrafficView {
+  constructor(elements, liveRows) {
+    this.ui = elements;
+    this.liveRows = liveRows;
+    /** { id, live, endMs, label }: whose history; `live` offers the live range; ranges end at endMs (null: now). */
+    this.target = null;
+    /** { key, fromMs, toMs } (live has no fixed span). */
+    this.range = { key: 'live' };
+    /** Ranges to go back to, most recent last (drags push, "Reset zoom" pops). */
+    this.zoomStack = [];
+    /** ifIndex -> chart entry. */
+    this.entries = new Map();
+    /** Bumped whenever what is shown changes: answers for an older one are dropped. */
+    this.generation = 0;
+    this.abort = null;
+    this.customOpen = false;
+    this.bind();
+  }
+
+  bind() {
+    const { bar, customForm, zoomReset, exportCsv, exportJson } = this.ui;
+    for (const button of bar.querySelectorAll('button[data-range]')) {
+      button.addEventListener('click', () => this.choose(button.dataset.range));
+    }
+    customForm.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      this.applyCustom();
+    });
+    customForm.addEventListener('input', (ev) => ev.target.removeAttribute?.('aria-invalid'));
+    zoomReset.addEventListener('click', () => this.unzoom());
+    exportCsv.addEventListener('click', () => this.exportAs('csv'));
+    exportJson.addEventListener('click', () => this.exportAs('json'));
+  }
+
+  get isLive() {
+    return this.range.key === 'live';
+  }
+
+  /** Shows `target`'s charts for `interfaces` ([{index, name, query}]), from its default range. */
+  show(target, interfaces) {
+    this.clear();
+    this.target = target;
+    this.zoomStack = [];
+    this.customOpen = false;
+    this.range = target.live ? { key: 'live' } : this.fixedRange('1h');
+    for (const iface of interfaces) this.addInterface(iface, false);
+    this.reload();
+  }
+
+  /** Removes every chart and forgets the target. */
+  clear() {
+    this.generation += 1;
+    this.abort?.abort();
+    this.abort = null;
+    for (const entry of this.entries.values()) entry.chart.destroy();
+    this.entries.clear();
+    this.ui.charts.replaceChildren();
+    this.target = null;
+    this.ui.empty.hidden = true;
+    this.setError('');
+  }
+
+  /** Adds a chart for an interface not shown yet and loads it for the current range. */
+  addInterface(iface, load = true) {
+    if (!this.target || this.entries.has(iface.index)) return;
+    if (typeof Chart === 'undefined') {
+      this.setError('Chart.js failed to load.');
+      return;
+    }
+    const card = el('figure', 'chart-card');
+    card.dataset.ifIndex = String(iface.index);
+    const wrap = el('div', 'chart');
+    wrap.dataset.state = 'loading';
+    const canvas = el('canvas');
+    canvas.dataset.ifIndex = String(iface.index);
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', `${chartTitle(iface)} traffic, in and out`);
+    const box = el('div', 'zoom-selection');
+    box.hidden = true;
+    box.setAttribute('aria-hidden', 'true');
+    wrap.append(canvas, box);
+    const note = el('figcaption', 'chart-note muted');
+    card.append(wrap, note);
+    // Keep the charts in ifIndex order.
+    const after = [...this.ui.charts.children].find((c) => Number(c.dataset.ifIndex) > iface.index);
+    this.ui.charts.insertBefore(card, after ?? null);
+    const entry = {
+      ...iface, card, wrap, note, chart: null, body: null, stored: [], state: 'loading', error: null, pending: Promise.resolve(),
+    };
+    entry.chart = new Chart(canvas, chartConfig(iface));
+    attachDragZoom(entry.chart, box, (from, to) => this.zoomTo(from, to));
+    this.entries.set(iface.index, entry);
+    this.ui.empty.hidden = true;
+    this.renderBar();
+    if (load) this.load(entry);
+  }
+
+  /** Names a chart's interface once it is known. */
+  rename(index, name) {
+    const entry = this.entries.get(index);
+    if (!entry || !name || entry.name === name) return;
+    entry.name = name;
+    entry.chart.options.plugins.title.text = chartTitle(entry);
+    entry.chart.canvas.setAttribute('aria-label', `${chartTitle(entry)} traffic, in and out`);
+    entry.chart.update('none');
+  }
+
+  /** New live rows arrived: redraw, in the live range only (a past range stays as it is). */
+  liveChanged(indices) {
+    if (!this.isLive || !this.target) return;
+    for (const index of indices ?? this.entries.keys()) {
+      const entry = this.entries.get(index);
+      if (entry) this.draw(entry);
+    }
+  }
+
+  /** Says there is nothing to chart (a removed device that recorded no interfaces). */
+  showEmpty(text) {
+    this.ui.empty.textContent = text;
+    this.ui.empty.hidden = this.entries.size > 0;
+  }
+
+  // ---------- ranges ----------
+
+  /** A fixed span ending now, or at the target's end (a removed device: when it was removed). */
+  fixedRange(key) {
+    const toMs = this.target?.endMs ?? Date.now();
+    return { key, fromMs: toMs - SPANS[key], toMs };
+  }
+
+  /** The span the charts show now. */
+  window() {
+    if (!this.isLive) return { fromMs: this.range.fromMs, toMs: this.range.toMs };
+    const toMs = Date.now();
+    return { fromMs: toMs - LIVE_WINDOW_MS, toMs };
+  }
+
+  /** A click on a range button. */
+  choose(key) {
+    if (!this.target) return;
+    if (key === 'custom') {
+      this.customOpen = true;
+      const { fromMs, toMs } = this.window();
+      this.ui.customForm.elements.from.value = toLocalInput(fromMs);
+      this.ui.customForm.elements.to.value = toLocalInput(toMs);
+      this.renderBar();
+      this.ui.customForm.elements.from.focus();
+      return;
+    }
+    if (key === 'live' && !this.target.live) return;
+    this.customOpen = false;
+    this.zoomStack = [];
+    this.setRange(key === 'live' ? { key } : this.fixedRange(key));
+  }
+
+  applyCustom() {
+    const f = this.ui.customForm.elements;
+    const fromMs = fromLocalInput(f.from.value);
+    const toMs = fromLocalInput(f.to.value);
+    const bad = (input, message) => {
+      input.setAttribute('aria-invalid', 'true');
+      this.setError(message);
+    };
+    if (fromMs === null) return bad(f.from, 'Enter a start date and time.');
+    if (toMs === null) return bad(f.to, 'Enter an end date and time.');
+    if (fromMs >= toMs) return bad(f.from, 'The start must be before the end.');
+    this.zoomStack = [];
+    this.setRange({ key: 'custom', fromMs, toMs });
+  }
+
+  /** A drag selected [fromMs, toMs] on a chart. */
+  zoomTo(fromMs, toMs) {
+    if (toMs - fromMs < MIN_ZOOM_MS) {
+      const middle = (fromMs + toMs) / 2;
+      fromMs = Math.round(middle - MIN_ZOOM_MS / 2);
+      toMs = fromMs + MIN_ZOOM_MS;
+    }
+    this.zoomStack.push(this.range);
+    this.customOpen = false;
+    this.setRange({ key: 'custom', fromMs, toMs });
+  }
+
+  unzoom() {
+    const previous = this.zoomStack.pop();
+    if (previous) this.setRange(previous);
+  }
+
+  setRange(range) {
+    this.range = range;
+    if (range.key === 'custom') {
+      this.ui.customForm.elements.from.value = toLocalInput(range.fromMs);
+      this.ui.customForm.elements.to.value = toLocalInput(range.toMs);
+    }
+    this.reload();
+  }
+
+  /** Loads every chart for the current range. */
+  reload() {
+    this.generation += 1;
+    this.abort?.abort();
+    this.abort = new AbortController();
+    this.setError('');
+    this.renderBar();
+    for (const entry of this.entries.values()) this.load(entry);
+  }
+
+  renderBar() {
+    const { bar, customForm, zoomReset, exportCsv, exportJson, label, charts } = this.ui;
+    const key = this.range.key;
+    for (const button of bar.querySelectorAll('button[data-range]')) {
+      const k = button.dataset.range;
+      button.hidden = k === 'live' && !this.target?.live;
+      button.setAttribute('aria-pressed', String(k === key || (k === 'custom' && this.customOpen)));
+    }
+    customForm.hidden = !(this.customOpen || key === 'custom');
+    zoomReset.hidden = this.zoomStack.length === 0;
+    exportCsv.disabled = this.entries.size === 0;
+    exportJson.disabled = this.entries.size === 0;
+    charts.dataset.range = key;
+    if (this.isLive) {
+      label.textContent = 'Last 15 minutes, then live';
+    } else {
+      const { fromMs, toMs } = this.range;
+      const end = this.target && this.target.endMs !== null && toMs === this.target.endMs ? ' (until it was removed)' : '';
+      label.textContent = `${formatDateTime(fromMs)} – ${formatDateTime(toMs)}${end}, ${formatDuration(toMs - fromMs)}`;
+    }
+  }
+
+  setError(text) {
+    this.ui.error.textContent = text;
+  }
+
+  // ---------- loading and drawing ----------
+
+  maxPoints(entry) {
+    const width = entry.chart.chartArea?.width || entry.wrap.clientWidth || 600;
+    return Math.max(60, Math.min(MAX_POINTS, Math.round(width)));
+  }
+
+  load(entry) {
+    const generation = this.generation;
+    const { fromMs, toMs } = this.window();
+    entry.body = null;
+    entry.stored = [];
+    entry.error = null;
+    this.setState(entry, 'loading');
+    this.draw(entry); // nothing of the previous range stays on screen
+    entry.pending = (async () => {
+      try {
+        const body = await fetchHistory(this.target.id, entry.query, fromMs, toMs, this.maxPoints(entry), this.abort?.signal);
+        if (generation !== this.generation) return;
+        entry.body = body;
+        entry.stored = rowsFromHistory(body);
+        this.setState(entry, 'ready');
+      } catch (err) {
+        if (generation !== this.generation) return;
+        entry.error = String(err?.message ?? err);
+        this.setState(entry, 'error');
+      }
+      this.draw(entry);
+    })();
+  }
+
+  setState(entry, state) {
+    entry.state = state;
+    entry.wrap.dataset.state = state;
+  }
+
+  draw(entry) {
+    let rows;
+    let p95;
+    let fromMs;
+    let toMs;
+    if (this.isLive) {
+      const live = this.liveRows(this.target.id, entry.index);
+      toMs = Math.max(Date.now(), live.at(-1)?.t ?? 0);
+      fromMs = toMs - LIVE_WINDOW_MS;
+      rows = mergeLive(entry.stored, live, fromMs);
+      p95 = { in: percentile95(rows.map((r) => r.inAvg)), out: percentile95(rows.map((r) => r.outAvg)) };
+    } else {
+      rows = entry.stored;
+      ({ fromMs, toMs } = this.range);
+      const n = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+      p95 = { in: n(entry.body?.p95_in_bps), out: n(entry.body?.p95_out_bps) };
+    }
+    const chart = entry.chart;
+    for (const dataset of chart.data.datasets) {
+      const field = ROW_FIELD[dataset.role];
+      if (field) {
+        dataset.data = rows.map((r) => ({ x: r.t, y: r[field] }));
+      } else {
+        const side = dataset.role === 'p95-in' ? 'in' : 'out';
+        const value = entry.state === 'loading' && !this.isLive ? null : p95[side];
+        dataset.data = rows.map((r) => ({ x: r.t, y: value }));
+        dataset.label = `95th ${side}: ${value === null ? 'no data' : formatBps(value)}`;
+      }
+    }
+    chart.options.scales.x.min = fromMs;
+    chart.options.scales.x.max = toMs;
+    chart.update('none');
+    this.describe(entry, rows, p95);
+  }
+
+  // The line under a chart: what it shows, or why it shows nothing.
+  describe(entry, rows, p95) {
+    const parts = [];
+    if (entry.state === 'loading') parts.push('Loading history…');
+    if (entry.state === 'error') parts.push(`History unavailable: ${entry.error}${this.isLive ? ' (live samples only)' : ''}`);
+    const hasData = rows.some((r) => r.inAvg !== null || r.outAvg !== null);
+    if (entry.state !== 'loading' || this.isLive) {
+      if (hasData) {
+        parts.push(`95th percentile: in ${formatBps(p95.in) || 'no data'}, out ${formatBps(p95.out) || 'no data'}`);
+      } else if (entry.state === 'ready') {
+        parts.push(this.isLive ? 'No samples in the last 15 minutes yet.' : 'No stored data in this range.');
+      }
+    }
+    if (entry.state === 'ready' && !this.isLive && entry.body) {
+      const step = Number(entry.body.step_ms);
+      parts.push(`${String(entry.body.resolution ?? '')} data${Number.isFinite(step) && step > 0 ? `, one point per ${formatDuration(step)}` : ''}`);
+    }
+    entry.note.textContent = parts.join(' · ');
+  }
+
+  // ---------- export ----------
+
+  /** Downloads the shown range as the API answered it: `csv` or `json`. */
+  async exportAs(kind) {
+    if (!this.target || this.entries.size === 0) return;
+    const entries = [...this.entries.values()];
+    const bodies = {};
+    let { fromMs, toMs } = this.window();
+    this.setError('');
+    try {
+      if (this.isLive) {
+        // The live range moves: ask for it as it is now.
+        const answers = await Promise.all(entries.map((e) => fetchHistory(this.target.id, e.query, fromMs, toMs, this.maxPoints(e))));
+        entries.forEach((e, i) => {
+          bodies[e.query] = answers[i];
+        });
+      } else {
+        ({ fromMs, toMs } = this.range);
+        await Promise.all(entries.map((e) => e.pending));
+        for (const e of entries) if (e.body) bodies[e.query] = e.body;
+      }
+    } catch (err) {
+      this.setError(`Export failed: ${err.message}`);
+      return;
+    }
+    if (Object.keys(bodies).length === 0) {
+      this.setError('Nothing to export: the history could not be loaded.');
+      return;
+    }
+    const name = `${this.target.id}-${fileStamp(fromMs)}-${fileStamp(toMs)}.${kind}`;
+    if (kind === 'csv') downloadText(name, 'text/csv', historyCsv(bodies));
+    else downloadText(name, 'application/json', `${JSON.stringify(bodies, null, 2)}\n`);
+  }
+}
