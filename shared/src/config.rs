@@ -75,12 +75,8 @@ pub struct Period(pub std::time::Duration);
 impl Period {
     /// Parses `"7d"`-style text; the error says what is accepted.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let split = text
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len());
-        let (number, unit) = text.split_at(split);
-        let seconds_per = match unit.trim() {
+        let (n, unit) = number_and_unit(text, "a period (use e.g. 90s, 15m, 48h, 7d, 2w, 2y)")?;
+        let seconds_per = match unit {
             "" | "s" => 1,
             "m" => 60,
             "h" => 3_600,
@@ -93,9 +89,6 @@ impl Period {
                 ))
             }
         };
-        let n: u64 = number.parse().map_err(|_| {
-            format!("{text:?} is not a period (use e.g. 90s, 15m, 48h, 7d, 2w, 2y)")
-        })?;
         let seconds = n
             .checked_mul(seconds_per)
             .filter(|s| *s > 0)
@@ -117,12 +110,8 @@ pub struct Size(pub u64);
 impl Size {
     /// Parses `"4GiB"`-style text; the error says what is accepted.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let split = text
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len());
-        let (number, unit) = text.split_at(split);
-        let multiplier: u64 = match unit.trim() {
+        let (n, unit) = number_and_unit(text, "a size (use e.g. 512MiB, 4GiB)")?;
+        let multiplier: u64 = match unit {
             "" | "B" => 1,
             "KiB" => 1 << 10,
             "MiB" => 1 << 20,
@@ -134,14 +123,24 @@ impl Size {
             "TB" => 1_000_000_000_000,
             _ => return Err(format!("{text:?} is not a size (use e.g. 512MiB, 4GiB)")),
         };
-        let n: u64 = number
-            .parse()
-            .map_err(|_| format!("{text:?} is not a size (use e.g. 512MiB, 4GiB)"))?;
         n.checked_mul(multiplier)
             .filter(|b| *b > 0)
             .map(Self)
             .ok_or_else(|| format!("{text:?} must be more than zero and fit in 64 bits"))
     }
+}
+
+/// Splits `"90d"` into 90 and `"d"`; the error says the text is not `what`.
+fn number_and_unit<'a>(text: &'a str, what: &str) -> Result<(u64, &'a str), String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not {what}"))?;
+    Ok((n, unit.trim()))
 }
 
 /// Text or a plain number, as settings files and the environment give them.
@@ -152,23 +151,27 @@ enum TextOrNumber {
     Text(String),
 }
 
+/// Reads text or a number of the base unit with `parse`.
+fn text_or_number<'de, D: serde::Deserializer<'de>, T>(
+    d: D,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<T, D::Error> {
+    match TextOrNumber::deserialize(d)? {
+        TextOrNumber::Number(n) => parse(&n.to_string()),
+        TextOrNumber::Text(t) => parse(&t),
+    }
+    .map_err(serde::de::Error::custom)
+}
+
 impl<'de> Deserialize<'de> for Period {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match TextOrNumber::deserialize(d)? {
-            TextOrNumber::Number(n) => Self::parse(&n.to_string()),
-            TextOrNumber::Text(t) => Self::parse(&t),
-        }
-        .map_err(serde::de::Error::custom)
+        text_or_number(d, Self::parse)
     }
 }
 
 impl<'de> Deserialize<'de> for Size {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match TextOrNumber::deserialize(d)? {
-            TextOrNumber::Number(n) => Self::parse(&n.to_string()),
-            TextOrNumber::Text(t) => Self::parse(&t),
-        }
-        .map_err(serde::de::Error::custom)
+        text_or_number(d, Self::parse)
     }
 }
 

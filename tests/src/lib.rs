@@ -182,6 +182,25 @@ impl Stack {
         created.json()["id"].as_str().expect("id").to_owned()
     }
 
+    /// Puts devices straight into the registry (as many as a test needs, without the API's
+    /// per-request cost); each body is validated as the API would.
+    pub async fn register_devices(&self, bodies: impl IntoIterator<Item = Value>) {
+        let js = async_nats::jetstream::new(self.nats.clone());
+        let registry = bus::devices_bucket(&js).await.expect("registry");
+        for body in bodies {
+            let device =
+                netpulse_shared::device::Device::from_json_body(body.to_string().as_bytes())
+                    .expect("a valid device");
+            registry
+                .put(
+                    device.id.as_str(),
+                    serde_json::to_vec(&device).expect("json").into(),
+                )
+                .await
+                .expect("put");
+        }
+    }
+
     /// Sends an HTTP request to the gateway as the admin (bearer token).
     pub async fn http(&self, method: &str, path: &str, body: Option<&[u8]>) -> Response {
         self.http_as(&self.token, method, path, body).await

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer};
 use futures::StreamExt;
-use netpulse_shared::device::Device;
 use netpulse_shared::messages::Sample;
-use netpulse_shared::{bus, subjects};
+use netpulse_shared::subjects;
 use netpulse_simulator::{SimConfig, Simulator};
 use netpulse_tests::{RecorderProcess, Services, Stack};
 use serde_json::json;
@@ -23,22 +22,14 @@ async fn stack() -> Stack {
     .await
 }
 
-/// Puts `count` simulated devices polled every second straight into the registry.
+/// Registers every simulated device, polled every second.
 async fn add_devices(stack: &Stack, sim: &Simulator) {
-    let js = jetstream::new(stack.nats.clone());
-    let registry = bus::devices_bucket(&js).await.expect("registry");
-    for (i, address) in sim.addresses().iter().enumerate() {
-        let body = json!({"name": format!("d{i}"), "address": address.to_string(),
-                          "interval": 1, "interfaces": [1, 2]});
-        let device = Device::from_json_body(body.to_string().as_bytes()).expect("device");
-        registry
-            .put(
-                device.id.as_str(),
-                serde_json::to_vec(&device).expect("json").into(),
-            )
-            .await
-            .expect("put");
-    }
+    stack
+        .register_devices(sim.addresses().iter().enumerate().map(|(i, address)| {
+            json!({"name": format!("d{i}"), "address": address.to_string(),
+                   "interval": 1, "interfaces": [1, 2]})
+        }))
+        .await;
 }
 
 /// How many samples the stream holds.

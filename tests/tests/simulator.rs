@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::StreamExt;
-use netpulse_shared::bus;
-use netpulse_shared::device::Device;
 use netpulse_simulator::{SimConfig, Simulator};
 use netpulse_tests::{next_live, Socket, Stack};
 use serde_json::{json, Value};
@@ -199,24 +197,16 @@ async fn a_slow_device_does_not_delay_a_thousand_fast_ones() {
     let slow_delay = Duration::from_millis(1500);
     sim.control().set_delay(0, slow_delay).expect("delay");
     let stack = Stack::pipeline().await;
-    let js = async_nats::jetstream::new(stack.nats.clone());
-    let registry = bus::devices_bucket(&js).await.expect("registry");
     let mut samples = stack
         .nats
         .subscribe("netpulse.sample.*")
         .await
         .expect("subscribe");
-    for (i, address) in sim.addresses().iter().enumerate() {
-        let body = json!({"name": format!("d{i}"), "address": address.to_string(), "interval": 2, "interfaces": [1]});
-        let device = Device::from_json_body(body.to_string().as_bytes()).expect("device");
-        registry
-            .put(
-                device.id.as_str(),
-                serde_json::to_vec(&device).expect("json").into(),
-            )
-            .await
-            .expect("put");
-    }
+    stack
+        .register_devices(sim.addresses().iter().enumerate().map(|(i, address)| {
+            json!({"name": format!("d{i}"), "address": address.to_string(), "interval": 2, "interfaces": [1]})
+        }))
+        .await;
     // Collect samples for a few intervals: how late was each after its slot?
     let mut lateness: HashMap<String, Vec<u64>> = HashMap::new();
     let until = tokio::time::Instant::now() + Duration::from_secs(12);
