@@ -22,14 +22,24 @@ async fn stack() -> Stack {
     .await
 }
 
-/// Registers every simulated device, polled every second.
-async fn add_devices(stack: &Stack, sim: &Simulator) {
+/// A simulator of `devices` devices with two interfaces, each registered and polled every
+/// second.
+async fn polled_devices(stack: &Stack, devices: usize) -> Simulator {
+    let sim = Simulator::start(SimConfig {
+        devices,
+        interfaces: 2,
+        base_port: 0,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator");
     stack
         .register_devices(sim.addresses().iter().enumerate().map(|(i, address)| {
             json!({"name": format!("d{i}"), "address": address.to_string(),
                    "interval": 1, "interfaces": [1, 2]})
         }))
         .await;
+    sim
 }
 
 /// How many samples the stream holds.
@@ -132,15 +142,7 @@ async fn a_recorder_killed_again_and_again_loses_nothing_and_writes_nothing_twic
     const DEVICES: usize = 1100;
     let stack = stack().await;
     let js = jetstream::new(stack.nats.clone());
-    let sim = Simulator::start(SimConfig {
-        devices: DEVICES,
-        interfaces: 2,
-        base_port: 0,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator");
-    add_devices(&stack, &sim).await;
+    let sim = polled_devices(&stack, DEVICES).await;
     let mut recorder = RecorderProcess::start(&stack);
     // Let polling reach its pace, then measure it while the recorder is killed.
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -192,15 +194,7 @@ async fn a_recorder_killed_again_and_again_loses_nothing_and_writes_nothing_twic
 async fn a_recorder_away_for_a_minute_leaves_no_gap() {
     let stack = stack().await;
     let js = jetstream::new(stack.nats.clone());
-    let sim = Simulator::start(SimConfig {
-        devices: 3,
-        interfaces: 2,
-        base_port: 0,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator");
-    add_devices(&stack, &sim).await;
+    let _sim = polled_devices(&stack, 3).await;
     let recorder = RecorderProcess::start(&stack);
     tokio::time::sleep(Duration::from_secs(5)).await;
     let away_from = netpulse_shared::time::now_ms();

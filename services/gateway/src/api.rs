@@ -153,9 +153,7 @@ async fn create_device(
 ) -> Result<Response, Rejection> {
     let device = Device::from_json_body(&body).map_err(ApiError::from)?;
     let created = registry.create(&device).await;
-    let outcome = created
-        .as_ref()
-        .map_or_else(|e| e.error.clone(), |()| "ok".into());
+    let outcome = ApiError::outcome(&created);
     auth.audit
         .record(
             &principal.username,
@@ -188,9 +186,7 @@ async fn update_device(
         Ok(device) => registry.replace(&device).await.map(|()| device),
         Err(e) => Err(e),
     };
-    let outcome = result
-        .as_ref()
-        .map_or_else(|e| e.error.clone(), |_| "ok".into());
+    let outcome = ApiError::outcome(&result);
     auth.audit
         .record(
             &principal.username,
@@ -225,9 +221,7 @@ async fn delete_device(
     let bad = |field: &str, message: &str| {
         ApiError::new(StatusCode::BAD_REQUEST, message).with_field(field)
     };
-    if let Some(unknown) = params.keys().find(|k| k.as_str() != "history") {
-        return Err(bad(unknown, &format!("{unknown}: unknown parameter")).into());
-    }
+    ApiError::unknown_parameter(params.keys(), &["history"])?;
     let keep = match params.get("history").map(String::as_str) {
         None | Some("keep") => true,
         Some("delete") => false,

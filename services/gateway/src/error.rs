@@ -44,6 +44,28 @@ impl ApiError {
         self
     }
 
+    /// 400 for a query parameter that is not one of `known`, naming it.
+    pub fn unknown_parameter<'a>(
+        params: impl IntoIterator<Item = &'a String>,
+        known: &[&str],
+    ) -> Result<(), Self> {
+        match params.into_iter().find(|k| !known.contains(&k.as_str())) {
+            Some(unknown) => Err(Self::new(
+                StatusCode::BAD_REQUEST,
+                format!("{unknown}: unknown parameter"),
+            )
+            .with_field(unknown.as_str())),
+            None => Ok(()),
+        }
+    }
+
+    /// What the audit log records of a change: "ok", or the error's message.
+    pub fn outcome<T>(result: &Result<T, Self>) -> String {
+        result
+            .as_ref()
+            .map_or_else(|e| e.error.clone(), |_| "ok".into())
+    }
+
     /// 404 for a device that does not exist.
     pub fn no_such_device(id: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, format!("no device with id '{id}'")).with_field("id")

@@ -151,9 +151,7 @@ async fn delete_kept(
         Ok(()) => registry.unlabel_removed(&id).await,
         Err(error) => Err(error),
     };
-    let outcome = result
-        .as_ref()
-        .map_or_else(|e| e.error.clone(), |()| "ok".into());
+    let outcome = ApiError::outcome(&result);
     auth.audit
         .record(
             &principal.username,
@@ -176,10 +174,10 @@ fn history_query(
     let bad = |field: &str, message: String| {
         ApiError::new(StatusCode::BAD_REQUEST, message).with_field(field)
     };
-    const KNOWN: [&str; 5] = ["interface", "from", "to", "max_points", "resolution"];
-    if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(bad(unknown, format!("{unknown}: unknown parameter")));
-    }
+    ApiError::unknown_parameter(
+        params.keys(),
+        &["interface", "from", "to", "max_points", "resolution"],
+    )?;
     let interface = match params.get("interface").map(|s| s.trim()) {
         None | Some("") => {
             return Err(bad(
