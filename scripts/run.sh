@@ -47,17 +47,21 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Each service has its own NATS user (see nats/nats.conf); the passwords are generated on the
-# first start and kept, readable by this user only, in the data folder.
+# first start (and for a service new since) and kept, readable by this user only, in the data
+# folder.
 credentials="$NETPULSE_DATA_DIR/nats-credentials.env"
-if [ ! -f "$credentials" ]; then
-  (umask 077; python3 - > "$credentials" <<'PY'
-import secrets
-for service in ("scheduler", "poller", "recorder", "gateway"):
-    # A leading letter: nats-server reads the value as a string, not a number.
-    print(f"NETPULSE_NATS_{service.upper()}_PASSWORD=np{secrets.token_hex(16)}")
+(umask 077; touch "$credentials"; python3 - "$credentials" <<'PY'
+import secrets, sys
+path = sys.argv[1]
+known = open(path).read()
+with open(path, "a") as out:
+    for service in ("scheduler", "poller", "recorder", "gateway", "logs"):
+        name = f"NETPULSE_NATS_{service.upper()}_PASSWORD="
+        if name not in known:
+            # A leading letter: nats-server reads the value as a string, not a number.
+            out.write(f"{name}np{secrets.token_hex(16)}\n")
 PY
-  )
-fi
+)
 set -a
 . "$credentials"
 set +a
@@ -86,7 +90,7 @@ if [ "$first_start" = 1 ] && [ -z "${NETPULSE_ADMIN_PASSWORD:-}" ]; then
   echo "netpulse: first start: sign in as 'admin' with password $NETPULSE_ADMIN_PASSWORD (shown once)"
 fi
 
-for service in scheduler poller recorder gateway; do
+for service in scheduler poller recorder gateway logs; do
   password_var="NETPULSE_NATS_$(echo "$service" | tr a-z A-Z)_PASSWORD"
   NETPULSE_NATS__USER=$service NETPULSE_NATS__PASSWORD=${!password_var} target/release/netpulse-$service &
   services+=($!)

@@ -101,6 +101,38 @@ pub async fn limit_samples_stream(
     Ok(())
 }
 
+/// The logs stream: timeline entries (`netpulse.log.*`) and reachability transitions
+/// (`netpulse.status.*`) until the recorder has stored them; bounded like the samples stream.
+/// Deduplicated by entry id.
+pub async fn logs_stream(js: &jetstream::Context) -> Result<stream::Stream, BusError> {
+    js.get_or_create_stream(stream::Config {
+        name: subjects::LOGS_STREAM.into(),
+        subjects: vec![subjects::LOG_ALL.into(), subjects::STATUS_ALL.into()],
+        storage: stream::StorageType::File,
+        retention: stream::RetentionPolicy::Limits,
+        discard: stream::DiscardPolicy::Old,
+        max_age: Duration::from_secs(2 * 24 * 3600),
+        max_bytes: 2 * 1024 * 1024 * 1024,
+        duplicate_window: Duration::from_secs(120),
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| BusError::JetStream {
+        what: "logs stream",
+        reason: e.to_string(),
+    })
+}
+
+/// Sources that sent logs but match no device: one key per address.
+pub async fn unknown_sources_bucket(js: &jetstream::Context) -> Result<kv::Store, BusError> {
+    bucket(
+        js,
+        subjects::UNKNOWN_SOURCES_BUCKET,
+        "netpulse log sources matching no device",
+    )
+    .await
+}
+
 /// The events stream: audit and configuration events, kept a year (bounded in size).
 pub async fn events_stream(js: &jetstream::Context) -> Result<stream::Stream, BusError> {
     js.get_or_create_stream(stream::Config {

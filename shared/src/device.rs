@@ -467,6 +467,10 @@ pub struct Device {
     pub interfaces: Vec<InterfaceRef>,
     /// Extra OIDs polled along with the counters.
     pub oids: Vec<Oid>,
+    /// Other addresses the device sends syslog and traps from (its SNMP address counts
+    /// already).
+    #[serde(default)]
+    pub log_sources: Vec<std::net::IpAddr>,
 }
 
 /// A device as the API shows it: everything but the secrets.
@@ -495,6 +499,8 @@ pub struct DeviceView<'a> {
     pub interfaces: &'a [InterfaceRef],
     /// See [`Device::oids`].
     pub oids: &'a [Oid],
+    /// See [`Device::log_sources`].
+    pub log_sources: &'a [std::net::IpAddr],
 }
 
 impl Device {
@@ -512,6 +518,7 @@ impl Device {
             retries: self.retries,
             interfaces: &self.interfaces,
             oids: &self.oids,
+            log_sources: &self.log_sources,
         }
     }
 
@@ -564,6 +571,10 @@ impl Device {
         map.insert(
             "oids".into(),
             serde_json::to_value(&self.oids).unwrap_or_default(),
+        );
+        map.insert(
+            "log_sources".into(),
+            serde_json::to_value(&self.log_sources).unwrap_or_default(),
         );
         map
     }
@@ -631,7 +642,7 @@ impl Device {
 
     /// Like [`Device::from_json_body`], from an already parsed object.
     pub fn from_json_object(map: &Map<String, Value>) -> Result<Self, ValidationError> {
-        const KNOWN: [&str; 10] = [
+        const KNOWN: [&str; 11] = [
             "name",
             "address",
             "version",
@@ -642,6 +653,7 @@ impl Device {
             "retries",
             "interfaces",
             "oids",
+            "log_sources",
         ];
         if let Some(unknown) = map
             .keys()
@@ -692,6 +704,10 @@ impl Device {
             None | Some(Value::Null) => Vec::new(),
             Some(v) => parse_oids(v)?,
         };
+        let log_sources = match map.get("log_sources") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(v) => parse_log_sources(v)?,
+        };
         let id = DeviceId::from_name(&name);
         if let Some(given) = map.get("id") {
             if given.as_str() != Some(id.as_str()) {
@@ -713,6 +729,7 @@ impl Device {
             retries,
             interfaces,
             oids,
+            log_sources,
         })
     }
 }
@@ -821,6 +838,33 @@ fn parse_interfaces(v: &Value) -> Result<Vec<InterfaceRef>, ValidationError> {
         };
         if !out.contains(&chosen) {
             out.push(chosen);
+        }
+    }
+    Ok(out)
+}
+
+/// Most extra log source addresses per device.
+pub const MAX_LOG_SOURCES: usize = 16;
+
+fn parse_log_sources(v: &Value) -> Result<Vec<std::net::IpAddr>, ValidationError> {
+    let field = "log_sources";
+    let items = v
+        .as_array()
+        .ok_or_else(|| ValidationError::new(field, "must be a list of IP addresses"))?;
+    if items.len() > MAX_LOG_SOURCES {
+        return Err(ValidationError::new(
+            field,
+            format!("at most {MAX_LOG_SOURCES} addresses"),
+        ));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let ip = item
+            .as_str()
+            .and_then(|t| t.trim().parse::<std::net::IpAddr>().ok())
+            .ok_or_else(|| ValidationError::new(field, format!("{item} is not an IP address")))?;
+        if !out.contains(&ip) {
+            out.push(ip);
         }
     }
     Ok(out)
@@ -975,6 +1019,14 @@ mod tests {
             (
                 r#"{"name": "a", "address": "192.0.2.1", "oids": "1.3.6"}"#,
                 "oids",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "log_sources": ["192.0.2.300"]}"#,
+                "log_sources",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "log_sources": "192.0.2.2"}"#,
+                "log_sources",
             ),
             (
                 r#"{"name": "a", "address": "192.0.2.1", "interfaces": [0]}"#,

@@ -2,10 +2,12 @@
 //!
 //! - [`device`]: the device model and the validation every device passes at the API edge.
 //! - [`history`]: history queries, answers, downsampling and the 95th percentile.
+//! - [`logs`]: device log entries, the syslog parser and framing, log queries.
 //! - [`interfaces`]: discovered interfaces, selection by name or index, discovery messages.
 //! - [`messages`]: the JSON messages carried over NATS, each with a schema version.
 //! - [`subjects`]: NATS subject names, stream, consumer and bucket names.
 //! - [`usm`]: SNMPv3 user-based security settings.
+//! - [`wire`]: values and OIDs decoded by snmp2 as netpulse types.
 //! - [`config`]: typed settings from `netpulse.toml` and `NETPULSE_` environment variables.
 //! - [`bus`]: connecting to NATS and declaring the streams and buckets the services share.
 //! - [`rate`]: counter deltas and bits-per-second math.
@@ -19,6 +21,7 @@ pub mod config;
 pub mod device;
 pub mod history;
 pub mod interfaces;
+pub mod logs;
 pub mod messages;
 pub mod rate;
 pub mod rollup;
@@ -27,6 +30,7 @@ pub mod subjects;
 pub mod telemetry;
 pub mod time;
 pub mod usm;
+pub mod wire;
 
 #[cfg(feature = "test-util")]
 pub mod test_util;

@@ -56,6 +56,29 @@ pub fn purge(device: &DeviceId) -> String {
 /// Every purge request.
 pub const PURGE_ALL: &str = "netpulse.purge.*";
 
+/// Timeline entries of one device (syslog, traps, ...): `netpulse.log.<device>`.
+pub fn log(device: &DeviceId) -> String {
+    format!("netpulse.log.{device}")
+}
+/// Every timeline entry.
+pub const LOG_ALL: &str = "netpulse.log.*";
+/// Log queries for one device (request/reply to the recorder): `netpulse.logs.<device>`.
+pub fn logs(device: &DeviceId) -> String {
+    format!("netpulse.logs.{device}")
+}
+/// Every log query.
+pub const LOGS_ALL: &str = "netpulse.logs.*";
+/// The JetStream stream keeping log entries and reachability transitions until the recorder
+/// has stored them.
+pub const LOGS_STREAM: &str = "NETPULSE_LOGS";
+/// The recorder's durable consumer on [`LOGS_STREAM`].
+pub const RECORDER_LOGS_CONSUMER: &str = "recorder-logs";
+/// The recorder's durable consumer of configuration changes on [`EVENTS_STREAM`].
+pub const RECORDER_EVENTS_CONSUMER: &str = "recorder-events";
+/// The key-value bucket of sources that sent logs but match no device (a
+/// `netpulse_logs::sources::UnknownSource`), key = the address with `.` and `:` as `_`.
+pub const UNKNOWN_SOURCES_BUCKET: &str = "netpulse_unknown_sources";
+
 /// Audit events (logins, device and user changes).
 pub const AUDIT: &str = "netpulse.event.audit";
 /// Every event.

@@ -121,7 +121,7 @@ impl NatsServer {
             .arg(workspace_root().join("nats/nats.conf"))
             .args(["-a", "127.0.0.1", "-p", &port.to_string()])
             .env("JETSTREAM_STORE_DIR", store.path().join("jetstream"));
-        for service in ["scheduler", "poller", "recorder", "gateway"] {
+        for service in ["scheduler", "poller", "recorder", "gateway", "logs"] {
             command.env(
                 format!("NETPULSE_NATS_{}_PASSWORD", service.to_uppercase()),
                 format!("{service}-secret"),

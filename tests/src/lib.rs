@@ -27,6 +27,8 @@ pub struct Services {
     /// Leave the recorder out of the pipeline: the test runs it as a process
     /// ([`RecorderProcess`]).
     pub recorder_apart: bool,
+    /// Start the logs receiver (syslog and traps on free loopback ports).
+    pub logs: bool,
 }
 
 /// A running netpulse: nats-server, the services as tasks, and a data directory, all gone
@@ -40,6 +42,10 @@ pub struct Stack {
     pub nats: async_nats::Client,
     /// How the recorder connects to NATS.
     pub recorder_nats: NatsSettings,
+    /// Where the logs receiver takes syslog (UDP and TCP), when started.
+    pub syslog: Option<SocketAddr>,
+    /// Where the logs receiver takes SNMP notifications, when started.
+    pub traps: Option<SocketAddr>,
     /// The admin's bearer token.
     pub token: String,
     stop: watch::Sender<bool>,
@@ -128,6 +134,27 @@ impl Stack {
                 }));
             }
         }
+        let (mut syslog, mut traps) = (None, None);
+        if services.logs {
+            let settings = netpulse_logs::LogsSettings {
+                syslog_listen: "127.0.0.1:0".parse().expect("addr"),
+                trap_listen: "127.0.0.1:0".parse().expect("addr"),
+                ..Default::default()
+            };
+            let receivers = netpulse_logs::Receivers::bind(&settings)
+                .await
+                .expect("logs receivers");
+            syslog = Some(receivers.syslog_address());
+            traps = Some(receivers.trap_address());
+            let client = connect("test-logs").await;
+            let stop = shutdown();
+            tasks.push(tokio::spawn(async move {
+                receivers
+                    .run(client, settings, stop)
+                    .await
+                    .expect("logs receiver");
+            }));
+        }
         let client = connect("test-gateway").await;
         let gateway = netpulse_gateway::Gateway::build(
             client,
@@ -156,6 +183,8 @@ impl Stack {
             data_dir: data.path().to_path_buf(),
             nats,
             recorder_nats: settings_for("recorder"),
+            syslog,
+            traps,
             stop,
             tasks,
             _data: data,

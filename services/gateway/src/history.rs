@@ -6,6 +6,7 @@
 //!   gathers them into one answer. Deleted devices whose history was kept answer too.
 //! - `GET /api/history/removed`: deleted devices whose history is kept.
 //! - `DELETE /api/history/{id}`: delete a kept history (its files too).
+//! - `GET /api/devices/{id}/logs` and `GET /api/logs/unknown-sources`: see [`log_routes`].
 
 use std::collections::HashMap;
 
@@ -14,6 +15,7 @@ use netpulse_shared::history::{
     self, HistoryAnswer, HistoryQuery, PurgeAnswer, RemovedDevice, RemovedInterface, PAGE_POINTS,
 };
 use netpulse_shared::interfaces::{selected, InterfaceRef};
+use netpulse_shared::logs::{LogAnswer, LogQuery, Severity, MAX_LOG_LIMIT};
 use netpulse_shared::rollup::Resolution;
 use netpulse_shared::subjects;
 use serde_json::json;
@@ -56,6 +58,147 @@ pub fn routes(
         .and(warp::any().map(move || auth.clone()))
         .and_then(delete_kept);
     series.or(removed).unify().or(forget).unify()
+}
+
+/// `GET /api/devices/{id}/logs?from=&to=&severity=&q=&limit=`: the device's timeline,
+/// newest first, from the recorder; and `GET /api/logs/unknown-sources` (operators and
+/// admins): sources that sent logs but match no device.
+pub fn log_routes(
+    registry: Registry,
+    client: async_nats::Client,
+    unknown: async_nats::jetstream::kv::Store,
+    auth: Auth,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let timeline = warp::path!("api" / "devices" / String / "logs")
+        .and(warp::get())
+        .and(auth.require(Role::Viewer))
+        .and(warp::query::<HashMap<String, String>>())
+        .and(with_registry(registry))
+        .and(warp::any().map(move || client.clone()))
+        .and_then(timeline);
+    let unknown_sources = warp::path!("api" / "logs" / "unknown-sources")
+        .and(warp::get())
+        .and(auth.require(Role::Operator))
+        .and(warp::any().map(move || unknown.clone()))
+        .and_then(list_unknown_sources);
+    timeline.or(unknown_sources).unify()
+}
+
+/// The log query of a request's parameters; errors name the parameter.
+fn log_query(id: &DeviceId, params: &HashMap<String, String>) -> Result<LogQuery, ApiError> {
+    let bad = |field: &str, message: String| {
+        ApiError::new(StatusCode::BAD_REQUEST, message).with_field(field)
+    };
+    ApiError::unknown_parameter(params.keys(), &["from", "to", "severity", "q", "limit"])?;
+    let time = |field: &str| {
+        params
+            .get(field)
+            .map(|t| {
+                netpulse_shared::time::parse_time(t)
+                    .map_err(|m| bad(field, format!("{field}: {m}")))
+            })
+            .transpose()
+    };
+    let to_ms = time("to")?.unwrap_or(u64::MAX / 2);
+    let from_ms = time("from")?.unwrap_or(0);
+    if from_ms >= to_ms {
+        return Err(bad("from", "from must be before to".into()));
+    }
+    let severity = match params.get("severity").map(String::as_str) {
+        None | Some("") => None,
+        Some(name) => Some(Severity::parse(name).ok_or_else(|| {
+            bad(
+                "severity",
+                "severity must be emergency, alert, critical, error, warning, notice, info or debug"
+                    .into(),
+            )
+        })?),
+    };
+    let q = params
+        .get("q")
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty());
+    if q.as_ref().is_some_and(|q| q.len() > 200) {
+        return Err(bad("q", "q must be at most 200 characters".into()));
+    }
+    let limit = match params.get("limit") {
+        None => 100,
+        Some(n) => n
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LOG_LIMIT).contains(n))
+            .ok_or_else(|| bad("limit", format!("limit must be 1 to {MAX_LOG_LIMIT}")))?,
+    };
+    Ok(LogQuery {
+        schema: netpulse_shared::messages::SCHEMA_VERSION,
+        device: id.clone(),
+        from_ms,
+        to_ms,
+        severity,
+        q,
+        limit,
+    })
+}
+
+async fn timeline(
+    raw_id: String,
+    _: Principal,
+    params: HashMap<String, String>,
+    registry: Registry,
+    client: async_nats::Client,
+) -> Result<Response, Rejection> {
+    let id = DeviceId::parse(&raw_id).map_err(|_| ApiError::no_such_device(&raw_id))?;
+    if registry.get(&id).await?.is_none() && registry.removed(&id).await?.is_none() {
+        return Err(ApiError::no_such_device(id.as_str()).into());
+    }
+    let query = log_query(&id, &params)?;
+    let answer: Result<LogAnswer, _> = ask(
+        &client,
+        subjects::logs(&id),
+        &query,
+        RECORDER_WAIT_SECS,
+        "recorder",
+    )
+    .await?;
+    match answer {
+        Ok(LogAnswer::Entries {
+            entries,
+            next_to_ms,
+        }) => Ok(warp::reply::with_status(
+            warp::reply::json(&json!({"entries": entries, "next_to_ms": next_to_ms})),
+            StatusCode::OK,
+        )
+        .into_response()),
+        Ok(LogAnswer::Failed { reason }) => {
+            Err(ApiError::new(StatusCode::BAD_GATEWAY, format!("logs failed: {reason}")).into())
+        }
+        Err(error) => Err(ApiError::unavailable("logs", &error).into()),
+    }
+}
+
+async fn list_unknown_sources(
+    _: Principal,
+    unknown: async_nats::jetstream::kv::Store,
+) -> Result<Response, Rejection> {
+    use futures::TryStreamExt;
+    let fail = |e: &dyn std::fmt::Display| ApiError::unavailable("unknown-source store", e);
+    let keys: Vec<String> = unknown
+        .keys()
+        .await
+        .map_err(|e| fail(&e))?
+        .try_collect()
+        .await
+        .map_err(|e| fail(&e))?;
+    let mut sources = Vec::with_capacity(keys.len());
+    for key in keys {
+        if let Ok(Some(value)) = unknown.get(&key).await {
+            if let Ok(source) = serde_json::from_slice::<serde_json::Value>(&value) {
+                sources.push(source);
+            }
+        }
+    }
+    sources.sort_by_key(|s| std::cmp::Reverse(s["last_ms"].as_u64().unwrap_or(0)));
+    Ok(warp::reply::with_status(warp::reply::json(&sources), StatusCode::OK).into_response())
 }
 
 /// Deletes `device` from the registry, keeping its history under a removed-device label or

@@ -76,6 +76,7 @@ pub struct Gateway {
     fan_out: tokio::task::JoinHandle<()>,
     web_dir: PathBuf,
     auth: Auth,
+    unknown_sources: async_nats::jetstream::kv::Store,
 }
 
 impl Gateway {
@@ -92,6 +93,7 @@ impl Gateway {
         let status = bus::status_bucket(&js).await?;
         let interfaces = bus::interfaces_bucket(&js).await?;
         let removed = bus::removed_bucket(&js).await?;
+        let unknown_sources = bus::unknown_sources_bucket(&js).await?;
         let users = UserStore::new(bus::users_bucket(&js).await?);
         if let Some(password) = users.ensure_admin(admin_password).await? {
             println!(
@@ -121,6 +123,7 @@ impl Gateway {
             fan_out,
             web_dir: settings.web_dir,
             auth,
+            unknown_sources,
         })
     }
 
@@ -152,6 +155,14 @@ impl Gateway {
             .or(history::routes(
                 self.registry.clone(),
                 self.client.clone(),
+                self.auth.clone(),
+            )
+            .boxed())
+            .unify()
+            .or(history::log_routes(
+                self.registry.clone(),
+                self.client.clone(),
+                self.unknown_sources.clone(),
                 self.auth.clone(),
             )
             .boxed())

@@ -65,6 +65,12 @@ pub enum LiveMessage<'a> {
         /// Why.
         reason: &'a str,
     },
+    /// A timeline entry of a device: syslog, trap (device text: show it as text).
+    Log {
+        /// The entry, as stored (its `device` says whose).
+        #[serde(flatten)]
+        entry: &'a netpulse_shared::logs::LogEntry,
+    },
     /// A device was added or changed.
     DeviceAdded {
         /// The device, without secrets.
@@ -187,6 +193,7 @@ pub async fn fan_out(
     let mut samples = client.subscribe(subjects::SAMPLE_ALL).await?;
     let mut failures = client.subscribe(subjects::FAILURE_ALL).await?;
     let mut statuses = client.subscribe(subjects::STATUS_ALL).await?;
+    let mut logs = client.subscribe(subjects::LOG_ALL).await?;
     let mut changes = registry.watch_all().await?;
     let mut previous: HashMap<DeviceId, Sample> = HashMap::new();
     loop {
@@ -235,6 +242,15 @@ pub async fn fan_out(
                     time_ms: change.time_ms,
                     reason: &change.reason,
                 })
+            }
+            Some(message) = logs.next() => {
+                let Ok(entry) = serde_json::from_slice::<netpulse_shared::logs::LogEntry>(&message.payload) else {
+                    continue;
+                };
+                if subjects::device_of(&message.subject).as_ref() != Some(&entry.device) {
+                    continue;
+                }
+                serde_json::to_string(&LiveMessage::Log { entry: &entry })
             }
             Some(change) = changes.next() => {
                 let Ok(entry) = change else { continue };

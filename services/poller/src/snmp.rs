@@ -9,8 +9,9 @@
 use std::time::Duration;
 
 use netpulse_shared::device::{Address, Community, Oid, SnmpVersion};
-use netpulse_shared::messages::{AgentTarget, PollJob, SnmpValue, VarBind};
+use netpulse_shared::messages::{AgentTarget, PollJob, VarBind};
 use netpulse_shared::usm::{AuthProtocol, PrivProtocol, UsmUser};
+use netpulse_shared::wire::{convert, from_library_oid};
 
 /// Why a GET failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -105,42 +106,9 @@ pub fn error_status_name(status: u32) -> &'static str {
         .unwrap_or("unknown")
 }
 
-/// Converts a value from snmp2 into an owned, typed [`SnmpValue`]. `None` for types that
-/// cannot appear in a GET response varbind (PDUs, sequences).
-pub fn convert(value: &snmp2::Value<'_>) -> Option<SnmpValue> {
-    use snmp2::Value as V;
-    Some(match value {
-        V::Integer(n) => SnmpValue::Integer(*n),
-        V::OctetString(bytes) => {
-            SnmpValue::OctetString(String::from_utf8_lossy(bytes).into_owned())
-        }
-        V::ObjectIdentifier(oid) => SnmpValue::ObjectIdentifier(oid.to_id_string()),
-        V::IpAddress([a, b, c, d]) => SnmpValue::IpAddress(format!("{a}.{b}.{c}.{d}")),
-        V::Counter32(n) => SnmpValue::Counter32(*n),
-        V::Unsigned32(n) => SnmpValue::Unsigned32(*n),
-        V::Timeticks(n) => SnmpValue::Timeticks(*n),
-        V::Opaque(bytes) => SnmpValue::Opaque(bytes.iter().map(|b| format!("{b:02x}")).collect()),
-        V::Counter64(n) => SnmpValue::Counter64(*n),
-        V::Null => SnmpValue::Null,
-        V::NoSuchObject => SnmpValue::NoSuchObject,
-        V::NoSuchInstance => SnmpValue::NoSuchInstance,
-        V::EndOfMibView => SnmpValue::EndOfMibView,
-        V::Boolean(b) => SnmpValue::Integer(i64::from(*b)),
-        _ => return None,
-    })
-}
-
 fn to_library_oid(oid: &Oid) -> Result<snmp2::Oid<'static>, SnmpError> {
     let arcs: Vec<u64> = oid.arcs().iter().map(|a| u64::from(*a)).collect();
     snmp2::Oid::from(&arcs).map_err(|_| SnmpError::BadReply(format!("cannot encode OID {oid}")))
-}
-
-fn from_library_oid(oid: &snmp2::Oid<'_>) -> Option<Oid> {
-    let arcs = oid
-        .iter()?
-        .map(|a| u32::try_from(a).ok())
-        .collect::<Option<Vec<u32>>>()?;
-    Oid::from_arcs(arcs).ok()
 }
 
 /// How to talk to an agent: a community (v1/v2c) or a USM user (v3).
@@ -467,6 +435,7 @@ impl Agent for Snmp2Agent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netpulse_shared::messages::SnmpValue;
 
     #[test]
     fn values_convert_with_their_types() {

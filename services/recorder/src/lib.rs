@@ -5,6 +5,7 @@
 //! only then acks. A crash before the ack means JetStream delivers the batch again; nothing
 //! acked is lost.
 
+pub mod logs;
 pub mod query;
 pub mod rollups;
 pub mod store;
@@ -17,7 +18,8 @@ use async_nats::jetstream::{self, consumer, AckKind};
 use futures::StreamExt;
 use netpulse_shared::config::{default_data_dir, NatsSettings, Period, Size};
 use netpulse_shared::history::{HistoryAnswer, HistoryQuery, Kept, PurgeAnswer};
-use netpulse_shared::messages::Sample;
+use netpulse_shared::logs::{LogAnswer, LogEntry, LogQuery};
+use netpulse_shared::messages::{ReachabilityChanged, Sample};
 use netpulse_shared::time::now_ms;
 use netpulse_shared::{bus, subjects};
 use serde::Deserialize;
@@ -40,6 +42,9 @@ pub struct RecorderSettings {
     pub rollup_5m_retention: Period,
     /// How long one-hour rollups are kept. Default 2 years.
     pub rollup_1h_retention: Period,
+    /// How long device timelines (logs, traps, status and configuration changes) are kept.
+    /// Default 30 days.
+    pub log_retention: Period,
     /// How long samples wait in the JetStream stream for the recorder. Default 2 days.
     pub stream_max_age: Period,
     /// How much the samples stream may hold; the oldest go first beyond it. Default 4 GiB.
@@ -56,6 +61,7 @@ impl Default for RecorderSettings {
             rollup_1m_retention: days(7),
             rollup_5m_retention: days(90),
             rollup_1h_retention: days(730),
+            log_retention: days(30),
             stream_max_age: days(2),
             stream_max_bytes: Size(4 << 30),
         }
@@ -132,7 +138,16 @@ pub async fn run(
         tracing::warn!(files = repaired, "history files repaired after a crash");
     }
     let kept = settings.kept();
-    let answering = answer_requests(&client, &store, kept).await?;
+    let logs = crate::logs::LogStore::new(&data_dir);
+    let repairing = (logs.clone(), store.clone());
+    let repaired = tokio::task::spawn_blocking(move || repairing.0.repair(&repairing.1)).await??;
+    if repaired > 0 {
+        tracing::warn!(files = repaired, "timeline files repaired after a crash");
+    }
+    let mut answering = answer_requests(&client, &store, kept).await?;
+    answering.push(answer_log_queries(&client, &logs).await?);
+    answering.extend(record_timelines(&js, &store, &logs, &settings).await?);
+    let logs_kept_ms = settings.log_retention.as_ms();
     tracing::info!(data_dir = %data_dir.display(), "recorder ready");
     let upkeep = {
         let store = store.clone();
@@ -145,7 +160,7 @@ pub async fn run(
                         maintain(&store, |s| s.close_idle(now_ms()), "close idle rollups").await;
                     }
                     _ = sweep.tick() => {
-                        maintain(&store, move |s| s.sweep(now_ms(), &kept), "delete expired history").await;
+                        maintain(&store, move |s| s.sweep(now_ms(), &kept, logs_kept_ms), "delete expired history").await;
                     }
                 }
             }
@@ -254,6 +269,169 @@ async fn answer_history(
         Err(error) => HistoryAnswer::Failed {
             reason: format!("history query failed: {error}"),
         },
+    }
+}
+
+/// Answers log queries on `netpulse.logs.<device>` in the `recorders` queue group.
+async fn answer_log_queries(
+    client: &async_nats::Client,
+    logs: &crate::logs::LogStore,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let mut requests = client
+        .queue_subscribe(subjects::LOGS_ALL, "recorders".to_owned())
+        .await?;
+    let (client, logs) = (client.clone(), logs.clone());
+    Ok(tokio::spawn(async move {
+        while let Some(request) = requests.next().await {
+            let (client, logs) = (client.clone(), logs.clone());
+            tokio::spawn(async move {
+                let Some(reply) = request.reply.clone() else {
+                    return;
+                };
+                let failed = |reason: String| LogAnswer::Failed { reason };
+                let answer = match serde_json::from_slice::<LogQuery>(&request.payload) {
+                    Err(error) => failed(format!("malformed query: {error}")),
+                    Ok(query)
+                        if subjects::device_of(&request.subject).as_ref()
+                            != Some(&query.device) =>
+                    {
+                        failed("query for another device".into())
+                    }
+                    Ok(query) => {
+                        match tokio::task::spawn_blocking(move || logs.query(&query)).await {
+                            Ok(Ok(answer)) => answer,
+                            Ok(Err(error)) => failed(format!("cannot read logs: {error}")),
+                            Err(error) => failed(format!("log query failed: {error}")),
+                        }
+                    }
+                };
+                if let Ok(payload) = serde_json::to_vec(&answer) {
+                    if let Err(error) = client.publish(reply, payload.into()).await {
+                        tracing::warn!(%error, "cannot answer a log query");
+                    }
+                }
+            });
+        }
+    }))
+}
+
+/// Stores the timelines: log entries and reachability transitions from the logs stream,
+/// device changes from the events stream; each batch synced before its ack.
+async fn record_timelines(
+    js: &jetstream::Context,
+    store: &SampleStore,
+    logs: &crate::logs::LogStore,
+    settings: &RecorderSettings,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let durable = |name: &str, filter: &str, description: &str| consumer::pull::Config {
+        durable_name: Some(name.into()),
+        description: Some(description.into()),
+        ack_policy: consumer::AckPolicy::Explicit,
+        ack_wait: Duration::from_secs(60),
+        max_ack_pending: 20_000,
+        filter_subject: filter.into(),
+        ..Default::default()
+    };
+    let timeline = bus::logs_stream(js)
+        .await?
+        .get_or_create_consumer(
+            subjects::RECORDER_LOGS_CONSUMER,
+            durable(
+                subjects::RECORDER_LOGS_CONSUMER,
+                "",
+                "netpulse recorder: logs and reachability to JSON Lines",
+            ),
+        )
+        .await?;
+    let changes = bus::events_stream(js)
+        .await?
+        .get_or_create_consumer(
+            subjects::RECORDER_EVENTS_CONSUMER,
+            durable(
+                subjects::RECORDER_EVENTS_CONSUMER,
+                subjects::AUDIT,
+                "netpulse recorder: device changes to JSON Lines",
+            ),
+        )
+        .await?;
+    let mut tasks = Vec::new();
+    for consumer in [timeline, changes] {
+        let (store, logs, settings) = (store.clone(), logs.clone(), settings.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let received = next_batch(&consumer, &settings).await;
+                if !received.is_empty() {
+                    write_timeline(&store, &logs, received).await;
+                }
+            }
+        }));
+    }
+    Ok(tasks)
+}
+
+/// The timeline entry a message of the logs or events stream stands for (`None` for
+/// messages that are no entry, such as logins), or `Err` for a malformed one.
+fn timeline_entry(message: &jetstream::Message) -> Result<Option<LogEntry>, ()> {
+    let sequence = message.info().map_or(0, |i| i.stream_sequence);
+    let subject = message.subject.as_str();
+    if subject.starts_with("netpulse.log.") {
+        let entry: LogEntry = serde_json::from_slice(&message.payload).map_err(|_| ())?;
+        let matches = subjects::device_of(subject).as_ref() == Some(&entry.device);
+        matches.then_some(Some(entry)).ok_or(())
+    } else if subject.starts_with("netpulse.status.") {
+        let change: ReachabilityChanged =
+            serde_json::from_slice(&message.payload).map_err(|_| ())?;
+        Ok(Some(crate::logs::status_entry(&change, sequence)))
+    } else {
+        let event: serde_json::Value = serde_json::from_slice(&message.payload).map_err(|_| ())?;
+        Ok(crate::logs::config_entry(&event, sequence))
+    }
+}
+
+/// Stores a batch of timeline messages and acks them (malformed ones are logged and dropped).
+async fn write_timeline(
+    store: &SampleStore,
+    logs: &crate::logs::LogStore,
+    received: Vec<jetstream::Message>,
+) {
+    let mut entries = Vec::with_capacity(received.len());
+    for message in &received {
+        match timeline_entry(message) {
+            Ok(Some(entry)) => entries.push(entry),
+            Ok(None) => {}
+            Err(()) => {
+                tracing::warn!(subject = %message.subject, "dropping a malformed timeline message")
+            }
+        }
+    }
+    let (store, logs) = (store.clone(), logs.clone());
+    let written = tokio::task::spawn_blocking(move || {
+        let mut kept = Vec::with_capacity(entries.len());
+        for entry in entries {
+            if !store.purged_after(&entry.device, entry.time_ms)? {
+                kept.push(entry);
+            }
+        }
+        logs.append(&kept)
+    })
+    .await;
+    match written {
+        Ok(Ok(_)) => {
+            for message in received {
+                if let Err(error) = message.ack().await {
+                    tracing::warn!(%error, "cannot ack a stored timeline entry");
+                }
+            }
+        }
+        Ok(Err(error)) => {
+            tracing::error!(%error, "cannot write timeline entries; they will be delivered again");
+            for message in received {
+                let _ = message
+                    .ack_with(AckKind::Nak(Some(Duration::from_secs(5))))
+                    .await;
+            }
+        }
+        Err(error) => tracing::error!(%error, "timeline writer panicked"),
     }
 }
 

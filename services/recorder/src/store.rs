@@ -39,13 +39,13 @@ pub const REMEMBERED_IDS: usize = 512;
 
 /// The latest ids written to one file, oldest first.
 #[derive(Debug, Default)]
-struct RecentIds {
+pub(crate) struct RecentIds {
     order: VecDeque<String>,
-    set: HashSet<String>,
+    pub(crate) set: HashSet<String>,
 }
 
 impl RecentIds {
-    fn insert(&mut self, id: &str) {
+    pub(crate) fn insert(&mut self, id: &str) {
         if self.set.insert(id.to_owned()) {
             self.order.push_back(id.to_owned());
             while self.order.len() > REMEMBERED_IDS {
@@ -176,7 +176,7 @@ impl SampleStore {
     }
 
     /// Every device folder: its id and path.
-    fn device_dirs(&self) -> std::io::Result<Vec<(DeviceId, PathBuf)>> {
+    pub(crate) fn device_dirs(&self) -> std::io::Result<Vec<(DeviceId, PathBuf)>> {
         let entries = match std::fs::read_dir(&self.root) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -214,8 +214,8 @@ impl SampleStore {
         Ok(files)
     }
 
-    /// The ids of the latest samples in a file (read on first use).
-    fn load_recent(path: &Path) -> std::io::Result<RecentIds> {
+    /// The ids of the latest lines in a file (read on first use).
+    pub(crate) fn load_recent(path: &Path) -> std::io::Result<RecentIds> {
         let mut recent = RecentIds::default();
         let Some(tail) = read_tail(path)? else {
             return Ok(recent);
@@ -454,22 +454,21 @@ impl SampleStore {
     /// Deletes every history file whose whole span is older than its resolution's
     /// retention, and device folders left without history. Returns the files deleted.
     /// Blocking.
-    pub fn sweep(&self, now_ms: u64, kept: &Kept) -> std::io::Result<usize> {
+    pub fn sweep(&self, now_ms: u64, kept: &Kept, logs_kept_ms: u64) -> std::io::Result<usize> {
         let _writing = self.lock_writes();
         let mut deleted = 0;
         for (device, dir) in self.device_dirs()? {
-            let files = Self::history_files(&dir)?;
-            let mut left = files.len();
-            for (path, res, _, end) in files {
+            for (path, res, _, end) in Self::history_files(&dir)? {
                 if end <= now_ms.saturating_sub(kept.of(res)) {
                     std::fs::remove_file(&path)?;
                     tracing::info!(file = %path.display(), "expired history deleted");
                     deleted += 1;
-                    left -= 1;
                 }
             }
-            if left == 0 && !self.rollups_open(&device) {
-                std::fs::remove_dir_all(&dir)?;
+            deleted += crate::logs::sweep_logs(&dir, now_ms, logs_kept_ms)?;
+            let empty = std::fs::read_dir(&dir)?.next().is_none();
+            if empty && !self.rollups_open(&device) {
+                std::fs::remove_dir(&dir)?;
                 tracing::info!(device = %device, "no history left; folder removed");
             }
         }
@@ -497,6 +496,15 @@ impl SampleStore {
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(purged);
         }
         Ok(deleted)
+    }
+
+    /// True when `device`'s history was deleted after `time_ms` (so what was sent then is
+    /// dropped).
+    pub fn purged_after(&self, device: &DeviceId, time_ms: u64) -> std::io::Result<bool> {
+        Ok(self
+            .purged_devices()?
+            .get(device)
+            .is_some_and(|at| time_ms <= at + PURGE_GRACE_MS))
     }
 
     fn rollups_open(&self, device: &DeviceId) -> bool {
@@ -566,7 +574,7 @@ impl SampleStore {
 
 /// The complete lines at the end of a file (up to about 1 MiB of them), cutting a torn last
 /// line first; `None` when the file does not exist.
-fn read_tail(path: &Path) -> std::io::Result<Option<Vec<String>>> {
+pub(crate) fn read_tail(path: &Path) -> std::io::Result<Option<Vec<String>>> {
     const TAIL_BYTES: u64 = 1024 * 1024;
     let cut = match cut_torn_tail(path) {
         Ok(cut) => cut,
@@ -592,7 +600,7 @@ fn read_tail(path: &Path) -> std::io::Result<Option<Vec<String>>> {
 }
 
 /// Appends bytes to a file (creating it and its folder) and syncs it.
-fn append_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn append_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -803,7 +811,7 @@ mod tests {
             hour_ms: 730 * DAY,
         };
         let now = START + 4 * DAY + 3_600_000;
-        let deleted = store.sweep(now, &kept).expect("sweep");
+        let deleted = store.sweep(now, &kept, u64::MAX).expect("sweep");
         let mut names: Vec<String> = std::fs::read_dir(store.device_dir(&device))
             .expect("dir")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
@@ -825,7 +833,9 @@ mod tests {
         );
         assert_eq!(deleted, 3);
         // Years later nothing is left, and neither is the folder.
-        store.sweep(now + 3 * 365 * DAY, &kept).expect("sweep");
+        store
+            .sweep(now + 3 * 365 * DAY, &kept, u64::MAX)
+            .expect("sweep");
         assert!(!store.device_dir(&device).exists());
     }
 

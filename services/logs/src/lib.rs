@@ -1,0 +1,528 @@
+//! netpulse-logs: receives the devices' syslog (UDP and TCP, RFC 3164 and RFC 5424, framed
+//! per RFC 6587 on TCP) and SNMP notifications (v1 and v2c traps, v2c informs, which are
+//! acknowledged), matches each to a device by its source address, and publishes it on
+//! `netpulse.log.<device>` into the JetStream stream the recorder stores from.
+//!
+//! Nothing a device sends stops the receiver: messages that do not parse are kept raw with
+//! the reason; a flood from one source is cut to a rate and what was dropped is counted and
+//! reported, without holding other sources back. Sources that match no device are listed in
+//! the `netpulse_unknown_sources` bucket.
+
+pub mod limit;
+pub mod sources;
+pub mod trap;
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv};
+use futures::StreamExt;
+use netpulse_shared::config::NatsSettings;
+use netpulse_shared::device::{Device, DeviceId, Host};
+use netpulse_shared::logs::{parse_syslog, Framer, LogEntry, LogKind, Severity};
+use netpulse_shared::messages::SCHEMA_VERSION as SCHEMA_VERSION_LOGS;
+use netpulse_shared::time::now_ms;
+use netpulse_shared::{bus, subjects};
+use serde::Deserialize;
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+
+use crate::limit::Limiter;
+use crate::sources::{key_of, SourceMap, Unknown};
+
+/// `[logs]` settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LogsSettings {
+    /// Where syslog is received, on UDP and TCP. Default `0.0.0.0:5514`.
+    pub syslog_listen: SocketAddr,
+    /// Where SNMP notifications are received (UDP). Default `0.0.0.0:1162`.
+    pub trap_listen: SocketAddr,
+    /// Messages per second taken from one source address. Default 500.
+    pub per_source_rate: u32,
+    /// Burst taken from one source address. Default 2000.
+    pub per_source_burst: u32,
+    /// Most TCP syslog connections at once. Default 1024.
+    pub max_connections: usize,
+}
+
+impl Default for LogsSettings {
+    fn default() -> Self {
+        Self {
+            syslog_listen: SocketAddr::from(([0, 0, 0, 0], 5514)),
+            trap_listen: SocketAddr::from(([0, 0, 0, 0], 1162)),
+            per_source_rate: 500,
+            per_source_burst: 2000,
+            max_connections: 1024,
+        }
+    }
+}
+
+/// Everything the logs binary reads from configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// `[nats]`.
+    pub nats: NatsSettings,
+    /// `[logs]`.
+    pub logs: LogsSettings,
+}
+
+/// The bound sockets.
+pub struct Receivers {
+    syslog_udp: Arc<UdpSocket>,
+    syslog_tcp: TcpListener,
+    traps: Arc<UdpSocket>,
+}
+
+/// What the receiving tasks share.
+struct Intake {
+    sources: RwLock<SourceMap>,
+    unknown: Mutex<Unknown>,
+    limiter: Mutex<Limiter>,
+    out: mpsc::Sender<LogEntry>,
+    sequence: AtomicU64,
+    started_ns: u128,
+    rate: u32,
+}
+
+/// A device-given time further than this from the reception time is not believed.
+const CLOCK_TRUST_MS: u64 = 24 * 3_600_000;
+
+impl Receivers {
+    /// Binds the syslog (UDP and TCP) and trap addresses; the error names the one that failed.
+    pub async fn bind(settings: &LogsSettings) -> anyhow::Result<Self> {
+        let bind_error = |what: &str, address: SocketAddr, e: std::io::Error| {
+            anyhow::anyhow!("cannot listen for {what} on {address}: {e}")
+        };
+        let syslog_udp = UdpSocket::bind(settings.syslog_listen)
+            .await
+            .map_err(|e| bind_error("syslog (UDP)", settings.syslog_listen, e))?;
+        // TCP on the same port as UDP (the port the system chose, when 0 was asked).
+        let tcp_address = syslog_udp.local_addr()?;
+        let syslog_tcp = TcpListener::bind(tcp_address)
+            .await
+            .map_err(|e| bind_error("syslog (TCP)", tcp_address, e))?;
+        let traps = UdpSocket::bind(settings.trap_listen)
+            .await
+            .map_err(|e| bind_error("SNMP notifications", settings.trap_listen, e))?;
+        Ok(Self {
+            syslog_udp: Arc::new(syslog_udp),
+            syslog_tcp,
+            traps: Arc::new(traps),
+        })
+    }
+
+    /// The syslog address (UDP and TCP).
+    pub fn syslog_address(&self) -> SocketAddr {
+        self.syslog_udp
+            .local_addr()
+            .unwrap_or(([0, 0, 0, 0], 0).into())
+    }
+
+    /// The SNMP notification address.
+    pub fn trap_address(&self) -> SocketAddr {
+        self.traps.local_addr().unwrap_or(([0, 0, 0, 0], 0).into())
+    }
+
+    /// Receives until `shutdown` resolves.
+    pub async fn run(
+        self,
+        client: async_nats::Client,
+        settings: LogsSettings,
+        shutdown: impl Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        let js = jetstream::new(client.clone());
+        bus::logs_stream(&js).await?;
+        let registry = bus::devices_bucket(&js).await?;
+        let unknown_bucket = bus::unknown_sources_bucket(&js).await?;
+        let (out, entries) = mpsc::channel(10_000);
+        let intake = Arc::new(Intake {
+            sources: RwLock::new(SourceMap::default()),
+            unknown: Mutex::new(Unknown::default()),
+            limiter: Mutex::new(Limiter::new(
+                settings.per_source_rate,
+                settings.per_source_burst,
+            )),
+            out,
+            sequence: AtomicU64::new(0),
+            started_ns: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+            rate: settings.per_source_rate,
+        });
+        tracing::info!(
+            syslog = %self.syslog_address(),
+            traps = %self.trap_address(),
+            "logs receiver ready"
+        );
+        let tasks = vec![
+            tokio::spawn(publish(js.clone(), entries)),
+            tokio::spawn(follow_registry(registry, intake.clone())),
+            tokio::spawn(receive_syslog_udp(self.syslog_udp, intake.clone())),
+            tokio::spawn(accept_syslog_tcp(
+                self.syslog_tcp,
+                intake.clone(),
+                settings.max_connections,
+            )),
+            tokio::spawn(receive_traps(self.traps, intake.clone())),
+            tokio::spawn(report(intake.clone(), unknown_bucket)),
+        ];
+        shutdown.await;
+        for task in tasks {
+            task.abort();
+        }
+        client.flush().await.ok();
+        Ok(())
+    }
+}
+
+impl Intake {
+    fn next_id(&self) -> String {
+        let n = self.sequence.fetch_add(1, Ordering::Relaxed);
+        format!("log-{:x}-{n}", self.started_ns)
+    }
+
+    /// The device of a source, or `None` after noting the source as unknown.
+    fn device_of(&self, source: IpAddr, now: u64, kind: &str, text: &str) -> Option<DeviceId> {
+        let device = self
+            .sources
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .device(source)
+            .cloned();
+        if device.is_none() {
+            self.unknown
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .record(source, now, kind, text);
+        }
+        device
+    }
+
+    fn allowed(&self, source: IpAddr, now: u64) -> bool {
+        self.limiter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .allow(source, now)
+    }
+
+    /// A syslog message from `source`, as an entry for its device.
+    fn syslog(&self, source: SocketAddr, bytes: &[u8], cut: bool) -> Option<LogEntry> {
+        let now = now_ms();
+        if !self.allowed(source.ip(), now) {
+            return None;
+        }
+        let parsed = parse_syslog(bytes, now);
+        let device = self.device_of(source.ip(), now, "syslog", &parsed.message)?;
+        let mut error = parsed.error;
+        if cut {
+            error = Some(format!(
+                "message longer than {} bytes, cut",
+                netpulse_shared::logs::MAX_MESSAGE_BYTES
+            ));
+        }
+        let time_ms = parsed
+            .time_ms
+            .filter(|t| t.abs_diff(now) <= CLOCK_TRUST_MS)
+            .unwrap_or(now);
+        Some(LogEntry {
+            schema: SCHEMA_VERSION_LOGS,
+            id: self.next_id(),
+            device,
+            time_ms,
+            received_ms: now,
+            kind: LogKind::Syslog,
+            severity: Severity::from_code(parsed.severity),
+            message: parsed.message,
+            facility: parsed.facility,
+            source: Some(source.to_string()),
+            host: parsed.host,
+            app: parsed.app,
+            procid: parsed.procid,
+            msgid: parsed.msgid,
+            structured_data: parsed.structured_data,
+            trap: None,
+            raw: Some(String::from_utf8_lossy(bytes).into_owned()),
+            parse_error: error,
+        })
+    }
+
+    /// A notification from `source`: the entry for its device, and the answer an inform
+    /// needs (sent whether or not the source is known, so the sender stops resending).
+    fn notification(
+        &self,
+        source: SocketAddr,
+        bytes: &[u8],
+    ) -> (Option<LogEntry>, Option<Vec<u8>>) {
+        let now = now_ms();
+        if !self.allowed(source.ip(), now) {
+            return (None, None);
+        }
+        let decoded = trap::decode(bytes);
+        let text = match &decoded {
+            Ok(n) => n.message.clone(),
+            Err(reason) => format!("undecodable notification: {reason}"),
+        };
+        let response = decoded.as_ref().ok().and_then(|n| n.response.clone());
+        let Some(device) = self.device_of(source.ip(), now, "trap", &text) else {
+            return (None, response);
+        };
+        let mut entry = LogEntry {
+            schema: SCHEMA_VERSION_LOGS,
+            id: self.next_id(),
+            device,
+            time_ms: now,
+            received_ms: now,
+            kind: LogKind::Trap,
+            severity: Severity::Notice,
+            message: text,
+            facility: None,
+            source: Some(source.to_string()),
+            host: None,
+            app: None,
+            procid: None,
+            msgid: None,
+            structured_data: None,
+            trap: None,
+            raw: None,
+            parse_error: None,
+        };
+        match decoded {
+            Ok(n) => {
+                entry.severity = n.severity;
+                entry.trap = Some(n.info);
+            }
+            Err(reason) => {
+                entry.raw = Some(
+                    bytes
+                        .iter()
+                        .take(2048)
+                        .map(|b| format!("{b:02x}"))
+                        .collect(),
+                );
+                entry.parse_error = Some(reason);
+            }
+        }
+        (Some(entry), response)
+    }
+}
+
+/// Publishes entries into the logs stream, many in flight, each with its id for dedupe.
+async fn publish(js: jetstream::Context, mut entries: mpsc::Receiver<LogEntry>) {
+    let mut in_flight = futures::stream::FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            entry = entries.recv() => {
+                let Some(entry) = entry else { break };
+                let Ok(payload) = serde_json::to_vec(&entry) else { continue };
+                let mut headers = async_nats::HeaderMap::new();
+                headers.insert("Nats-Msg-Id", entry.id.as_str());
+                match js
+                    .publish_with_headers(subjects::log(&entry.device), headers, payload.into())
+                    .await
+                {
+                    Ok(ack) => in_flight.push(std::future::IntoFuture::into_future(ack)),
+                    Err(error) => tracing::warn!(%error, "cannot publish a log entry"),
+                }
+                while in_flight.len() >= 1024 {
+                    if let Some(Err(error)) = in_flight.next().await {
+                        tracing::warn!(%error, "a log entry was not stored");
+                    }
+                }
+            }
+            Some(acked) = in_flight.next(), if !in_flight.is_empty() => {
+                if let Err(error) = acked {
+                    tracing::warn!(%error, "a log entry was not stored");
+                }
+            }
+        }
+    }
+}
+
+/// Keeps the source map in step with the registry.
+async fn follow_registry(registry: kv::Store, intake: Arc<Intake>) {
+    loop {
+        let mut changes = match registry.watch_with_history(">").await {
+            Ok(changes) => changes,
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch the device registry, retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        while let Some(change) = changes.next().await {
+            let Ok(entry) = change else { break };
+            let Ok(id) = DeviceId::parse(&entry.key) else {
+                continue;
+            };
+            match entry.operation {
+                kv::Operation::Put => {
+                    let Ok(device) = serde_json::from_slice::<Device>(&entry.value) else {
+                        continue;
+                    };
+                    let resolved = match &device.address.host {
+                        Host::Name(name) => tokio::net::lookup_host((name.as_str(), 0))
+                            .await
+                            .map(|found| found.map(|a| a.ip()).collect())
+                            .unwrap_or_default(),
+                        _ => Vec::new(),
+                    };
+                    intake
+                        .sources
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .put(&device, &resolved);
+                }
+                kv::Operation::Delete | kv::Operation::Purge => intake
+                    .sources
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .remove(&id),
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn receive_syslog_udp(socket: Arc<UdpSocket>, intake: Arc<Intake>) {
+    let mut buffer = vec![0u8; 65_536];
+    loop {
+        let (len, source) = match socket.recv_from(&mut buffer).await {
+            Ok(received) => received,
+            Err(error) => {
+                tracing::debug!(%error, "syslog receive error");
+                continue;
+            }
+        };
+        if let Some(entry) = intake.syslog(source, &buffer[..len], false) {
+            let _ = intake.out.send(entry).await;
+        }
+    }
+}
+
+async fn accept_syslog_tcp(listener: TcpListener, intake: Arc<Intake>, max_connections: usize) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let (mut stream, source) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::debug!(%error, "syslog accept error");
+                continue;
+            }
+        };
+        let intake = intake.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let mut framer = Framer::default();
+            let mut buffer = vec![0u8; 16 * 1024];
+            loop {
+                let read = match stream.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                for frame in framer.push(&buffer[..read]) {
+                    if let Some(entry) = intake.syslog(source, &frame.bytes, frame.cut) {
+                        let _ = intake.out.send(entry).await;
+                    }
+                }
+            }
+            if let Some(frame) = framer.finish() {
+                if let Some(entry) = intake.syslog(source, &frame.bytes, frame.cut) {
+                    let _ = intake.out.send(entry).await;
+                }
+            }
+        });
+    }
+}
+
+async fn receive_traps(socket: Arc<UdpSocket>, intake: Arc<Intake>) {
+    let mut buffer = vec![0u8; 65_536];
+    loop {
+        let (len, source) = match socket.recv_from(&mut buffer).await {
+            Ok(received) => received,
+            Err(error) => {
+                tracing::debug!(%error, "trap receive error");
+                continue;
+            }
+        };
+        let (entry, response) = intake.notification(source, &buffer[..len]);
+        if let Some(response) = response {
+            if let Err(error) = socket.send_to(&response, source).await {
+                tracing::debug!(%error, %source, "cannot acknowledge an inform");
+            }
+        }
+        if let Some(entry) = entry {
+            let _ = intake.out.send(entry).await;
+        }
+    }
+}
+
+/// Every few seconds: reports what the flood control dropped, and saves the unknown sources
+/// that changed.
+async fn report(intake: Arc<Intake>, unknown_bucket: kv::Store) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        let now = now_ms();
+        let dropped = intake
+            .limiter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take_dropped(now);
+        for (source, count) in dropped {
+            let text = format!(
+                "{count} messages from {source} dropped: more than {} per second",
+                intake.rate
+            );
+            tracing::warn!(%source, count, "log flood cut");
+            let Some(device) = intake.device_of(source, now, "syslog", &text) else {
+                continue;
+            };
+            let entry = LogEntry {
+                schema: SCHEMA_VERSION_LOGS,
+                id: intake.next_id(),
+                device,
+                time_ms: now,
+                received_ms: now,
+                kind: LogKind::Syslog,
+                severity: Severity::Warning,
+                message: text,
+                facility: None,
+                source: Some(source.to_string()),
+                host: None,
+                app: Some("netpulse-logs".into()),
+                procid: None,
+                msgid: Some("DROPPED".into()),
+                structured_data: None,
+                trap: None,
+                raw: None,
+                parse_error: None,
+            };
+            let _ = intake.out.send(entry).await;
+        }
+        let changed = intake
+            .unknown
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take_changed();
+        for source in changed {
+            let Ok(value) = serde_json::to_vec(&source) else {
+                continue;
+            };
+            if let Err(error) = unknown_bucket
+                .put(key_of(source.address), value.into())
+                .await
+            {
+                tracing::warn!(%error, "cannot save an unknown source");
+            }
+        }
+    }
+}

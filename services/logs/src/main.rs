@@ -1,0 +1,15 @@
+//! netpulse-logs binary: wiring only.
+
+use netpulse_logs::{Receivers, Settings};
+use netpulse_shared::{bus, config, shutdown, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    telemetry::init();
+    let settings: Settings = config::load()?;
+    let receivers = Receivers::bind(&settings.logs).await?;
+    let client = bus::connect(&settings.nats, "netpulse-logs").await?;
+    receivers
+        .run(client, settings.logs, shutdown::signal())
+        .await
+}
