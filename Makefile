@@ -1,5 +1,5 @@
 # netpulse. `make run` starts everything; `make test` runs every test.
-.PHONY: all setup build run test lint fmt clean bench bench-poller bench-recorder user
+.PHONY: all setup build run test lint fmt clean bench bench-poller bench-recorder bench-logs user
 
 CARGO ?= cargo
 # Tests find the nats-server chosen by `make setup` here.
@@ -34,7 +34,7 @@ user: build
 	@scripts/user.sh $(ARGS)
 
 # Benchmarks print figures (recorded in README); they do not pass or fail.
-bench: bench-poller bench-recorder
+bench: bench-poller bench-recorder bench-logs
 
 bench-poller: setup
 	$(CARGO) build --release --workspace
@@ -43,6 +43,10 @@ bench-poller: setup
 bench-recorder: setup
 	$(CARGO) build --release --workspace
 	target/release/bench-recorder $(BENCH_ARGS)
+
+bench-logs: setup
+	$(CARGO) build --release --workspace
+	target/release/bench-logs $(BENCH_ARGS)
 
 lint:
 	$(CARGO) fmt --all --check
