@@ -526,3 +526,48 @@ async fn report(intake: Arc<Intake>, unknown_bucket: kv::Store) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn intake() -> (Intake, mpsc::Receiver<LogEntry>) {
+        let (out, entries) = mpsc::channel(16);
+        let mut sources = SourceMap::default();
+        let device =
+            Device::from_json_body(br#"{"name": "edge", "address": "192.0.2.1"}"#).expect("device");
+        sources.put(&device, &[]);
+        let intake = Intake {
+            sources: RwLock::new(sources),
+            unknown: Mutex::new(Unknown::default()),
+            limiter: Mutex::new(Limiter::new(1_000_000, 1_000_000)),
+            out,
+            sequence: AtomicU64::new(0),
+            started_ns: 1,
+            rate: 1_000_000,
+        };
+        (intake, entries)
+    }
+
+    proptest! {
+        /// Whatever bytes a known device sends, as syslog or as a notification, an entry is
+        /// kept: parsed, or raw with the reason. From an unknown source, it is counted.
+        #[test]
+        fn every_message_is_kept_or_counted(bytes in prop::collection::vec(any::<u8>(), 0..700)) {
+            let (intake, _entries) = intake();
+            let known: SocketAddr = "192.0.2.1:514".parse().expect("addr");
+            let entry = intake.syslog(known, &bytes, false).expect("kept");
+            prop_assert!(entry.raw.is_some());
+            let (trap, _) = intake.notification(known, &bytes);
+            let trap = trap.expect("kept");
+            prop_assert!(trap.trap.is_some() || trap.parse_error.is_some());
+            let stranger: SocketAddr = "198.51.100.1:514".parse().expect("addr");
+            prop_assert!(intake.syslog(stranger, &bytes, false).is_none());
+            prop_assert!(intake.notification(stranger, &bytes).0.is_none());
+            let counted = intake.unknown.lock().expect("lock").take_changed();
+            prop_assert_eq!(counted.len(), 1);
+            prop_assert_eq!(counted[0].count, 2);
+        }
+    }
+}
