@@ -113,6 +113,24 @@ pub struct PollJob {
     pub interfaces: Vec<PolledInterface>,
     /// Unix milliseconds after which the result is stale and the job is dropped.
     pub deadline_ms: u64,
+    /// A poll for the one-second live view: its sample goes to `netpulse.live.<device>`
+    /// (not stored) and a failure is not counted against the device's reachability.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub live: bool,
+}
+
+/// Which devices browsers are showing now: published on [`crate::subjects::WATCH`] by each
+/// gateway every few seconds; the scheduler polls each of them every second until `ttl_ms`
+/// passes without another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watch {
+    /// Schema version ([`SCHEMA_VERSION`]).
+    #[serde(default = "schema_version")]
+    pub schema: u32,
+    /// The devices shown.
+    pub devices: Vec<DeviceId>,
+    /// How long this holds, milliseconds.
+    pub ttl_ms: u64,
 }
 
 /// An interface a poll covers: its ifIndex now, its stable key and its speed.
@@ -400,6 +418,7 @@ mod tests {
             oids: vec![oids::sys_uptime()],
             interfaces: vec![],
             deadline_ms: 5,
+            live: false,
         };
         let text = serde_json::to_string(&job).expect("json");
         assert_eq!(serde_json::from_str::<PollJob>(&text).expect("back"), job);

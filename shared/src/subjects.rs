@@ -26,6 +26,16 @@ pub fn sample(device: &DeviceId) -> String {
 /// Every sample.
 pub const SAMPLE_ALL: &str = "netpulse.sample.*";
 
+/// Samples of the one-second live view of one device (not stored): `netpulse.live.<device>`.
+pub fn live(device: &DeviceId) -> String {
+    format!("netpulse.live.{device}")
+}
+/// Every live-view sample.
+pub const LIVE_ALL: &str = "netpulse.live.*";
+/// Which devices browsers show now (gateways → scheduler), a
+/// [`crate::messages::Watch`].
+pub const WATCH: &str = "netpulse.watch";
+
 /// Failed polls of one device: `netpulse.failure.<device>`.
 pub fn failure(device: &DeviceId) -> String {
     format!("netpulse.failure.{device}")

@@ -74,6 +74,8 @@ pub struct Gateway {
     registry: Registry,
     live: live::LiveSender,
     fan_out: tokio::task::JoinHandle<()>,
+    viewers: live::Viewers,
+    watching: tokio::task::JoinHandle<()>,
     web_dir: PathBuf,
     auth: Auth,
     unknown_sources: async_nats::jetstream::kv::Store,
@@ -114,7 +116,11 @@ impl Gateway {
                 }
             }
         });
+        let viewers = live::Viewers::default();
+        let watching = tokio::spawn(live::publish_viewers(client.clone(), viewers.clone()));
         Ok(Self {
+            viewers,
+            watching,
             listener,
             address,
             client,
@@ -176,9 +182,11 @@ impl Gateway {
             .unify()
             .boxed();
         let routes = api
-            .or(live::route(self.live.clone(), &self.auth)
-                .map(warp::Reply::into_response)
-                .boxed())
+            .or(
+                live::route(self.live.clone(), self.viewers.clone(), &self.auth)
+                    .map(warp::Reply::into_response)
+                    .boxed(),
+            )
             .unify()
             .or(vendor.map(warp::Reply::into_response).boxed())
             .unify()
@@ -193,6 +201,7 @@ impl Gateway {
             .run()
             .await;
         self.fan_out.abort();
+        self.watching.abort();
     }
 }
 

@@ -42,6 +42,10 @@ pub enum LiveMessage<'a> {
         interfaces: Vec<InterfaceRate>,
         /// Every value read, with its type (64-bit counters as strings).
         values: Vec<serde_json::Value>,
+        /// True for a sample of the one-second live view (not stored; sent only to clients
+        /// subscribed to the device).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        live: bool,
     },
     /// A poll that failed.
     Failure {
@@ -86,6 +90,186 @@ pub enum LiveMessage<'a> {
         /// How many.
         missed: u64,
     },
+    /// A message from the client was refused.
+    Error {
+        /// Why.
+        error: String,
+    },
+}
+
+/// A `/ws` message ready to send, with what clients filter it by.
+#[derive(Debug)]
+pub struct Outgoing {
+    /// The device it concerns, if one.
+    pub device: Option<DeviceId>,
+    /// Its `type`.
+    pub kind: &'static str,
+    /// True for live-view samples: only for clients subscribed to the device by id.
+    pub live: bool,
+    /// The JSON text.
+    pub text: String,
+}
+
+/// The kinds a client may subscribe to.
+pub const KINDS: [&str; 7] = [
+    "sample",
+    "failure",
+    "status",
+    "log",
+    "device_added",
+    "device_removed",
+    "lagged",
+];
+
+/// What one client asked to receive: `{"type": "subscribe", "devices": [ids] | "*",
+/// "kinds": [...]}`. A client that never subscribes receives everything but live-view
+/// samples.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subscription {
+    /// The devices, or `None` for all.
+    pub devices: Option<std::collections::HashSet<DeviceId>>,
+    /// The kinds, or `None` for all.
+    pub kinds: Option<std::collections::HashSet<String>>,
+}
+
+impl Subscription {
+    /// Parses a client's subscribe message; the error says what is wrong.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        if value["type"] != "subscribe" {
+            return Err("the only message a client sends is {\"type\": \"subscribe\", ...}".into());
+        }
+        if let Some(unknown) = value.as_object().and_then(|m| {
+            m.keys()
+                .find(|k| !["type", "devices", "kinds"].contains(&k.as_str()))
+        }) {
+            return Err(format!("{unknown}: unknown field"));
+        }
+        let devices = match &value["devices"] {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(all) if all == "*" => None,
+            serde_json::Value::Array(items) if items.len() <= 1000 => Some(
+                items
+                    .iter()
+                    .map(|i| {
+                        i.as_str()
+                            .and_then(|s| DeviceId::parse(s).ok())
+                            .ok_or_else(|| format!("devices: {i} is not a device id"))
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            _ => return Err("devices must be \"*\" or a list of at most 1000 device ids".into()),
+        };
+        let kinds = match &value["kinds"] {
+            serde_json::Value::Null => None,
+            serde_json::Value::Array(items) => Some(
+                items
+                    .iter()
+                    .map(|i| {
+                        i.as_str()
+                            .filter(|k| KINDS.contains(k))
+                            .map(str::to_owned)
+                            .ok_or_else(|| format!("kinds: {i} is not one of {}", KINDS.join(", ")))
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            _ => return Err("kinds must be a list".into()),
+        };
+        Ok(Self { devices, kinds })
+    }
+
+    /// True when the client should get `message`.
+    pub fn wants(&self, message: &Outgoing, subscribed: bool) -> bool {
+        if message.live {
+            // Live-view samples go only to clients showing that device.
+            let shown = subscribed
+                && message
+                    .device
+                    .as_ref()
+                    .is_some_and(|d| self.devices.as_ref().is_some_and(|set| set.contains(d)));
+            return shown && self.kinds.as_ref().is_none_or(|k| k.contains("sample"));
+        }
+        let device_ok = match (&self.devices, &message.device) {
+            (Some(set), Some(device)) => set.contains(device),
+            _ => true,
+        };
+        device_ok && self.kinds.as_ref().is_none_or(|k| k.contains(message.kind))
+    }
+}
+
+/// How many clients show each device, for the live view; published to the scheduler.
+#[derive(Debug, Clone, Default)]
+pub struct Viewers {
+    counts: Arc<std::sync::Mutex<HashMap<DeviceId, usize>>>,
+    changed: Arc<tokio::sync::Notify>,
+}
+
+impl Viewers {
+    fn add(&self, devices: &std::collections::HashSet<DeviceId>) {
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for device in devices {
+            *counts.entry(device.clone()).or_default() += 1;
+        }
+        drop(counts);
+        self.changed.notify_one();
+    }
+
+    fn remove(&self, devices: &std::collections::HashSet<DeviceId>) {
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for device in devices {
+            if let Some(n) = counts.get_mut(device) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.remove(device);
+                }
+            }
+        }
+    }
+
+    /// The devices shown now.
+    pub fn shown(&self) -> Vec<DeviceId> {
+        self.counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
+    }
+}
+
+/// How long a published watch holds; it is renewed every [`WATCH_EVERY`].
+pub const WATCH_TTL_MS: u64 = 6_000;
+/// How often the shown devices are published.
+pub const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Tells the scheduler which devices are shown, every [`WATCH_EVERY`] and at once when a
+/// client starts showing one; stops saying it when no client shows it (the scheduler lets
+/// the live polling lapse after [`WATCH_TTL_MS`]).
+pub async fn publish_viewers(client: async_nats::Client, viewers: Viewers) {
+    loop {
+        let _ = tokio::time::timeout(WATCH_EVERY, viewers.changed.notified()).await;
+        let devices = viewers.shown();
+        if devices.is_empty() {
+            continue;
+        }
+        let watch = netpulse_shared::messages::Watch {
+            schema: netpulse_shared::messages::SCHEMA_VERSION,
+            devices,
+            ttl_ms: WATCH_TTL_MS,
+        };
+        if let Ok(payload) = serde_json::to_vec(&watch) {
+            if let Err(error) = client.publish(subjects::WATCH, payload.into()).await {
+                tracing::warn!(%error, "cannot publish the shown devices");
+            }
+        }
+    }
 }
 
 /// Counters and rates of one interface in a sample.
@@ -182,7 +366,7 @@ pub fn interface_rates(previous: Option<&Sample>, current: &Sample) -> Vec<Inter
 }
 
 /// Sender side of the fan-out: JSON text, ready to send.
-pub type LiveSender = broadcast::Sender<Arc<str>>;
+pub type LiveSender = broadcast::Sender<Arc<Outgoing>>;
 
 /// Reads NATS and the registry, and broadcasts `/ws` messages until the subscriptions end.
 pub async fn fan_out(
@@ -194,10 +378,12 @@ pub async fn fan_out(
     let mut failures = client.subscribe(subjects::FAILURE_ALL).await?;
     let mut statuses = client.subscribe(subjects::STATUS_ALL).await?;
     let mut logs = client.subscribe(subjects::LOG_ALL).await?;
+    let mut live_samples = client.subscribe(subjects::LIVE_ALL).await?;
+    let mut previous_live: HashMap<DeviceId, Sample> = HashMap::new();
     let mut changes = registry.watch_all().await?;
     let mut previous: HashMap<DeviceId, Sample> = HashMap::new();
     loop {
-        let text = tokio::select! {
+        let (device, kind, live_view, text) = tokio::select! {
             Some(message) = samples.next() => {
                 let Ok(sample) = serde_json::from_slice::<Sample>(&message.payload) else {
                     tracing::debug!(subject = %message.subject, "ignoring malformed sample");
@@ -215,33 +401,59 @@ pub async fn fan_out(
                     uptime_ticks: sample.uptime_ticks,
                     interfaces,
                     values: browser_values(&sample.values),
+                    live: false,
                 });
+                let device = sample.device.clone();
                 if prior.is_some() || !previous.contains_key(&sample.device) {
                     previous.insert(sample.device.clone(), sample);
                 }
-                text
+                (Some(device), "sample", false, text)
+            }
+            Some(message) = live_samples.next() => {
+                let Ok(sample) = serde_json::from_slice::<Sample>(&message.payload) else {
+                    continue;
+                };
+                if subjects::device_of(&message.subject).as_ref() != Some(&sample.device) {
+                    continue;
+                }
+                let prior = previous_live.get(&sample.device).filter(|p| p.time_ms < sample.time_ms);
+                let text = serde_json::to_string(&LiveMessage::Sample {
+                    device: &sample.device,
+                    time_ms: sample.time_ms,
+                    uptime_ticks: sample.uptime_ticks,
+                    interfaces: interface_rates(prior, &sample),
+                    values: browser_values(&sample.values),
+                    live: true,
+                });
+                let device = sample.device.clone();
+                if prior.is_some() || !previous_live.contains_key(&sample.device) {
+                    previous_live.insert(sample.device.clone(), sample);
+                }
+                (Some(device), "sample", true, text)
             }
             Some(message) = failures.next() => {
                 let Ok(failure) = serde_json::from_slice::<PollFailure>(&message.payload) else {
                     continue;
                 };
-                serde_json::to_string(&LiveMessage::Failure {
+                let text = serde_json::to_string(&LiveMessage::Failure {
                     device: &failure.device,
                     time_ms: failure.time_ms,
                     reason: &failure.reason,
-                })
+                });
+                (Some(failure.device), "failure", false, text)
             }
             Some(message) = statuses.next() => {
                 let Ok(change) = serde_json::from_slice::<ReachabilityChanged>(&message.payload) else {
                     continue;
                 };
-                serde_json::to_string(&LiveMessage::Status {
+                let text = serde_json::to_string(&LiveMessage::Status {
                     device: &change.device,
                     state: change.state,
                     previous: change.previous,
                     time_ms: change.time_ms,
                     reason: &change.reason,
-                })
+                });
+                (Some(change.device), "status", false, text)
             }
             Some(message) = logs.next() => {
                 let Ok(entry) = serde_json::from_slice::<netpulse_shared::logs::LogEntry>(&message.payload) else {
@@ -250,20 +462,23 @@ pub async fn fan_out(
                 if subjects::device_of(&message.subject).as_ref() != Some(&entry.device) {
                     continue;
                 }
-                serde_json::to_string(&LiveMessage::Log { entry: &entry })
+                let text = serde_json::to_string(&LiveMessage::Log { entry: &entry });
+                (Some(entry.device), "log", false, text)
             }
             Some(change) = changes.next() => {
                 let Ok(entry) = change else { continue };
                 match entry.operation {
                     kv::Operation::Put => {
                         let Ok(device) = serde_json::from_slice::<Device>(&entry.value) else { continue };
-                        serde_json::to_string(&LiveMessage::DeviceAdded { device: device.view() })
+                        let text = serde_json::to_string(&LiveMessage::DeviceAdded { device: device.view() });
+                        (Some(device.id), "device_added", false, text)
                     }
                     kv::Operation::Delete | kv::Operation::Purge => {
                         if let Ok(id) = DeviceId::parse(&entry.key) {
                             previous.remove(&id);
                         }
-                        serde_json::to_string(&LiveMessage::DeviceRemoved { device: &entry.key })
+                        let text = serde_json::to_string(&LiveMessage::DeviceRemoved { device: &entry.key });
+                        (DeviceId::parse(&entry.key).ok(), "device_removed", false, text)
                     }
                 }
             }
@@ -271,7 +486,12 @@ pub async fn fan_out(
         };
         match text {
             // No receivers is fine: nobody is watching.
-            Ok(text) => drop(live.send(Arc::from(text))),
+            Ok(text) => drop(live.send(Arc::new(Outgoing {
+                device,
+                kind,
+                live: live_view,
+                text,
+            }))),
             Err(error) => tracing::error!(%error, "cannot encode live message"),
         }
     }
@@ -281,6 +501,7 @@ pub async fn fan_out(
 /// `GET /ws`: the live stream, for any signed-in user.
 pub fn route(
     live: LiveSender,
+    viewers: Viewers,
     auth: &crate::auth::Auth,
 ) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("ws")
@@ -288,35 +509,64 @@ pub fn route(
         .and(warp::ws())
         .map(move |_, ws: Ws| {
             let receiver = live.subscribe();
+            let viewers = viewers.clone();
             ws.max_message_size(64 * 1024)
-                .on_upgrade(move |socket| serve_client(socket, receiver))
+                .on_upgrade(move |socket| serve_client(socket, receiver, viewers))
         })
 }
 
-async fn serve_client(socket: WebSocket, mut receiver: broadcast::Receiver<Arc<str>>) {
+async fn serve_client(
+    socket: WebSocket,
+    mut receiver: broadcast::Receiver<Arc<Outgoing>>,
+    viewers: Viewers,
+) {
     let (mut to_client, mut from_client) = socket.split();
+    let mut subscription = Subscription::default();
+    let mut subscribed = false;
     loop {
-        tokio::select! {
+        let text = tokio::select! {
             incoming = from_client.next() => match incoming {
-                // The page sends nothing yet; anything but a close is ignored.
-                Some(Ok(message)) if !message.is_close() => {}
+                Some(Ok(message)) if message.is_text() => {
+                    match Subscription::parse(message.to_str().unwrap_or_default()) {
+                        Ok(next) => {
+                            // Devices shown by id count as viewed: the live view polls them.
+                            if let Some(devices) = &subscription.devices {
+                                viewers.remove(devices);
+                            }
+                            if let Some(devices) = &next.devices {
+                                viewers.add(devices);
+                            }
+                            subscription = next;
+                            subscribed = true;
+                            continue;
+                        }
+                        Err(error) => serde_json::to_string(&LiveMessage::Error { error }).unwrap_or_default(),
+                    }
+                }
+                Some(Ok(message)) if !message.is_close() => continue,
                 _ => break,
             },
-            outgoing = receiver.recv() => {
-                let text = match outgoing {
-                    Ok(text) => text.to_string(),
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::debug!(missed, "live client lagging");
-                        serde_json::to_string(&LiveMessage::Lagged { missed }).unwrap_or_default()
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
-                };
-                let sent = tokio::time::timeout(std::time::Duration::from_secs(10), to_client.send(Message::text(text))).await;
-                if !matches!(sent, Ok(Ok(()))) {
-                    break;
+            outgoing = receiver.recv() => match outgoing {
+                Ok(message) if subscription.wants(&message, subscribed) => message.text.clone(),
+                Ok(_) => continue,
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, "live client lagging");
+                    serde_json::to_string(&LiveMessage::Lagged { missed }).unwrap_or_default()
                 }
-            }
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+        };
+        let sent = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            to_client.send(Message::text(text)),
+        )
+        .await;
+        if !matches!(sent, Ok(Ok(()))) {
+            break;
         }
+    }
+    if let Some(devices) = &subscription.devices {
+        viewers.remove(devices);
     }
     let _ = to_client.close().await;
 }
@@ -368,6 +618,45 @@ mod tests {
     }
 
     #[test]
+    fn subscriptions_choose_what_a_client_gets() {
+        let out = |device: &str, kind, live| Outgoing {
+            device: DeviceId::parse(device).ok(),
+            kind,
+            live,
+            text: String::new(),
+        };
+        let everything = Subscription::default();
+        assert!(everything.wants(&out("a", "sample", false), false));
+        assert!(
+            !everything.wants(&out("a", "sample", true), false),
+            "no live view unasked"
+        );
+        let one =
+            Subscription::parse(r#"{"type": "subscribe", "devices": ["a"], "kinds": ["sample"]}"#)
+                .expect("subscription");
+        assert!(one.wants(&out("a", "sample", true), true));
+        assert!(one.wants(&out("a", "sample", false), true));
+        assert!(!one.wants(&out("b", "sample", false), true));
+        assert!(!one.wants(&out("a", "status", false), true));
+        let all = Subscription::parse(r#"{"type": "subscribe", "devices": "*"}"#).expect("all");
+        assert!(all.wants(&out("b", "log", false), true));
+        assert!(
+            !all.wants(&out("b", "sample", true), true),
+            "live samples need the device by id"
+        );
+        for (bad, says) in [
+            ("nonsense", "not JSON"),
+            (r#"{"type": "hello"}"#, "subscribe"),
+            (r#"{"type": "subscribe", "devices": ["A B"]}"#, "devices"),
+            (r#"{"type": "subscribe", "kinds": ["everything"]}"#, "kinds"),
+            (r#"{"type": "subscribe", "colour": 1}"#, "colour"),
+        ] {
+            let error = Subscription::parse(bad).expect_err(bad);
+            assert!(error.contains(says), "{bad}: {error}");
+        }
+    }
+
+    #[test]
     fn messages_carry_type_and_device() {
         let s = sample(10_000, 100, 1, 2);
         let text = serde_json::to_value(LiveMessage::Sample {
@@ -376,6 +665,7 @@ mod tests {
             uptime_ticks: s.uptime_ticks,
             interfaces: interface_rates(None, &s),
             values: browser_values(&s.values),
+            live: false,
         })
         .expect("json");
         assert_eq!(text["type"], "sample");

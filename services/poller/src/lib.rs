@@ -210,6 +210,7 @@ async fn handle_job(
     }
     let mut agent = match Snmp2Agent::for_job(&job) {
         Ok(agent) => agent,
+        Err(_) if job.live => return,
         Err(error) => return publish_failure(client, &job, error.to_string()).await,
     };
     match Box::pin(poll::run_job(
@@ -219,6 +220,9 @@ async fn handle_job(
     ))
     .await
     {
+        // A live-view poll: shown, not stored, and not held against the device.
+        Ok(sample) if job.live => publish(client, subjects::live(&sample.device), &sample).await,
+        Err(error) if job.live => tracing::debug!(%error, "live-view poll failed"),
         Ok(sample) => publish_sample(client, js, &sample).await,
         Err(error) => {
             tracing::info!(%error, "poll failed");

@@ -39,6 +39,10 @@ pub struct SchedulerSettings {
     pub down_backoff_max_secs: u64,
     /// Seconds between interface discoveries of each device. Default 3600.
     pub discovery_interval_secs: u64,
+    /// Milliseconds between the polls of a device shown in a browser's live view, in
+    /// addition to its normal ones (none for a device whose own interval is as short).
+    /// At least 200. Default 1000.
+    pub live_interval_ms: u64,
 }
 
 impl Default for SchedulerSettings {
@@ -47,6 +51,7 @@ impl Default for SchedulerSettings {
             down_after: 3,
             down_backoff_max_secs: 60,
             discovery_interval_secs: 3600,
+            live_interval_ms: 1000,
         }
     }
 }
@@ -89,7 +94,12 @@ struct Scheduler {
     discovered: HashMap<DeviceId, DeviceInterfaces>,
     settings: SchedulerSettings,
     devices: HashMap<DeviceId, Scheduled>,
+    /// Devices shown in a live view: until when, and the task polling them every second.
+    live: HashMap<DeviceId, (u64, JoinHandle<()>)>,
 }
+
+/// Longest a watch may hold without being renewed.
+const MAX_WATCH_TTL_MS: u64 = 30_000;
 
 /// Schedules polls for every device in the registry and tracks their reachability until
 /// `shutdown` resolves.
@@ -111,7 +121,10 @@ pub async fn run(
         discovered: HashMap::new(),
         settings,
         devices: HashMap::new(),
+        live: HashMap::new(),
     };
+    let mut viewers = client.subscribe(subjects::WATCH).await?;
+    let mut live_tick = tokio::time::interval(Duration::from_secs(1));
     let mut discovery_tick = tokio::time::interval(Duration::from_secs(15));
     tokio::pin!(shutdown);
     tracing::info!("scheduler ready");
@@ -148,6 +161,13 @@ pub async fn run(
                     _ => continue 'watching,
                 },
                 _ = discovery_tick.tick() => scheduler.rediscover().await,
+                _ = live_tick.tick() => scheduler.expire_live(time::now_ms()),
+                Some(message) = viewers.next() => {
+                    match serde_json::from_slice::<netpulse_shared::messages::Watch>(&message.payload) {
+                        Ok(watch) => scheduler.watch(&watch, time::now_ms()),
+                        Err(error) => tracing::debug!(%error, "ignoring a malformed watch"),
+                    }
+                }
                 Some(message) = samples.next() => {
                     if let Ok(sample) = serde_json::from_slice::<Sample>(&message.payload) {
                         scheduler.outcome(&sample.device, sample.time_ms, None).await;
@@ -164,12 +184,64 @@ pub async fn run(
             }
         }
     }
+    scheduler.stop_live_views();
     scheduler.devices.clear();
     client.drain().await.ok();
     Ok(())
 }
 
 impl Scheduler {
+    /// Starts (or keeps) polling the watched devices every second.
+    fn watch(&mut self, watch: &netpulse_shared::messages::Watch, now_ms: u64) {
+        let until = now_ms + watch.ttl_ms.min(MAX_WATCH_TTL_MS);
+        for id in &watch.devices {
+            let Some(scheduled) = self.devices.get(id) else {
+                continue;
+            };
+            if plan::interval_ms(&scheduled.device) <= self.settings.live_interval_ms {
+                // Its normal polls are as fast as the live view's.
+                continue;
+            }
+            match self.live.get_mut(id) {
+                Some((expires, _)) => *expires = (*expires).max(until),
+                None => {
+                    tracing::info!(device = %id, "live view: polling every second");
+                    let task = tokio::spawn(publish_live_jobs(
+                        self.client.clone(),
+                        scheduled.device.clone(),
+                        scheduled.discovered.clone(),
+                        self.settings.live_interval_ms,
+                    ));
+                    self.live.insert(id.clone(), (until, task));
+                }
+            }
+        }
+    }
+
+    /// Stops the live polling of devices no browser has shown for a while.
+    fn expire_live(&mut self, now_ms: u64) {
+        self.live.retain(|id, (expires, task)| {
+            let keep = *expires > now_ms;
+            if !keep {
+                task.abort();
+                tracing::info!(device = %id, "live view closed: back to the normal interval");
+            }
+            keep
+        });
+    }
+
+    fn stop_live(&mut self, id: &DeviceId) {
+        if let Some((_, task)) = self.live.remove(id) {
+            task.abort();
+        }
+    }
+
+    fn stop_live_views(&mut self) {
+        for (_, (_, task)) in self.live.drain() {
+            task.abort();
+        }
+    }
+
     async fn apply(&mut self, entry: kv::Entry) {
         let Ok(id) = DeviceId::parse(&entry.key) else {
             tracing::warn!(key = %entry.key, "ignoring registry entry with an invalid key");
@@ -201,6 +273,7 @@ impl Scheduler {
                 }
             },
             kv::Operation::Delete | kv::Operation::Purge => {
+                self.stop_live(&id);
                 if self.devices.remove(&id).is_some() {
                     tracing::info!(device = %id, "device removed, polling stopped");
                 }
@@ -217,6 +290,8 @@ impl Scheduler {
     /// (Re)starts the poll task of `device` with the current discovery.
     async fn schedule(&mut self, device: Device) {
         let id = device.id.clone();
+        // A changed device: its live view restarts with the new settings at the next watch.
+        self.stop_live(&id);
         let (tracker, requested) = match self.devices.remove(&id) {
             Some(previous) => (previous.tracker.clone(), previous.discovery_requested_ms),
             None => (self.restore(&id).await, 0),
@@ -414,6 +489,35 @@ fn interfaces_vanished(sample: &Sample) -> bool {
             SnmpValue::NoSuchInstance | SnmpValue::NoSuchObject
         ) && columns.iter().any(|c| vb.oid.index_under(c).is_some())
     })
+}
+
+/// Publishes a live-view poll job for `device` every `live_interval_ms`, until aborted.
+async fn publish_live_jobs(
+    client: async_nats::Client,
+    device: Device,
+    discovered: Option<DeviceInterfaces>,
+    live_interval_ms: u64,
+) {
+    let subject = subjects::poll(&device.id);
+    let every = live_interval_ms.max(200);
+    let mut tick = tokio::time::interval(Duration::from_millis(every));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        let now = time::now_ms();
+        let mut job = plan::job(&device, discovered.as_ref(), now);
+        job.job_id = format!("{}-live-{now}", device.id);
+        job.deadline_ms = now + every;
+        job.live = true;
+        match serde_json::to_vec(&job) {
+            Ok(payload) => {
+                if let Err(error) = client.publish(subject.clone(), payload.into()).await {
+                    tracing::warn!(device = %device.id, %error, "cannot publish live poll job");
+                }
+            }
+            Err(error) => tracing::error!(%error, "cannot encode poll job"),
+        }
+    }
 }
 
 /// Publishes a poll job for `device` at each of its slots, until aborted; while the device

@@ -102,6 +102,7 @@ pub fn job(device: &Device, discovered: Option<&DeviceInterfaces>, slot_ms: u64)
         oids,
         interfaces,
         deadline_ms: slot_ms + interval_ms(device),
+        live: false,
     }
 }
 

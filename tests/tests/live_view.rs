@@ -1,0 +1,131 @@
+//! The one-second live view: while a browser shows a device, the scheduler polls it every
+//! second besides its normal interval; the fast samples reach that browser and are not
+//! stored; the fast polling stops within seconds after the last viewer leaves.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use netpulse_shared::messages::PollJob;
+use netpulse_simulator::{SimConfig, Simulator};
+use netpulse_tests::{next_live, Stack};
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test]
+async fn showing_a_device_polls_it_every_second_until_the_page_closes() {
+    let stack = Stack::pipeline().await;
+    let sim = Simulator::start(SimConfig {
+        devices: 1,
+        interfaces: 2,
+        base_port: 0,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator");
+    let id = stack
+        .add_device(
+            json!({"name": "watched", "address": sim.addresses()[0].to_string(), "interval": 60}),
+        )
+        .await;
+    let mut jobs = stack
+        .nats
+        .subscribe(format!("netpulse.poll.{id}"))
+        .await
+        .expect("subscribe");
+    let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_request())
+        .await
+        .expect("ws");
+    // A bad subscription is refused with the reason and changes nothing.
+    socket
+        .send(Message::text(
+            r#"{"type": "subscribe", "devices": ["not an id"]}"#,
+        ))
+        .await
+        .expect("send");
+    let refused = next_live(&mut socket, Duration::from_secs(5), |m| {
+        m["type"] == "error"
+    })
+    .await
+    .expect("an error answer");
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("devices")),
+        "{refused}"
+    );
+
+    socket
+        .send(Message::text(
+            json!({"type": "subscribe", "devices": [id], "kinds": ["sample", "status"]})
+                .to_string(),
+        ))
+        .await
+        .expect("subscribe");
+    // Live jobs on the poll subject, about a second apart.
+    let mut live_times = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while live_times.len() < 4 {
+        let message = tokio::time::timeout_at(deadline, jobs.next())
+            .await
+            .expect("live poll jobs within 15 s")
+            .expect("open");
+        let job: PollJob = serde_json::from_slice(&message.payload).expect("a poll job");
+        if job.live {
+            live_times.push(netpulse_shared::time::now_ms());
+        }
+    }
+    let gaps: Vec<u64> = live_times.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps.iter().all(|g| (500..=2_000).contains(g)),
+        "live polls every second: {gaps:?}"
+    );
+    // The page gets a new point each second, with rates.
+    let mut points = Vec::new();
+    while points.len() < 3 {
+        let sample = next_live(&mut socket, Duration::from_secs(5), |m| {
+            m["type"] == "sample" && m["live"] == true && m["device"] == id.as_str()
+        })
+        .await
+        .expect("live samples on /ws");
+        points.push(sample["time_ms"].as_u64().expect("time"));
+    }
+    assert!(points.windows(2).all(|w| w[1] - w[0] < 2_500), "{points:?}");
+
+    // The page closes: fast polling stops within 10 s.
+    socket.close(None).await.ok();
+    drop(socket);
+    let closed = tokio::time::Instant::now();
+    let mut last_live = None;
+    while closed.elapsed() < Duration::from_secs(14) {
+        let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(500), jobs.next()).await
+        else {
+            continue;
+        };
+        let job: PollJob = serde_json::from_slice(&message.payload).expect("a poll job");
+        if job.live {
+            last_live = Some(closed.elapsed());
+        }
+    }
+    let last = last_live.unwrap_or_default();
+    assert!(
+        last <= Duration::from_secs(10),
+        "live polls went on {last:?} after the page closed"
+    );
+
+    // The fast samples were shown, not stored: only the 60 s polls are on disk.
+    let folder = stack.data_dir.join("devices").join(&id);
+    let stored: usize = std::fs::read_dir(&folder)
+        .map(|files| {
+            files
+                .flatten()
+                .filter(|f| f.file_name().to_string_lossy().starts_with("samples-"))
+                .map(|f| std::fs::read_to_string(f.path()).map_or(0, |t| t.lines().count()))
+                .sum()
+        })
+        .unwrap_or(0);
+    assert!(
+        stored <= 2,
+        "{stored} samples stored in well under two minutes at a 60 s interval"
+    );
+    stack.stop().await;
+}
