@@ -1,5 +1,5 @@
 # netpulse. `make run` starts everything; `make test` runs every test.
-.PHONY: all setup build run test lint fmt clean bench bench-poller bench-recorder bench-logs user
+.PHONY: all setup build run test lint fmt clean bench bench-poller bench-recorder bench-logs bench-ws user
 
 CARGO ?= cargo
 # Tests find the nats-server chosen by `make setup` here.
@@ -34,7 +34,7 @@ user: build
 	@scripts/user.sh $(ARGS)
 
 # Benchmarks print figures (recorded in README); they do not pass or fail.
-bench: bench-poller bench-recorder bench-logs
+bench: bench-poller bench-recorder bench-logs bench-ws
 
 bench-poller: setup
 	$(CARGO) build --release --workspace
@@ -47,6 +47,11 @@ bench-recorder: setup
 bench-logs: setup
 	$(CARGO) build --release --workspace
 	target/release/bench-logs $(BENCH_ARGS)
+
+# Each WebSocket client is two open sockets: raise the open-file limit for the run.
+bench-ws: setup
+	$(CARGO) build --release --workspace
+	ulimit -n $$(ulimit -Hn) && target/release/bench-ws $(BENCH_ARGS)
 
 lint:
 	$(CARGO) fmt --all --check
