@@ -1,4 +1,4 @@
-// Calls to the netpulse HTTP API that more than one part of the page makes.
+// Calls to the netpulse HTTP API made by the page's modules, and reading its errors.
 
 /** The server's {"error", "field"} body of a failed answer, tolerating anything else. */
 export async function readError(res) {
@@ -24,6 +24,31 @@ export async function fetchHistory(id, iface, fromMs, toMs, maxPoints, signal) {
     headers: { Accept: 'application/json' },
     signal,
   });
+  if (!res.ok) throw new Error((await readError(res)).message);
+  return res.json();
+}
+
+/**
+ * GET /api/devices/{id}/logs: one page of the device's timeline, newest first, as
+ * `{entries, next_to_ms}`. `toMs` (exclusive) pages back; `severity` and `q` filter.
+ * Throws an Error with the server's message.
+ */
+export async function fetchLogs(id, { toMs = null, severity = '', q = '', limit = 100 }, signal) {
+  const params = new URLSearchParams({ limit: String(limit) });
+  if (toMs !== null) params.set('to', String(toMs / 1000));
+  if (severity) params.set('severity', severity);
+  if (q) params.set('q', q);
+  const res = await fetch(`/api/devices/${encodeURIComponent(id)}/logs?${params}`, {
+    headers: { Accept: 'application/json' },
+    signal,
+  });
+  if (!res.ok) throw new Error((await readError(res)).message);
+  return res.json();
+}
+
+/** GET /api/logs/unknown-sources (operators and admins): the list, latest first. */
+export async function fetchUnknownSources(signal) {
+  const res = await fetch('/api/logs/unknown-sources', { headers: { Accept: 'application/json' }, signal });
   if (!res.ok) throw new Error((await readError(res)).message);
   return res.json();
 }

@@ -1,12 +1,17 @@
 // netpulse dashboard: device list/form over /api/devices, live samples over /ws, traffic
-// charts (traffic.js) live or over a range from the history API, removed devices' kept history.
+// charts (traffic.js) live or over a range from the history API, the device's logs (logs.js)
+// with a live tail, removed devices' kept history, unknown log sources (unknown.js).
 // All server-provided strings reach the DOM through textContent only.
 
 import { readError } from './api.js';
+import { el } from './dom.js';
 import { askConfirm, askDeleteDevice } from './dialogs.js';
 import { clock, formatBps, formatDateTime, formatUptime } from './format.js';
+import { LogsView } from './logs.js';
 import { endsInGap, liveRow, pushLive } from './series.js';
+import { attachTabs } from './tabs.js';
 import { TrafficView } from './traffic.js';
+import { UnknownSources } from './unknown.js';
 
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
@@ -20,15 +25,10 @@ const state = {
   removed: new Map(), // id -> removed device with kept history (GET /api/history/removed)
   selectedRemoved: null, // id of the removed device whose history is shown, or null
   view: null, // the TrafficView of the detail panel
+  logs: null, // the LogsView of the detail panel's Logs tab
 };
 
 const $ = (sel) => document.querySelector(sel);
-const el = (tag, className, text) => {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-};
 
 // ---------- message fields ----------
 
@@ -93,6 +93,7 @@ function recordFailure(msg) {
 
 // Reachability transition: update the device's badge.
 function onStatus(msg) {
+  state.logs.onStatus(msg);
   const device = state.devices.get(String(msg.device));
   if (!device) return;
   device.status = { state: msg.state, since_ms: msg.time_ms, reason: msg.reason };
@@ -344,6 +345,7 @@ function readForm(form) {
     interval: f.interval.value === '' ? null : Number(f.interval.value),
     interfaces: ifaceTokens,
     oids: splitList(f.oids.value),
+    log_sources: splitList(f.log_sources.value),
   };
 }
 
@@ -393,6 +395,15 @@ async function submitDevice(ev) {
   }
 }
 
+// "Add as device" on an unknown log source: its address in the form, the name to type next.
+function addUnknownSource(address) {
+  const form = $('#add-device');
+  if (!form) return;
+  clearFormError(form);
+  form.elements.address.value = address;
+  form.elements.name.focus();
+}
+
 // ---------- detail panel ----------
 
 function renderDetail() {
@@ -403,6 +414,7 @@ function renderDetail() {
   if (removed) return renderRemovedDetail(removed);
   if (!device) {
     state.view.clear();
+    state.logs.clear();
     return;
   }
   const detail = $('#device-detail');
@@ -416,6 +428,7 @@ function renderDetail() {
     .sort((a, b) => a - b)
     .map((index) => liveInterface(index, buf.series.get(index)?.name));
   state.view.show({ id: state.selected, live: true, endMs: null }, interfaces);
+  state.logs.show({ id: state.selected, live: true });
   renderStatus();
 }
 
@@ -442,13 +455,16 @@ function renderRemovedDetail(entry) {
   const endMs = Number.isFinite(entry.removed_ms) ? Math.min(entry.removed_ms, Date.now()) : null;
   state.view.show({ id: String(entry.id), live: false, endMs }, interfaces);
   state.view.showEmpty('No interfaces were recorded for this device.');
+  state.logs.show({ id: String(entry.id), live: false });
 }
 
 function renderDetailHeader() {
   const device = state.devices.get(state.selected);
   if (!device || state.selectedRemoved !== null) return;
   $('#detail-title').textContent = device.name;
-  $('#detail-meta').textContent = `${device.address} · SNMP v${device.version} · every ${device.interval} s`;
+  const sources = Array.isArray(device.log_sources) && device.log_sources.length > 0
+    ? ` · logs also from ${device.log_sources.map(String).join(', ')}` : '';
+  $('#detail-meta').textContent = `${device.address} · SNMP v${device.version} · every ${device.interval} s${sources}`;
   // What the device says about itself: untrusted text, shown as text.
   const system = device.system ?? {};
   $('#sys-name').textContent = String(system.name || '–');
@@ -523,6 +539,8 @@ function handleMessage(raw) {
     case 'sample': return onSample(msg);
     case 'failure': return onFailure(msg);
     case 'status': return onStatus(msg);
+    case 'log': return state.logs.onLog(msg);
+    case 'lagged': return state.logs.resync();
     case 'device_added':
       upsertDevice(msg.device);
       // Added again under a removed device's name: it is no longer a removed one.
@@ -581,9 +599,10 @@ function connect() {
       backoff = BACKOFF_MIN_MS;
       setWsStatus(true);
       if (everOpened) {
-        // Resync adds and removes missed while disconnected.
+        // Resync adds and removes (and log entries) missed while disconnected.
         loadDevices();
         loadRemoved();
+        state.logs.resync();
       }
       everOpened = true;
     });
@@ -680,7 +699,16 @@ function startApp(me) {
   $('#app').hidden = false;
   $('#whoami').textContent = `${state.username} (${state.role})`;
   $('#logout').hidden = false;
-  if (!canChangeDevices()) $('#add-device-panel').remove();
+  if (canChangeDevices()) {
+    $('#unknown-panel').hidden = false;
+    new UnknownSources(
+      { list: $('#unknown-sources'), empty: $('#unknown-empty'), error: $('#unknown-error') },
+      addUnknownSource,
+    ).start();
+  } else {
+    $('#add-device-panel').remove();
+    $('#unknown-panel').remove();
+  }
   if (state.role === 'admin') {
     $('#users-panel').hidden = false;
     loadUsers();
@@ -714,6 +742,14 @@ async function init() {
     charts: $('#charts'),
     empty: $('#charts-empty'),
   }, liveRows);
+  state.logs = new LogsView({
+    controls: $('#log-controls'),
+    status: $('#log-status'),
+    error: $('#log-error'),
+    table: $('#log-table'),
+    older: $('#log-older'),
+  });
+  attachTabs($('#detail-tabs'), (tab) => state.logs.setActive(tab === 'logs'));
   const form = $('#add-device');
   form.addEventListener('submit', submitDevice);
   form.addEventListener('input', (ev) => ev.target.removeAttribute?.('aria-invalid'));

@@ -9,6 +9,7 @@
 // the canvas, textContent and attributes.
 
 import { fetchHistory } from './api.js';
+import { el } from './dom.js';
 import { attachDragZoom } from './zoom.js';
 import { downloadText, historyCsv } from './export.js';
 import { DAY, HOUR, fileStamp, formatBps, formatDateTime, formatDuration, formatTick, fromLocalInput, timeTicks, toLocalInput } from './format.js';
@@ -26,13 +27,6 @@ const MIN_ZOOM_MS = 10_000;
 // Which row field each dataset draws, by the dataset's role.
 const ROW_FIELD = {
   in: 'inAvg', out: 'outAvg', 'in-min': 'inMin', 'in-max': 'inMax', 'out-min': 'outMin', 'out-max': 'outMax',
-};
-
-const el = (tag, className, text) => {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
 };
 
 // A point with gaps on both sides has no line to show it: draw it as a dot.

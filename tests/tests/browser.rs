@@ -1,15 +1,24 @@
 //! The dashboard in a real headless Chromium (driven by web/tests/dashboard.mjs) against
-//! the whole stack and a real snmpd: what an operator sees and does on the page.
+//! the whole stack, a real snmpd and the logs receiver: what an operator sees and does on
+//! the page.
 
 use std::process::Command;
 
 use netpulse_shared::test_util::Snmpd;
-use netpulse_tests::Stack;
+use netpulse_tests::{Services, Stack};
 
 #[tokio::test]
 async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
     let agent = Snmpd::start();
-    let stack = Stack::pipeline().await;
+    // The logs receiver too: the page tails syslog sent from the test's own loopback addresses.
+    let stack = Stack::start(Services {
+        pipeline: true,
+        pollers: 1,
+        logs: true,
+        ..Default::default()
+    })
+    .await;
+    let syslog = stack.syslog.expect("the logs receiver listens");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let base = format!("http://{}/", stack.gateway);
     let address = agent.address();
@@ -41,6 +50,7 @@ async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
         )
         .env("NETPULSE_VIEWER", "watcher:watcher-password-1")
         .env("NETPULSE_HOSTILE", hostile.addresses()[0].to_string())
+        .env("NETPULSE_SYSLOG", syslog.to_string())
         .arg("tests/dashboard.mjs")
         .arg(&base)
         .arg(&address);
@@ -59,5 +69,6 @@ async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
         "browser checks failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("live in and out points"));
+    assert!(stdout.contains("live over /ws"));
     stack.stop().await;
 }

@@ -1,18 +1,24 @@
 // Browser check of the netpulse dashboard, driven in headless Chromium by playwright-core.
 // Run by the Rust end-to-end test (tests/tests/browser.rs) against a live stack:
 //   NETPULSE_ADMIN=admin:<password> NETPULSE_VIEWER=<user>:<password> \
+//   NETPULSE_SYSLOG=<syslog host:port> \
 //   node web/tests/dashboard.mjs <gateway base URL> <snmpd host:port> [screenshot.png]
-// With a screenshot path, it also saves <path>-1h.png, -drag.png and -removed.png.
+// With a screenshot path, it also saves <path>-1h.png, -drag.png, -logs.png and -removed.png.
 // It uses the page as people would: the admin signs in (after a wrong password), tries a bad
 // device, adds a real one whose name is hostile markup and watches its chart fill from /ws;
+// opens its Logs tab and sees syslog sent from the device's extra log source address arrive
+// live (markup in it shown as text), filters by severity, searches, pages back, opens an
+// entry; sees an unknown source listed and turns it into the add-device form's address;
 // looks at its stored history over other ranges (1 h, a drag to zoom, a custom range), sees
 // the 95th percentile and exports the range as CSV and JSON; a viewer signs in and sees the
 // device but no controls, and the server refuses a change made behind the page's back; then
-// the admin deletes the device keeping its history, views that history under Removed devices
-// and deletes it.
+// the admin deletes the device keeping its history, views that history (traffic and logs)
+// under Removed devices and deletes it.
 // Prints one line per check; exits non-zero with the reason on the first failure.
 
+import dgram from 'node:dgram';
 import { readFile } from 'node:fs/promises';
+import net from 'node:net';
 import { chromium } from 'playwright-core';
 
 const [base, agent, screenshot] = process.argv.slice(2);
@@ -40,6 +46,87 @@ const SYS_LOCATION = '<script>window.__pwned=2</script>rack 1';
 const IF_ALIAS = '<img src=x onerror="window.__pwned=3"><script>window.__pwned=4</script>';
 
 const HOSTILE_NAME = 'lab <img src=x onerror="window.__pwned=1">';
+
+// ---------- syslog ----------
+
+// The logs receiver (NETPULSE_SYSLOG=<host:port>). Every 127/8 address is this machine's:
+// the lab device lists DEVICE_SOURCE as an extra log source; UNKNOWN_SOURCE matches no device.
+const [syslogHost, syslogPort] = (process.env.NETPULSE_SYSLOG ?? '').split(/:(?=\d+$)/);
+const DEVICE_SOURCE = '127.0.0.5';
+const UNKNOWN_SOURCE = '127.0.0.6';
+const SEVERITIES = ['emergency', 'alert', 'critical', 'error', 'warning', 'notice', 'info', 'debug'];
+
+/** An RFC 5424 line from facility user at `severity`. */
+function syslogLine(severity, message, { app = 'linkd', structuredData = '-' } = {}) {
+  return `<${8 + SEVERITIES.indexOf(severity)}>1 ${new Date().toISOString()} edge-7 ${app} 42 - ${structuredData} ${message}`;
+}
+
+/** Sends syslog lines over UDP from the local address `from`, in order. */
+async function sendSyslog(from, lines) {
+  const socket = dgram.createSocket('udp4');
+  try {
+    await new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind({ address: from, port: 0 }, resolve);
+    });
+    for (const line of lines) {
+      await new Promise((resolve, reject) => socket.send(Buffer.from(line), Number(syslogPort), syslogHost, (e) => (e ? reject(e) : resolve())));
+    }
+  } finally {
+    socket.close();
+  }
+}
+
+/** Sends syslog lines over one TCP connection (newline framing) from the local address `from`. */
+async function sendSyslogTcp(from, lines) {
+  const socket = net.createConnection({ host: syslogHost, port: Number(syslogPort), localAddress: from });
+  await new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('close', resolve);
+    socket.end(lines.map((line) => `${line}\n`).join(''));
+  });
+}
+
+// The entries the Logs table shows, top to bottom.
+function logRows(page) {
+  return page.evaluate(() => [...document.querySelectorAll('#log-table tbody.log-entry')].map((b) => ({
+    time: b.querySelector('.log-time')?.textContent,
+    severity: b.querySelector('.log-severity .severity')?.textContent,
+    severityAttr: b.querySelector('.log-severity .severity')?.dataset.severity,
+    kind: b.querySelector('.log-kind')?.textContent,
+    source: b.querySelector('.log-source')?.textContent,
+    message: b.querySelector('.log-message')?.textContent,
+  })));
+}
+
+// Waits until the Logs table satisfies `condition`; returns its rows then.
+async function waitForLogs(page, condition, what, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await logRows(page);
+    const busy = await page.locator('#log-table[aria-busy="true"]').count() > 0;
+    if (!busy && condition(rows)) return rows;
+    if (Date.now() > deadline) {
+      const said = await page.evaluate(() => `${document.querySelector('#log-status')?.textContent} ${document.querySelector('#log-error')?.textContent}`);
+      throw new Error(`check failed: ${what} (the table shows ${JSON.stringify(rows.slice(0, 8))}, ${rows.length} rows; "${said}")`);
+    }
+    await page.waitForTimeout(200);
+  }
+}
+
+// Waits until the API has stored entries matching `q` for `device` (at least `count`).
+async function waitForStored(page, device, q, count, what, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const n = await page.evaluate(async ([id, text]) => {
+      const res = await fetch(`/api/devices/${encodeURIComponent(id)}/logs?limit=1000&q=${encodeURIComponent(text)}`);
+      return res.ok ? (await res.json()).entries.length : -1;
+    }, [device, q]);
+    if (n >= count) return n;
+    if (Date.now() > deadline) throw new Error(`check failed: ${what} (${n} stored)`);
+    await page.waitForTimeout(250);
+  }
+}
 
 function check(condition, what) {
   if (!condition) throw new Error(`check failed: ${what}`);
@@ -142,6 +229,14 @@ try {
   await form.locator('input[name=interval]').fill('1');
   await form.locator('input[name=interfaces]').fill('1');
   await form.locator('input[name=oids]').fill('1.3.6.1.2.1.1.5.0');
+  await form.locator('input[name=log_sources]').fill(`${DEVICE_SOURCE}, not-an-address`);
+  await form.locator('button[type=submit]').click();
+  await page.waitForFunction(() => document.querySelector('#add-device input[name=log_sources]')?.getAttribute('aria-invalid') === 'true');
+  check(await form.locator('input[name=log_sources]').getAttribute('aria-invalid') === 'true'
+    && (await page.locator('#form-error').textContent()).includes('not-an-address'),
+    `a bad extra log source address is refused and its field marked ("${await page.locator('#form-error').textContent()}")`);
+  check(await page.locator('ul#devices li').count() === 0, 'nothing was added');
+  await form.locator('input[name=log_sources]').fill(DEVICE_SOURCE);
   await form.locator('button[type=submit]').click();
   const firstRow = page.locator('ul#devices li[data-device-id]').first();
   await firstRow.waitFor({ timeout: 30000 });
@@ -163,6 +258,193 @@ try {
   if (screenshot) await page.screenshot({ path: screenshot });
 
   check(await page.evaluate(() => window.__pwned === undefined), 'no script from a device name ran');
+  check(pageErrors.length === 0, `no script errors on the page ${pageErrors.join('; ')}`);
+
+  // ---------- logs ----------
+
+  const tag = Date.now().toString(36);
+  const logRequests = [];
+  page.on('request', (r) => {
+    if (/\/api\/devices\/[^/]+\/logs\?/.test(r.url())) logRequests.push(r.url());
+  });
+  // A source no device has: listed for the admin as an unknown source.
+  const STRANGER_TEXT = `<script>window.__pwned=7</script>stranger ${tag}`;
+  await sendSyslog(UNKNOWN_SOURCE, [syslogLine('notice', STRANGER_TEXT, { app: 'who' })]);
+
+  check((await page.locator('#detail-meta').textContent()).includes(`logs also from ${DEVICE_SOURCE}`),
+    'the device shows its extra log source address');
+  const trafficTab = page.locator('#tab-traffic');
+  const logsTab = page.locator('#tab-logs');
+  await trafficTab.focus();
+  await page.keyboard.press('ArrowRight');
+  check(await logsTab.getAttribute('aria-selected') === 'true' && await page.evaluate(() => document.activeElement?.id === 'tab-logs'),
+    'the arrow key moves to the Logs tab and selects it');
+  check(await page.locator('#panel-logs').isVisible() && await page.locator('#panel-traffic').isHidden()
+    && await logsTab.getAttribute('tabindex') === '0' && await trafficTab.getAttribute('tabindex') === '-1',
+    'the Logs panel shows in place of the traffic, and only the chosen tab is in the Tab order');
+  await page.waitForFunction(() => {
+    const status = document.querySelector('#log-status')?.textContent ?? '';
+    return status.length > 0 && !status.startsWith('Loading');
+  });
+  check(await page.locator('#log-controls input[name=tail]').isChecked(), 'live tail is on by default');
+  check(await page.locator('#log-controls select[name=severity]').inputValue() === '', 'the severity filter starts at "any"');
+
+  // Live tail: three messages from the device's extra address, without reloading the tab.
+  const requestsBefore = logRequests.length;
+  const INFO = `alpha-${tag} interface counters cleared`;
+  const WARNING = `link eth0 down ${tag}`;
+  const HOSTILE_LOG = `<img src=x onerror="window.__pwned=5"><script>window.__pwned=6</script> bad ${tag}`;
+  const HOSTILE_SD = `[meta@32473 note="<b>bold</b> ${tag}"]`;
+  const sentAt = Date.now();
+  await sendSyslog(DEVICE_SOURCE, [
+    syslogLine('info', INFO),
+    syslogLine('warning', WARNING),
+    syslogLine('error', HOSTILE_LOG, { app: '<i>app</i>', structuredData: HOSTILE_SD }),
+  ]);
+  let rows = await waitForLogs(page, (r) => [INFO, WARNING, HOSTILE_LOG].every((m) => r.some((x) => x.message === m)),
+    'the sent messages appear in the Logs tab');
+  check(logRequests.length === requestsBefore,
+    `the Logs tab lists messages sent to the receiver within ${((Date.now() - sentAt) / 1000).toFixed(1)} s, live over /ws (no reload)`);
+  const warningRow = rows.find((r) => r.message === WARNING);
+  check(warningRow.severity === 'warning' && warningRow.severityAttr === 'warning' && warningRow.kind === 'syslog'
+    && warningRow.source === 'linkd @ edge-7',
+    `the entry shows its severity as a word, its kind and app @ host (${JSON.stringify(warningRow)})`);
+  check(rows.findIndex((r) => r.message === HOSTILE_LOG) < rows.findIndex((r) => r.message === INFO), 'newer entries are on top');
+  check(rows.find((r) => r.message === HOSTILE_LOG).source === '<i>app</i> @ edge-7', 'a message with markup is drawn literally, app name too');
+  check(await page.locator('#log-table img, #log-table script, #log-table i, #log-table b').count() === 0
+    && await page.evaluate(() => window.__pwned === undefined), 'no element was made and no script ran from a log message');
+
+  // Every field of an entry, behind its button.
+  const hostileBody = page.locator('#log-table tbody.log-entry', { hasText: `bad ${tag}` });
+  const toggle = hostileBody.locator('button.log-toggle');
+  check(await toggle.getAttribute('aria-expanded') === 'false' && await hostileBody.locator('tr.log-detail').isHidden(), 'an entry starts folded');
+  await toggle.focus();
+  await page.keyboard.press('Enter');
+  await hostileBody.locator('tr.log-detail').waitFor({ state: 'visible' });
+  const fields = await hostileBody.locator('.log-fields').evaluate((dl) => Object.fromEntries(
+    [...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent])));
+  check(await toggle.getAttribute('aria-expanded') === 'true', 'its button (keyboard) unfolds the entry');
+  check(fields['Structured data'] === HOSTILE_SD && fields.Raw?.includes(HOSTILE_LOG) && fields.Facility === 'user (1)'
+    && fields['Process id'] === '42' && fields.Source?.startsWith(`${DEVICE_SOURCE}:`),
+    `the unfolded entry shows every field, structured data and raw text literally (${Object.keys(fields).join(', ')})`);
+  check(await page.locator('#log-table img, #log-table script, #log-table b').count() === 0 && await page.evaluate(() => window.__pwned === undefined),
+    'nothing in the unfolded entry became markup or ran');
+  if (screenshot) await page.screenshot({ path: screenshot.replace(/(\.png)?$/, '-logs.png') });
+
+  // What does not parse is kept, flagged, with the reason.
+  const GARBAGE = `not syslog at all ${tag}`;
+  await sendSyslog(DEVICE_SOURCE, [GARBAGE]);
+  rows = await waitForLogs(page, (r) => r.some((x) => x.message.endsWith(GARBAGE)), 'a message that does not parse is listed');
+  check(rows.find((x) => x.message.endsWith(GARBAGE)).message === `unparsed ${GARBAGE}`, 'a message that does not parse is listed, flagged "unparsed"');
+  const garbageBody = page.locator('#log-table tbody.log-entry', { hasText: GARBAGE });
+  await garbageBody.locator('button.log-toggle').click();
+  const garbageFields = await garbageBody.locator('.log-fields').evaluate((dl) => Object.fromEntries(
+    [...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent])));
+  check(typeof garbageFields['Parse error'] === 'string' && garbageFields['Parse error'].length > 0 && garbageFields.Raw === GARBAGE,
+    `unfolded, it shows why it did not parse ("${garbageFields['Parse error']}") and the raw text`);
+
+  // Stored reachability changes are in the same timeline.
+  for (const deadline = Date.now() + 30000; ;) {
+    rows = await logRows(page);
+    if (rows.some((r) => r.kind === 'status' && r.message === 'device up')) break;
+    if (Date.now() > deadline) throw new Error(`check failed: the timeline shows "device up" (${JSON.stringify(rows.slice(0, 8))})`);
+    // Not stored yet when the tab loaded: load it again, as turning the live tail off and on does.
+    await page.locator('#log-controls input[name=tail]').uncheck();
+    await page.locator('#log-controls input[name=tail]').check();
+    await page.waitForTimeout(1000);
+  }
+  check(rows.find((r) => r.kind === 'status').severity === 'notice', 'the timeline holds the device\'s reachability change ("device up", notice)');
+
+  // Severity filter: warning and above hides the info message, also for entries still to come.
+  await page.locator('#log-controls select[name=severity]').selectOption('warning');
+  rows = await waitForLogs(page, (r) => !r.some((x) => x.message === INFO) && r.some((x) => x.message === WARNING),
+    'the severity filter hides lower severities');
+  check(rows.every((r) => SEVERITIES.indexOf(r.severity) <= SEVERITIES.indexOf('warning')),
+    `"warning and above" hides the info message and shows only warning or worse (${rows.length} rows)`);
+  const LATE_INFO = `late-info ${tag}`;
+  const LATE_CRITICAL = `late-critical ${tag}`;
+  await sendSyslog(DEVICE_SOURCE, [syslogLine('info', LATE_INFO), syslogLine('critical', LATE_CRITICAL)]);
+  await waitForStored(page, labId, LATE_INFO, 1, 'the late info message is stored');
+  rows = await waitForLogs(page, (r) => r.some((x) => x.message === LATE_CRITICAL), 'a critical message comes live through the filter');
+  check(!rows.some((r) => r.message === LATE_INFO), 'the live tail applies the filter: a new critical message shows, a new info message does not');
+  await page.locator('#log-controls select[name=severity]').selectOption('');
+
+  // Search by a word, case-insensitive, after typing stops.
+  await page.locator('#log-controls input[name=q]').fill(`ALPHA-${tag.toUpperCase()}`);
+  rows = await waitForLogs(page, (r) => r.length === 1 && r[0].message === INFO, 'the search finds the message');
+  check(true, 'searching a word finds the one message holding it (case-insensitive)');
+
+  // Paging: 120 matches, 100 per page; "Load older" brings the rest. Sent over TCP: a burst
+  // of datagrams could overflow the receiver's socket on a busy machine.
+  const bulk = Array.from({ length: 120 }, (_, i) => syslogLine('debug', `bulk-${tag} #${String(i).padStart(3, '0')}`));
+  await sendSyslogTcp(DEVICE_SOURCE, bulk);
+  await waitForStored(page, labId, `bulk-${tag}`, 120, 'the 120 bulk messages are stored', 60000);
+  await page.locator('#log-controls input[name=q]').fill(`bulk-${tag}`);
+  rows = await waitForLogs(page, (r) => r.length === 100 && r.every((x) => x.message.startsWith(`bulk-${tag}`)), 'the first page of the search');
+  check(await page.locator('#log-older').isVisible(), 'a search with 120 matches shows the newest 100 and offers "Load older"');
+  // They were sent within a millisecond or two: pages end inside a millisecond.
+  await page.click('#log-older');
+  rows = await waitForLogs(page, (r) => r.length === 120, '"Load older" brings the rest');
+  const numbers = rows.map((r) => r.message.slice(-3));
+  check(new Set(numbers).size === 120, '"Load older" adds the 20 older entries without repeats, even of the same millisecond');
+  await page.locator('#log-older').waitFor({ state: 'hidden' });
+  check((await page.locator('#log-status').textContent()).includes('no older entries'), 'then there is nothing older, and the page says so');
+  await page.locator('#log-controls input[name=q]').fill('');
+  // Cleared: the newest page of everything (120 rows before).
+  await waitForLogs(page, (r) => r.length === 100, 'the search is cleared');
+
+  // The unknown source: listed for the admin; "Add as device" starts the form with its address.
+  const stranger = page.locator(`#unknown-sources li[data-address="${UNKNOWN_SOURCE}"]`);
+  await stranger.waitFor({ timeout: 40000 });
+  check((await stranger.locator('.device-address').textContent()) === UNKNOWN_SOURCE
+    && /^\d+ messages? · last \d{4}-/.test(await stranger.locator('.device-meta').textContent()),
+    `the unknown source is listed with its count and last time ("${await stranger.locator('.device-meta').textContent()}")`);
+  check(await stranger.locator('.unknown-latest').textContent() === STRANGER_TEXT
+    && await page.locator('#unknown-panel script').count() === 0 && await page.evaluate(() => window.__pwned === undefined),
+    'its latest message is shown as text');
+  await stranger.getByRole('button', { name: 'Add as device' }).click();
+  check(await form.locator('input[name=address]').inputValue() === UNKNOWN_SOURCE
+    && await page.evaluate(() => document.activeElement?.name === 'name' && document.activeElement.closest('form')?.id === 'add-device'),
+    '"Add as device" fills the address in the add-device form and puts the cursor in its name');
+
+  // Added (no agent answers there): its messages now go to it, and it goes down, live.
+  await page.keyboard.type('stranger');
+  // Polled every 3 s, it is down after three failures: time enough to open its Logs tab first.
+  await form.locator('input[name=interval]').fill('3');
+  await form.locator('button[type=submit]').click();
+  const addedAt = Date.now();
+  const strangerRow = page.locator('ul#devices li[data-device-id]')
+    .filter({ has: page.locator('.device-name', { hasText: /^stranger$/ }) });
+  await strangerRow.waitFor();
+  await strangerRow.click();
+  await page.waitForFunction(() => document.querySelector('#detail-title')?.textContent === 'stranger'
+    && !document.querySelector('#panel-logs').hidden
+    && !['', 'Loading…'].includes(document.querySelector('#log-status')?.textContent));
+  const strangerLoads = logRequests.length;
+  const downAtLoad = (await logRows(page)).some((x) => x.kind === 'status');
+  const ADOPTED = `adopted ${tag}`;
+  // The receiver learns of the new device from the registry: send until a message lands.
+  for (let i = 0; ; i += 1) {
+    await sendSyslog(UNKNOWN_SOURCE, [syslogLine('warning', `${ADOPTED} #${i}`)]);
+    const landed = await page.waitForFunction((t) => [...document.querySelectorAll('#log-table .log-message')]
+      .some((m) => m.textContent.startsWith(t)), ADOPTED, { timeout: 3000 }).then(() => true, () => false);
+    if (landed) break;
+    if (i === 10) throw new Error('check failed: a message from the added address reaches its Logs tab');
+  }
+  check(logRequests.length === strangerLoads, 'once the unknown source is a device, its messages arrive live in that device\'s Logs tab');
+  rows = await waitForLogs(page, (r) => r.some((x) => x.kind === 'status' && x.message.startsWith('device down')),
+    'the new device\'s "device down" shows', 60000);
+  const down = rows.find((x) => x.kind === 'status');
+  check(!downAtLoad && logRequests.length === strangerLoads && down.severity === 'error',
+    `its reachability change arrives live as a status entry ("${down.message}", ${down.severity}, ${((Date.now() - addedAt) / 1000).toFixed(1)} s after adding)`);
+  await strangerRow.locator('button.delete').click();
+  await page.locator('#delete-dialog').getByRole('button', { name: 'Delete with history' }).click();
+  await strangerRow.waitFor({ state: 'detached' });
+
+  await row.click();
+  await trafficTab.click();
+  check(await page.locator('#panel-traffic').isVisible() && await page.locator('#panel-logs').isHidden(), 'the Traffic tab shows the charts again');
+  await waitForChart(page, 1, (s) => s.range === 'live' && s.in >= 2, 'the chart still draws after the Logs tab');
   check(pageErrors.length === 0, `no script errors on the page ${pageErrors.join('; ')}`);
 
   if (hostileAgent) {
@@ -305,6 +587,13 @@ try {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'x', address: '192.0.2.1' }),
   })).status);
   check(refused === 403, `the server refuses a viewer's change (${refused})`);
+  check(await viewer.locator('#unknown-panel').count() === 0, 'a viewer has no unknown log sources panel');
+  const unknownStatus = await viewer.evaluate(async () => (await fetch('/api/logs/unknown-sources')).status);
+  check(unknownStatus === 403, `the server does not list unknown sources to a viewer (${unknownStatus})`);
+  await viewer.locator(`ul#devices li[data-device-id="${labId}"]`).click();
+  await viewer.locator('#tab-logs').click();
+  await waitForLogs(viewer, (r) => r.some((x) => x.message.startsWith(`bulk-${tag}`)), 'a viewer reads the logs');
+  check(true, 'a viewer reads the device\'s logs in the Logs tab');
 
   // ---------- deleting, keeping the history ----------
 
@@ -336,6 +625,16 @@ try {
   if (screenshot) await page.screenshot({ path: screenshot.replace(/(\.png)?$/, '-removed.png') });
   const keptCsv = await download(page, '#export-csv');
   check(keptCsv.text.startsWith(`${CSV_HEADER}\r\n`) && keptCsv.text.trim().split(/\r?\n/).length > 1, 'its kept history exports');
+  await page.locator('#tab-logs').click();
+  await page.locator('#log-controls select[name=severity]').selectOption('warning');
+  rows = await waitForLogs(page, (r) => r.some((x) => x.message === WARNING) && r.some((x) => x.message === LATE_CRITICAL),
+    'the removed device\'s logs load');
+  check(await page.locator('#log-controls input[name=tail]').isHidden(), 'a removed device\'s kept logs are in its Logs tab, without a live tail');
+  await page.locator('#log-controls select[name=severity]').selectOption('');
+  await page.locator('#log-controls input[name=q]').fill('the device');
+  rows = await waitForLogs(page, (r) => r.some((x) => x.kind === 'config'), 'configuration changes are in the timeline');
+  check(true, `configuration changes are in its timeline ("${rows.find((x) => x.kind === 'config').message}")`);
+  await page.locator('#log-controls input[name=q]').fill('');
 
   // The viewer's page hears of the removal over /ws: the list, but no delete button.
   const viewerRemoved = viewer.locator(`ul#removed li[data-device-id="${labId}"]`);
