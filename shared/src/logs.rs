@@ -544,6 +544,38 @@ pub enum LogAnswer {
 }
 
 impl LogEntry {
+    /// An entry with only the fields every entry has; the others are set where they apply.
+    pub fn new(
+        id: String,
+        device: DeviceId,
+        time_ms: u64,
+        received_ms: u64,
+        kind: LogKind,
+        severity: Severity,
+        message: String,
+    ) -> Self {
+        Self {
+            schema: schema_version(),
+            id,
+            device,
+            time_ms,
+            received_ms,
+            kind,
+            severity,
+            message,
+            facility: None,
+            source: None,
+            host: None,
+            app: None,
+            procid: None,
+            msgid: None,
+            structured_data: None,
+            trap: None,
+            raw: None,
+            parse_error: None,
+        }
+    }
+
     /// True when the entry passes a query's severity and text filters.
     pub fn matches(&self, severity: Option<Severity>, q: Option<&str>) -> bool {
         if severity.is_some_and(|s| self.severity > s) {

@@ -147,10 +147,7 @@ async fn timeline(
     registry: Registry,
     client: async_nats::Client,
 ) -> Result<Response, Rejection> {
-    let id = DeviceId::parse(&raw_id).map_err(|_| ApiError::no_such_device(&raw_id))?;
-    if registry.get(&id).await?.is_none() && registry.removed(&id).await?.is_none() {
-        return Err(ApiError::no_such_device(id.as_str()).into());
-    }
+    let id = registry.require_with_history(&raw_id).await?;
     let query = log_query(&id, &params)?;
     let answer: Result<LogAnswer, _> = ask(
         &client,
@@ -390,10 +387,7 @@ async fn series(
     registry: Registry,
     client: async_nats::Client,
 ) -> Result<Response, Rejection> {
-    let id = DeviceId::parse(&raw_id).map_err(|_| ApiError::no_such_device(&raw_id))?;
-    if registry.get(&id).await?.is_none() && registry.removed(&id).await?.is_none() {
-        return Err(ApiError::no_such_device(id.as_str()).into());
-    }
+    let id = registry.require_with_history(&raw_id).await?;
     let mut query = history_query(&id, &params)?;
     let mut body = serde_json::Map::new();
     let mut points = Vec::new();

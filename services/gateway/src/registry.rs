@@ -36,6 +36,16 @@ impl Registry {
         }
     }
 
+    /// The id a URL path segment names, for a device or a deleted device whose history is
+    /// kept; 404 otherwise.
+    pub async fn require_with_history(&self, raw_id: &str) -> Result<DeviceId, ApiError> {
+        let id = DeviceId::parse(raw_id).map_err(|_| ApiError::no_such_device(raw_id))?;
+        if self.get(&id).await?.is_none() && self.removed(&id).await?.is_none() {
+            return Err(ApiError::no_such_device(id.as_str()));
+        }
+        Ok(id)
+    }
+
     /// The label of a deleted device's kept history, if there is one.
     pub async fn removed(&self, id: &DeviceId) -> Result<Option<RemovedDevice>, ApiError> {
         let value = self

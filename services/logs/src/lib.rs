@@ -23,7 +23,6 @@ use futures::StreamExt;
 use netpulse_shared::config::NatsSettings;
 use netpulse_shared::device::{Device, DeviceId, Host};
 use netpulse_shared::logs::{parse_syslog, Framer, LogEntry, LogKind, Severity};
-use netpulse_shared::messages::SCHEMA_VERSION as SCHEMA_VERSION_LOGS;
 use netpulse_shared::time::now_ms;
 use netpulse_shared::{bus, subjects};
 use serde::Deserialize;
@@ -231,14 +230,6 @@ impl Intake {
             .filter(|t| t.abs_diff(now) <= CLOCK_TRUST_MS)
             .unwrap_or(now);
         Some(LogEntry {
-            schema: SCHEMA_VERSION_LOGS,
-            id: self.next_id(),
-            device,
-            time_ms,
-            received_ms: now,
-            kind: LogKind::Syslog,
-            severity: Severity::from_code(parsed.severity),
-            message: parsed.message,
             facility: parsed.facility,
             source: Some(source.to_string()),
             host: parsed.host,
@@ -246,9 +237,17 @@ impl Intake {
             procid: parsed.procid,
             msgid: parsed.msgid,
             structured_data: parsed.structured_data,
-            trap: None,
             raw: Some(String::from_utf8_lossy(bytes).into_owned()),
             parse_error: error,
+            ..LogEntry::new(
+                self.next_id(),
+                device,
+                time_ms,
+                now,
+                LogKind::Syslog,
+                Severity::from_code(parsed.severity),
+                parsed.message,
+            )
         })
     }
 
@@ -273,24 +272,16 @@ impl Intake {
             return (None, response);
         };
         let mut entry = LogEntry {
-            schema: SCHEMA_VERSION_LOGS,
-            id: self.next_id(),
-            device,
-            time_ms: now,
-            received_ms: now,
-            kind: LogKind::Trap,
-            severity: Severity::Notice,
-            message: text,
-            facility: None,
             source: Some(source.to_string()),
-            host: None,
-            app: None,
-            procid: None,
-            msgid: None,
-            structured_data: None,
-            trap: None,
-            raw: None,
-            parse_error: None,
+            ..LogEntry::new(
+                self.next_id(),
+                device,
+                now,
+                now,
+                LogKind::Trap,
+                Severity::Notice,
+                text,
+            )
         };
         match decoded {
             Ok(n) => {
@@ -487,24 +478,18 @@ async fn report(intake: Arc<Intake>, unknown_bucket: kv::Store) {
                 continue;
             };
             let entry = LogEntry {
-                schema: SCHEMA_VERSION_LOGS,
-                id: intake.next_id(),
-                device,
-                time_ms: now,
-                received_ms: now,
-                kind: LogKind::Syslog,
-                severity: Severity::Warning,
-                message: text,
-                facility: None,
                 source: Some(source.to_string()),
-                host: None,
                 app: Some("netpulse-logs".into()),
-                procid: None,
                 msgid: Some("DROPPED".into()),
-                structured_data: None,
-                trap: None,
-                raw: None,
-                parse_error: None,
+                ..LogEntry::new(
+                    intake.next_id(),
+                    device,
+                    now,
+                    now,
+                    LogKind::Syslog,
+                    Severity::Warning,
+                    text,
+                )
             };
             let _ = intake.out.send(entry).await;
         }

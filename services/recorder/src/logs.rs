@@ -6,22 +6,20 @@
 //! transitions from the scheduler) and from the events stream (device changes in the audit
 //! log).
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use netpulse_shared::device::DeviceId;
 use netpulse_shared::logs::{LogAnswer, LogEntry, LogKind, LogQuery, Severity};
-use netpulse_shared::messages::{Reachability, ReachabilityChanged, SCHEMA_VERSION};
+use netpulse_shared::messages::{Reachability, ReachabilityChanged};
 use netpulse_shared::time::{date_span, utc_date};
 
-use crate::store::{append_synced, RecentIds, SampleStore};
+use crate::store::{OnceWriter, SampleStore};
 
 /// The timeline files under a data directory.
 #[derive(Debug, Clone)]
 pub struct LogStore {
     root: PathBuf,
-    recent: Arc<Mutex<HashMap<PathBuf, RecentIds>>>,
+    written: OnceWriter,
 }
 
 /// The span of a `logs-YYYY-MM-DD.jsonl` file name.
@@ -107,24 +105,8 @@ fn netpulse_entry(
     message: String,
 ) -> LogEntry {
     LogEntry {
-        schema: SCHEMA_VERSION,
-        id,
-        device,
-        time_ms,
-        received_ms: time_ms,
-        kind,
-        severity,
-        message,
-        facility: None,
-        source: None,
-        host: None,
         app: Some("netpulse".into()),
-        procid: None,
-        msgid: None,
-        structured_data: None,
-        trap: None,
-        raw: None,
-        parse_error: None,
+        ..LogEntry::new(id, device, time_ms, time_ms, kind, severity, message)
     }
 }
 
@@ -133,7 +115,7 @@ impl LogStore {
     pub fn new(data_dir: &Path) -> Self {
         Self {
             root: data_dir.join("devices"),
-            recent: Arc::new(Mutex::new(HashMap::new())),
+            written: OnceWriter::default(),
         }
     }
 
@@ -166,43 +148,11 @@ impl LogStore {
     /// Appends entries, each id once, and syncs every file touched. Entries of devices whose
     /// history was deleted are dropped by the caller. Returns how many were written. Blocking.
     pub fn append(&self, entries: &[LogEntry]) -> std::io::Result<usize> {
-        let mut recent = self
-            .recent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut by_file: BTreeMap<PathBuf, (Vec<u8>, Vec<&str>)> = BTreeMap::new();
-        let mut written = 0;
-        for entry in entries {
-            let path = self.file(&entry.device, entry.time_ms);
-            if !recent.contains_key(&path) {
-                recent.insert(path.clone(), SampleStore::load_recent(&path)?);
-            }
-            let (buffer, ids) = by_file.entry(path.clone()).or_default();
-            let seen = recent.get(&path).is_some_and(|r| r.set.contains(&entry.id))
-                || ids.contains(&entry.id.as_str());
-            if seen {
-                continue;
-            }
-            serde_json::to_writer(&mut *buffer, entry)?;
-            buffer.push(b'\n');
-            ids.push(&entry.id);
-            written += 1;
-        }
-        for (path, (bytes, ids)) in by_file {
-            if bytes.is_empty() {
-                continue;
-            }
-            append_synced(&path, &bytes)?;
-            let remembered = recent.entry(path).or_default();
-            for id in ids {
-                remembered.insert(id);
-            }
-        }
-        if recent.len() > 4 * 1024 {
-            let today = utc_date(netpulse_shared::time::now_ms());
-            recent.retain(|p, _| p.to_string_lossy().contains(&today));
-        }
-        Ok(written)
+        let items: Vec<(PathBuf, &str, &LogEntry)> = entries
+            .iter()
+            .map(|e| (self.file(&e.device, e.time_ms), e.id.as_str(), e))
+            .collect();
+        Ok(self.written.append(&items)?.len())
     }
 
     /// Answers a log query: newest first, at most `limit`, filtered. Reads day files from
@@ -263,6 +213,7 @@ impl LogStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netpulse_shared::messages::SCHEMA_VERSION;
 
     const NOW: u64 = 1_795_871_000_000;
 

@@ -39,13 +39,13 @@ pub const REMEMBERED_IDS: usize = 512;
 
 /// The latest ids written to one file, oldest first.
 #[derive(Debug, Default)]
-pub(crate) struct RecentIds {
+struct RecentIds {
     order: VecDeque<String>,
-    pub(crate) set: HashSet<String>,
+    set: HashSet<String>,
 }
 
 impl RecentIds {
-    pub(crate) fn insert(&mut self, id: &str) {
+    fn insert(&mut self, id: &str) {
         if self.set.insert(id.to_owned()) {
             self.order.push_back(id.to_owned());
             while self.order.len() > REMEMBERED_IDS {
@@ -90,6 +90,68 @@ pub fn cut_torn_tail(path: &Path) -> std::io::Result<u64> {
     }
 }
 
+/// The ids written lately to each file, so that a line delivered again (a crash between the
+/// write and the ack) is written once.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OnceWriter {
+    recent: Arc<Mutex<HashMap<PathBuf, RecentIds>>>,
+}
+
+impl OnceWriter {
+    /// Appends each `(file, id, value)` not written before as one JSON line, and syncs every
+    /// file touched. Returns the positions of the items written. Blocking.
+    pub(crate) fn append<T: serde::Serialize>(
+        &self,
+        items: &[(PathBuf, &str, &T)],
+    ) -> std::io::Result<Vec<usize>> {
+        let mut recent = self
+            .recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut by_file: BTreeMap<&PathBuf, (Vec<u8>, Vec<&str>)> = BTreeMap::new();
+        let mut written = Vec::with_capacity(items.len());
+        for (n, (path, id, value)) in items.iter().enumerate() {
+            if !recent.contains_key(path) {
+                recent.insert(path.clone(), SampleStore::load_recent(path)?);
+            }
+            let (buffer, ids) = by_file.entry(path).or_default();
+            let seen = recent.get(path).is_some_and(|r| r.set.contains(*id)) || ids.contains(id);
+            if seen {
+                tracing::debug!(id, "already stored; skipped");
+                continue;
+            }
+            serde_json::to_writer(&mut *buffer, value)?;
+            buffer.push(b'\n');
+            ids.push(id);
+            written.push(n);
+        }
+        for (path, (bytes, ids)) in by_file {
+            if bytes.is_empty() {
+                continue;
+            }
+            append_synced(path, &bytes)?;
+            let remembered = recent.entry(path.clone()).or_default();
+            for id in ids {
+                remembered.insert(id);
+            }
+        }
+        // Files of past days are no longer written: forget their ids.
+        if recent.len() > 4 * 1024 {
+            let today = utc_date(netpulse_shared::time::now_ms());
+            recent.retain(|p, _| p.to_string_lossy().contains(&today));
+        }
+        Ok(written)
+    }
+
+    /// Forgets the files under `dir` (deleted).
+    pub(crate) fn forget(&self, dir: &Path) {
+        self.recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|p, _| !p.starts_with(dir));
+    }
+}
+
 /// The per-device history files under a data directory.
 #[derive(Debug, Clone)]
 pub struct SampleStore {
@@ -98,7 +160,7 @@ pub struct SampleStore {
     /// Held by everything that writes or deletes files, so a sweep never removes a folder
     /// being written.
     writing: Arc<Mutex<()>>,
-    recent: Arc<Mutex<HashMap<PathBuf, RecentIds>>>,
+    written: OnceWriter,
     rollups: Arc<Mutex<Rollups>>,
     /// Devices whose history was deleted: their samples up to this time are dropped.
     purged: Arc<Mutex<Option<HashMap<DeviceId, u64>>>>,
@@ -148,7 +210,7 @@ impl SampleStore {
             root: data_dir.join("devices"),
             purged_dir: data_dir.join("purged"),
             writing: Arc::new(Mutex::new(())),
-            recent: Arc::new(Mutex::new(HashMap::new())),
+            written: OnceWriter::default(),
             rollups: Arc::new(Mutex::new(Rollups::default())),
             purged: Arc::new(Mutex::new(None)),
         }
@@ -215,7 +277,7 @@ impl SampleStore {
     }
 
     /// The ids of the latest lines in a file (read on first use).
-    pub(crate) fn load_recent(path: &Path) -> std::io::Result<RecentIds> {
+    fn load_recent(path: &Path) -> std::io::Result<RecentIds> {
         let mut recent = RecentIds::default();
         let Some(tail) = read_tail(path)? else {
             return Ok(recent);
@@ -321,55 +383,28 @@ impl SampleStore {
     pub fn append(&self, samples: &[Sample]) -> std::io::Result<usize> {
         let _writing = self.lock_writes();
         let purged = self.purged_devices()?;
-        let mut recent = self
-            .recent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut by_file: BTreeMap<PathBuf, (Vec<u8>, Vec<&str>)> = BTreeMap::new();
-        let mut new_samples = Vec::with_capacity(samples.len());
-        for sample in samples {
-            if purged
-                .get(&sample.device)
-                .is_some_and(|at| sample.time_ms <= at + PURGE_GRACE_MS)
-            {
-                tracing::debug!(sample = %sample.id, "device history deleted; sample dropped");
-                continue;
-            }
-            let path = self.sample_file(&sample.device, sample.time_ms);
-            if !recent.contains_key(&path) {
-                let loaded = Self::load_recent(&path)?;
-                recent.insert(path.clone(), loaded);
-            }
-            let (buffer, ids) = by_file.entry(path.clone()).or_default();
-            let seen = recent
-                .get(&path)
-                .is_some_and(|r| r.set.contains(&sample.id))
-                || ids.contains(&sample.id.as_str());
-            if seen {
-                tracing::debug!(sample = %sample.id, "already stored; skipped");
-                continue;
-            }
-            serde_json::to_writer(&mut *buffer, sample)?;
-            buffer.push(b'\n');
-            ids.push(&sample.id);
-            new_samples.push(sample);
-        }
-        for (path, (bytes, ids)) in by_file {
-            if bytes.is_empty() {
-                continue;
-            }
-            append_synced(&path, &bytes)?;
-            let remembered = recent.entry(path).or_default();
-            for id in ids {
-                remembered.insert(id);
-            }
-        }
-        // Files of past days are no longer written: forget their ids.
-        if recent.len() > 4 * 1024 {
-            let today = utc_date(netpulse_shared::time::now_ms());
-            recent.retain(|p, _| p.to_string_lossy().contains(&today));
-        }
-        drop(recent);
+        let kept: Vec<&Sample> = samples
+            .iter()
+            .filter(|sample| {
+                let dropped = purged
+                    .get(&sample.device)
+                    .is_some_and(|at| sample.time_ms <= at + PURGE_GRACE_MS);
+                if dropped {
+                    tracing::debug!(sample = %sample.id, "device history deleted; sample dropped");
+                }
+                !dropped
+            })
+            .collect();
+        let items: Vec<(PathBuf, &str, &Sample)> = kept
+            .iter()
+            .map(|s| (self.sample_file(&s.device, s.time_ms), s.id.as_str(), *s))
+            .collect();
+        let new_samples: Vec<&Sample> = self
+            .written
+            .append(&items)?
+            .into_iter()
+            .map(|n| kept[n])
+            .collect();
         let written = new_samples.len();
         self.roll_up(&new_samples)?;
         Ok(written)
@@ -561,10 +596,7 @@ impl SampleStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .forget(device);
         let dir = self.device_dir(device);
-        self.recent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|p, _| !p.starts_with(&dir));
+        self.written.forget(&dir);
         match std::fs::remove_dir_all(&dir) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
@@ -574,7 +606,7 @@ impl SampleStore {
 
 /// The complete lines at the end of a file (up to about 1 MiB of them), cutting a torn last
 /// line first; `None` when the file does not exist.
-pub(crate) fn read_tail(path: &Path) -> std::io::Result<Option<Vec<String>>> {
+fn read_tail(path: &Path) -> std::io::Result<Option<Vec<String>>> {
     const TAIL_BYTES: u64 = 1024 * 1024;
     let cut = match cut_torn_tail(path) {
         Ok(cut) => cut,
@@ -600,7 +632,7 @@ pub(crate) fn read_tail(path: &Path) -> std::io::Result<Option<Vec<String>>> {
 }
 
 /// Appends bytes to a file (creating it and its folder) and syncs it.
-pub(crate) fn append_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+fn append_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
