@@ -30,12 +30,12 @@ export async function fetchHistory(id, iface, fromMs, toMs, maxPoints, signal) {
 
 /**
  * GET /api/devices/{id}/logs: one page of the device's timeline, newest first, as
- * `{entries, next_to_ms}`. `toMs` (exclusive) pages back; `severity` and `q` filter.
+ * `{entries, next_before}`. `before` (a `next_before`) pages back; `severity` and `q` filter.
  * Throws an Error with the server's message.
  */
-export async function fetchLogs(id, { toMs = null, severity = '', q = '', limit = 100 }, signal) {
+export async function fetchLogs(id, { before = null, severity = '', q = '', limit = 100 }, signal) {
   const params = new URLSearchParams({ limit: String(limit) });
-  if (toMs !== null) params.set('to', String(toMs / 1000));
+  if (before !== null) params.set('before', before);
   if (severity) params.set('severity', severity);
   if (q) params.set('q', q);
   const res = await fetch(`/api/devices/${encodeURIComponent(id)}/logs?${params}`, {

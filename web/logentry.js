@@ -58,6 +58,8 @@ export function entryBody(entry) {
   const body = el('tbody', 'log-entry');
   body.dataset.key = entryKey(entry);
   body.dataset.timeMs = String(entry.time_ms);
+  // Where "Load older" goes on from when this is the oldest row shown (the API's cursor).
+  body.dataset.cursor = `${entry.time_ms}:${entry.id}`;
   body.dataset.severity = text(entry.severity);
   const detailId = `log-detail-${(detailCount += 1)}`;
 

@@ -10,7 +10,6 @@ import { entryBody, entryKey, entryMatches, statusEntry } from './logentry.js';
 /** Entries asked for per page. */
 const PAGE = 100;
 /** Most entries the API gives at once. */
-const MAX_LIMIT = 1000;
 /** Most entries kept in the table; the oldest go first (or the newest, when paging back). */
 const MAX_ROWS = 500;
 /** Quiet time after typing before the search runs. */
@@ -28,7 +27,7 @@ export class LogsView {
     this.active = false; // the Logs tab is the one shown
     this.loadedFor = null; // the device whose timeline the table holds
     this.keys = new Set(); // entryKey of every entry in the table
-    this.nextToMs = null; // the time of the oldest entry shown when there are older ones, else null
+    this.nextBefore = null; // the API cursor of the oldest entry shown when there are older ones, else null
     this.pending = null; // live entries that came while the first page loads, or null
     this.generation = 0; // bumped by every reload: late answers of an older one are dropped
     this.abort = null;
@@ -111,7 +110,7 @@ export class LogsView {
     this.pending = null;
     this.paused = false;
     this.keys.clear();
-    this.nextToMs = null;
+    this.nextBefore = null;
     for (const body of [...this.els.table.tBodies]) body.remove();
     this.els.older.hidden = true;
     this.els.error.textContent = '';
@@ -136,7 +135,7 @@ export class LogsView {
       const page = await fetchLogs(id, this.filters(), this.abort.signal);
       if (generation !== this.generation) return;
       for (const entry of Array.isArray(page.entries) ? page.entries : []) this.append(entry);
-      this.nextToMs = Number.isFinite(page.next_to_ms) ? page.next_to_ms : null;
+      this.nextBefore = typeof page.next_before === 'string' ? page.next_before : null;
       for (const entry of this.pending) this.insert(entry);
       this.trimOldest();
     } catch (err) {
@@ -152,31 +151,17 @@ export class LogsView {
     }
   }
 
-  /**
-   * Loads the page before the oldest entry shown. A page ends at the time `next_to_ms` gives
-   * and `to` excludes that millisecond, so asking up to and including it also gets the
-   * entries of that millisecond the page left off (those shown are skipped). When the answer
-   * again ends in that millisecond, it asks for as many as the API gives at once; only past
-   * that (over 1000 entries in one millisecond) are the rest of that millisecond skipped.
-   */
+  /** Loads the page after the oldest entry shown (the API's cursor: nothing is skipped). */
   async loadOlder() {
-    if (this.nextToMs === null || !this.device || this.pending) return;
+    if (this.nextBefore === null || !this.device || this.pending) return;
     const generation = this.generation;
     const button = this.els.older;
     button.disabled = true;
-    const ask = (toMs, limit) => fetchLogs(this.device.id, { ...this.filters(), toMs, limit }, this.abort?.signal);
-    const add = (page) => (Array.isArray(page.entries) ? page.entries : []).filter((entry) => this.append(entry)).length;
     try {
-      const boundary = this.nextToMs;
-      let page = null;
-      for (const [toMs, limit] of [[boundary + 1, PAGE], [boundary + 1, MAX_LIMIT], [boundary, PAGE]]) {
-        page = await ask(toMs, limit);
-        if (generation !== this.generation) return;
-        add(page);
-        // Still ending in the same millisecond: the page held nothing older; ask further.
-        if (page.next_to_ms !== boundary) break;
-      }
-      this.nextToMs = Number.isFinite(page.next_to_ms) ? page.next_to_ms : null;
+      const page = await fetchLogs(this.device.id, { ...this.filters(), before: this.nextBefore }, this.abort?.signal);
+      if (generation !== this.generation) return;
+      for (const entry of Array.isArray(page.entries) ? page.entries : []) this.append(entry);
+      this.nextBefore = typeof page.next_before === 'string' ? page.next_before : null;
       this.els.error.textContent = '';
       this.trimNewest();
     } catch (err) {
@@ -214,7 +199,7 @@ export class LogsView {
     const bodies = this.els.table.tBodies;
     if (bodies.length <= MAX_ROWS) return;
     while (bodies.length > MAX_ROWS) this.drop(bodies[bodies.length - 1]);
-    this.nextToMs = Number(bodies[bodies.length - 1].dataset.timeMs);
+    this.nextBefore = bodies[bodies.length - 1].dataset.cursor;
   }
 
   // Over MAX_ROWS after paging back: drop the newest; the live tail waits until turned on again.
@@ -236,12 +221,12 @@ export class LogsView {
   // The status line is announced: it changes on loads, filters and the first live entry,
   // not with every entry the tail adds.
   renderStatus() {
-    this.els.older.hidden = this.nextToMs === null;
+    this.els.older.hidden = this.nextBefore === null;
     const f = this.els.controls.elements;
     const filtered = f.severity.value !== '' || f.q.value.trim() !== '';
     const parts = [];
     if (this.els.table.tBodies.length === 0) parts.push(filtered ? 'No entries match.' : 'No entries yet.');
-    else parts.push(this.nextToMs === null ? 'Newest first; no older entries.' : 'Newest first.');
+    else parts.push(this.nextBefore === null ? 'Newest first; no older entries.' : 'Newest first.');
     if (this.device?.live && !this.tailing()) parts.push(this.paused ? 'Live tail off: older entries shown.' : 'Live tail off.');
     const status = parts.join(' ');
     if (this.els.status.textContent !== status) this.els.status.textContent = status;

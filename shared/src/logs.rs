@@ -520,6 +520,49 @@ pub struct LogQuery {
     pub q: Option<String>,
     /// Most entries wanted.
     pub limit: usize,
+    /// Only entries after this one in the answer's order (older, or as old with a lower
+    /// id): the `next` of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<LogCursor>,
+}
+
+/// A place in a timeline, newest first: an entry's time and id. As text `<time_ms>:<id>`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LogCursor {
+    /// The entry's time, Unix ms.
+    pub time_ms: u64,
+    /// The entry's id.
+    pub id: String,
+}
+
+impl LogCursor {
+    /// The cursor of an entry.
+    pub fn of(entry: &LogEntry) -> Self {
+        Self {
+            time_ms: entry.time_ms,
+            id: entry.id.clone(),
+        }
+    }
+
+    /// Parses `<time_ms>:<id>`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (time, id) = text.split_once(':')?;
+        let time_ms = time.parse().ok()?;
+        (!id.is_empty() && id.len() <= 200).then(|| Self {
+            time_ms,
+            id: id.to_owned(),
+        })
+    }
+
+    /// As text, `<time_ms>:<id>`.
+    pub fn text(&self) -> String {
+        format!("{}:{}", self.time_ms, self.id)
+    }
+
+    /// True when `entry` comes after this place, newest first.
+    pub fn precedes(&self, entry: &LogEntry) -> bool {
+        (entry.time_ms, entry.id.as_str()) < (self.time_ms, self.id.as_str())
+    }
 }
 
 /// Most entries one log answer carries.
@@ -533,8 +576,8 @@ pub enum LogAnswer {
     Entries {
         /// The entries.
         entries: Vec<LogEntry>,
-        /// When there may be more: ask again with `to_ms` set to this.
-        next_to_ms: Option<u64>,
+        /// When there may be more: ask again with `before` set to this.
+        next: Option<LogCursor>,
     },
     /// Not answered.
     Failed {

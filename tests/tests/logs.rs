@@ -353,6 +353,7 @@ async fn syslog_and_notifications_are_parsed_stored_and_streamed() {
         ("limit=0", "limit"),
         ("from=later", "from"),
         ("colour=red", "colour"),
+        ("before=yesterday", "before"),
     ] {
         let refused = stack
             .http("GET", &format!("/api/devices/switch-1/logs?{query}"), None)

@@ -15,7 +15,7 @@ use netpulse_shared::history::{
     self, HistoryAnswer, HistoryQuery, PurgeAnswer, RemovedDevice, RemovedInterface, PAGE_POINTS,
 };
 use netpulse_shared::interfaces::{selected, InterfaceRef};
-use netpulse_shared::logs::{LogAnswer, LogQuery, Severity, MAX_LOG_LIMIT};
+use netpulse_shared::logs::{LogAnswer, LogCursor, LogQuery, Severity, MAX_LOG_LIMIT};
 use netpulse_shared::rollup::Resolution;
 use netpulse_shared::subjects;
 use serde_json::json;
@@ -89,7 +89,10 @@ fn log_query(id: &DeviceId, params: &HashMap<String, String>) -> Result<LogQuery
     let bad = |field: &str, message: String| {
         ApiError::new(StatusCode::BAD_REQUEST, message).with_field(field)
     };
-    ApiError::unknown_parameter(params.keys(), &["from", "to", "severity", "q", "limit"])?;
+    ApiError::unknown_parameter(
+        params.keys(),
+        &["from", "to", "severity", "q", "limit", "before"],
+    )?;
     let time = |field: &str| {
         params
             .get(field)
@@ -129,6 +132,15 @@ fn log_query(id: &DeviceId, params: &HashMap<String, String>) -> Result<LogQuery
             .filter(|n| (1..=MAX_LOG_LIMIT).contains(n))
             .ok_or_else(|| bad("limit", format!("limit must be 1 to {MAX_LOG_LIMIT}")))?,
     };
+    let before = match params.get("before").map(String::as_str) {
+        None | Some("") => None,
+        Some(text) => Some(LogCursor::parse(text).ok_or_else(|| {
+            bad(
+                "before",
+                "before must be the next_before of a previous answer".into(),
+            )
+        })?),
+    };
     Ok(LogQuery {
         schema: netpulse_shared::messages::SCHEMA_VERSION,
         device: id.clone(),
@@ -137,6 +149,7 @@ fn log_query(id: &DeviceId, params: &HashMap<String, String>) -> Result<LogQuery
         severity,
         q,
         limit,
+        before,
     })
 }
 
@@ -158,11 +171,10 @@ async fn timeline(
     )
     .await?;
     match answer {
-        Ok(LogAnswer::Entries {
-            entries,
-            next_to_ms,
-        }) => Ok(warp::reply::with_status(
-            warp::reply::json(&json!({"entries": entries, "next_to_ms": next_to_ms})),
+        Ok(LogAnswer::Entries { entries, next }) => Ok(warp::reply::with_status(
+            warp::reply::json(
+                &json!({"entries": entries, "next_before": next.as_ref().map(LogCursor::text)}),
+            ),
             StatusCode::OK,
         )
         .into_response()),

@@ -183,7 +183,8 @@ impl Receivers {
 impl Intake {
     fn next_id(&self) -> String {
         let n = self.sequence.fetch_add(1, Ordering::Relaxed);
-        format!("log-{:x}-{n}", self.started_ns)
+        // Fixed width, so ids sort in the order they were given.
+        format!("log-{:032x}-{n:016}", self.started_ns)
     }
 
     /// The device of a source, or `None` after noting the source as unknown.

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use netpulse_shared::device::DeviceId;
-use netpulse_shared::logs::{LogAnswer, LogEntry, LogKind, LogQuery, Severity};
+use netpulse_shared::logs::{LogAnswer, LogCursor, LogEntry, LogKind, LogQuery, Severity};
 use netpulse_shared::messages::{Reachability, ReachabilityChanged};
 use netpulse_shared::time::{date_span, utc_date};
 
@@ -54,7 +54,7 @@ pub fn status_entry(change: &ReachabilityChanged, sequence: u64) -> LogEntry {
         Reachability::Unknown => (Severity::Info, "reachability unknown".to_owned()),
     };
     netpulse_entry(
-        format!("status-{sequence}"),
+        format!("status-{sequence:016}"),
         change.device.clone(),
         change.time_ms,
         LogKind::Status,
@@ -87,7 +87,7 @@ pub fn config_entry(event: &serde_json::Value, sequence: u64) -> Option<LogEntry
         )
     };
     Some(netpulse_entry(
-        format!("config-{sequence}"),
+        format!("config-{sequence:016}"),
         device,
         time_ms,
         LogKind::Config,
@@ -185,6 +185,7 @@ impl LogStore {
                 text.lines()
                     .filter_map(|l| serde_json::from_str::<LogEntry>(l).ok())
                     .filter(|e| e.time_ms >= query.from_ms && e.time_ms < query.to_ms)
+                    .filter(|e| query.before.as_ref().is_none_or(|c| c.precedes(e)))
                     .filter(|e| e.matches(query.severity, query.q.as_deref())),
             );
             if found.len() > limit {
@@ -198,14 +199,14 @@ impl LogStore {
         }
         found.sort_by(|a, b| b.time_ms.cmp(&a.time_ms).then_with(|| b.id.cmp(&a.id)));
         found.truncate(limit);
-        let next_to_ms = if more {
-            found.last().map(|e| e.time_ms)
+        let next = if more {
+            found.last().map(LogCursor::of)
         } else {
             None
         };
         Ok(LogAnswer::Entries {
             entries: found,
-            next_to_ms,
+            next,
         })
     }
 }
@@ -249,44 +250,51 @@ mod tests {
                 .expect("again"),
             0
         );
-        let ask = |severity, q: Option<&str>, limit, to_ms| {
+        let ask = |severity, q: Option<&str>, limit, before: Option<LogCursor>| {
             let answer = store
                 .query(&LogQuery {
                     schema: SCHEMA_VERSION,
                     device: DeviceId::parse("core-1").expect("id"),
                     from_ms: 0,
-                    to_ms,
+                    to_ms: NOW + 1,
                     severity,
                     q: q.map(str::to_owned),
                     limit,
+                    before,
                 })
                 .expect("query");
-            let LogAnswer::Entries {
-                entries,
-                next_to_ms,
-            } = answer
-            else {
+            let LogAnswer::Entries { entries, next } = answer else {
                 panic!("failed")
             };
-            (
-                entries.into_iter().map(|e| e.id).collect::<Vec<_>>(),
-                next_to_ms,
-            )
+            (entries.into_iter().map(|e| e.id).collect::<Vec<_>>(), next)
         };
         assert_eq!(
-            ask(None, None, 10, NOW + 1),
+            ask(None, None, 10, None),
             (vec!["d".into(), "c".into(), "b".into(), "a".into()], None)
         );
-        assert_eq!(
-            ask(Some(Severity::Warning), None, 10, NOW + 1).0,
-            ["d", "b"]
-        );
-        assert_eq!(ask(None, Some("LINK"), 10, NOW + 1).0, ["d", "b"]);
-        assert_eq!(
-            ask(None, Some("sshd"), 1, NOW + 1),
-            (vec!["d".into()], Some(NOW))
-        );
-        assert_eq!(ask(None, None, 2, NOW).0, ["c", "b"], "the next page");
+        assert_eq!(ask(Some(Severity::Warning), None, 10, None).0, ["d", "b"]);
+        assert_eq!(ask(None, Some("LINK"), 10, None).0, ["d", "b"]);
+        let (first, next) = ask(None, Some("sshd"), 1, None);
+        assert_eq!(first, ["d"]);
+        assert_eq!(ask(None, None, 2, next).0, ["c", "b"], "the next page");
+        // Many entries in one millisecond: paging by cursor loses none.
+        let burst: Vec<LogEntry> = (0..25)
+            .map(|n| entry(&format!("burst-{n:03}"), NOW - 1, Severity::Info, "burst"))
+            .collect();
+        store.append(&burst).expect("append");
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (page, next) = ask(None, Some("burst"), 7, cursor);
+            seen.extend(page);
+            match next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let mut expected: Vec<String> = burst.iter().map(|e| e.id.clone()).collect();
+        expected.reverse();
+        assert_eq!(seen, expected);
         let status = status_entry(
             &ReachabilityChanged {
                 schema: SCHEMA_VERSION,
