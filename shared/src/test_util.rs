@@ -79,10 +79,22 @@ impl NatsServer {
         let program = Self::program();
         let store = TempDir::new().expect("temp dir");
         let port = free_tcp_port();
+        // Streams reserve their size limits from the store's maximum, which nats-server
+        // otherwise sets from the free disk: many test servers at once would run short.
+        let config = store.path().join("nats.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "jetstream {{ store_dir: {:?}, max_file_store: 1TB, max_memory_store: 256MB }}\n",
+                store.path().join("jetstream")
+            ),
+        )
+        .expect("nats-server config");
         let mut command = Command::new(program);
         command
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(store.path());
+            .arg("-c")
+            .arg(&config)
+            .args(["-a", "127.0.0.1", "-p", &port.to_string()]);
         Self::launch(command, store, port)
     }
 
