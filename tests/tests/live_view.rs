@@ -91,22 +91,37 @@ async fn showing_a_device_polls_it_every_second_until_the_page_closes() {
     }
     assert!(points.windows(2).all(|w| w[1] - w[0] < 2_500), "{points:?}");
 
+    // The page goes back to the overview (all devices, no live view): fast polling stops
+    // within 10 s while the socket stays open.
+    socket
+        .send(Message::text(
+            json!({"type": "subscribe", "devices": "*", "live": []}).to_string(),
+        ))
+        .await
+        .expect("subscribe");
+    let last = last_live_poll(&mut jobs).await;
+    assert!(
+        last <= Duration::from_secs(10),
+        "live polls went on {last:?} after the page left the device"
+    );
+
+    // It opens the device page again: the live view comes back.
+    socket
+        .send(Message::text(
+            json!({"type": "subscribe", "devices": "*", "live": [id]}).to_string(),
+        ))
+        .await
+        .expect("subscribe");
+    next_live(&mut socket, Duration::from_secs(10), |m| {
+        m["type"] == "sample" && m["live"] == true && m["device"] == id.as_str()
+    })
+    .await
+    .expect("live samples again");
+
     // The page closes: fast polling stops within 10 s.
     socket.close(None).await.ok();
     drop(socket);
-    let closed = tokio::time::Instant::now();
-    let mut last_live = None;
-    while closed.elapsed() < Duration::from_secs(14) {
-        let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(500), jobs.next()).await
-        else {
-            continue;
-        };
-        let job: PollJob = serde_json::from_slice(&message.payload).expect("a poll job");
-        if job.live {
-            last_live = Some(closed.elapsed());
-        }
-    }
-    let last = last_live.unwrap_or_default();
+    let last = last_live_poll(&mut jobs).await;
     assert!(
         last <= Duration::from_secs(10),
         "live polls went on {last:?} after the page closed"
@@ -128,4 +143,21 @@ async fn showing_a_device_polls_it_every_second_until_the_page_closes() {
         "{stored} samples stored in well under two minutes at a 60 s interval"
     );
     stack.stop().await;
+}
+
+/// How long after now live poll jobs kept coming, watching for 14 s.
+async fn last_live_poll(jobs: &mut async_nats::Subscriber) -> Duration {
+    let since = tokio::time::Instant::now();
+    let mut last_live = Duration::ZERO;
+    while since.elapsed() < Duration::from_secs(14) {
+        let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(500), jobs.next()).await
+        else {
+            continue;
+        };
+        let job: PollJob = serde_json::from_slice(&message.payload).expect("a poll job");
+        if job.live {
+            last_live = since.elapsed();
+        }
+    }
+    last_live
 }

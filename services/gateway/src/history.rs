@@ -4,6 +4,8 @@
 //!   bits per second over a range, each point with min/avg/max, and the 95th percentile.
 //!   The recorder answers over NATS in pages of at most [`PAGE_POINTS`] points; this
 //!   gathers them into one answer. Deleted devices whose history was kept answer too.
+//! - `GET /api/devices/{id}/sparkline?minutes=`: the device's total in/out rate over its
+//!   polled interfaces, one point a minute, for the overview.
 //! - `GET /api/history/removed`: deleted devices whose history is kept.
 //! - `DELETE /api/history/{id}`: delete a kept history (its files too).
 //! - `GET /api/devices/{id}/logs` and `GET /api/logs/unknown-sources`: see [`log_routes`].
@@ -45,6 +47,13 @@ pub fn routes(
         .and(with_registry(registry.clone()))
         .and(with_client.clone())
         .and_then(series);
+    let sparkline = warp::path!("api" / "devices" / String / "sparkline")
+        .and(warp::get())
+        .and(auth.require(Role::Viewer))
+        .and(warp::query::<HashMap<String, String>>())
+        .and(with_registry(registry.clone()))
+        .and(with_client.clone())
+        .and_then(sparkline);
     let removed = warp::path!("api" / "history" / "removed")
         .and(warp::get())
         .and(auth.require(Role::Viewer))
@@ -57,7 +66,13 @@ pub fn routes(
         .and(with_client)
         .and(warp::any().map(move || auth.clone()))
         .and_then(delete_kept);
-    series.or(removed).unify().or(forget).unify()
+    series
+        .or(sparkline)
+        .unify()
+        .or(removed)
+        .unify()
+        .or(forget)
+        .unify()
 }
 
 /// `GET /api/devices/{id}/logs?from=&to=&severity=&q=&limit=`: the device's timeline,
@@ -453,4 +468,129 @@ async fn series(
     }
     body.insert("points".into(), json!(points));
     Ok(warp::reply::with_status(warp::reply::json(&body), StatusCode::OK).into_response())
+}
+
+/// Longest sparkline, minutes.
+const MAX_SPARKLINE_MINUTES: u64 = 1440;
+
+/// The sparkline's steps.
+const SPARKLINE_STEP_MS: u64 = 60_000;
+
+/// `GET /api/devices/{id}/sparkline?minutes=60`: `{"step_ms", "points": [{"time_ms",
+/// "in_bps", "out_bps"}]}`, the sum over the device's polled interfaces of each minute's
+/// average rate (raw samples, so the minute under way is there too); `null` where no
+/// interface has data.
+async fn sparkline(
+    raw_id: String,
+    _: Principal,
+    params: HashMap<String, String>,
+    registry: Registry,
+    client: async_nats::Client,
+) -> Result<Response, Rejection> {
+    ApiError::unknown_parameter(params.keys(), &["minutes"])?;
+    let minutes = match params.get("minutes") {
+        None => 60,
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|m| (1..=MAX_SPARKLINE_MINUTES).contains(m))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("minutes must be 1 to {MAX_SPARKLINE_MINUTES}"),
+                )
+                .with_field("minutes")
+            })?,
+    };
+    let device = registry.require(&raw_id).await?;
+    let found = registry.interfaces(&device.id).await?;
+    let keys: Vec<String> = found
+        .as_ref()
+        .map(|f| {
+            selected(&device.interfaces, &f.interfaces)
+                .iter()
+                .map(|i| i.key())
+                .collect()
+        })
+        .unwrap_or_default();
+    let to_ms = netpulse_shared::time::now_ms();
+    let to_ms = to_ms - to_ms % SPARKLINE_STEP_MS + SPARKLINE_STEP_MS;
+    let from_ms = to_ms - minutes * SPARKLINE_STEP_MS;
+    let queries = keys.into_iter().map(|key| {
+        let query = HistoryQuery {
+            schema: netpulse_shared::messages::SCHEMA_VERSION,
+            device: device.id.clone(),
+            interface: InterfaceRef::Name(key),
+            from_ms,
+            to_ms,
+            max_points: usize::try_from(minutes).unwrap_or(usize::MAX),
+            resolution: Some(Resolution::Raw),
+            step_ms: None,
+            page: 0,
+        };
+        let client = client.clone();
+        async move {
+            let subject = subjects::history(&query.device);
+            ask::<_, HistoryAnswer>(&client, subject, &query, RECORDER_WAIT_SECS, "recorder").await
+        }
+    });
+    // Each minute's sum over the interfaces, by the minute it starts.
+    let mut minutes_in: Vec<Option<f64>> = vec![None; usize::try_from(minutes).unwrap_or(0)];
+    let mut minutes_out = minutes_in.clone();
+    for answer in futures::future::join_all(queries).await {
+        let points = match answer? {
+            Ok(HistoryAnswer::Series { points, .. }) => points,
+            Ok(HistoryAnswer::Failed { reason }) => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    format!("history failed: {reason}"),
+                )
+                .into())
+            }
+            Err(error) => return Err(ApiError::unavailable("history", &error).into()),
+        };
+        // Average the answer's steps within each minute, then add the interfaces up.
+        let mut sums: HashMap<usize, (f64, u32, f64, u32)> = HashMap::new();
+        for point in points {
+            let Some(slot) = point
+                .time_ms
+                .checked_sub(from_ms)
+                .map(|d| d / SPARKLINE_STEP_MS)
+                .and_then(|m| usize::try_from(m).ok())
+                .filter(|m| *m < minutes_in.len())
+            else {
+                continue;
+            };
+            let entry = sums.entry(slot).or_default();
+            if let Some(spread) = point.in_bps {
+                entry.0 += spread.avg;
+                entry.1 += 1;
+            }
+            if let Some(spread) = point.out_bps {
+                entry.2 += spread.avg;
+                entry.3 += 1;
+            }
+        }
+        for (slot, (sum_in, n_in, sum_out, n_out)) in sums {
+            if n_in > 0 {
+                *minutes_in[slot].get_or_insert(0.0) += sum_in / f64::from(n_in);
+            }
+            if n_out > 0 {
+                *minutes_out[slot].get_or_insert(0.0) += sum_out / f64::from(n_out);
+            }
+        }
+    }
+    let points: Vec<serde_json::Value> = minutes_in
+        .iter()
+        .zip(&minutes_out)
+        .enumerate()
+        .map(|(slot, (in_bps, out_bps))| {
+            json!({
+                "time_ms": from_ms + slot as u64 * SPARKLINE_STEP_MS,
+                "in_bps": in_bps,
+                "out_bps": out_bps,
+            })
+        })
+        .collect();
+    Ok(warp::reply::json(&json!({"step_ms": SPARKLINE_STEP_MS, "points": points})).into_response())
 }

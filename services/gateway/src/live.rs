@@ -6,7 +6,7 @@
 //! channel. Each WebSocket reads from that channel: a client too slow to keep up misses
 //! messages (and is told how many) instead of slowing anyone else down.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_nats::jetstream::kv;
@@ -122,14 +122,35 @@ pub const KINDS: [&str; 7] = [
 ];
 
 /// What one client asked to receive: `{"type": "subscribe", "devices": [ids] | "*",
-/// "kinds": [...]}`. A client that never subscribes receives everything but live-view
-/// samples.
+/// "kinds": [...], "live": [ids]}`. A client that never subscribes receives everything but
+/// live-view samples. `live` names the devices whose one-second live view the client shows;
+/// without it, the devices listed by id are the ones shown.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Subscription {
     /// The devices, or `None` for all.
-    pub devices: Option<std::collections::HashSet<DeviceId>>,
+    pub devices: Option<HashSet<DeviceId>>,
     /// The kinds, or `None` for all.
-    pub kinds: Option<std::collections::HashSet<String>>,
+    pub kinds: Option<HashSet<String>>,
+    /// The devices shown in the live view, when given apart from `devices`.
+    pub live: Option<HashSet<DeviceId>>,
+}
+
+/// At most this many devices in a subscription's `devices` or `live`.
+const MAX_SUBSCRIBED: usize = 1000;
+
+/// A list of device ids from a subscribe message; the error names `field`.
+fn device_ids(field: &str, items: &[serde_json::Value]) -> Result<HashSet<DeviceId>, String> {
+    if items.len() > MAX_SUBSCRIBED {
+        return Err(format!("{field}: at most {MAX_SUBSCRIBED} device ids"));
+    }
+    items
+        .iter()
+        .map(|i| {
+            i.as_str()
+                .and_then(|s| DeviceId::parse(s).ok())
+                .ok_or_else(|| format!("{field}: {i} is not a device id"))
+        })
+        .collect()
 }
 
 impl Subscription {
@@ -142,24 +163,20 @@ impl Subscription {
         }
         if let Some(unknown) = value.as_object().and_then(|m| {
             m.keys()
-                .find(|k| !["type", "devices", "kinds"].contains(&k.as_str()))
+                .find(|k| !["type", "devices", "kinds", "live"].contains(&k.as_str()))
         }) {
             return Err(format!("{unknown}: unknown field"));
         }
         let devices = match &value["devices"] {
             serde_json::Value::Null => None,
             serde_json::Value::String(all) if all == "*" => None,
-            serde_json::Value::Array(items) if items.len() <= 1000 => Some(
-                items
-                    .iter()
-                    .map(|i| {
-                        i.as_str()
-                            .and_then(|s| DeviceId::parse(s).ok())
-                            .ok_or_else(|| format!("devices: {i} is not a device id"))
-                    })
-                    .collect::<Result<_, _>>()?,
-            ),
-            _ => return Err("devices must be \"*\" or a list of at most 1000 device ids".into()),
+            serde_json::Value::Array(items) => Some(device_ids("devices", items)?),
+            _ => return Err("devices must be \"*\" or a list of device ids".into()),
+        };
+        let live = match &value["live"] {
+            serde_json::Value::Null => None,
+            serde_json::Value::Array(items) => Some(device_ids("live", items)?),
+            _ => return Err("live must be a list of device ids".into()),
         };
         let kinds = match &value["kinds"] {
             serde_json::Value::Null => None,
@@ -176,7 +193,17 @@ impl Subscription {
             ),
             _ => return Err("kinds must be a list".into()),
         };
-        Ok(Self { devices, kinds })
+        Ok(Self {
+            devices,
+            kinds,
+            live,
+        })
+    }
+
+    /// The devices whose live view this client shows: `live` when given, else the devices
+    /// listed by id.
+    pub fn shown(&self) -> Option<&HashSet<DeviceId>> {
+        self.live.as_ref().or(self.devices.as_ref())
     }
 
     /// True when the client should get `message`.
@@ -187,7 +214,7 @@ impl Subscription {
                 && message
                     .device
                     .as_ref()
-                    .is_some_and(|d| self.devices.as_ref().is_some_and(|set| set.contains(d)));
+                    .is_some_and(|d| self.shown().is_some_and(|set| set.contains(d)));
             return shown && self.kinds.as_ref().is_none_or(|k| k.contains("sample"));
         }
         let device_ok = match (&self.devices, &message.device) {
@@ -206,7 +233,7 @@ pub struct Viewers {
 }
 
 impl Viewers {
-    fn add(&self, devices: &std::collections::HashSet<DeviceId>) {
+    fn add(&self, devices: &HashSet<DeviceId>) {
         let mut counts = self
             .counts
             .lock()
@@ -218,7 +245,7 @@ impl Viewers {
         self.changed.notify_one();
     }
 
-    fn remove(&self, devices: &std::collections::HashSet<DeviceId>) {
+    fn remove(&self, devices: &HashSet<DeviceId>) {
         let mut counts = self
             .counts
             .lock()
@@ -365,6 +392,56 @@ pub fn interface_rates(previous: Option<&Sample>, current: &Sample) -> Vec<Inter
         .collect()
 }
 
+/// The latest normal sample of each device as the overview shows it: when, sysUpTime, the
+/// rates of each interface and their totals. Filled by [`fan_out`]; empty after a restart
+/// until each device's next poll.
+#[derive(Debug, Clone, Default)]
+pub struct Latest(Arc<std::sync::Mutex<HashMap<DeviceId, serde_json::Value>>>);
+
+impl Latest {
+    /// The device's latest sample summary, if one came since the gateway started.
+    pub fn get(&self, device: &DeviceId) -> Option<serde_json::Value> {
+        self.lock().get(device).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<DeviceId, serde_json::Value>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn record(
+        &self,
+        device: &DeviceId,
+        time_ms: u64,
+        uptime: Option<u32>,
+        rates: &[InterfaceRate],
+    ) {
+        // A total only over the interfaces that have a rate; none when none has one.
+        let total = |pick: fn(&InterfaceRate) -> Option<f64>| {
+            rates.iter().filter_map(pick).reduce(|a, b| a + b)
+        };
+        let summary = serde_json::json!({
+            "time_ms": time_ms,
+            "uptime_ticks": uptime,
+            "in_bps": total(|r| r.in_bps),
+            "out_bps": total(|r| r.out_bps),
+            "interfaces": rates.iter().map(|r| serde_json::json!({
+                "index": r.index,
+                "name": r.name,
+                "speed_bps": r.speed_bps,
+                "in_bps": r.in_bps,
+                "out_bps": r.out_bps,
+            })).collect::<Vec<_>>(),
+        });
+        self.lock().insert(device.clone(), summary);
+    }
+
+    fn forget(&self, device: &DeviceId) {
+        self.lock().remove(device);
+    }
+}
+
 /// Sender side of the fan-out: JSON text, ready to send.
 pub type LiveSender = broadcast::Sender<Arc<Outgoing>>;
 
@@ -373,6 +450,7 @@ pub async fn fan_out(
     client: async_nats::Client,
     registry: kv::Store,
     live: LiveSender,
+    latest: Latest,
 ) -> anyhow::Result<()> {
     let mut samples = client.subscribe(subjects::SAMPLE_ALL).await?;
     let mut failures = client.subscribe(subjects::FAILURE_ALL).await?;
@@ -395,6 +473,9 @@ pub async fn fan_out(
                 // Samples can arrive out of order when several pollers run: rate only forward.
                 let prior = previous.get(&sample.device).filter(|p| p.time_ms < sample.time_ms);
                 let interfaces = interface_rates(prior, &sample);
+                if prior.is_some() || !previous.contains_key(&sample.device) {
+                    latest.record(&sample.device, sample.time_ms, sample.uptime_ticks, &interfaces);
+                }
                 let text = serde_json::to_string(&LiveMessage::Sample {
                     device: &sample.device,
                     time_ms: sample.time_ms,
@@ -476,6 +557,8 @@ pub async fn fan_out(
                     kv::Operation::Delete | kv::Operation::Purge => {
                         if let Ok(id) = DeviceId::parse(&entry.key) {
                             previous.remove(&id);
+                            previous_live.remove(&id);
+                            latest.forget(&id);
                         }
                         let text = serde_json::to_string(&LiveMessage::DeviceRemoved { device: &entry.key });
                         (DeviceId::parse(&entry.key).ok(), "device_removed", false, text)
@@ -529,11 +612,11 @@ async fn serve_client(
                 Some(Ok(message)) if message.is_text() => {
                     match Subscription::parse(message.to_str().unwrap_or_default()) {
                         Ok(next) => {
-                            // Devices shown by id count as viewed: the live view polls them.
-                            if let Some(devices) = &subscription.devices {
+                            // Devices shown count as viewed: the live view polls them.
+                            if let Some(devices) = subscription.shown() {
                                 viewers.remove(devices);
                             }
-                            if let Some(devices) = &next.devices {
+                            if let Some(devices) = next.shown() {
                                 viewers.add(devices);
                             }
                             subscription = next;
@@ -565,7 +648,7 @@ async fn serve_client(
             break;
         }
     }
-    if let Some(devices) = &subscription.devices {
+    if let Some(devices) = subscription.shown() {
         viewers.remove(devices);
     }
     let _ = to_client.close().await;
@@ -644,7 +727,22 @@ mod tests {
             !all.wants(&out("b", "sample", true), true),
             "live samples need the device by id"
         );
+        // A page showing every device's status and one device's live view.
+        let page = Subscription::parse(
+            r#"{"type": "subscribe", "devices": "*", "kinds": ["sample", "status"], "live": ["a"]}"#,
+        )
+        .expect("page");
+        assert!(page.wants(&out("a", "sample", true), true));
+        assert!(!page.wants(&out("b", "sample", true), true));
+        assert!(page.wants(&out("b", "sample", false), true));
+        assert!(page.wants(&out("b", "status", false), true));
+        let none = Subscription::parse(r#"{"type": "subscribe", "devices": ["a"], "live": []}"#)
+            .expect("no live view");
+        assert!(!none.wants(&out("a", "sample", true), true));
+        assert_eq!(none.shown().map(HashSet::len), Some(0));
         for (bad, says) in [
+            (r#"{"type": "subscribe", "live": "a"}"#, "live"),
+            (r#"{"type": "subscribe", "live": ["A B"]}"#, "live"),
             ("nonsense", "not JSON"),
             (r#"{"type": "hello"}"#, "subscribe"),
             (r#"{"type": "subscribe", "devices": ["A B"]}"#, "devices"),

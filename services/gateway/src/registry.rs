@@ -10,6 +10,7 @@ use netpulse_shared::messages::DeviceStatus;
 use warp::http::StatusCode;
 
 use crate::error::ApiError;
+use crate::live::Latest;
 
 /// Handle on the registry bucket and the reachability bucket.
 #[derive(Clone)]
@@ -18,6 +19,7 @@ pub struct Registry {
     status: kv::Store,
     interfaces: kv::Store,
     removed: kv::Store,
+    latest: Latest,
 }
 
 impl Registry {
@@ -33,7 +35,13 @@ impl Registry {
             status,
             interfaces,
             removed,
+            latest: Latest::default(),
         }
+    }
+
+    /// The latest samples' summaries, shown with each device.
+    pub fn latest(&self) -> &Latest {
+        &self.latest
     }
 
     /// The id a URL path segment names, for a device or a deleted device whose history is
@@ -107,7 +115,8 @@ impl Registry {
     }
 
     /// A device as the API shows it: no secrets, with its reachability
-    /// (`{"state": "unknown"}` until the scheduler has an outcome).
+    /// (`{"state": "unknown"}` until the scheduler has an outcome) and its latest sample's
+    /// rates (`null` until one comes).
     pub async fn shown(&self, device: &Device) -> serde_json::Value {
         let mut shown = serde_json::to_value(device.view()).unwrap_or_default();
         let status = match self.status.get(device.id.as_str()).await {
@@ -118,6 +127,7 @@ impl Registry {
             _ => None,
         };
         shown["status"] = status.unwrap_or_else(|| serde_json::json!({"state": "unknown"}));
+        shown["latest"] = self.latest.get(&device.id).unwrap_or_default();
         // What the device says about itself (untrusted text), once discovery has run.
         if let Ok(Some(found)) = self.interfaces(&device.id).await {
             shown["system"] = serde_json::to_value(&found.system).unwrap_or_default();
