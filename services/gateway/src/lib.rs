@@ -108,10 +108,12 @@ impl Gateway {
         let listener = TcpListener::bind(settings.listen).await?;
         let address = listener.local_addr()?;
         let (live, _) = broadcast::channel(live::CLIENT_BACKLOG);
+        let registry = Registry::new(store.clone(), status, interfaces, removed);
         let fan_out = tokio::spawn({
-            let (client, store, live) = (client.clone(), store.clone(), live.clone());
+            let (client, live) = (client.clone(), live.clone());
+            let latest = registry.latest().clone();
             async move {
-                if let Err(error) = live::fan_out(client, store, live).await {
+                if let Err(error) = live::fan_out(client, store, live, latest).await {
                     tracing::error!(%error, "live stream stopped");
                 }
             }
@@ -124,7 +126,7 @@ impl Gateway {
             listener,
             address,
             client,
-            registry: Registry::new(store, status, interfaces, removed),
+            registry,
             live,
             fan_out,
             web_dir: settings.web_dir,
