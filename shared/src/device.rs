@@ -34,6 +34,10 @@ pub const DEFAULT_INTERVAL_SECS: u32 = 10;
 pub const DEFAULT_TIMEOUT_MS: u32 = 2000;
 /// Retries used when a device does not set them.
 pub const DEFAULT_RETRIES: u32 = 1;
+/// Fastest live-view polling a device may ask for, in milliseconds.
+pub const MIN_LIVE_INTERVAL_MS: u32 = 200;
+/// See [`MIN_LIVE_INTERVAL_MS`].
+pub const MAX_LIVE_INTERVAL_MS: u32 = 3_600_000;
 /// The standard SNMP agent port.
 pub const DEFAULT_SNMP_PORT: u16 = 161;
 
@@ -471,6 +475,10 @@ pub struct Device {
     /// already).
     #[serde(default)]
     pub log_sources: Vec<std::net::IpAddr>,
+    /// The fastest the live view may poll this device, milliseconds; 0 leaves it to the
+    /// scheduler's `live_interval_ms`. At or above its own interval, it gets no live polls.
+    #[serde(default)]
+    pub live_interval_ms: u32,
 }
 
 /// A device as the API shows it: everything but the secrets.
@@ -501,6 +509,8 @@ pub struct DeviceView<'a> {
     pub oids: &'a [Oid],
     /// See [`Device::log_sources`].
     pub log_sources: &'a [std::net::IpAddr],
+    /// See [`Device::live_interval_ms`].
+    pub live_interval_ms: u32,
 }
 
 impl Device {
@@ -519,6 +529,7 @@ impl Device {
             interfaces: &self.interfaces,
             oids: &self.oids,
             log_sources: &self.log_sources,
+            live_interval_ms: self.live_interval_ms,
         }
     }
 
@@ -575,6 +586,10 @@ impl Device {
         map.insert(
             "log_sources".into(),
             serde_json::to_value(&self.log_sources).unwrap_or_default(),
+        );
+        map.insert(
+            "live_interval_ms".into(),
+            Value::from(self.live_interval_ms),
         );
         map
     }
@@ -642,7 +657,7 @@ impl Device {
 
     /// Like [`Device::from_json_body`], from an already parsed object.
     pub fn from_json_object(map: &Map<String, Value>) -> Result<Self, ValidationError> {
-        const KNOWN: [&str; 11] = [
+        const KNOWN: [&str; 12] = [
             "name",
             "address",
             "version",
@@ -654,6 +669,7 @@ impl Device {
             "interfaces",
             "oids",
             "log_sources",
+            "live_interval_ms",
         ];
         if let Some(unknown) = map
             .keys()
@@ -692,6 +708,18 @@ impl Device {
         }
         let timeout_ms = bounded_number(map, "timeout_ms", 100, 60_000, DEFAULT_TIMEOUT_MS)?;
         let retries = bounded_number(map, "retries", 0, 5, DEFAULT_RETRIES)?;
+        let live_interval_ms = bounded_number(map, "live_interval_ms", 0, MAX_LIVE_INTERVAL_MS, 0)
+            .ok()
+            .filter(|ms| *ms == 0 || *ms >= MIN_LIVE_INTERVAL_MS)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "live_interval_ms",
+                    format!(
+                        "must be 0 (the scheduler's) or a whole number of milliseconds from \
+                         {MIN_LIVE_INTERVAL_MS} to {MAX_LIVE_INTERVAL_MS}"
+                    ),
+                )
+            })?;
         let interval = match map.get("interval") {
             None | Some(Value::Null) => DEFAULT_INTERVAL_SECS,
             Some(v) => parse_interval(v)?,
@@ -730,6 +758,7 @@ impl Device {
             interfaces,
             oids,
             log_sources,
+            live_interval_ms,
         })
     }
 }
@@ -1013,6 +1042,14 @@ mod tests {
                 "interval",
             ),
             (
+                r#"{"name": "a", "address": "192.0.2.1", "live_interval_ms": 50}"#,
+                "live_interval_ms",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "live_interval_ms": -1}"#,
+                "live_interval_ms",
+            ),
+            (
                 r#"{"name": "a", "address": "192.0.2.1", "oids": ["1.3.x"]}"#,
                 "oids",
             ),
@@ -1096,6 +1133,11 @@ mod tests {
             .updated(br#"{"interval": 30, "v3": {"priv_password": "newpriv99"}}"#)
             .expect("update");
         assert_eq!(changed.interval, 30);
+        assert_eq!(changed.live_interval_ms, 0, "the scheduler's unless set");
+        let slower = changed
+            .updated(br#"{"live_interval_ms": 5000}"#)
+            .expect("live interval");
+        assert_eq!((slower.live_interval_ms, slower.interval), (5000, 30));
         let v3 = changed.v3.as_ref().expect("v3");
         assert_eq!(
             v3.auth.as_ref().map(|a| a.password.expose()),

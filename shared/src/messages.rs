@@ -117,6 +117,10 @@ pub struct PollJob {
     /// (not stored) and a failure is not counted against the device's reachability.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub live: bool,
+    /// With `live`: store the sample like a normal one (`scheduler.record_live`), on
+    /// `netpulse.sample.<device>` rather than `netpulse.live.<device>`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub record: bool,
 }
 
 /// Which devices browsers are showing now: published on [`crate::subjects::WATCH`] by each
@@ -236,6 +240,25 @@ pub struct PollFailure {
     pub time_ms: u64,
     /// Why, for a human ("timeout", "agent returned error tooBig", ...).
     pub reason: String,
+}
+
+/// A poller's answer to a test poll (`netpulse.test.<device>`): what the poll read, which
+/// was published nowhere else, or why it failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum PollTestOutcome {
+    /// The agent answered.
+    Polled {
+        /// What a normal poll would have published.
+        sample: Sample,
+        /// How long the poll took, milliseconds.
+        duration_ms: u64,
+    },
+    /// The poll failed.
+    Failed {
+        /// The poll's error, exactly as a [`PollFailure`] would carry it.
+        reason: String,
+    },
 }
 
 /// Whether a device answers its polls.
@@ -419,6 +442,7 @@ mod tests {
             interfaces: vec![],
             deadline_ms: 5,
             live: false,
+            record: false,
         };
         let text = serde_json::to_string(&job).expect("json");
         assert_eq!(serde_json::from_str::<PollJob>(&text).expect("back"), job);
@@ -434,6 +458,26 @@ mod tests {
             serde_json::from_str::<PollFailure>(&text).expect("back"),
             failure
         );
+    }
+
+    #[test]
+    fn test_poll_outcomes_round_trip() {
+        for outcome in [
+            PollTestOutcome::Polled {
+                sample: sample(),
+                duration_ms: 12,
+            },
+            PollTestOutcome::Failed {
+                reason: "timeout".into(),
+            },
+        ] {
+            let json = serde_json::to_value(&outcome).expect("json");
+            assert!(json["outcome"].is_string(), "{json}");
+            assert_eq!(
+                serde_json::from_value::<PollTestOutcome>(json).expect("back"),
+                outcome
+            );
+        }
     }
 
     #[test]

@@ -118,6 +118,70 @@ async fn showing_a_device_polls_it_every_second_until_the_page_closes() {
     .await
     .expect("live samples again");
 
+    // The device asks to be polled no faster than every 2 s: the live view slows down.
+    let patched = stack
+        .http(
+            "PATCH",
+            &format!("/api/devices/{id}"),
+            Some(br#"{"live_interval_ms": 2000}"#),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.text());
+    let settle = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tokio::time::timeout_at(settle, jobs.next()).await.is_ok() {}
+    let mut slow_times = Vec::new();
+    let mut last_job = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while slow_times.len() < 3 {
+        let message = tokio::time::timeout_at(deadline, jobs.next())
+            .await
+            .expect("live poll jobs at the device's pace")
+            .expect("open");
+        let job: PollJob = serde_json::from_slice(&message.payload).expect("a poll job");
+        if job.live {
+            slow_times.push(netpulse_shared::time::now_ms());
+            last_job = Some(job);
+        }
+    }
+    let gaps: Vec<u64> = slow_times.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps.iter().all(|g| (1_500..=3_000).contains(g)),
+        "live polls every 2 s: {gaps:?}"
+    );
+
+    // With `scheduler.record_live`, a live job is marked to be stored: its sample goes into
+    // the samples stream like a normal one, not to the live subject.
+    let mut stored_samples = stack
+        .nats
+        .subscribe(format!("netpulse.sample.{id}"))
+        .await
+        .expect("subscribe");
+    let mut job = last_job.expect("a live job seen");
+    job.job_id = format!("{id}-live-recorded");
+    job.deadline_ms = netpulse_shared::time::now_ms() + 5_000;
+    job.record = true;
+    stack
+        .nats
+        .publish(
+            format!("netpulse.poll.{id}"),
+            serde_json::to_vec(&job).expect("json").into(),
+        )
+        .await
+        .expect("publish");
+    let recorded = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(message) = stored_samples.next().await {
+            let sample: serde_json::Value =
+                serde_json::from_slice(&message.payload).expect("a sample");
+            if sample["id"] == job.job_id.as_str() {
+                return sample;
+            }
+        }
+        panic!("sample subscription ended");
+    })
+    .await
+    .expect("the recorded live poll's sample in the samples stream");
+    assert_eq!(recorded["device"], id.as_str());
+
     // The page closes: fast polling stops within 10 s.
     socket.close(None).await.ok();
     drop(socket);

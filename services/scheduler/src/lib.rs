@@ -41,8 +41,11 @@ pub struct SchedulerSettings {
     pub discovery_interval_secs: u64,
     /// Milliseconds between the polls of a device shown in a browser's live view, in
     /// addition to its normal ones (none for a device whose own interval is as short).
-    /// At least 200. Default 1000.
+    /// At least 200. Default 1000. A device's own `live_interval_ms` can only slow it.
     pub live_interval_ms: u64,
+    /// Store the live view's samples too (in the samples stream, like the normal ones).
+    /// Default false: they are shown, not stored.
+    pub record_live: bool,
 }
 
 impl Default for SchedulerSettings {
@@ -52,6 +55,7 @@ impl Default for SchedulerSettings {
             down_backoff_max_secs: 60,
             discovery_interval_secs: 3600,
             live_interval_ms: 1000,
+            record_live: false,
         }
     }
 }
@@ -198,10 +202,12 @@ impl Scheduler {
             let Some(scheduled) = self.devices.get(id) else {
                 continue;
             };
-            if plan::interval_ms(&scheduled.device) <= self.settings.live_interval_ms {
-                // Its normal polls are as fast as the live view's.
+            let Some(every) =
+                plan::live_every_ms(self.settings.live_interval_ms, &scheduled.device)
+            else {
+                // Its normal polls are as fast as the live view's would be.
                 continue;
-            }
+            };
             match self.live.get_mut(id) {
                 Some((expires, _)) => *expires = (*expires).max(until),
                 None => {
@@ -210,7 +216,8 @@ impl Scheduler {
                         self.client.clone(),
                         scheduled.device.clone(),
                         scheduled.discovered.clone(),
-                        self.settings.live_interval_ms,
+                        every,
+                        self.settings.record_live,
                     ));
                     self.live.insert(id.clone(), (until, task));
                 }
@@ -491,15 +498,16 @@ fn interfaces_vanished(sample: &Sample) -> bool {
     })
 }
 
-/// Publishes a live-view poll job for `device` every `live_interval_ms`, until aborted.
+/// Publishes a live-view poll job for `device` every `every` milliseconds, until aborted;
+/// with `record`, its samples are stored like the normal ones.
 async fn publish_live_jobs(
     client: async_nats::Client,
     device: Device,
     discovered: Option<DeviceInterfaces>,
-    live_interval_ms: u64,
+    every: u64,
+    record: bool,
 ) {
     let subject = subjects::poll(&device.id);
-    let every = live_interval_ms.max(200);
     let mut tick = tokio::time::interval(Duration::from_millis(every));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -509,6 +517,7 @@ async fn publish_live_jobs(
         job.job_id = format!("{}-live-{now}", device.id);
         job.deadline_ms = now + every;
         job.live = true;
+        job.record = record;
         match serde_json::to_vec(&job) {
             Ok(payload) => {
                 if let Err(error) = client.publish(subject.clone(), payload.into()).await {
