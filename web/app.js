@@ -1,34 +1,56 @@
-// netpulse dashboard: device list/form over /api/devices, live samples over /ws, traffic
-// charts (traffic.js) live or over a range from the history API, the device's logs (logs.js)
-// with a live tail, removed devices' kept history, unknown log sources (unknown.js).
+// netpulse dashboard, the main module. Views by the address's hash, so back, forward and
+// reload work: #/ the overview (overview.js: every device, live), #/device/<id> a device
+// (header, traffic charts of traffic.js with the interface table of ifacetable.js, the Logs
+// tab of logs.js, the Settings tab of settings.js), #/removed/<id> a removed device's kept
+// history. Live data over /ws (socket.js): every device's samples and status for the
+// overview, and one-second live samples of the device whose page is open. After a
+// reconnect, or when the gateway says this page lagged, everything is loaded again.
 // All server-provided strings reach the DOM through textContent only.
 
+import { AddDeviceForm } from './addform.js';
 import { readError } from './api.js';
-import { el } from './dom.js';
 import { askConfirm, askDeleteDevice } from './dialogs.js';
+import { el } from './dom.js';
 import { clock, formatBps, formatDateTime, formatUptime } from './format.js';
+import { InterfaceTable } from './ifacetable.js';
 import { LogsView } from './logs.js';
+import { OverviewView } from './overview.js';
 import { endsInGap, liveRow, pushLive } from './series.js';
+import { SettingsForm, SnmpTest } from './settings.js';
+import { LiveSocket } from './socket.js';
+import { renderStatusBadge } from './status.js';
 import { attachTabs } from './tabs.js';
+import { startTheme } from './theme.js';
 import { TrafficView } from './traffic.js';
 import { UnknownSources } from './unknown.js';
 
-const BACKOFF_MIN_MS = 1000;
-const BACKOFF_MAX_MS = 30000;
+/** The live indicator goes out when no live sample came for this long. */
+const LIVE_STALE_MS = 2500;
+const KINDS = ['sample', 'failure', 'status', 'log', 'device_added', 'device_removed', 'lagged'];
 
 const state = {
   role: null, // the signed-in user's role: 'viewer', 'operator' or 'admin'
   username: null,
   devices: new Map(), // id -> device JSON
+  devicesLoaded: false,
   buffers: new Map(), // id -> { series: Map(ifIndex -> {name, rows}), lastSampleMs, uptimeTicks, values, failure }
-  selected: null, // device id (string) or null
+  route: { view: 'overview', id: null }, // from the address's hash
+  shown: null, // {kind: 'device' | 'removed', id} the device page shows, or null
+  unchecked: new Set(), // ifIndex values the user took off the charts of the shown device
   removed: new Map(), // id -> removed device with kept history (GET /api/history/removed)
-  selectedRemoved: null, // id of the removed device whose history is shown, or null
-  view: null, // the TrafficView of the detail panel
-  logs: null, // the LogsView of the detail panel's Logs tab
+  live: { device: null, lastMs: 0, count: 0 }, // live samples of the shown device
+  overview: null,
+  view: null, // the TrafficView of the device page
+  logs: null, // the LogsView of the device page's Logs tab
+  ifaces: null, // the InterfaceTable of the device page
+  settings: null,
+  snmpTest: null,
+  addForm: null,
+  socket: null,
 };
 
 const $ = (sel) => document.querySelector(sel);
+const canChangeDevices = () => state.role === 'operator' || state.role === 'admin';
 
 // ---------- message fields ----------
 
@@ -36,7 +58,7 @@ const messageTime = (msg) => (typeof msg.time_ms === 'number' && Number.isFinite
 
 const displayValue = (v) => (v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v ?? ''));
 
-// ---------- per-device buffers ----------
+// ---------- per-device live buffers (what the live charts draw) ----------
 
 function bufferFor(id) {
   let buf = state.buffers.get(id);
@@ -70,12 +92,14 @@ function recordSample(msg) {
     const row = liveRow(timeMs, iface.in_bps, iface.out_bps);
     // No rate yet: skip on an empty series, otherwise keep the nulls so the chart shows a gap.
     if (row.inAvg === null && row.outAvg === null && series.rows.length === 0) continue;
+    // A live and a normal sample can be of the same poll time: one point.
+    if (series.rows.at(-1)?.t === timeMs) continue;
     pushLive(series.rows, row);
     touched.push(iface.index);
   }
-  buf.lastSampleMs = timeMs;
+  buf.lastSampleMs = Math.max(buf.lastSampleMs ?? 0, timeMs);
   buf.uptimeTicks = msg.uptime_ticks ?? null;
-  buf.values = Array.isArray(msg.values) ? msg.values : [];
+  if (Array.isArray(msg.values) && (msg.values.length > 0 || msg.live !== true)) buf.values = msg.values;
   buf.failure = null;
   return touched;
 }
@@ -89,141 +113,388 @@ function recordFailure(msg) {
   }
 }
 
-// ---------- device list ----------
+// ---------- routing ----------
 
-// Reachability transition: update the device's badge.
+function parseRoute() {
+  const hash = location.hash;
+  const match = /^#\/(device|removed)\/(.+)$/.exec(hash);
+  if (match) {
+    try {
+      return { view: match[1], id: decodeURIComponent(match[2]) };
+    } catch {
+      // a malformed address: the overview
+    }
+  }
+  return { view: 'overview', id: null };
+}
+
+const deviceHref = (id) => `#/device/${encodeURIComponent(id)}`;
+
+function openDevice(id) {
+  location.hash = deviceHref(id);
+}
+
+function applyRoute() {
+  state.route = parseRoute();
+  const onDevice = state.route.view !== 'overview';
+  $('#overview-view').hidden = onDevice;
+  $('#device-view').hidden = !onDevice;
+  $('#nav-overview').setAttribute('aria-current', onDevice ? 'false' : 'page');
+  if (onDevice) {
+    renderDetail();
+  } else {
+    closeDetail();
+    document.title = 'netpulse';
+  }
+  state.socket?.resubscribe();
+  renderLiveIndicator();
+}
+
+/** What the page asks /ws for: every device's data, and the open device's live samples. */
+function subscription() {
+  const live = state.route.view === 'device' && state.route.id !== null ? [state.route.id] : [];
+  return { type: 'subscribe', devices: '*', kinds: KINDS, live };
+}
+
+// ---------- device page ----------
+
+function closeDetail() {
+  if (state.shown === null) return;
+  state.shown = null;
+  state.view.clear();
+  state.logs.clear();
+  state.ifaces.clear();
+  state.snmpTest?.show(null);
+}
+
+/** Shows the device (or removed device) the route names; nothing if not known (yet). */
+function renderDetail() {
+  const { view, id } = state.route;
+  const device = view === 'device' ? state.devices.get(id) : null;
+  const removed = view === 'removed' ? state.removed.get(id) : null;
+  const known = Boolean(device || removed);
+  $('#device-detail').hidden = !known;
+  // Unknown until the lists have loaded: say so only then.
+  $('#no-selection').hidden = known || !state.devicesLoaded;
+  if (!known) {
+    closeDetail();
+    return;
+  }
+  const kind = device ? 'device' : 'removed';
+  if (state.shown?.kind === kind && state.shown.id === id) {
+    if (device) renderDetailHeader();
+    return;
+  }
+  closeDetail();
+  state.shown = { kind, id };
+  state.unchecked = new Set();
+  if (removed) {
+    renderRemovedDetail(removed);
+    return;
+  }
+  $('#device-detail').dataset.kind = 'device';
+  $('#live-facts').hidden = false;
+  for (const node of document.querySelectorAll('.device-actions button, #tab-settings')) node.hidden = false;
+  renderDetailHeader();
+  const buf = bufferFor(id);
+  const indices = new Set([...(device.interfaces || []), ...buf.series.keys()]);
+  const interfaces = [...indices]
+    .filter(Number.isInteger)
+    .sort((a, b) => a - b)
+    .map((index) => liveInterface(index, buf.series.get(index)?.name));
+  state.view.show({ id, live: true, endMs: null }, interfaces);
+  state.logs.show({ id, live: true });
+  state.snmpTest?.show(id);
+  renderStatus();
+  loadInterfaces(id);
+}
+
+// A live device's interface for the charts; its history is asked for by ifIndex.
+const liveInterface = (index, name) => ({ index, name: name || null, query: String(index) });
+
+// A removed device: its kept history only, from the interfaces it was polling.
+function renderRemovedDetail(entry) {
+  const detail = $('#device-detail');
+  detail.dataset.kind = 'removed';
+  $('#live-facts').hidden = true;
+  $('#interfaces').hidden = true;
+  $('#oid-values').hidden = true;
+  $('#test-result').hidden = true;
+  for (const node of document.querySelectorAll('.device-actions button, #tab-settings')) node.hidden = true;
+  if ($('#tab-settings')?.getAttribute('aria-selected') === 'true') $('#tab-traffic').click();
+  $('#detail-status').replaceChildren(el('span', 'device-state', 'removed'));
+  $('#detail-status').dataset.state = 'removed';
+  $('#detail-title').textContent = String(entry.name ?? entry.id);
+  document.title = `${String(entry.name ?? entry.id)} (removed) · netpulse`;
+  const removedAt = Number.isFinite(entry.removed_ms) ? formatDateTime(entry.removed_ms) : 'unknown';
+  $('#detail-meta').textContent = `${String(entry.address ?? '')} · removed ${removedAt} · kept history`;
+  const interfaces = (Array.isArray(entry.interfaces) ? entry.interfaces : [])
+    .filter((i) => Number.isInteger(i?.index))
+    .map((i) => {
+      const key = typeof i.key === 'string' ? i.key : '';
+      // By its stable key when it has one (the same series across renumbering), else by ifIndex.
+      return { index: i.index, name: key || null, query: key && !/^\d+$/.test(key) ? key : String(i.index) };
+    });
+  const endMs = Number.isFinite(entry.removed_ms) ? Math.min(entry.removed_ms, Date.now()) : null;
+  state.view.show({ id: String(entry.id), live: false, endMs }, interfaces);
+  state.view.showEmpty('No interfaces were recorded for this device.');
+  state.logs.show({ id: String(entry.id), live: false });
+}
+
+function renderDetailHeader() {
+  if (state.shown?.kind !== 'device') return;
+  const device = state.devices.get(state.shown.id);
+  if (!device) return;
+  $('#detail-title').textContent = device.name;
+  document.title = `${device.name} · netpulse`;
+  renderStatusBadge($('#detail-status'), device);
+  const sources = Array.isArray(device.log_sources) && device.log_sources.length > 0
+    ? ` · logs also from ${device.log_sources.map(String).join(', ')}` : '';
+  $('#detail-meta').textContent = `${device.address} · SNMP v${device.version} · every ${device.interval} s${sources}`;
+  // What the device says about itself: untrusted text, shown as text.
+  const system = device.system ?? {};
+  $('#sys-name').textContent = String(system.name || '–');
+  $('#sys-descr').textContent = String(system.descr || '–');
+  $('#sys-location').textContent = String(system.location || '–');
+  state.settings?.show(device);
+}
+
+// The shown device's interfaces as discovery found them: the interface table, and a chart
+// for each polled one (unless taken off).
+async function loadInterfaces(id) {
+  let list;
+  try {
+    const res = await fetch(`/api/devices/${encodeURIComponent(id)}/interfaces`);
+    if (!res.ok) return;
+    list = await res.json();
+  } catch {
+    return;
+  }
+  if (state.shown?.kind !== 'device' || state.shown.id !== id || !Array.isArray(list)) return;
+  const buf = bufferFor(id);
+  for (const i of list) {
+    if (!i.polled || !Number.isInteger(i.index) || state.unchecked.has(i.index)) continue;
+    const name = buf.series.get(i.index)?.name || (typeof i.key === 'string' ? i.key : null);
+    state.view.addInterface(liveInterface(i.index, name));
+    state.view.rename(i.index, name);
+  }
+  state.ifaces.setInterfaces(list, (index) => state.view.has(index));
+  const latest = state.overview.traffic.get(id);
+  if (latest) state.ifaces.setRates(latest.interfaces);
+}
+
+function onInterfaceToggle(iface, checked) {
+  if (state.shown?.kind !== 'device') return;
+  if (checked) {
+    state.unchecked.delete(iface.index);
+    const name = bufferFor(state.shown.id).series.get(iface.index)?.name || iface.name;
+    state.view.addInterface(liveInterface(iface.index, name));
+  } else {
+    state.unchecked.add(iface.index);
+    state.view.removeInterface(iface.index);
+  }
+}
+
+function renderStatus() {
+  if (state.shown?.kind !== 'device') return;
+  const id = state.shown.id;
+  const buf = bufferFor(id);
+  const latest = state.overview.traffic.get(id);
+  const lastMs = buf.lastSampleMs ?? latest?.timeMs ?? null;
+  $('#last-sample').textContent = lastMs === null ? 'no samples yet' : new Date(lastMs).toLocaleString();
+  $('#uptime').textContent = formatUptime(buf.uptimeTicks ?? latest?.uptimeTicks ?? null);
+  const rate = (v) => (v === null || v === undefined ? '–' : formatBps(v));
+  $('#detail-rates').textContent = latest ? `in ${rate(latest.inBps)} · out ${rate(latest.outBps)}` : '–';
+  const failure = $('#last-failure');
+  failure.hidden = !buf.failure;
+  failure.textContent = buf.failure ? `failed at ${clock(buf.failure.timeMs)}: ${buf.failure.reason}` : '';
+  const ok = $('#last-ok');
+  ok.hidden = Boolean(buf.failure);
+  ok.textContent = lastMs === null ? '–' : 'ok';
+  renderValues(buf.values);
+}
+
+function renderValues(values) {
+  const table = $('#oid-values');
+  table.hidden = values.length === 0;
+  table.tBodies[0].replaceChildren(
+    ...values.map((v) => {
+      const tr = el('tr');
+      tr.append(el('td', 'oid', String(v.oid ?? '')), el('td', 'type', String(v.type ?? '')), el('td', 'value', displayValue(v.value)));
+      return tr;
+    }),
+  );
+}
+
+// "live 1 s" while the open device's live samples arrive.
+function renderLiveIndicator() {
+  const node = $('#live-indicator');
+  const on = state.route.view === 'device' && state.live.device === state.route.id && Date.now() - state.live.lastMs < LIVE_STALE_MS;
+  node.hidden = !on;
+  node.dataset.count = String(state.live.device === state.route.id ? state.live.count : 0);
+}
+
+// ---------- live updates ----------
+
+function handleMessage(raw) {
+  let msg;
+  try {
+    msg = JSON.parse(raw);
+  } catch {
+    return;
+  }
+  if (!msg || typeof msg !== 'object') return;
+  switch (msg.type) {
+    case 'sample': return onSample(msg);
+    case 'failure': return onFailure(msg);
+    case 'status': return onStatus(msg);
+    case 'log': return state.logs.onLog(msg);
+    case 'lagged': return resync();
+    case 'device_added':
+      upsertDevice(msg.device);
+      // Added again under a removed device's name: it is no longer a removed one.
+      if (state.removed.has(String(msg.device?.id))) loadRemoved();
+      return;
+    case 'device_removed':
+      removeDevice(String(msg.device));
+      return loadRemoved();
+    default: // unknown message types are ignored
+  }
+}
+
+function onSample(msg) {
+  msg.device = String(msg.device);
+  state.overview.onSample(msg);
+  const touched = recordSample(msg);
+  if (msg.live === true) {
+    if (state.live.device !== msg.device) state.live = { device: msg.device, lastMs: 0, count: 0 };
+    state.live.lastMs = Date.now();
+    state.live.count += 1;
+    renderLiveIndicator();
+  }
+  if (state.shown?.kind !== 'device' || msg.device !== state.shown.id) return;
+  const buf = bufferFor(msg.device);
+  for (const index of touched) {
+    const name = buf.series.get(index)?.name;
+    if (!state.unchecked.has(index) && !state.view.has(index)) {
+      state.view.addInterface(liveInterface(index, name));
+      state.ifaces.setChecked(index, true);
+    }
+    state.view.rename(index, name);
+  }
+  // Only the live range moves; a past range stays as it was loaded.
+  state.view.liveChanged(touched);
+  const latest = state.overview.traffic.get(msg.device);
+  if (latest) state.ifaces.setRates(latest.interfaces);
+  renderStatus();
+}
+
+function onFailure(msg) {
+  msg.device = String(msg.device);
+  recordFailure(msg);
+  if (state.shown?.kind !== 'device' || msg.device !== state.shown.id) return;
+  state.view.liveChanged();
+  renderStatus();
+}
+
+// Reachability transition: the overview's row and counts, the device page's badge, its log.
 function onStatus(msg) {
   state.logs.onStatus(msg);
-  const device = state.devices.get(String(msg.device));
-  if (!device) return;
-  device.status = { state: msg.state, since_ms: msg.time_ms, reason: msg.reason };
-  renderDeviceList();
+  // The overview holds the same device objects: it updates their status.
+  state.overview.onStatus(msg);
+  renderDetailHeader();
 }
 
-function renderDeviceList() {
-  const list = $('#devices');
-  const devices = [...state.devices.values()].sort((a, b) => String(a.name).localeCompare(String(b.name)));
-  list.replaceChildren(...devices.map(deviceItem));
-  $('#devices-empty').hidden = devices.length > 0;
+function setWsStatus(live) {
+  const status = $('#ws-status');
+  status.textContent = live ? 'live' : 'reconnecting';
+  status.dataset.state = live ? 'live' : 'down';
 }
 
-function deviceItem(device) {
-  const id = String(device.id);
-  const li = el('li', 'device');
-  li.dataset.deviceId = id;
-  li.tabIndex = 0;
-  li.classList.toggle('selected', id === state.selected);
-  li.classList.toggle('failing', Boolean(state.buffers.get(id)?.failure));
-  li.setAttribute('aria-current', id === state.selected ? 'true' : 'false');
-
-  const info = el('div', 'device-info');
-  const reach = String(device.status?.state ?? 'unknown');
-  const badge = el('span', 'device-state', reach);
-  badge.dataset.state = reach;
-  if (device.status?.reason) badge.title = String(device.status.reason);
-  info.append(
-    badge,
-    el('span', 'device-name', device.name),
-    el('span', 'device-address', device.address),
-    el('span', 'device-meta', `SNMP v${device.version} · every ${device.interval} s`),
-  );
-  li.append(info);
-  // Viewers get no controls they may not use (the server refuses them anyway).
-  if (canChangeDevices()) {
-    const del = el('button', 'delete', 'Delete');
-    del.type = 'button';
-    del.addEventListener('click', (ev) => {
-      ev.stopPropagation();
-      deleteDevice(device);
-    });
-    li.append(del);
+/**
+ * After a reconnect or a `lagged` message: messages were missed. Load the devices (with
+ * their latest rates and status), sparklines, removed devices, the open device's interfaces,
+ * charts and logs again.
+ */
+async function resync() {
+  // Live rows have a hole now: the stored history fills the live range instead.
+  for (const buf of state.buffers.values()) for (const series of buf.series.values()) series.rows = [];
+  const ok = await loadDevices();
+  if (!ok) return;
+  state.overview.loadSparklines();
+  loadRemoved();
+  state.logs.resync();
+  if (state.shown?.kind === 'device') {
+    state.view.reload();
+    loadInterfaces(state.shown.id);
   }
-  li.addEventListener('click', () => selectDevice(id));
-  li.addEventListener('keydown', (ev) => {
-    if (ev.target === li && (ev.key === 'Enter' || ev.key === ' ')) {
-      ev.preventDefault();
-      selectDevice(id);
-    }
-  });
-  return li;
 }
+
+// ---------- device list ----------
 
 function upsertDevice(device) {
   if (!device || device.id === undefined || device.id === null) return;
-  const known = state.devices.get(String(device.id));
+  const id = String(device.id);
+  const known = state.devices.get(id);
   if (!device.status && known?.status) device.status = known.status;
-  state.devices.set(String(device.id), device);
-  renderDeviceList();
-  if (state.selected === null && state.selectedRemoved === null) selectDevice(String(device.id));
-  else if (state.selected === String(device.id)) renderDetailHeader();
+  state.devices.set(id, device);
+  state.overview.upsert(device);
+  if (state.route.view === 'device' && state.route.id === id) renderDetail();
 }
 
 function removeDevice(id) {
   state.devices.delete(id);
   state.buffers.delete(id);
-  if (state.selected === id) {
-    const next = state.devices.keys().next();
-    state.selected = null;
-    if (next.done) renderDetail();
-    else selectDevice(next.value);
-  }
-  renderDeviceList();
-}
-
-// Marks the selected entry of a list (devices or removed devices).
-function markSelected(list, id) {
-  for (const li of list.children) {
-    const on = li.dataset.deviceId === id;
-    li.classList.toggle('selected', on);
-    li.setAttribute('aria-current', on ? 'true' : 'false');
-  }
-}
-
-function selectDevice(id) {
-  if (state.selected === id && state.selectedRemoved === null) return;
-  state.selected = id;
-  state.selectedRemoved = null;
-  markSelected($('#devices'), id);
-  markSelected($('#removed'), null);
-  renderDetail();
-  if (id) loadInterfaces(id);
+  state.overview.forget(id);
+  if (state.route.view === 'device' && state.route.id === id) location.hash = '#/';
 }
 
 // ---------- REST ----------
 
+/** Loads every device; false when that failed (the error is shown). */
 async function loadDevices() {
   const errorBox = $('#list-error');
   try {
     const res = await fetch('/api/devices', { headers: { Accept: 'application/json' } });
-    if (res.status === 401) return showLogin();
+    if (res.status === 401) {
+      showLogin('Your session ended: sign in again.');
+      return false;
+    }
     if (!res.ok) throw new Error(`loading devices failed (HTTP ${res.status})`);
     const list = await res.json();
-    state.devices = new Map((Array.isArray(list) ? list : []).map((d) => [String(d.id), d]));
+    const devices = Array.isArray(list) ? list : [];
+    state.devices = new Map(devices.map((d) => [String(d.id), d]));
+    state.overview.setDevices(devices);
     errorBox.textContent = '';
   } catch (err) {
     errorBox.textContent = err.message;
-    return;
+    return false;
   }
-  const keepSelection = state.selected !== null && state.devices.has(state.selected);
-  if (!keepSelection) state.selected = null;
-  renderDeviceList();
-  if (keepSelection) renderDetailHeader();
-  else if (state.selectedRemoved !== null) return; // a removed device's history stays shown
-  else if (state.devices.size > 0) selectDevice(state.devices.keys().next().value);
-  else renderDetail();
+  state.devicesLoaded = true;
+  if (state.route.view === 'device') {
+    if (state.devices.has(state.route.id)) renderDetail();
+    else location.hash = '#/';
+  } else if (state.route.view !== 'overview') {
+    renderDetail();
+  }
+  return true;
 }
 
-// Asks whether to keep the history, then deletes the device (and its history if so chosen).
-async function deleteDevice(device) {
+// Asks whether to keep the history, then deletes the shown device (and its history if so chosen).
+async function deleteShownDevice() {
+  if (state.shown?.kind !== 'device') return;
+  const device = state.devices.get(state.shown.id);
+  if (!device) return;
   const choice = await askDeleteDevice(device);
   if (choice !== 'keep' && choice !== 'delete') return;
   const id = String(device.id);
-  const errorBox = $('#list-error');
+  const errorBox = $('#range-error');
   try {
     const res = await fetch(`/api/devices/${encodeURIComponent(id)}?history=${choice}`, { method: 'DELETE' });
     if (!res.ok && res.status !== 404) throw new Error((await readError(res)).message);
     errorBox.textContent = '';
     removeDevice(id);
+    location.hash = '#/';
   } catch (err) {
     errorBox.textContent = err.message;
   }
@@ -246,12 +517,10 @@ async function loadRemoved() {
     return;
   }
   renderRemovedList();
-  if (state.selectedRemoved !== null && !state.removed.has(state.selectedRemoved)) {
-    // Its history was deleted (here or elsewhere): show a device instead, if there is one.
-    state.selectedRemoved = null;
-    const first = state.devices.keys().next();
-    if (first.done) renderDetail();
-    else selectDevice(first.value);
+  if (state.route.view === 'removed') {
+    // Its history was deleted (here or elsewhere): back to the overview.
+    if (!state.removed.has(state.route.id)) location.hash = '#/';
+    else renderDetail();
   }
 }
 
@@ -267,8 +536,6 @@ function removedItem(entry) {
   const li = el('li', 'device removed-device');
   li.dataset.deviceId = id;
   li.tabIndex = 0;
-  li.classList.toggle('selected', id === state.selectedRemoved);
-  li.setAttribute('aria-current', id === state.selectedRemoved ? 'true' : 'false');
   const info = el('div', 'device-info');
   const removedAt = Number.isFinite(entry.removed_ms) ? formatDateTime(entry.removed_ms) : 'unknown';
   info.append(
@@ -286,23 +553,17 @@ function removedItem(entry) {
     });
     li.append(del);
   }
-  li.addEventListener('click', () => selectRemoved(id));
+  const open = () => {
+    location.hash = `#/removed/${encodeURIComponent(id)}`;
+  };
+  li.addEventListener('click', open);
   li.addEventListener('keydown', (ev) => {
     if (ev.target === li && (ev.key === 'Enter' || ev.key === ' ')) {
       ev.preventDefault();
-      selectRemoved(id);
+      open();
     }
   });
   return li;
-}
-
-function selectRemoved(id) {
-  if (state.selectedRemoved === id) return;
-  state.selectedRemoved = id;
-  state.selected = null;
-  markSelected($('#devices'), null);
-  markSelected($('#removed'), id);
-  renderDetail();
 }
 
 async function deleteKeptHistory(entry) {
@@ -326,299 +587,7 @@ async function deleteKeptHistory(entry) {
   loadRemoved();
 }
 
-// ---------- add-device form ----------
-
-const splitList = (text) => text.split(/[\s,]+/).filter((s) => s.length > 0);
-
-function readForm(form) {
-  const f = form.elements;
-  // Interfaces by ifIndex ("2") or by name ("eth0"); names are sent as strings.
-  const ifaceTokens = splitList(f.interfaces.value).map((t) => (/^\d+$/.test(t) ? Number(t) : t));
-  if (ifaceTokens.some((t) => t === 0)) {
-    throw Object.assign(new Error('an ifIndex starts at 1'), { field: 'interfaces' });
-  }
-  return {
-    name: f.name.value.trim(),
-    address: f.address.value.trim(),
-    version: f.version.value,
-    community: f.community.value,
-    interval: f.interval.value === '' ? null : Number(f.interval.value),
-    interfaces: ifaceTokens,
-    oids: splitList(f.oids.value),
-    log_sources: splitList(f.log_sources.value),
-  };
-}
-
-function showFormError(form, message, field) {
-  $('#form-error').textContent = message;
-  const input = field ? form.elements.namedItem(field) : null;
-  if (input instanceof Element) input.setAttribute('aria-invalid', 'true');
-}
-
-function clearFormError(form) {
-  $('#form-error').textContent = '';
-  for (const input of form.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
-}
-
-async function submitDevice(ev) {
-  ev.preventDefault();
-  const form = ev.currentTarget;
-  clearFormError(form);
-  let body;
-  try {
-    body = readForm(form);
-  } catch (err) {
-    showFormError(form, err.message, err.field);
-    return;
-  }
-  const button = form.querySelector('button[type=submit]');
-  button.disabled = true;
-  try {
-    const res = await fetch('/api/devices', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (!res.ok) {
-      const { message, field } = await readError(res);
-      showFormError(form, message, field);
-      return;
-    }
-    const device = await res.json().catch(() => null);
-    form.reset();
-    upsertDevice(device);
-    await loadDevices();
-  } catch (err) {
-    showFormError(form, `network error: ${err.message}`, null);
-  } finally {
-    button.disabled = false;
-  }
-}
-
-// "Add as device" on an unknown log source: its address in the form, the name to type next.
-function addUnknownSource(address) {
-  const form = $('#add-device');
-  if (!form) return;
-  clearFormError(form);
-  form.elements.address.value = address;
-  form.elements.name.focus();
-}
-
-// ---------- detail panel ----------
-
-function renderDetail() {
-  const removed = state.selectedRemoved === null ? null : state.removed.get(state.selectedRemoved);
-  const device = removed ? null : state.devices.get(state.selected);
-  $('#no-selection').hidden = Boolean(device || removed);
-  $('#device-detail').hidden = !(device || removed);
-  if (removed) return renderRemovedDetail(removed);
-  if (!device) {
-    state.view.clear();
-    state.logs.clear();
-    return;
-  }
-  const detail = $('#device-detail');
-  detail.dataset.kind = 'device';
-  $('#live-facts').hidden = false;
-  renderDetailHeader();
-  const buf = bufferFor(state.selected);
-  const indices = new Set([...(device.interfaces || []), ...buf.series.keys()]);
-  const interfaces = [...indices]
-    .filter(Number.isInteger)
-    .sort((a, b) => a - b)
-    .map((index) => liveInterface(index, buf.series.get(index)?.name));
-  state.view.show({ id: state.selected, live: true, endMs: null }, interfaces);
-  state.logs.show({ id: state.selected, live: true });
-  renderStatus();
-}
-
-// A live device's interface for the charts; its history is asked for by ifIndex.
-const liveInterface = (index, name) => ({ index, name: name || null, query: String(index) });
-
-// A removed device: its kept history only, from the interfaces it was polling.
-function renderRemovedDetail(entry) {
-  const detail = $('#device-detail');
-  detail.dataset.kind = 'removed';
-  $('#live-facts').hidden = true;
-  $('#interfaces').hidden = true;
-  $('#oid-values').hidden = true;
-  $('#detail-title').textContent = String(entry.name ?? entry.id);
-  const removedAt = Number.isFinite(entry.removed_ms) ? formatDateTime(entry.removed_ms) : 'unknown';
-  $('#detail-meta').textContent = `${String(entry.address ?? '')} · removed ${removedAt} · kept history`;
-  const interfaces = (Array.isArray(entry.interfaces) ? entry.interfaces : [])
-    .filter((i) => Number.isInteger(i?.index))
-    .map((i) => {
-      const key = typeof i.key === 'string' ? i.key : '';
-      // By its stable key when it has one (the same series across renumbering), else by ifIndex.
-      return { index: i.index, name: key || null, query: key && !/^\d+$/.test(key) ? key : String(i.index) };
-    });
-  const endMs = Number.isFinite(entry.removed_ms) ? Math.min(entry.removed_ms, Date.now()) : null;
-  state.view.show({ id: String(entry.id), live: false, endMs }, interfaces);
-  state.view.showEmpty('No interfaces were recorded for this device.');
-  state.logs.show({ id: String(entry.id), live: false });
-}
-
-function renderDetailHeader() {
-  const device = state.devices.get(state.selected);
-  if (!device || state.selectedRemoved !== null) return;
-  $('#detail-title').textContent = device.name;
-  const sources = Array.isArray(device.log_sources) && device.log_sources.length > 0
-    ? ` · logs also from ${device.log_sources.map(String).join(', ')}` : '';
-  $('#detail-meta').textContent = `${device.address} · SNMP v${device.version} · every ${device.interval} s${sources}`;
-  // What the device says about itself: untrusted text, shown as text.
-  const system = device.system ?? {};
-  $('#sys-name').textContent = String(system.name || '–');
-  $('#sys-descr').textContent = String(system.descr || '–');
-  $('#sys-location').textContent = String(system.location || '–');
-}
-
-// The selected device's interfaces as discovery found them.
-async function loadInterfaces(id) {
-  const table = $('#interfaces');
-  const res = await fetch(`/api/devices/${encodeURIComponent(id)}/interfaces`);
-  if (!res.ok || state.selected !== id) return;
-  const list = await res.json();
-  if (state.selected !== id || !Array.isArray(list)) return;
-  // Polled interfaces get a chart (with their history) even before a live sample names them.
-  const buf = bufferFor(id);
-  for (const i of list) {
-    if (!i.polled || !Number.isInteger(i.index)) continue;
-    const name = buf.series.get(i.index)?.name || (typeof i.key === 'string' ? i.key : null);
-    state.view.addInterface(liveInterface(i.index, name));
-    state.view.rename(i.index, name);
-  }
-  const rows = list.map((i) => {
-    const tr = el('tr');
-    tr.dataset.ifIndex = String(i.index);
-    const speed = typeof i.speed_bps === 'number' && i.speed_bps > 0 ? formatBps(i.speed_bps) : '–';
-    for (const cell of [i.key, i.alias, i.index, speed, `${i.admin_status} / ${i.oper_status}`, i.polled ? 'yes' : 'no']) {
-      tr.append(el('td', null, String(cell ?? '')));
-    }
-    return tr;
-  });
-  table.querySelector('tbody').replaceChildren(...rows);
-  table.hidden = rows.length === 0;
-}
-
-function renderStatus() {
-  const buf = bufferFor(state.selected);
-  $('#last-sample').textContent = buf.lastSampleMs === null ? 'no samples yet' : new Date(buf.lastSampleMs).toLocaleString();
-  $('#uptime').textContent = formatUptime(buf.uptimeTicks);
-  const failure = $('#last-failure');
-  failure.hidden = !buf.failure;
-  failure.textContent = buf.failure ? `failed at ${clock(buf.failure.timeMs)}: ${buf.failure.reason}` : '';
-  const ok = $('#last-ok');
-  ok.hidden = Boolean(buf.failure);
-  ok.textContent = buf.lastSampleMs === null ? '–' : 'ok';
-  renderValues(buf.values);
-}
-
-function renderValues(values) {
-  const table = $('#oid-values');
-  table.hidden = values.length === 0;
-  table.tBodies[0].replaceChildren(
-    ...values.map((v) => {
-      const tr = el('tr');
-      tr.append(el('td', 'oid', String(v.oid ?? '')), el('td', 'type', String(v.type ?? '')), el('td', 'value', displayValue(v.value)));
-      return tr;
-    }),
-  );
-}
-
-// ---------- live updates ----------
-
-function handleMessage(raw) {
-  let msg;
-  try {
-    msg = JSON.parse(raw);
-  } catch {
-    return;
-  }
-  if (!msg || typeof msg !== 'object') return;
-  switch (msg.type) {
-    case 'sample': return onSample(msg);
-    case 'failure': return onFailure(msg);
-    case 'status': return onStatus(msg);
-    case 'log': return state.logs.onLog(msg);
-    case 'lagged': return state.logs.resync();
-    case 'device_added':
-      upsertDevice(msg.device);
-      // Added again under a removed device's name: it is no longer a removed one.
-      if (state.removed.has(String(msg.device?.id))) loadRemoved();
-      return;
-    case 'device_removed':
-      removeDevice(String(msg.device));
-      return loadRemoved();
-    default: // unknown message types are ignored
-  }
-}
-
-function onSample(msg) {
-  msg.device = String(msg.device);
-  const touched = recordSample(msg);
-  setFailing(msg.device, false);
-  if (msg.device !== state.selected) return;
-  const buf = bufferFor(msg.device);
-  for (const index of touched) {
-    const name = buf.series.get(index)?.name;
-    state.view.addInterface(liveInterface(index, name));
-    state.view.rename(index, name);
-  }
-  // Only the live range moves; a past range stays as it was loaded.
-  state.view.liveChanged(touched);
-  renderStatus();
-}
-
-function onFailure(msg) {
-  msg.device = String(msg.device);
-  recordFailure(msg);
-  setFailing(msg.device, true);
-  if (msg.device !== state.selected) return;
-  state.view.liveChanged();
-  renderStatus();
-}
-
-function setFailing(id, failing) {
-  const li = [...$('#devices').children].find((node) => node.dataset.deviceId === id);
-  if (li) li.classList.toggle('failing', failing);
-}
-
-function setWsStatus(live) {
-  const status = $('#ws-status');
-  status.textContent = live ? 'live' : 'reconnecting';
-  status.dataset.state = live ? 'live' : 'down';
-}
-
-function connect() {
-  let backoff = BACKOFF_MIN_MS;
-  let everOpened = false;
-  const open = () => {
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new WebSocket(`${scheme}//${location.host}/ws`);
-    ws.addEventListener('open', () => {
-      backoff = BACKOFF_MIN_MS;
-      setWsStatus(true);
-      if (everOpened) {
-        // Resync adds and removes (and log entries) missed while disconnected.
-        loadDevices();
-        loadRemoved();
-        state.logs.resync();
-      }
-      everOpened = true;
-    });
-    ws.addEventListener('message', (ev) => handleMessage(ev.data));
-    ws.addEventListener('close', () => {
-      setWsStatus(false);
-      setTimeout(open, backoff);
-      backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
-    });
-  };
-  open();
-}
-
 // ---------- sign-in, roles, users ----------
-
-const canChangeDevices = () => state.role === 'operator' || state.role === 'admin';
 
 function showLogin(message) {
   $('#app').hidden = true;
@@ -662,8 +631,10 @@ async function loadUsers() {
     if (u.username !== state.username) {
       const del = el('button', 'delete', 'Delete');
       del.type = 'button';
+      del.setAttribute('aria-label', `Delete user ${String(u.username)}`);
       del.addEventListener('click', async () => {
-        if (!confirm(`Delete user "${u.username}"?`)) return;
+        const confirmed = await askConfirm({ title: 'Delete user?', text: `The user ${String(u.username)} will be deleted.`, confirm: 'Delete user' });
+        if (!confirmed) return;
         const r = await fetch(`/api/users/${encodeURIComponent(u.username)}`, { method: 'DELETE' });
         if (!r.ok) $('#user-error').textContent = (await readError(r)).message;
         loadUsers();
@@ -699,38 +670,78 @@ function startApp(me) {
   $('#app').hidden = false;
   $('#whoami').textContent = `${state.username} (${state.role})`;
   $('#logout').hidden = false;
+
+  // Viewers get no controls they may not use (the server refuses them anyway).
   if (canChangeDevices()) {
     $('#unknown-panel').hidden = false;
+    state.addForm = new AddDeviceForm($('#add-device'), (device) => {
+      upsertDevice(device);
+      loadDevices();
+    });
     new UnknownSources(
       { list: $('#unknown-sources'), empty: $('#unknown-empty'), error: $('#unknown-error') },
-      addUnknownSource,
+      (address) => {
+        $('#add-device-panel').scrollIntoView({ block: 'nearest' });
+        state.addForm.startWith(address);
+      },
     ).start();
+    state.settings = new SettingsForm($('#settings-form'), (device) => {
+      upsertDevice(device);
+      renderDetailHeader();
+    });
+    state.snmpTest = new SnmpTest({
+      button: $('#test-snmp'),
+      section: $('#test-result'),
+      status: $('#test-status'),
+      error: $('#test-error'),
+      values: $('#test-values'),
+      interfaces: $('#test-interfaces'),
+      close: $('#test-close'),
+    });
+    $('#delete-device').addEventListener('click', deleteShownDevice);
   } else {
-    $('#add-device-panel').remove();
-    $('#unknown-panel').remove();
+    for (const sel of ['#add-device-panel', '#unknown-panel', '#tab-settings', '#panel-settings', '.device-actions', '#test-result']) $(sel).remove();
   }
   if (state.role === 'admin') {
     $('#users-panel').hidden = false;
+    $('#add-user').addEventListener('submit', submitUser);
     loadUsers();
   } else {
     $('#users-panel').remove();
   }
-  loadDevices();
+  attachTabs($('#detail-tabs'), (tab) => state.logs.setActive(tab === 'logs'));
+
+  window.addEventListener('hashchange', applyRoute);
+  applyRoute();
+  loadDevices().then((ok) => {
+    if (ok) state.overview.loadSparklines();
+  });
   loadRemoved();
-  connect();
+  state.socket = new LiveSocket({
+    onMessage: handleMessage,
+    onState: setWsStatus,
+    onOpen: (reconnected) => {
+      if (reconnected) resync();
+    },
+  }, subscription);
+  state.socket.start();
+  setInterval(renderLiveIndicator, 500);
 }
 
 // ---------- start ----------
 
 async function init() {
-  if (typeof Chart !== 'undefined') {
-    Chart.defaults.color = '#9fb0c3';
-    Chart.defaults.borderColor = 'rgba(159, 176, 195, 0.12)';
-    Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
-  }
+  startTheme();
   $('#login-form').addEventListener('submit', submitLogin);
   $('#logout').addEventListener('click', logout);
-  $('#add-user').addEventListener('submit', submitUser);
+  state.overview = new OverviewView({
+    table: $('#devices'),
+    empty: $('#devices-empty'),
+    shown: $('#overview-shown'),
+    filter: $('#overview-filter'),
+    counts: $('.counts'),
+    error: $('#list-error'),
+  }, openDevice);
   state.view = new TrafficView({
     bar: $('#range-bar'),
     customForm: $('#custom-range'),
@@ -740,6 +751,7 @@ async function init() {
     label: $('#range-label'),
     error: $('#range-error'),
     charts: $('#charts'),
+    total: $('#chart-total'),
     empty: $('#charts-empty'),
   }, liveRows);
   state.logs = new LogsView({
@@ -749,10 +761,7 @@ async function init() {
     table: $('#log-table'),
     older: $('#log-older'),
   });
-  attachTabs($('#detail-tabs'), (tab) => state.logs.setActive(tab === 'logs'));
-  const form = $('#add-device');
-  form.addEventListener('submit', submitDevice);
-  form.addEventListener('input', (ev) => ev.target.removeAttribute?.('aria-invalid'));
+  state.ifaces = new InterfaceTable($('#interfaces'), onInterfaceToggle);
   setWsStatus(false);
   const res = await fetch('/api/me');
   if (res.status === 401) return showLogin();

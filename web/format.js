@@ -111,3 +111,13 @@ export function formatTick(ms, step) {
   if (step >= HOUR && d.getHours() === 0 && d.getMinutes() === 0) return day();
   return `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
 }
+
+/** How long ago, roughly: "just now", "42 s ago", "5 min ago", "3 h ago", "2 d ago". */
+export function formatAgo(ms) {
+  if (!Number.isFinite(ms) || ms < 0) return 'just now';
+  if (ms < 5 * SECOND) return 'just now';
+  if (ms < MINUTE) return `${Math.floor(ms / SECOND)} s ago`;
+  if (ms < HOUR) return `${Math.floor(ms / MINUTE)} min ago`;
+  if (ms < DAY) return `${Math.floor(ms / HOUR)} h ago`;
+  return `${Math.floor(ms / DAY)} d ago`;
+}

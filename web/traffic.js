@@ -3,7 +3,9 @@
 // (1 h to 30 d), or a custom span typed in or dragged on a chart. Ranges other than live come
 // from the history API: the average in and out as lines, the min-max spread as a faint band,
 // the 95th percentile of each direction as a dashed line. The shown range exports as CSV or
-// JSON. A removed device's kept history uses the same view without the live range.
+// JSON. A removed device's kept history uses the same view without the live range. Above the
+// per-interface charts, one chart stacks the charted interfaces' totals: in above the axis,
+// out below it. Colours come from the page's theme (theme.js) and follow it.
 //
 // Strings from devices (interface names) reach the page only as text: chart titles drawn on
 // the canvas, textContent and attributes.
@@ -14,8 +16,10 @@ import { attachDragZoom } from './zoom.js';
 import { downloadText, historyCsv } from './export.js';
 import { DAY, HOUR, fileStamp, formatBps, formatDateTime, formatDuration, formatTick, fromLocalInput, timeTicks, toLocalInput } from './format.js';
 import { LIVE_WINDOW_MS, mergeLive, percentile95, rowsFromHistory } from './series.js';
+import { onThemeChange, theme, withAlpha } from './theme.js';
 
-const COLORS = { in: '#4fc3f7', out: '#ffb74d' };
+/** Quiet time gathering redraws of the total chart. */
+const TOTAL_DELAY_MS = 100;
 
 /** Span of each fixed range; `custom` has its own from and to. */
 const SPANS = { live: LIVE_WINDOW_MS, '1h': HOUR, '6h': 6 * HOUR, '24h': DAY, '7d': 7 * DAY, '30d': 30 * DAY };
@@ -64,7 +68,7 @@ function bandDataset(role, color, fill) {
     data: [],
     borderWidth: 0,
     borderColor: 'transparent',
-    backgroundColor: `${color}30`,
+    backgroundColor: withAlpha(color, 0.19),
     pointRadius: 0,
     pointHoverRadius: 0,
     tension: 0,
@@ -115,19 +119,51 @@ function legendClick(_ev, item, legend) {
   chart.update('none');
 }
 
+// The colours of a per-interface chart's datasets, by role.
+function roleColour(role, t) {
+  return role === 'in' || role.startsWith('in-') || role === 'p95-in' ? t.in : t.out;
+}
+
+// Axis, grid and title colours of any chart, from the theme.
+function applyChartTheme(chart, t) {
+  const { x, y } = chart.options.scales;
+  for (const scale of [x, y]) {
+    scale.ticks.color = t.text;
+    scale.grid = { ...(scale.grid ?? {}), color: t.grid };
+    scale.border = { ...(scale.border ?? {}), color: t.grid };
+  }
+  chart.options.plugins.title.color = t.title;
+  chart.options.plugins.legend.labels.color = t.text;
+}
+
+function timeAxis() {
+  return {
+    type: 'linear',
+    afterBuildTicks: (scale) => {
+      scale.ticks = timeTicks(scale.min, scale.max, 7).map((value) => ({ value }));
+    },
+    ticks: {
+      maxRotation: 0,
+      autoSkip: false,
+      callback: (value, _i, ticks) => formatTick(value, ticks.length > 1 ? ticks[1].value - ticks[0].value : DAY),
+    },
+  };
+}
+
 function chartConfig(iface) {
+  const colours = theme();
   return {
     type: 'line',
     data: {
       datasets: [
-        lineDataset('in', COLORS.in),
-        lineDataset('out', COLORS.out),
-        bandDataset('in-min', COLORS.in, false),
-        bandDataset('in-max', COLORS.in, '-1'),
-        bandDataset('out-min', COLORS.out, false),
-        bandDataset('out-max', COLORS.out, '-1'),
-        percentileDataset('p95-in', COLORS.in),
-        percentileDataset('p95-out', COLORS.out),
+        lineDataset('in', colours.in),
+        lineDataset('out', colours.out),
+        bandDataset('in-min', colours.in, false),
+        bandDataset('in-max', colours.in, '-1'),
+        bandDataset('out-min', colours.out, false),
+        bandDataset('out-max', colours.out, '-1'),
+        percentileDataset('p95-in', colours.in),
+        percentileDataset('p95-out', colours.out),
       ],
     },
     options: {
@@ -137,17 +173,7 @@ function chartConfig(iface) {
       // Every dataset has a point at each time, so "index" finds the same time in each.
       interaction: { mode: 'index', intersect: false },
       scales: {
-        x: {
-          type: 'linear',
-          afterBuildTicks: (scale) => {
-            scale.ticks = timeTicks(scale.min, scale.max, 7).map((value) => ({ value }));
-          },
-          ticks: {
-            maxRotation: 0,
-            autoSkip: false,
-            callback: (value, _i, ticks) => formatTick(value, ticks.length > 1 ? ticks[1].value - ticks[0].value : DAY),
-          },
-        },
+        x: timeAxis(),
         y: { beginAtZero: true, grace: '5%', ticks: { callback: (v) => formatBps(v) } },
       },
       plugins: {
@@ -161,6 +187,47 @@ function chartConfig(iface) {
           callbacks: {
             title: (items) => (items.length > 0 ? formatDateTime(items[0].parsed.x) : ''),
             label: tooltipLabel,
+          },
+        },
+      },
+    },
+  };
+}
+
+// The stacked total: per interface an "in" dataset above the axis and an "out" one below.
+function totalConfig() {
+  return {
+    type: 'line',
+    data: { datasets: [] },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      scales: {
+        x: timeAxis(),
+        y: { stacked: true, grace: '5%', ticks: { callback: (v) => formatBps(Math.abs(v)) } },
+      },
+      plugins: {
+        title: { display: true, text: 'Total of the charted interfaces, stacked (in above the axis, out below)' },
+        legend: {
+          labels: { boxHeight: 8, filter: (item, data) => data.datasets[item.datasetIndex].stack === 'in' },
+          // An interface's entry shows and hides both its directions.
+          onClick: (_ev, item, legend) => {
+            const chart = legend.chart;
+            const index = chart.data.datasets[item.datasetIndex].ifIndex;
+            const visible = chart.isDatasetVisible(item.datasetIndex);
+            chart.data.datasets.forEach((d, i) => {
+              if (d.ifIndex === index) chart.setDatasetVisibility(i, !visible);
+            });
+            chart.update('none');
+          },
+        },
+        tooltip: {
+          filter: (item) => item.parsed.y !== null,
+          callbacks: {
+            title: (items) => (items.length > 0 ? formatDateTime(items[0].parsed.x) : ''),
+            label: (item) => `${item.dataset.label}: ${formatBps(Math.abs(item.parsed.y))}`,
           },
         },
       },
@@ -190,7 +257,31 @@ export class TrafficView {
     this.generation = 0;
     this.abort = null;
     this.customOpen = false;
+    /** The stacked total chart {card, chart, note}, while interfaces are charted. */
+    this.total = null;
+    this.totalTimer = null;
     this.bind();
+    onThemeChange((t) => this.applyTheme(t));
+  }
+
+  /** New colours (the colour scheme changed): every chart takes them. */
+  applyTheme(t) {
+    for (const entry of this.entries.values()) {
+      for (const d of entry.chart.data.datasets) {
+        const colour = roleColour(d.role, t);
+        if (d.band) d.backgroundColor = withAlpha(colour, 0.19);
+        else {
+          d.borderColor = colour;
+          d.backgroundColor = colour;
+        }
+      }
+      applyChartTheme(entry.chart, t);
+      entry.chart.update('none');
+    }
+    if (this.total) {
+      applyChartTheme(this.total.chart, t);
+      this.drawTotal();
+    }
   }
 
   bind() {
@@ -231,6 +322,7 @@ export class TrafficView {
     for (const entry of this.entries.values()) entry.chart.destroy();
     this.entries.clear();
     this.ui.charts.replaceChildren();
+    this.dropTotal();
     this.target = null;
     this.ui.empty.hidden = true;
     this.setError('');
@@ -264,11 +356,114 @@ export class TrafficView {
       ...iface, card, wrap, note, chart: null, body: null, stored: [], state: 'loading', error: null, pending: Promise.resolve(),
     };
     entry.chart = new Chart(canvas, chartConfig(iface));
+    applyChartTheme(entry.chart, theme());
     attachDragZoom(entry.chart, box, (from, to) => this.zoomTo(from, to));
     this.entries.set(iface.index, entry);
+    this.ensureTotal();
     this.ui.empty.hidden = true;
     this.renderBar();
     if (load) this.load(entry);
+  }
+
+  /** Whether an interface has a chart. */
+  has(index) {
+    return this.entries.has(index);
+  }
+
+  /** Removes an interface's chart. */
+  removeInterface(index) {
+    const entry = this.entries.get(index);
+    if (!entry) return;
+    entry.chart.destroy();
+    entry.card.remove();
+    this.entries.delete(index);
+    this.renderBar();
+    if (this.entries.size === 0) this.dropTotal();
+    else this.scheduleTotal();
+  }
+
+  // ---------- the stacked total ----------
+
+  ensureTotal() {
+    if (this.total || !this.ui.total) return;
+    const card = el('figure', 'chart-card total-card');
+    const wrap = el('div', 'chart');
+    const canvas = el('canvas');
+    canvas.dataset.total = 'true';
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', 'Total traffic of the charted interfaces, stacked per interface, in and out');
+    const box = el('div', 'zoom-selection');
+    box.hidden = true;
+    box.setAttribute('aria-hidden', 'true');
+    wrap.append(canvas, box);
+    const note = el('figcaption', 'chart-note muted');
+    card.append(wrap, note);
+    this.ui.total.replaceChildren(card);
+    const chart = new Chart(canvas, totalConfig());
+    applyChartTheme(chart, theme());
+    attachDragZoom(chart, box, (from, to) => this.zoomTo(from, to));
+    this.total = { card, chart, note };
+  }
+
+  dropTotal() {
+    clearTimeout(this.totalTimer);
+    this.totalTimer = null;
+    if (!this.total) return;
+    this.total.chart.destroy();
+    this.total = null;
+    this.ui.total?.replaceChildren();
+  }
+
+  scheduleTotal() {
+    if (this.totalTimer !== null || !this.total) return;
+    this.totalTimer = setTimeout(() => {
+      this.totalTimer = null;
+      this.drawTotal();
+    }, TOTAL_DELAY_MS);
+  }
+
+  drawTotal() {
+    if (!this.total) return;
+    const t = theme();
+    const entries = [...this.entries.values()].sort((a, b) => a.index - b.index);
+    const datasets = [];
+    let last = 0;
+    entries.forEach((entry, n) => {
+      const rows = entry.rows ?? [];
+      last = Math.max(last, rows.at(-1)?.t ?? 0);
+      const colour = t.series[n % t.series.length] || t.in;
+      const name = entry.name || `ifIndex ${entry.index}`;
+      for (const [stack, field, sign] of [['in', 'inAvg', 1], ['out', 'outAvg', -1]]) {
+        datasets.push({
+          label: `${name} ${stack}`,
+          ifIndex: entry.index,
+          stack,
+          data: rows.map((r) => ({ x: r.t, y: r[field] === null ? null : sign * r[field] })),
+          borderColor: colour,
+          backgroundColor: withAlpha(colour, stack === 'in' ? 0.45 : 0.25),
+          borderWidth: 1,
+          pointRadius: 0,
+          pointHoverRadius: 2,
+          tension: 0,
+          spanGaps: false,
+          fill: 'stack',
+        });
+      }
+    });
+    const chart = this.total.chart;
+    // Keep hidden interfaces hidden across redraws.
+    const hidden = new Set(chart.data.datasets.filter((_d, i) => !chart.isDatasetVisible(i)).map((d) => `${d.ifIndex}`));
+    chart.data.datasets = datasets;
+    datasets.forEach((d, i) => {
+      if (hidden.has(`${d.ifIndex}`)) chart.setDatasetVisibility(i, false);
+    });
+    const { fromMs, toMs } = this.isLive
+      ? { toMs: Math.max(Date.now(), last), fromMs: Math.max(Date.now(), last) - LIVE_WINDOW_MS }
+      : this.range;
+    chart.options.scales.x.min = fromMs;
+    chart.options.scales.x.max = toMs;
+    chart.update('none');
+    this.total.note.textContent = `${entries.length} ${entries.length === 1 ? 'interface' : 'interfaces'} stacked`;
   }
 
   /** Names a chart's interface once it is known. */
@@ -474,6 +669,8 @@ export class TrafficView {
     chart.options.scales.x.min = fromMs;
     chart.options.scales.x.max = toMs;
     chart.update('none');
+    entry.rows = rows;
+    this.scheduleTotal();
     this.describe(entry, rows, p95);
   }
 

@@ -1,0 +1,162 @@
+// The interface table of a device page: name, alias, speed, oper status, in and out rate,
+// utilisation (the larger of in and out over the speed), sortable by its column headers
+// (aria-sort), with a checkbox per interface choosing which get a chart. Rates follow the
+// device's samples. Names and aliases come from the device: text only.
+
+import { el } from './dom.js';
+import { formatBps } from './format.js';
+
+const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/** Utilisation in percent: the busier direction over the speed; null when unknown. */
+export function utilisation(inBps, outBps, speedBps) {
+  if (!(speedBps > 0) || (inBps === null && outBps === null)) return null;
+  return (Math.max(inBps ?? 0, outBps ?? 0) / speedBps) * 100;
+}
+
+const formatPercent = (p) => (p === null ? '–' : `${p < 10 ? p.toFixed(1) : Math.round(p)} %`);
+
+const text = (v) => String(v ?? '');
+const nullsLast = (a, b, f) => (a === null ? (b === null ? 0 : 1) : b === null ? -1 : f(a, b));
+const SORTS = {
+  name: (a, b) => text(a.key).localeCompare(text(b.key), undefined, { numeric: true }),
+  alias: (a, b) => text(a.alias).localeCompare(text(b.alias)),
+  speed: (a, b) => nullsLast(a.speed, b.speed, (x, y) => x - y),
+  oper: (a, b) => text(a.oper).localeCompare(text(b.oper)),
+  in: (a, b) => nullsLast(a.inBps, b.inBps, (x, y) => x - y),
+  out: (a, b) => nullsLast(a.outBps, b.outBps, (x, y) => x - y),
+  util: (a, b) => nullsLast(a.util, b.util, (x, y) => x - y),
+};
+
+export class InterfaceTable {
+  /**
+   * @param table the <table> (see index.html: th[data-sort] with a button each).
+   * @param onToggle called with (iface, checked) when a checkbox changes; iface is
+   *   {index, name, query}.
+   */
+  constructor(table, onToggle) {
+    this.table = table;
+    this.onToggle = onToggle;
+    this.items = new Map(); // ifIndex -> row model
+    this.sort = { key: 'name', desc: false };
+    for (const th of table.tHead.querySelectorAll('th[data-sort]')) {
+      th.querySelector('button').addEventListener('click', () => {
+        const key = th.dataset.sort;
+        // Numbers start with the largest, words with A.
+        const numeric = ['speed', 'in', 'out', 'util'].includes(key);
+        this.sort = { key, desc: this.sort.key === key ? !this.sort.desc : numeric };
+        this.render();
+      });
+    }
+  }
+
+  clear() {
+    this.items.clear();
+    this.table.tBodies[0].replaceChildren();
+    this.table.hidden = true;
+  }
+
+  /**
+   * The interfaces discovery found (GET /api/devices/{id}/interfaces); `chosen(index)` says
+   * whether one has a chart.
+   */
+  setInterfaces(list, chosen) {
+    const old = this.items;
+    this.items = new Map();
+    for (const i of list) {
+      if (!Number.isInteger(i?.index)) continue;
+      const known = old.get(i.index);
+      const item = known ?? { index: i.index, row: null };
+      Object.assign(item, {
+        key: typeof i.key === 'string' && i.key ? i.key : String(i.index),
+        alias: text(i.alias),
+        speed: num(i.speed_bps) > 0 ? i.speed_bps : null,
+        oper: text(i.oper_status),
+        polled: Boolean(i.polled),
+        inBps: known?.inBps ?? null,
+        outBps: known?.outBps ?? null,
+      });
+      item.util = utilisation(item.inBps, item.outBps, item.speed);
+      this.items.set(i.index, item);
+    }
+    this.render(chosen);
+  }
+
+  /** The rates of a sample ({interfaces: [{index, in_bps, out_bps}]}). */
+  setRates(interfaces) {
+    let changed = false;
+    for (const i of interfaces) {
+      const item = this.items.get(i.index);
+      if (!item) continue;
+      item.inBps = num(i.inBps ?? i.in_bps);
+      item.outBps = num(i.outBps ?? i.out_bps);
+      if (item.speed === null && num(i.speedBps ?? i.speed_bps) > 0) item.speed = i.speedBps ?? i.speed_bps;
+      item.util = utilisation(item.inBps, item.outBps, item.speed);
+      changed = true;
+    }
+    if (changed) this.render();
+  }
+
+  /** Ticks a checkbox from outside (a chart added because a sample named it). */
+  setChecked(index, checked) {
+    const box = this.items.get(index)?.row?.querySelector('input[type=checkbox]');
+    if (box) box.checked = checked;
+  }
+
+  render(chosen) {
+    const items = [...this.items.values()];
+    const compare = SORTS[this.sort.key] ?? SORTS.name;
+    const sign = this.sort.desc ? -1 : 1;
+    items.sort((a, b) => sign * compare(a, b) || a.index - b.index);
+    const rows = items.map((item) => {
+      if (!item.row) item.row = this.makeRow(item, chosen ? chosen(item.index) : item.polled);
+      else if (chosen) item.row.querySelector('input').checked = chosen(item.index);
+      this.fill(item);
+      return item.row;
+    });
+    const tbody = this.table.tBodies[0];
+    const current = [...tbody.children];
+    if (current.length !== rows.length || current.some((r, i) => r !== rows[i])) {
+      const focused = document.activeElement;
+      tbody.replaceChildren(...rows);
+      if (focused && tbody.contains(focused)) focused.focus();
+    }
+    this.table.hidden = rows.length === 0;
+    for (const th of this.table.tHead.querySelectorAll('th[data-sort]')) {
+      if (th.dataset.sort === this.sort.key) th.setAttribute('aria-sort', this.sort.desc ? 'descending' : 'ascending');
+      else th.removeAttribute('aria-sort');
+    }
+  }
+
+  makeRow(item, checked) {
+    const tr = el('tr');
+    tr.dataset.ifIndex = String(item.index);
+    const box = el('input');
+    box.type = 'checkbox';
+    box.checked = checked;
+    box.disabled = !item.polled;
+    box.setAttribute('aria-label', `Chart ${item.key}${item.polled ? '' : ' (not polled)'}`);
+    box.addEventListener('change', () => this.onToggle({ index: item.index, name: item.key, query: String(item.index) }, box.checked));
+    const check = el('td', 'if-chart');
+    check.append(box);
+    tr.append(check);
+    for (const className of ['if-name', 'if-alias', 'num if-speed', 'if-oper', 'num if-in', 'num if-out', 'num if-util']) tr.append(el('td', className));
+    return tr;
+  }
+
+  fill(item) {
+    const cells = item.row.cells;
+    const set = (i, value) => {
+      if (cells[i].textContent !== value) cells[i].textContent = value;
+    };
+    set(1, item.key);
+    set(2, item.alias);
+    set(3, item.speed === null ? '–' : formatBps(item.speed));
+    set(4, item.oper);
+    cells[4].dataset.oper = item.oper;
+    const rate = (v) => (!item.polled ? 'not polled' : v === null ? '–' : formatBps(v));
+    set(5, rate(item.inBps));
+    set(6, rate(item.outBps));
+    set(7, item.polled ? formatPercent(item.util) : '–');
+  }
+}
