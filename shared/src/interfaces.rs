@@ -165,6 +165,10 @@ pub struct DiscoveryJob {
     pub target: AgentTarget,
     /// GETBULK max-repetitions to start with (what worked last time, else a moderate 20).
     pub max_repetitions: u32,
+    /// A probe of a device not saved yet (the add-device form): the result goes back to the
+    /// requester only, not into the `netpulse_interfaces` bucket.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub probe: bool,
 }
 
 impl DiscoveryJob {
@@ -175,15 +179,34 @@ impl DiscoveryJob {
             device: device.id.clone(),
             target: AgentTarget::of(device),
             max_repetitions: last.map_or(20, |l| l.max_repetitions).clamp(1, 50),
+            probe: false,
         }
     }
+
+    /// A probe of `device`, which is not saved: under the id [`probe_id`]`(nonce)`, so that
+    /// its subject names no real device.
+    pub fn probe(device: &Device, nonce: u64) -> Self {
+        Self {
+            device: probe_id(nonce),
+            probe: true,
+            ..Self::for_device(device, None)
+        }
+    }
+}
+
+/// The device id of a probe: `probe-<nonce in hex>-`. A valid id (a safe subject token), but
+/// never a saved device's: those come from [`DeviceId::from_name`], which never ends one
+/// with `-`.
+pub fn probe_id(nonce: u64) -> DeviceId {
+    DeviceId::parse(&format!("probe-{nonce:016x}-"))
+        .unwrap_or_else(|_| unreachable!("a probe id is a valid device id"))
 }
 
 /// The answer to a discovery request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum DiscoveryOutcome {
-    /// It worked; the result is also in the bucket.
+    /// It worked; the result is also in the bucket (unless the job was a probe).
     Discovered(DeviceInterfaces),
     /// It failed, and why.
     Failed {
@@ -236,6 +259,25 @@ mod tests {
         );
         assert_eq!(found[3].key(), "Serial0");
         assert_eq!(found[1].key(), "eth0");
+    }
+
+    #[test]
+    fn probes_have_ids_no_device_can_have_and_say_so() {
+        let body = br#"{"name": "probe-00000000000000ff-", "address": "192.0.2.1"}"#;
+        let device = Device::from_json_body(body).expect("device");
+        let job = DiscoveryJob::probe(&device, 255);
+        assert_eq!(job.device.as_str(), "probe-00000000000000ff-");
+        assert_ne!(job.device, device.id, "a name cannot give a probe's id");
+        assert!(job.probe);
+        let json = serde_json::to_value(&job).expect("json");
+        assert_eq!(json["probe"], true);
+        assert_eq!(
+            serde_json::from_value::<DiscoveryJob>(json).expect("back"),
+            job
+        );
+        let saved = serde_json::to_value(DiscoveryJob::for_device(&device, None)).expect("json");
+        assert!(saved.get("probe").is_none(), "{saved}");
+        assert_ne!(probe_id(1), probe_id(2));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! - [`logs`]: device log entries, the syslog parser and framing, log queries.
 //! - [`interfaces`]: discovered interfaces, selection by name or index, discovery messages.
 //! - [`messages`]: the JSON messages carried over NATS, each with a schema version.
+//! - [`poll_plan`]: what one poll of a device GETs, and its poll job.
 //! - [`subjects`]: NATS subject names, stream, consumer and bucket names.
 //! - [`usm`]: SNMPv3 user-based security settings.
 //! - [`wire`]: values and OIDs decoded by snmp2 as netpulse types.
@@ -23,6 +24,7 @@ pub mod history;
 pub mod interfaces;
 pub mod logs;
 pub mod messages;
+pub mod poll_plan;
 pub mod rate;
 pub mod rollup;
 pub mod shutdown;

@@ -19,6 +19,16 @@ pub fn discover(device: &DeviceId) -> String {
 /// Every discovery request.
 pub const DISCOVER_ALL: &str = "netpulse.discover.*";
 
+/// Test polls of one device, request/reply from the gateway to a poller (queue group
+/// `pollers`): `netpulse.test.<device>`. The request is a poll job (credentials, so only
+/// pollers may read it), the answer a [`crate::messages::PollTestOutcome`]; nothing else is
+/// published.
+pub fn test(device: &DeviceId) -> String {
+    format!("netpulse.test.{device}")
+}
+/// Every test poll.
+pub const TEST_ALL: &str = "netpulse.test.*";
+
 /// Samples of one device: `netpulse.sample.<device>`.
 pub fn sample(device: &DeviceId) -> String {
     format!("netpulse.sample.{device}")
@@ -117,6 +127,10 @@ pub const INTERFACES_BUCKET: &str = "netpulse_interfaces";
 pub const REMOVED_BUCKET: &str = "netpulse_removed";
 /// The key-value bucket holding the device registry, one key per device id.
 pub const DEVICES_BUCKET: &str = "netpulse_devices";
+/// The key-value bucket of the gateway's sign-in sessions, one key per session: the SHA-256
+/// of its token in hex (never the token), the value `{username, created_ms, last_seen_ms}`.
+/// Only the gateway's NATS user may read or write it.
+pub const SESSIONS_BUCKET: &str = "netpulse_sessions";
 
 #[cfg(test)]
 mod tests {
@@ -127,6 +141,7 @@ mod tests {
         let id = DeviceId::parse("core-1").expect("id");
         assert_eq!(sample(&id), "netpulse.sample.core-1");
         assert_eq!(poll(&id), "netpulse.poll.core-1");
+        assert_eq!(test(&id), "netpulse.test.core-1");
         assert_eq!(device_of(&failure(&id)), Some(id));
         assert_eq!(device_of("netpulse.sample.A*"), None);
     }

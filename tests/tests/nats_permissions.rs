@@ -132,6 +132,12 @@ async fn the_pipeline_runs_under_its_permissions() {
         .http("POST", "/api/devices/guarded/discover", None)
         .await;
     assert_eq!(discovered.status, 200, "{}", discovered.text());
+    // The gateway may ask a poller for a test poll, and the poller may answer.
+    let tested = stack.http("POST", "/api/devices/guarded/test", None).await;
+    assert_eq!(tested.status, 200, "{}", tested.text());
+    assert!(tested.json()["values"]
+        .as_array()
+        .is_some_and(|v| !v.is_empty()));
     assert_eq!(
         stack.get_json("/api/devices/guarded").await["status"]["state"],
         "up"
@@ -185,4 +191,70 @@ async fn the_pipeline_runs_under_its_permissions() {
     assert_eq!(deleted.status, 204, "{}", deleted.text());
     assert!(!stack.data_dir.join("devices/guarded").exists());
     stack.stop().await;
+}
+
+#[tokio::test]
+async fn only_the_gateway_reaches_the_users_and_sessions_buckets() {
+    let server = NatsServer::start_with_netpulse_config();
+    let gateway = bus::connect(&server.settings_for("gateway"), "gateway")
+        .await
+        .expect("gateway");
+    let js = async_nats::jetstream::new(gateway);
+    let users = bus::users_bucket(&js).await.expect("users bucket");
+    users
+        .put("ann", "a user".into())
+        .await
+        .expect("the gateway writes users");
+    let sessions = bus::sessions_bucket(&js, Duration::from_secs(3600))
+        .await
+        .expect("sessions bucket");
+    sessions
+        .put("0123abcd", "a session".into())
+        .await
+        .expect("the gateway writes sessions");
+    assert!(sessions.get("0123abcd").await.expect("get").is_some());
+
+    let mut refusals = Vec::new();
+    for service in ["scheduler", "poller", "recorder", "logs"] {
+        for (bucket, key) in [("netpulse_users", "ann"), ("netpulse_sessions", "0123abcd")] {
+            let settings = server.settings_for(service);
+            refusals.push(async move {
+                let client = bus::connect(&settings, service).await.expect("connect");
+                let js = async_nats::jetstream::new(client.clone());
+                let open =
+                    tokio::time::timeout(Duration::from_secs(3), js.get_key_value(bucket)).await;
+                assert!(
+                    !matches!(open, Ok(Ok(_))),
+                    "{service} opened the {bucket} bucket"
+                );
+                let subject = format!("$JS.API.DIRECT.GET.KV_{bucket}.$KV.{bucket}.{key}");
+                let read = tokio::time::timeout(
+                    Duration::from_secs(3),
+                    client.request(subject, "".into()),
+                )
+                .await;
+                assert!(
+                    !matches!(read, Ok(Ok(ref m)) if m.payload.starts_with(b"a ")),
+                    "{service} read the {bucket} bucket"
+                );
+                let write = tokio::time::timeout(Duration::from_secs(3), async {
+                    let js = async_nats::jetstream::new(client);
+                    let ack = js
+                        .publish(format!("$KV.{bucket}.{key}"), "forged".into())
+                        .await?;
+                    ack.await
+                })
+                .await;
+                assert!(
+                    !matches!(write, Ok(Ok(_))),
+                    "{service} wrote the {bucket} bucket"
+                );
+            });
+        }
+    }
+    futures::future::join_all(refusals).await;
+    assert_eq!(
+        &sessions.get("0123abcd").await.expect("get").expect("kept")[..],
+        b"a session"
+    );
 }

@@ -7,7 +7,10 @@
 //!   default; see [`crate::history`]) or deleting it too.
 //! - `GET /api/devices/{id}/interfaces`: what discovery found, each with `polled`.
 //! - `POST /api/devices/{id}/discover`: discover now (answers once a poller has finished).
+//! - `POST /api/discover`, `POST /api/devices/{id}/test`: SNMP on demand, see [`on_demand`].
 //! - `GET /healthz`: 200 while NATS is connected, 503 otherwise.
+
+pub mod on_demand;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures::StreamExt;
@@ -254,7 +257,8 @@ async fn delete_device(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `GET /api/devices/{id}/interfaces` and `POST /api/devices/{id}/discover`.
+/// `GET /api/devices/{id}/interfaces`, `POST /api/devices/{id}/discover`, and the
+/// [`on_demand`] routes.
 pub fn interfaces(
     registry: Registry,
     client: async_nats::Client,
@@ -268,11 +272,17 @@ pub fn interfaces(
     let discover = warp::path!("api" / "devices" / String / "discover")
         .and(warp::post())
         .and(auth.require(Role::Operator))
-        .and(with_registry(registry))
-        .and(warp::any().map(move || client.clone()))
-        .and(with_auth(auth))
+        .and(with_registry(registry.clone()))
+        .and(warp::any().map({
+            let client = client.clone();
+            move || client.clone()
+        }))
+        .and(with_auth(auth.clone()))
         .and_then(discover_now);
-    list.or(discover).unify()
+    list.or(discover)
+        .unify()
+        .or(on_demand::routes(registry, client, auth).boxed())
+        .unify()
 }
 
 /// The interfaces of a discovery, as the API shows them, each with whether it is polled.

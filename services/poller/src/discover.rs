@@ -4,7 +4,8 @@
 //! column, at an OID that does not increase (a buggy agent would loop forever), or after
 //! [`MAX_REQUESTS_PER_WALK`] requests. max-repetitions starts where the last discovery of the
 //! device left it, halves on tooBig or a timeout, and the value that worked is returned so the
-//! next discovery starts there.
+//! next discovery starts there. A small GET of the system group comes first, so an agent that
+//! does not answer fails the discovery after one request's timeout and retries.
 
 use std::collections::BTreeMap;
 
@@ -111,10 +112,33 @@ pub async fn discover<A: Agent>(
     v1: bool,
     max_repetitions: u32,
 ) -> Result<DeviceInterfaces, SnmpError> {
+    // The system group first, in one small GET (a missing object is not an error): a silent
+    // agent fails here after one request's timeout and retries, before any GETBULK, which
+    // would halve its size on every timeout and so keep a dead device's discovery going.
+    let system_oids: Vec<Oid> = [1u32, 5, 6, 4]
+        .iter()
+        .map(|leaf| {
+            Oid::from_arcs(vec![1, 3, 6, 1, 2, 1, 1, *leaf, 0])
+                .unwrap_or_else(|_| unreachable!("well-known OID"))
+        })
+        .collect();
+    let system = match crate::poll::get_all(agent, &system_oids, 4).await {
+        Ok(values) => {
+            let at = |i: usize| text(values.get(i).map(|vb| &vb.value));
+            SystemInfo {
+                descr: at(0),
+                name: at(1),
+                location: at(2),
+                contact: at(3),
+            }
+        }
+        Err(SnmpError::Status { .. }) => SystemInfo::default(),
+        Err(e) => return Err(e),
+    };
     let mut max_rep = max_repetitions.max(1);
     let walk = |table_x: bool, col: u32| (column(table_x, col), table_x);
     let mut columns = BTreeMap::new();
-    // ifDescr first: every interface has one, and it tells whether the agent answers at all.
+    // ifDescr first: every interface has one.
     for (name, (oid, optional)) in [
         ("descr", walk(false, 2)),
         ("type", walk(false, 3)),
@@ -137,27 +161,6 @@ pub async fn discover<A: Agent>(
             Err(e) => return Err(e),
         }
     }
-    // The system group, in one GET (a missing object is not an error).
-    let system_oids: Vec<Oid> = [1u32, 5, 6, 4]
-        .iter()
-        .map(|leaf| {
-            Oid::from_arcs(vec![1, 3, 6, 1, 2, 1, 1, *leaf, 0])
-                .unwrap_or_else(|_| unreachable!("well-known OID"))
-        })
-        .collect();
-    let system = match crate::poll::get_all(agent, &system_oids, 4).await {
-        Ok(values) => {
-            let at = |i: usize| text(values.get(i).map(|vb| &vb.value));
-            SystemInfo {
-                descr: at(0),
-                name: at(1),
-                location: at(2),
-                contact: at(3),
-            }
-        }
-        Err(SnmpError::Status { .. }) => SystemInfo::default(),
-        Err(e) => return Err(e),
-    };
     let empty = BTreeMap::new();
     let col = |name: &str| columns.get(name).unwrap_or(&empty);
     let interfaces = col("descr")
@@ -339,6 +342,32 @@ mod tests {
             found.system.descr, "<script>alert(1)</script>",
             "kept as text"
         );
+    }
+
+    #[tokio::test]
+    async fn a_silent_agent_fails_after_one_request() {
+        /// Times out every request, counting them.
+        struct Silent(usize);
+        impl Agent for Silent {
+            async fn get(&mut self, _: &[Oid]) -> Result<Vec<VarBind>, SnmpError> {
+                self.0 += 1;
+                Err(SnmpError::Timeout)
+            }
+            async fn get_next(&mut self, _: &Oid) -> Result<Vec<VarBind>, SnmpError> {
+                self.0 += 1;
+                Err(SnmpError::Timeout)
+            }
+            async fn get_bulk(&mut self, _: &Oid, _: u32) -> Result<Vec<VarBind>, SnmpError> {
+                self.0 += 1;
+                Err(SnmpError::Timeout)
+            }
+        }
+        let mut agent = Silent(0);
+        let error = discover(&mut agent, DeviceId::parse("d").expect("id"), false, 20)
+            .await
+            .expect_err("nothing answers");
+        assert_eq!(error, SnmpError::Timeout);
+        assert_eq!(agent.0, 1, "no GETBULK halving against a silent agent");
     }
 
     #[tokio::test]

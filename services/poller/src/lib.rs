@@ -5,8 +5,10 @@
 //! timeout on every request and a number of retries; the result is published as a sample on
 //! `netpulse.sample.<device>` (stored by JetStream before the poller moves on) or as a
 //! failure on `netpulse.failure.<device>`. Discovery requests (`netpulse.discover.<device>`)
-//! are served the same way: the interfaces found go to the `netpulse_interfaces` bucket and,
-//! when the request expects an answer, back to the requester.
+//! are served the same way: the interfaces found go to the `netpulse_interfaces` bucket (not
+//! for a probe of an unsaved device) and, when the request expects an answer, back to the
+//! requester. A test poll (`netpulse.test.<device>`, request/reply) runs a poll job like any
+//! other but only answers the requester: no sample, no failure.
 
 pub mod discover;
 pub mod poll;
@@ -22,7 +24,7 @@ use futures::StreamExt;
 use netpulse_shared::config::NatsSettings;
 use netpulse_shared::device::DeviceId;
 use netpulse_shared::interfaces::{DiscoveryJob, DiscoveryOutcome};
-use netpulse_shared::messages::{PollFailure, PollJob, Sample, SCHEMA_VERSION};
+use netpulse_shared::messages::{PollFailure, PollJob, PollTestOutcome, Sample, SCHEMA_VERSION};
 use netpulse_shared::{bus, subjects, time};
 use serde::Deserialize;
 use tokio::sync::Semaphore;
@@ -72,21 +74,26 @@ pub async fn run(
         .queue_subscribe(subjects::POLL_ALL, queue.clone())
         .await?;
     let mut discoveries = client
-        .queue_subscribe(subjects::DISCOVER_ALL, queue)
+        .queue_subscribe(subjects::DISCOVER_ALL, queue.clone())
         .await?;
+    let mut tests = client.queue_subscribe(subjects::TEST_ALL, queue).await?;
     let limit = Arc::new(Semaphore::new(settings.concurrency.max(1)));
     let settings = Arc::new(settings);
     tracing::info!(concurrency = settings.concurrency, "poller ready");
     tokio::pin!(shutdown);
     loop {
-        let (message, discovery) = tokio::select! {
+        let (message, kind) = tokio::select! {
             () = &mut shutdown => break,
             message = jobs.next() => match message {
-                Some(m) => (m, false),
+                Some(m) => (m, Request::Poll),
                 None => break,
             },
             message = discoveries.next() => match message {
-                Some(m) => (m, true),
+                Some(m) => (m, Request::Discovery),
+                None => break,
+            },
+            message = tests.next() => match message {
+                Some(m) => (m, Request::Test),
                 None => break,
             },
         };
@@ -94,24 +101,37 @@ pub async fn run(
             () = &mut shutdown => break,
             permit = limit.clone().acquire_owned() => permit?,
         };
-        if discovery {
-            let Some(job) = parse_job::<DiscoveryJob>(&message, |j| &j.device) else {
-                continue;
-            };
-            let (client, interfaces) = (client.clone(), interfaces.clone());
-            tokio::spawn(async move {
-                handle_discovery(&client, &interfaces, job, message.reply).await;
-                drop(permit);
-            });
-        } else {
-            let Some(job) = parse_job::<PollJob>(&message, |j| &j.device) else {
-                continue;
-            };
-            let (client, js, settings) = (client.clone(), js.clone(), settings.clone());
-            tokio::spawn(async move {
-                handle_job(&client, &js, &settings, job).await;
-                drop(permit);
-            });
+        match kind {
+            Request::Discovery => {
+                let Some(job) = parse_job::<DiscoveryJob>(&message, |j| &j.device) else {
+                    continue;
+                };
+                let (client, interfaces) = (client.clone(), interfaces.clone());
+                tokio::spawn(async move {
+                    handle_discovery(&client, &interfaces, job, message.reply).await;
+                    drop(permit);
+                });
+            }
+            Request::Test => {
+                let Some(job) = parse_job::<PollJob>(&message, |j| &j.device) else {
+                    continue;
+                };
+                let (client, settings) = (client.clone(), settings.clone());
+                tokio::spawn(async move {
+                    handle_test(&client, &settings, job, message.reply).await;
+                    drop(permit);
+                });
+            }
+            Request::Poll => {
+                let Some(job) = parse_job::<PollJob>(&message, |j| &j.device) else {
+                    continue;
+                };
+                let (client, js, settings) = (client.clone(), js.clone(), settings.clone());
+                tokio::spawn(async move {
+                    handle_job(&client, &js, &settings, job).await;
+                    drop(permit);
+                });
+            }
         }
     }
     // Let polls under way finish and publish.
@@ -122,6 +142,17 @@ pub async fn run(
     .await;
     client.drain().await.ok();
     Ok(())
+}
+
+/// What a message on one of the poller's subscriptions asks for.
+#[derive(Debug, Clone, Copy)]
+enum Request {
+    /// A poll job (`netpulse.poll.*`).
+    Poll,
+    /// A discovery (`netpulse.discover.*`).
+    Discovery,
+    /// A test poll (`netpulse.test.*`).
+    Test,
 }
 
 /// A job from a message, if it is valid and names the device of its subject.
@@ -144,7 +175,8 @@ fn parse_job<T: serde::de::DeserializeOwned>(
     }
 }
 
-/// Discovers a device's interfaces, stores them, and answers the requester if there is one.
+/// Discovers a device's interfaces, stores them (unless the job is a probe), and answers the
+/// requester if there is one.
 #[tracing::instrument(skip_all, fields(device = %job.device))]
 async fn handle_discovery(
     client: &async_nats::Client,
@@ -166,6 +198,10 @@ async fn handle_discovery(
             ))
             .await
             {
+                Ok(found) if job.probe => {
+                    tracing::info!(interfaces = found.interfaces.len(), "device probed");
+                    DiscoveryOutcome::Discovered(found)
+                }
                 Ok(found) => match serde_json::to_vec(&found) {
                     Ok(bytes) => match interfaces.put(job.device.as_str(), bytes.into()).await {
                         Ok(_) => {
@@ -197,6 +233,50 @@ async fn handle_discovery(
     }
 }
 
+/// Polls a device once for a test and answers the requester only: neither the sample nor
+/// the failure is published, so history and reachability do not see it.
+#[tracing::instrument(skip_all, fields(device = %job.device, job = %job.job_id))]
+async fn handle_test(
+    client: &async_nats::Client,
+    settings: &PollerSettings,
+    job: PollJob,
+    reply: Option<async_nats::Subject>,
+) {
+    let Some(reply) = reply else {
+        tracing::warn!("test poll without a reply subject; skipped");
+        return;
+    };
+    if time::now_ms() > job.deadline_ms {
+        tracing::warn!("test poll arrived after its deadline; skipped");
+        return;
+    }
+    let started = std::time::Instant::now();
+    let polled = match Snmp2Agent::for_job(&job) {
+        Ok(mut agent) => {
+            Box::pin(poll::run_job(
+                &mut agent,
+                &job,
+                settings.max_oids_per_request,
+            ))
+            .await
+        }
+        Err(error) => Err(error),
+    };
+    let outcome = match polled {
+        Ok(sample) => PollTestOutcome::Polled {
+            sample,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        },
+        Err(error) => {
+            tracing::info!(%error, "test poll failed");
+            PollTestOutcome::Failed {
+                reason: error.to_string(),
+            }
+        }
+    };
+    publish(client, reply.to_string(), &outcome).await;
+}
+
 #[tracing::instrument(skip_all, fields(device = %job.device, job = %job.job_id))]
 async fn handle_job(
     client: &async_nats::Client,
@@ -221,7 +301,9 @@ async fn handle_job(
     .await
     {
         // A live-view poll: shown, not stored, and not held against the device.
-        Ok(sample) if job.live => publish(client, subjects::live(&sample.device), &sample).await,
+        Ok(sample) if job.live && !job.record => {
+            publish(client, subjects::live(&sample.device), &sample).await;
+        }
         Err(error) if job.live => tracing::debug!(%error, "live-view poll failed"),
         Ok(sample) => publish_sample(client, js, &sample).await,
         Err(error) => {
