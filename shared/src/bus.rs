@@ -157,6 +157,43 @@ pub async fn users_bucket(js: &jetstream::Context) -> Result<kv::Store, BusError
     bucket(js, "netpulse_users", "netpulse users").await
 }
 
+/// Sign-in sessions of the gateways: one key per session. Entries vanish `max_age` after
+/// their last write (the sessions' absolute limit, so only dead sessions go); when the bucket
+/// exists with another `max_age`, it is changed to this one.
+pub async fn sessions_bucket(
+    js: &jetstream::Context,
+    max_age: Duration,
+) -> Result<kv::Store, BusError> {
+    let fail = |e: &dyn std::fmt::Display| BusError::JetStream {
+        what: subjects::SESSIONS_BUCKET,
+        reason: e.to_string(),
+    };
+    if let Ok(mut stream) = js
+        .get_stream(format!("KV_{}", subjects::SESSIONS_BUCKET))
+        .await
+    {
+        let mut config = stream.info().await.map_err(|e| fail(&e))?.config.clone();
+        if config.max_age != max_age {
+            config.max_age = max_age;
+            js.update_stream(config).await.map_err(|e| fail(&e))?;
+        }
+        return js
+            .get_key_value(subjects::SESSIONS_BUCKET)
+            .await
+            .map_err(|e| fail(&e));
+    }
+    js.create_key_value(kv::Config {
+        bucket: subjects::SESSIONS_BUCKET.into(),
+        description: "netpulse sign-in sessions".into(),
+        history: 1,
+        max_age,
+        storage: stream::StorageType::File,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| fail(&e))
+}
+
 /// The device registry: one key per device id, the value a device as JSON.
 pub async fn devices_bucket(js: &jetstream::Context) -> Result<kv::Store, BusError> {
     bucket(js, subjects::DEVICES_BUCKET, "netpulse device registry").await

@@ -50,8 +50,69 @@ pub struct Stack {
     pub token: String,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The gateway, apart from the other services so that a test can restart it alone.
+    gateway_run: Option<GatewayRun>,
     _data: tempfile::TempDir,
     _server: NatsServer,
+}
+
+/// The running gateway, its own stop signal, and what it was built from (to build it again).
+struct GatewayRun {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    nats: NatsSettings,
+    settings: netpulse_gateway::GatewaySettings,
+}
+
+impl GatewayRun {
+    /// Builds a gateway from `settings`, retrying for a few seconds while its port is still
+    /// taken (by a gateway that has just stopped), and runs it.
+    async fn start(nats: NatsSettings, settings: netpulse_gateway::GatewaySettings) -> Self {
+        let client = bus::connect(&nats, "test-gateway")
+            .await
+            .expect("connect to NATS");
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(5);
+        let gateway = loop {
+            // Boxed: the future is large, and tests run on a thread's default stack.
+            let built = Box::pin(netpulse_gateway::Gateway::build(
+                client.clone(),
+                settings.clone(),
+                Some(ADMIN_PASSWORD),
+            ))
+            .await;
+            match built {
+                Ok(gateway) => break gateway,
+                // The old gateway's port may not be free yet.
+                Err(_) if tokio::time::Instant::now() < give_up => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => panic!("gateway: {error:#}"),
+            }
+        };
+        let settings = netpulse_gateway::GatewaySettings {
+            listen: gateway.address(),
+            ..settings
+        };
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(gateway.run_until_stopped(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }));
+        Self {
+            stop,
+            task,
+            nats,
+            settings,
+        }
+    }
+
+    /// Stops the gateway and waits until it has (its /ws connections closed).
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        tokio::time::timeout(Duration::from_secs(15), self.task)
+            .await
+            .expect("the gateway stops within 15 s")
+            .expect("the gateway task ends without panicking");
+    }
 }
 
 fn web_dir() -> PathBuf {
@@ -155,9 +216,8 @@ impl Stack {
                     .expect("logs receiver");
             }));
         }
-        let client = connect("test-gateway").await;
-        let gateway = netpulse_gateway::Gateway::build(
-            client,
+        let gateway_run = GatewayRun::start(
+            settings_for("gateway"),
             netpulse_gateway::GatewaySettings {
                 listen: "127.0.0.1:0".parse().expect("addr"),
                 web_dir: web_dir(),
@@ -166,13 +226,9 @@ impl Stack {
                     ..Default::default()
                 },
             },
-            Some(ADMIN_PASSWORD),
         )
-        .await
-        .expect("gateway");
-        let address = gateway.address();
-        let stop_gateway = shutdown();
-        tasks.push(tokio::spawn(gateway.run_until_stopped(stop_gateway)));
+        .await;
+        let address = gateway_run.settings.listen;
         let nats = connect("test").await;
         let token = login(address, "admin", ADMIN_PASSWORD)
             .await
@@ -187,6 +243,7 @@ impl Stack {
             traps,
             stop,
             tasks,
+            gateway_run: Some(gateway_run),
             _data: data,
             _server: server,
         }
@@ -285,9 +342,25 @@ impl Stack {
         response.json()
     }
 
+    /// Stops the gateway (and waits until it has, its /ws connections closed), then builds
+    /// and runs a new one with the same settings on the same address: sessions and
+    /// everything kept in NATS remain.
+    pub async fn restart_gateway(&mut self) {
+        let running = self.gateway_run.take().expect("a gateway runs");
+        let (nats, settings) = (running.nats.clone(), running.settings.clone());
+        running.stop().await;
+        let restarted = GatewayRun::start(nats, settings).await;
+        assert_eq!(restarted.settings.listen, self.gateway, "the same address");
+        self.gateway_run = Some(restarted);
+    }
+
     /// Stops the services and waits for them.
     pub async fn stop(mut self) {
         let _ = self.stop.send(true);
+        if let Some(gateway) = self.gateway_run.take() {
+            let _ = gateway.stop.send(true);
+            let _ = tokio::time::timeout(Duration::from_secs(15), gateway.task).await;
+        }
         for task in self.tasks.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
         }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use netpulse_tests::{http, login, Services, Stack, ADMIN_PASSWORD};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -452,5 +452,217 @@ async fn users_are_managed_by_admins_and_changes_are_audited() {
             .any(|(a, t, o)| a == "user.delete" && t == "admin" && o != "ok"),
         "refusals are audited"
     );
+    stack.stop().await;
+}
+
+/// A /ws request carrying a session cookie, from this origin.
+fn ws_with_cookie(
+    stack: &Stack,
+    session: &str,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let mut request = format!("ws://{}/ws", stack.gateway)
+        .into_client_request()
+        .expect("request");
+    let headers = request.headers_mut();
+    headers.insert("cookie", session.parse().expect("header"));
+    let origin = format!("http://{}", stack.gateway);
+    headers.insert("origin", origin.parse().expect("header"));
+    request
+}
+
+/// GET /api/me with a session cookie: the status.
+async fn me_status(stack: &Stack, session: &str) -> u16 {
+    http(
+        stack.gateway,
+        "GET",
+        "/api/me",
+        None,
+        &[("Cookie", session)],
+    )
+    .await
+    .status
+}
+
+#[tokio::test]
+async fn sessions_survive_a_gateway_restart_until_logout() {
+    let mut stack = Stack::start(Services::default()).await;
+    let session = cookie(&stack, "admin", ADMIN_PASSWORD).await;
+    let token = session
+        .strip_prefix("netpulse_session=")
+        .expect("cookie value")
+        .to_owned();
+    let rita = stack.user("rita", "viewer").await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_with_cookie(&stack, &session))
+        .await
+        .expect("ws");
+
+    stack.restart_gateway().await;
+    // The browser sees its socket close, and can reconnect by itself.
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "/ws still open after the gateway stopped");
+    assert_eq!(
+        me_status(&stack, &session).await,
+        200,
+        "same token after restart"
+    );
+    let me = http(
+        stack.gateway,
+        "GET",
+        "/api/me",
+        None,
+        &[("Cookie", &session)],
+    )
+    .await;
+    assert_eq!(me.json()["username"], "admin");
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_with_cookie(&stack, &session))
+        .await
+        .expect("a new /ws after restart");
+    assert_eq!(
+        stack.http_as(&rita, "GET", "/api/me", None).await.status,
+        200
+    );
+
+    // The bucket names sessions by a hash of their token, and holds no token.
+    let js = async_nats::jetstream::new(stack.nats.clone());
+    let bucket = js
+        .get_key_value("netpulse_sessions")
+        .await
+        .expect("sessions bucket");
+    let keys: Vec<String> = bucket
+        .keys()
+        .await
+        .expect("keys")
+        .try_collect()
+        .await
+        .expect("keys");
+    assert!(keys.len() >= 3, "admin twice and rita: {keys:?}");
+    for key in &keys {
+        assert_ne!(key, &token);
+        let value = bucket.get(key).await.expect("get").expect("value");
+        let value: Value = serde_json::from_slice(&value).expect("json");
+        assert!(!value.to_string().contains(&token), "{value}");
+        assert!(value["created_ms"].is_u64() && value["last_seen_ms"].is_u64());
+    }
+
+    // Logout ends the session, also for the next gateway.
+    let origin = format!("http://{}", stack.gateway);
+    let logout = http(
+        stack.gateway,
+        "POST",
+        "/api/logout",
+        None,
+        &[("Cookie", &session), ("Origin", &origin)],
+    )
+    .await;
+    assert_eq!(logout.status, 204, "{}", logout.text());
+    assert_eq!(me_status(&stack, &session).await, 401, "logged out");
+    // A password change ends the user's older sessions, on a gateway that read them from
+    // the bucket.
+    let changed = stack
+        .http(
+            "PATCH",
+            "/api/users/rita",
+            Some(
+                json!({"password": "rita-new-password"})
+                    .to_string()
+                    .as_bytes(),
+            ),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text());
+    assert_eq!(
+        stack.http_as(&rita, "GET", "/api/me", None).await.status,
+        401
+    );
+
+    stack.restart_gateway().await;
+    let _ = socket.close(None).await;
+    assert_eq!(
+        me_status(&stack, &session).await,
+        401,
+        "still out after restart"
+    );
+    assert_eq!(
+        stack.http_as(&rita, "GET", "/api/me", None).await.status,
+        401
+    );
+    assert_eq!(
+        stack.http("GET", "/api/me", None).await.status,
+        200,
+        "others stay in"
+    );
+    stack.stop().await;
+}
+
+#[tokio::test]
+async fn every_gateway_honours_a_session_and_its_end() {
+    let stack = Stack::start(Services::default()).await;
+    let second = netpulse_gateway::Gateway::build(
+        stack.nats.clone(),
+        netpulse_gateway::GatewaySettings {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            ..Default::default()
+        },
+        Some(ADMIN_PASSWORD),
+    )
+    .await
+    .expect("second gateway");
+    let other = second.address();
+    let (stop_second, mut stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(second.run_until_stopped(async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    }));
+    let token = login(stack.gateway, "admin", ADMIN_PASSWORD)
+        .await
+        .expect("login");
+    let bearer = format!("Bearer {token}");
+    let me_on = |address| {
+        let bearer = bearer.clone();
+        async move {
+            http(
+                address,
+                "GET",
+                "/api/me",
+                None,
+                &[("Authorization", &bearer)],
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(
+        me_on(other).await,
+        200,
+        "opened on one, honoured on the other"
+    );
+    let logout = http(
+        stack.gateway,
+        "POST",
+        "/api/logout",
+        None,
+        &[("Authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(logout.status, 204);
+    assert_eq!(me_on(stack.gateway).await, 401);
+    // The other gateway reads the bucket again within a few seconds.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while me_on(other).await != 401 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the other gateway still honours a closed session"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let _ = stop_second.send(true);
+    let _ = running.await;
     stack.stop().await;
 }

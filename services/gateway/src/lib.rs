@@ -76,6 +76,8 @@ pub struct Gateway {
     fan_out: tokio::task::JoinHandle<()>,
     viewers: live::Viewers,
     watching: tokio::task::JoinHandle<()>,
+    /// Closes the `/ws` connections when the gateway stops.
+    clients: live::ClientShutdown,
     web_dir: PathBuf,
     auth: Auth,
     unknown_sources: async_nats::jetstream::kv::Store,
@@ -104,7 +106,12 @@ impl Gateway {
             );
         }
         bus::events_stream(&js).await?;
-        let auth = Auth::new(users, AuditLog::new(js.clone()), &settings.auth);
+        let sessions = bus::sessions_bucket(
+            &js,
+            std::time::Duration::from_secs(settings.auth.session_max_secs),
+        )
+        .await?;
+        let auth = Auth::new(users, sessions, AuditLog::new(js.clone()), &settings.auth);
         let listener = TcpListener::bind(settings.listen).await?;
         let address = listener.local_addr()?;
         let (live, _) = broadcast::channel(live::CLIENT_BACKLOG);
@@ -121,6 +128,7 @@ impl Gateway {
         let viewers = live::Viewers::default();
         let watching = tokio::spawn(live::publish_viewers(client.clone(), viewers.clone()));
         Ok(Self {
+            clients: live::ClientShutdown::default(),
             viewers,
             watching,
             listener,
@@ -140,7 +148,8 @@ impl Gateway {
         self.address
     }
 
-    /// Serves until `shutdown` resolves, then lets requests under way finish.
+    /// Serves until `shutdown` resolves, then lets requests under way finish and closes the
+    /// `/ws` connections (waiting a few seconds at most for them to end).
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         tracing::info!(address = %self.address, "gateway listening");
         let vendor = warp::path!("vendor" / "chart.js" / ..).and(warp::fs::dir(
@@ -184,11 +193,14 @@ impl Gateway {
             .unify()
             .boxed();
         let routes = api
-            .or(
-                live::route(self.live.clone(), self.viewers.clone(), &self.auth)
-                    .map(warp::Reply::into_response)
-                    .boxed(),
+            .or(live::route(
+                self.live.clone(),
+                self.viewers.clone(),
+                &self.auth,
+                self.clients.clone(),
             )
+            .map(warp::Reply::into_response)
+            .boxed())
             .unify()
             .or(vendor.map(warp::Reply::into_response).boxed())
             .unify()
@@ -202,6 +214,13 @@ impl Gateway {
             .graceful(shutdown)
             .run()
             .await;
+        if !self
+            .clients
+            .close_all(std::time::Duration::from_secs(5))
+            .await
+        {
+            tracing::warn!("live clients still open after the gateway stopped");
+        }
         self.fan_out.abort();
         self.watching.abort();
     }

@@ -4,7 +4,8 @@
 //! One task reads NATS and computes bit rates (it alone holds the previous sample of each
 //! device, so no lock is needed); it sends ready-made JSON text to a bounded broadcast
 //! channel. Each WebSocket reads from that channel: a client too slow to keep up misses
-//! messages (and is told how many) instead of slowing anyone else down.
+//! messages (and is told how many) instead of slowing anyone else down. When the gateway
+//! stops, [`ClientShutdown`] closes every WebSocket, so browsers see it and reconnect.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use netpulse_shared::messages::{
 use netpulse_shared::rate::{bits_per_second, Gap, Reading};
 use netpulse_shared::subjects;
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use warp::filters::ws::{Message, WebSocket, Ws};
 use warp::{Filter, Rejection, Reply};
 
@@ -223,6 +224,37 @@ impl Subscription {
         };
         device_ok && self.kinds.as_ref().is_none_or(|k| k.contains(message.kind))
     }
+}
+
+/// Tells every `/ws` connection to close when the gateway stops, and lets the gateway wait
+/// until they have: each connection holds a receiver, and the sender sees when none is left.
+#[derive(Debug, Clone)]
+pub struct ClientShutdown {
+    stopping: watch::Sender<bool>,
+}
+
+impl Default for ClientShutdown {
+    fn default() -> Self {
+        Self {
+            stopping: watch::Sender::new(false),
+        }
+    }
+}
+
+impl ClientShutdown {
+    /// Tells every connection to close and waits until all have, or `limit` has passed;
+    /// whether all have.
+    pub async fn close_all(&self, limit: std::time::Duration) -> bool {
+        self.stopping.send_replace(true);
+        tokio::time::timeout(limit, self.stopping.closed())
+            .await
+            .is_ok()
+    }
+}
+
+/// Resolves when the gateway stops (at once if it already has).
+async fn gateway_stopped(mut stopping: watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stop| *stop).await;
 }
 
 /// How many clients show each device, for the live view; published to the scheduler.
@@ -586,6 +618,7 @@ pub fn route(
     live: LiveSender,
     viewers: Viewers,
     auth: &crate::auth::Auth,
+    shutdown: ClientShutdown,
 ) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     warp::path!("ws")
         .and(auth.require(crate::auth::Role::Viewer))
@@ -593,8 +626,9 @@ pub fn route(
         .map(move |_, ws: Ws| {
             let receiver = live.subscribe();
             let viewers = viewers.clone();
+            let stopping = shutdown.stopping.subscribe();
             ws.max_message_size(64 * 1024)
-                .on_upgrade(move |socket| serve_client(socket, receiver, viewers))
+                .on_upgrade(move |socket| serve_client(socket, receiver, viewers, stopping))
         })
 }
 
@@ -602,12 +636,16 @@ async fn serve_client(
     socket: WebSocket,
     mut receiver: broadcast::Receiver<Arc<Outgoing>>,
     viewers: Viewers,
+    stopping: watch::Receiver<bool>,
 ) {
     let (mut to_client, mut from_client) = socket.split();
+    let stopped = gateway_stopped(stopping);
+    tokio::pin!(stopped);
     let mut subscription = Subscription::default();
     let mut subscribed = false;
     loop {
         let text = tokio::select! {
+            () = &mut stopped => break,
             incoming = from_client.next() => match incoming {
                 Some(Ok(message)) if message.is_text() => {
                     match Subscription::parse(message.to_str().unwrap_or_default()) {
@@ -651,7 +689,8 @@ async fn serve_client(
     if let Some(devices) = subscription.shown() {
         viewers.remove(devices);
     }
-    let _ = to_client.close().await;
+    // A close frame; a client too slow to take it has its connection dropped.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), to_client.close()).await;
 }
 
 #[cfg(test)]

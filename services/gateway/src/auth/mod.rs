@@ -55,9 +55,11 @@ impl Role {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct AuthSettings {
-    /// A session ends after this many seconds without use. Default 1800.
+    /// A session ends after this many seconds without use (judged to about a minute: a
+    /// session's last use is stored about once a minute). Default 1800.
     pub session_idle_secs: u64,
-    /// A session ends this many seconds after login, used or not. Default 43200 (12 h).
+    /// A session ends this many seconds after login, used or not; also how long the
+    /// sessions bucket keeps an entry. Default 43200 (12 h).
     pub session_max_secs: u64,
     /// Failed logins (per user name or source address) before a lockout. Default 5.
     pub login_max_failures: usize,
@@ -99,11 +101,17 @@ pub struct Auth {
 }
 
 impl Auth {
-    /// Auth over a users bucket and an audit log.
-    pub fn new(users: UserStore, audit: audit::AuditLog, settings: &AuthSettings) -> Self {
+    /// Auth over a users bucket, a sessions bucket and an audit log.
+    pub fn new(
+        users: UserStore,
+        sessions: async_nats::jetstream::kv::Store,
+        audit: audit::AuditLog,
+        settings: &AuthSettings,
+    ) -> Self {
         Self {
             users,
             sessions: Sessions::new(
+                sessions,
                 Duration::from_secs(settings.session_idle_secs),
                 Duration::from_secs(settings.session_max_secs),
             ),
@@ -144,7 +152,11 @@ impl Auth {
     ) -> Result<Principal, ApiError> {
         let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "sign in first");
         let (token, by_cookie) = token_of(headers).ok_or_else(unauthorized)?;
-        let username = self.sessions.touch(&token).ok_or_else(unauthorized)?;
+        // Boxed: this runs inside every route's filter chain, whose stack it would grow.
+        let username = Box::pin(self.sessions.touch(&token))
+            .await
+            .map_err(|e| ApiError::unavailable("session store", &e))?
+            .ok_or_else(unauthorized)?;
         let user = self
             .users
             .get(&username)

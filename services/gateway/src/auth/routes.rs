@@ -225,7 +225,10 @@ async fn login(body: Bytes, source: Option<SocketAddr>, auth: Auth) -> Result<Re
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password").into());
     };
     auth.limiter.succeeded(&username, ip);
-    let token = auth.sessions.open(&user.username);
+    // Session calls are boxed: they keep the route futures (and the stack) small.
+    let token = Box::pin(auth.sessions.open(&user.username))
+        .await
+        .map_err(|e| ApiError::unavailable("session store", &e))?;
     auth.audit
         .record(&user.username, "login", &user.username, "ok", source_text)
         .await;
@@ -246,7 +249,9 @@ async fn logout(
     auth: Auth,
 ) -> Result<Response, Rejection> {
     if let Some((token, _)) = token_of(&headers) {
-        auth.sessions.close(&token);
+        Box::pin(auth.sessions.close(&token))
+            .await
+            .map_err(|e| ApiError::unavailable("session store", &e))?;
     }
     auth.audit
         .record(
@@ -306,7 +311,9 @@ async fn update_user(
         .await;
     let user = result.map_err(ApiError::from)?;
     if password.is_some() {
-        auth.sessions.close_user(&target);
+        Box::pin(auth.sessions.close_user(&target))
+            .await
+            .map_err(|e| ApiError::unavailable("session store", &e))?;
     }
     Ok(json_reply(&json!(user.view()), StatusCode::OK))
 }
@@ -324,7 +331,9 @@ async fn delete_user(
         .record(&principal.username, "user.delete", &target, &outcome, None)
         .await;
     result.map_err(ApiError::from)?;
-    auth.sessions.close_user(&target);
+    Box::pin(auth.sessions.close_user(&target))
+        .await
+        .map_err(|e| ApiError::unavailable("session store", &e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
