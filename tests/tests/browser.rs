@@ -1,17 +1,50 @@
 //! The dashboard in a real headless Chromium (driven by web/tests/dashboard.mjs) against
-//! the whole stack, a real snmpd and the logs receiver: what an operator sees and does on
-//! the page.
+//! the whole stack, a real snmpd, the logs receiver and the simulator: what an operator sees
+//! and does on the page.
+//!
+//! The script asks for things only this side can do (restart the gateway, silence a
+//! simulated device) with a line `CONTROL <command> [args]` on its standard output, and
+//! waits for `OK` or `ERR <message>` on its standard input.
 
-use std::process::Command;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use netpulse_shared::test_util::Snmpd;
+use netpulse_simulator::{Control, SimConfig, Simulator};
 use netpulse_tests::{Services, Stack};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
 
-#[tokio::test]
-async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
+/// The whole browser run, at most.
+const RUN_LIMIT: Duration = Duration::from_secs(600);
+
+/// Stack of the thread that runs the test and, on its runtime, the whole in-process stack:
+/// an unoptimised build of the gateway's filters and futures needs more than the default.
+const TEST_THREAD_STACK: usize = 16 * 1024 * 1024;
+
+#[test]
+fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
+    let runner = std::thread::Builder::new()
+        .name("browser".into())
+        .stack_size(TEST_THREAD_STACK)
+        .spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a tokio runtime")
+                .block_on(dashboard_checks());
+        })
+        .expect("start the test thread");
+    if let Err(panic) = runner.join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn dashboard_checks() {
     let agent = Snmpd::start();
     // The logs receiver too: the page tails syslog sent from the test's own loopback addresses.
-    let stack = Stack::start(Services {
+    let mut stack = Stack::start(Services {
         pipeline: true,
         pollers: 1,
         logs: true,
@@ -19,12 +52,14 @@ async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
     })
     .await;
     let syslog = stack.syslog.expect("the logs receiver listens");
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let output_dir = root.join("target/test-output/browser");
+    std::fs::create_dir_all(&output_dir).expect("create the test output folder");
     let base = format!("http://{}/", stack.gateway);
     let address = agent.address();
     stack.user("watcher", "viewer").await;
     // A device whose own texts are markup and script.
-    let hostile = netpulse_simulator::Simulator::start(netpulse_simulator::SimConfig {
+    let hostile = Simulator::start(SimConfig {
         devices: 1,
         interfaces: 1,
         base_port: 0,
@@ -41,6 +76,15 @@ async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
             r#"<img src=x onerror="window.__pwned=3"><script>window.__pwned=4</script>"#,
         )
         .expect("texts");
+    // The device the page discovers, adds, watches live, and sees go down and up.
+    let wall = Simulator::start(SimConfig {
+        devices: 1,
+        interfaces: 3,
+        base_port: 0,
+        ..Default::default()
+    })
+    .await
+    .expect("simulator");
     let mut command = Command::new("node");
     command
         .current_dir(root.join("web"))
@@ -50,25 +94,94 @@ async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
         )
         .env("NETPULSE_VIEWER", "watcher:watcher-password-1")
         .env("NETPULSE_HOSTILE", hostile.addresses()[0].to_string())
+        .env("NETPULSE_SIM", wall.addresses()[0].to_string())
         .env("NETPULSE_SYSLOG", syslog.to_string())
+        .env("NETPULSE_TEST_OUTPUT", &output_dir)
         .arg("tests/dashboard.mjs")
         .arg(&base)
-        .arg(&address);
+        .arg(&address)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
     if let Some(path) = std::env::var_os("NETPULSE_SCREENSHOT") {
         command.arg(path);
     }
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .expect("join")
-        .expect("run node (is Node.js installed and `make setup` done?)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "browser checks failed:\n{stdout}\n{stderr}"
+    let started = Instant::now();
+    let (success, stdout, stderr) =
+        tokio::time::timeout(RUN_LIMIT, drive(&mut command, &mut stack, &wall.control()))
+            .await
+            .expect("the browser checks finish within 10 minutes");
+    println!(
+        "browser checks took {:.0} s",
+        started.elapsed().as_secs_f64()
     );
+    assert!(success, "browser checks failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("live in and out points"));
     assert!(stdout.contains("live over /ws"));
+    assert!(stdout.contains("new live points"));
+    assert!(stdout.contains("reconnects by itself"));
+    for shot in ["overview.png", "device.png"] {
+        assert!(output_dir.join(shot).is_file(), "{shot} was written");
+    }
     stack.stop().await;
+}
+
+/// Runs the node script, printing its output line by line and answering its `CONTROL`
+/// lines; returns whether it succeeded, its standard output and its standard error.
+async fn drive(command: &mut Command, stack: &mut Stack, sim: &Control) -> (bool, String, String) {
+    let mut child = command
+        .spawn()
+        .expect("run node (is Node.js installed and `make setup` done?)");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let mut stderr_pipe = child.stderr.take().expect("piped stderr");
+    let stderr_task = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stderr_pipe.read_to_string(&mut text).await;
+        text
+    });
+    let mut stdout = String::new();
+    while let Some(line) = lines.next_line().await.expect("read node's output") {
+        println!("{line}");
+        stdout.push_str(&line);
+        stdout.push('\n');
+        if let Some(request) = line.strip_prefix("CONTROL ") {
+            let reply = match Box::pin(control(request.trim(), stack, sim)).await {
+                Ok(()) => "OK".to_owned(),
+                Err(message) => format!("ERR {message}"),
+            };
+            println!("{reply}");
+            stdin
+                .write_all(format!("{reply}\n").as_bytes())
+                .await
+                .expect("answer node");
+            stdin.flush().await.expect("answer node");
+        }
+    }
+    let status = child.wait().await.expect("node ends");
+    let stderr = stderr_task.await.unwrap_or_default();
+    (status.success(), stdout, stderr)
+}
+
+/// One command of the script: `restart-gateway`, `silence <n>` or `wake <n>`.
+async fn control(request: &str, stack: &mut Stack, sim: &Control) -> Result<(), String> {
+    let mut words = request.split_whitespace();
+    let device = |word: Option<&str>| -> Result<usize, String> {
+        word.and_then(|w| w.parse().ok())
+            .ok_or_else(|| format!("a device number is needed: {request}"))
+    };
+    match words.next() {
+        Some("restart-gateway") => {
+            Box::pin(stack.restart_gateway()).await;
+            Ok(())
+        }
+        Some("silence") => sim
+            .set_silent(device(words.next())?, true)
+            .map_err(|e| e.to_string()),
+        Some("wake") => sim
+            .set_silent(device(words.next())?, false)
+            .map_err(|e| e.to_string()),
+        _ => Err(format!("unknown command: {request}")),
+    }
 }

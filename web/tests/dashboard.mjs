@@ -1,9 +1,13 @@
 // Browser check of the netpulse dashboard, driven in headless Chromium by playwright-core.
 // Run by the Rust end-to-end test (tests/tests/browser.rs) against a live stack:
 //   NETPULSE_ADMIN=admin:<password> NETPULSE_VIEWER=<user>:<password> \
-//   NETPULSE_SYSLOG=<syslog host:port> \
+//   NETPULSE_SYSLOG=<syslog host:port> NETPULSE_SIM=<simulated device host:port> \
+//   NETPULSE_HOSTILE=<simulated device host:port> NETPULSE_TEST_OUTPUT=<folder> \
 //   node web/tests/dashboard.mjs <gateway base URL> <snmpd host:port> [screenshot.png]
-// With a screenshot path, it also saves <path>-1h.png, -drag.png, -logs.png and -removed.png.
+// With a screenshot path, it also saves <path>-1h.png, -drag.png, -logs.png and -removed.png;
+// in NETPULSE_TEST_OUTPUT it saves overview.png and device.png (and -dark variants).
+// When it needs the test to act (restart the gateway, silence the simulated device), it
+// prints `CONTROL <command> [args]` and waits for `OK` or `ERR <message>` on standard input.
 // It uses the page as people would: the admin signs in (after a wrong password), tries a bad
 // device, adds a real one whose name is hostile markup and watches its chart fill from /ws;
 // opens its Logs tab and sees syslog sent from the device's extra log source address arrive
@@ -13,18 +17,52 @@
 // the 95th percentile and exports the range as CSV and JSON; a viewer signs in and sees the
 // device but no controls, and the server refuses a change made behind the page's back; then
 // the admin deletes the device keeping its history, views that history (traffic and logs)
-// under Removed devices and deletes it.
+// under Removed devices and deletes it. The wall-screen part: the admin discovers a simulated
+// device and adds it with the interfaces chosen, sees it up on the overview, its chart move,
+// its one-second live view, its interface table and settings, sees it go down and come back
+// on the overview, and the page reconnect by itself after the gateway restarts.
 // Prints one line per check; exits non-zero with the reason on the first failure.
 
 import dgram from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
+import path from 'node:path';
+import readline from 'node:readline';
 import { chromium } from 'playwright-core';
 
 const [base, agent, screenshot] = process.argv.slice(2);
 if (!base || !agent) {
   console.error('usage: dashboard.mjs <base URL> <snmpd host:port> [screenshot.png]');
   process.exit(2);
+}
+
+const outputDir = process.env.NETPULSE_TEST_OUTPUT || null;
+const simAgent = process.env.NETPULSE_SIM || null;
+
+// ---------- asking the test to act ----------
+
+const controlReplies = [];
+let controlWaiter = null;
+const controlInput = readline.createInterface({ input: process.stdin });
+controlInput.on('line', (line) => {
+  if (controlWaiter) {
+    const wake = controlWaiter;
+    controlWaiter = null;
+    wake(line);
+  } else controlReplies.push(line);
+});
+
+/** Asks the Rust side to do `command` ("restart-gateway", "silence 0", "wake 0"). */
+async function control(command) {
+  console.log(`CONTROL ${command}`);
+  const reply = controlReplies.length > 0 ? controlReplies.shift() : await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer to CONTROL ${command}`)), 120000);
+    controlWaiter = (line) => {
+      clearTimeout(timer);
+      resolve(line);
+    };
+  });
+  if (reply !== 'OK') throw new Error(`CONTROL ${command} failed: ${reply}`);
 }
 
 const [adminUser, adminPassword] = (process.env.NETPULSE_ADMIN ?? '').split(/:(.*)/s);
@@ -37,6 +75,23 @@ async function signIn(page, user, password) {
   await form.locator('input[name=username]').fill(user);
   await form.locator('input[name=password]').fill(password);
   await form.locator('button[type=submit]').click();
+}
+
+// The overview's row of a device.
+const deviceRow = (page, id) => page.locator(`#devices tbody tr[data-device-id="${id}"]`);
+
+/** Goes to the overview by its link in the header. */
+async function showOverview(page) {
+  await page.click('#nav-overview');
+  await page.locator('#overview-view').waitFor({ state: 'visible' });
+}
+
+/** Opens a device's page from its row on the overview. */
+async function openDevice(page, id) {
+  if (await page.locator('#overview-view').isHidden()) await showOverview(page);
+  await deviceRow(page, id).click();
+  await page.waitForFunction((d) => location.hash === `#/device/${encodeURIComponent(d)}`
+    && !document.querySelector('#device-detail')?.hidden, id);
 }
 
 // A simulated device whose own texts are hostile markup (NETPULSE_HOSTILE=<host:port>).
@@ -188,6 +243,22 @@ function localInput(ms) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+// Every address the pages asked for (requests and WebSockets): all must be the gateway's.
+const requested = [];
+function watchRequests(page) {
+  page.on('request', (r) => requested.push(r.url()));
+  page.on('websocket', (ws) => requested.push(ws.url()));
+}
+// What the admin's page sent over /ws.
+const sentFrames = [];
+const parseFrame = (text) => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+};
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -205,6 +276,8 @@ try {
     if (msg.type() === 'error') consoleErrors.push(msg.text());
   });
   page.on('dialog', (dialog) => dialog.accept());
+  watchRequests(page);
+  page.on('websocket', (ws) => ws.on('framesent', (f) => sentFrames.push(String(f.payload))));
 
   await signIn(page, adminUser, 'not-the-password');
   await page.waitForFunction(() => document.querySelector('#login-error')?.textContent.trim().length > 0);
@@ -215,14 +288,27 @@ try {
   check((await page.locator('#whoami').textContent()).includes('admin'), 'the page says who is signed in');
   check(await page.locator('#users-panel').isVisible(), 'an admin sees the users panel');
 
-  // Bad input: the error names the problem and marks the field; nothing is added.
+  check(await page.locator('#overview-view').isVisible() && await page.evaluate(() => location.hash === '' || location.hash === '#/'),
+    'the overview is the landing view');
+
+  // Bad input: the error names the problem at the field and marks it; nothing is added.
   const form = page.locator('form#add-device');
   await form.locator('input[name=name]').fill('');
   await form.locator('input[name=address]').fill(agent);
   await form.locator('button[type=submit]').click();
-  await page.waitForFunction(() => document.querySelector('#form-error')?.textContent.trim().length > 0);
-  check(await form.locator('input[name=name]').getAttribute('aria-invalid') === 'true', 'empty name is refused and the name field is marked');
-  check(await page.locator('ul#devices li').count() === 0, 'nothing was added');
+  await page.waitForFunction(() => document.querySelector('#add-name-error')?.textContent.trim().length > 0);
+  check(await form.locator('input[name=name]').getAttribute('aria-invalid') === 'true'
+    && await form.locator('input[name=name]').getAttribute('aria-describedby') === 'add-name-error'
+    && await page.evaluate(() => document.activeElement?.id === 'add-name'),
+    `empty name is refused at its field ("${await page.locator('#add-name-error').textContent()}"), marked, described and focused`);
+  check(await page.locator('#devices tbody tr').count() === 0, 'nothing was added');
+  await form.locator('input[name=name]').fill('x');
+  await form.locator('input[name=interval]').fill('0');
+  await form.locator('button[type=submit]').click();
+  check(await form.locator('input[name=interval]').getAttribute('aria-invalid') === 'true'
+    && (await page.locator('#add-interval-error').textContent()).includes('1 to 86400')
+    && await form.locator('input[name=name]').getAttribute('aria-invalid') === null,
+    'an interval of 0 is refused at its field; typing cleared the name\'s mark');
 
   await form.locator('input[name=name]').fill(HOSTILE_NAME);
   await form.locator('input[name=address]').fill(agent);
@@ -233,26 +319,27 @@ try {
   await form.locator('button[type=submit]').click();
   await page.waitForFunction(() => document.querySelector('#add-device input[name=log_sources]')?.getAttribute('aria-invalid') === 'true');
   check(await form.locator('input[name=log_sources]').getAttribute('aria-invalid') === 'true'
-    && (await page.locator('#form-error').textContent()).includes('not-an-address'),
-    `a bad extra log source address is refused and its field marked ("${await page.locator('#form-error').textContent()}")`);
-  check(await page.locator('ul#devices li').count() === 0, 'nothing was added');
+    && (await page.locator('#add-log_sources-error').textContent()).includes('not-an-address'),
+    `the server refuses a bad extra log source address, shown at its field ("${await page.locator('#add-log_sources-error').textContent()}")`);
+  check(await page.locator('#devices tbody tr').count() === 0, 'nothing was added');
   await form.locator('input[name=log_sources]').fill(DEVICE_SOURCE);
   await form.locator('button[type=submit]').click();
-  const firstRow = page.locator('ul#devices li[data-device-id]').first();
+  const firstRow = page.locator('#devices tbody tr[data-device-id]').first();
   await firstRow.waitFor({ timeout: 30000 });
   check(await firstRow.locator('.device-name').textContent() === HOSTILE_NAME, 'the new device is listed with its name shown as text');
-  check(await page.locator('ul#devices img').count() === 0, 'markup in the name is not rendered');
+  check(await page.locator('#devices img').count() === 0, 'markup in the name is not rendered');
+  check(await page.locator('#add-log_sources-error').textContent() === ''
+    && await form.locator('[aria-invalid]').count() === 0, 'once added, no field is marked');
   const labId = await firstRow.getAttribute('data-device-id');
-  const row = page.locator(`ul#devices li[data-device-id="${labId}"]`);
 
-  await row.click();
+  await openDevice(page, labId);
   const canvas = page.locator('#charts canvas[data-if-index="1"]');
   await canvas.waitFor({ timeout: 30000 });
   // Two rated samples make a line: the chart moves from /ws without a reload.
   await waitForChart(page, 1, (s) => s.range === 'live' && s.in >= 2 && s.out >= 2, 'the ifIndex 1 chart has live in and out points');
   check(true, 'the ifIndex 1 chart has live in and out points');
-  await page.waitForFunction(() => document.querySelector('ul#devices li[data-device-id] .device-state')?.textContent === 'up', null, { timeout: 30000 });
-  check(true, 'the device shows as up');
+  await page.waitForFunction(() => document.querySelector('#detail-status .device-state')?.textContent === 'up', null, { timeout: 30000 });
+  check(true, 'the device page shows it as up');
   const last = await page.locator('#last-sample').textContent();
   check(last && last !== 'no samples yet', `last sample time is shown (${last})`);
   if (screenshot) await page.screenshot({ path: screenshot });
@@ -394,6 +481,7 @@ try {
   await waitForLogs(page, (r) => r.length === 100, 'the search is cleared');
 
   // The unknown source: listed for the admin; "Add as device" starts the form with its address.
+  await showOverview(page);
   const stranger = page.locator(`#unknown-sources li[data-address="${UNKNOWN_SOURCE}"]`);
   await stranger.waitFor({ timeout: 40000 });
   check((await stranger.locator('.device-address').textContent()) === UNKNOWN_SOURCE
@@ -413,10 +501,11 @@ try {
   await form.locator('input[name=interval]').fill('3');
   await form.locator('button[type=submit]').click();
   const addedAt = Date.now();
-  const strangerRow = page.locator('ul#devices li[data-device-id]')
+  const strangerRow = page.locator('#devices tbody tr[data-device-id]')
     .filter({ has: page.locator('.device-name', { hasText: /^stranger$/ }) });
   await strangerRow.waitFor();
   await strangerRow.click();
+  await page.locator('#tab-logs').click();
   await page.waitForFunction(() => document.querySelector('#detail-title')?.textContent === 'stranger'
     && !document.querySelector('#panel-logs').hidden
     && !['', 'Loading…'].includes(document.querySelector('#log-status')?.textContent));
@@ -437,35 +526,36 @@ try {
   const down = rows.find((x) => x.kind === 'status');
   check(!downAtLoad && logRequests.length === strangerLoads && down.severity === 'error',
     `its reachability change arrives live as a status entry ("${down.message}", ${down.severity}, ${((Date.now() - addedAt) / 1000).toFixed(1)} s after adding)`);
-  await strangerRow.locator('button.delete').click();
+  await page.click('#delete-device');
   await page.locator('#delete-dialog').getByRole('button', { name: 'Delete with history' }).click();
+  await page.locator('#overview-view').waitFor({ state: 'visible' });
   await strangerRow.waitFor({ state: 'detached' });
+  check(true, 'the Delete button of a device page deletes it and goes back to the overview');
 
-  await row.click();
+  await openDevice(page, labId);
   await trafficTab.click();
   check(await page.locator('#panel-traffic').isVisible() && await page.locator('#panel-logs').isHidden(), 'the Traffic tab shows the charts again');
   await waitForChart(page, 1, (s) => s.range === 'live' && s.in >= 2, 'the chart still draws after the Logs tab');
   check(pageErrors.length === 0, `no script errors on the page ${pageErrors.join('; ')}`);
 
   if (hostileAgent) {
+    await showOverview(page);
     await form.locator('input[name=name]').fill('hostile-texts');
     await form.locator('input[name=address]').fill(hostileAgent);
     await form.locator('input[name=interval]').fill('2');
     await form.locator('input[name=interfaces]').fill('');
     await form.locator('input[name=oids]').fill('');
     await form.locator('button[type=submit]').click();
-    const hostileRow = page.locator('ul#devices li[data-device-id="hostile-texts"]');
+    const hostileRow = deviceRow(page, 'hostile-texts');
     await hostileRow.waitFor({ timeout: 30000 });
-    // Discovery reads the texts; reload the device list until they are there.
+    // Discovery reads the texts; reload the device page until they are there.
+    await openDevice(page, 'hostile-texts');
     for (let i = 0; i < 40; i += 1) {
-      await hostileRow.click();
       if (await page.locator('#sys-descr').textContent() === SYS_DESCR) break;
       await page.waitForTimeout(500);
-      await page.evaluate(() => fetch('/api/devices').then((r) => r.json()).then(() => null));
       await page.reload();
-      await page.locator('ul#devices li[data-device-id="hostile-texts"]').waitFor({ timeout: 30000 });
+      await page.locator('#device-detail').waitFor({ state: 'visible', timeout: 30000 });
     }
-    await page.locator('ul#devices li[data-device-id="hostile-texts"]').click();
     await page.waitForFunction((t) => document.querySelector('#sys-descr')?.textContent === t, SYS_DESCR, { timeout: 30000 });
     check(true, 'sysDescr with an <img onerror> is shown literally');
     check(await page.locator('#sys-location').textContent() === SYS_LOCATION, 'sysLocation with a <script> is shown literally');
@@ -473,19 +563,22 @@ try {
     check(true, 'ifAlias with markup is shown literally in the interfaces table');
     check(await page.locator('#device-detail img, #device-detail script').count() === 0, 'no element was made from device text');
     check(await page.evaluate(() => window.__pwned === undefined), 'no script from device text ran');
-    await page.locator('ul#devices li[data-device-id]').first().click();
+    await showOverview(page);
+    check(await page.locator('#devices img, #devices script').count() === 0
+      && (await deviceRow(page, 'hostile-texts').locator('.device-sysname').count()) === 1, 'the overview shows device texts as text too');
   }
 
   // ---------- history: ranges, zoom, percentile, export ----------
 
   // The live range starts with what is stored: after a reload, points older than the page.
   // The device is polled every second; let it collect a few samples first.
-  await row.click();
+  await openDevice(page, labId);
   await waitForChart(page, 1, (s) => s.range === 'live' && s.in >= 6, 'the device has a few seconds of samples');
   const reloadedAt = Date.now();
+  // The address keeps the view: a reload opens the same device page.
   await page.reload();
-  await row.waitFor({ timeout: 30000 });
-  await row.click();
+  await page.locator('#device-detail').waitFor({ state: 'visible', timeout: 30000 });
+  check(await page.locator('#detail-title').textContent() === HOSTILE_NAME, 'after a reload, the address opens the same device page');
   let shown = await waitForChart(page, 1, (s) => s.range === 'live' && s.state === 'ready' && s.oldestWithData < reloadedAt - 4000,
     'the live range is filled from the history API');
   check(true, `the live range first shows the stored last 15 minutes (${shown.in} points, the oldest ${Math.round((reloadedAt - shown.oldestWithData) / 1000)} s before the page loaded)`);
@@ -539,6 +632,7 @@ try {
     const a = window.Chart.getChart(c).chartArea;
     return { left: a.left, right: a.right, top: a.top, bottom: a.bottom };
   });
+  await canvas.scrollIntoViewIfNeeded();
   const box = await canvas.boundingBox();
   const y = box.y + (area.top + area.bottom) / 2;
   await page.mouse.move(box.x + area.left + (area.right - area.left) * 0.5, y);
@@ -573,16 +667,253 @@ try {
   await waitForChart(page, 1, (s) => s.range === 'live' && s.in >= 2, 'back to live');
   check(true, 'choosing "Live 15 min" goes back to live');
 
+  // ---------- the wall screen: discovery, live view, down and up, a gateway restart ----------
+
+  if (simAgent) {
+    await showOverview(page);
+    const counts = () => page.evaluate(() => Object.fromEntries(['up', 'down', 'unknown', 'total']
+      .map((s) => [s, Number(document.querySelector(`#count-${s}`)?.textContent)])));
+    const before = await counts();
+    check(before.total === await page.locator('#devices tbody tr').count(), `the overview counts its devices (${JSON.stringify(before)})`);
+
+    // Discover first: the interfaces the device reports, with checkboxes.
+    await form.locator('input[name=name]').fill('');
+    await form.locator('input[name=address]').fill(simAgent);
+    await form.locator('input[name=interval]').fill('5');
+    await form.locator('input[name=interfaces]').fill('');
+    await form.locator('input[name=oids]').fill('');
+    await form.locator('input[name=log_sources]').fill('');
+    await page.click('#discover');
+    const found = page.locator('#discovered-table tbody tr');
+    await page.locator('#discovered').waitFor({ state: 'visible', timeout: 60000 });
+    const discovered = await found.evaluateAll((trs) => trs.map((tr) => ({
+      name: tr.querySelector('.if-name')?.textContent,
+      oper: tr.querySelector('.if-oper')?.textContent,
+      speed: tr.cells[3]?.textContent,
+      checked: tr.querySelector('input[type=checkbox]')?.checked,
+      label: tr.querySelector('input[type=checkbox]')?.getAttribute('aria-label'),
+    })));
+    check(discovered.length === 3 && discovered.map((d) => d.name).join(',') === 'eth0,eth1,eth2'
+      && discovered.every((d) => d.oper === 'up' && /bit\/s$/.test(d.speed) && d.label === `Poll ${d.name}`),
+    `"Discover" lists the device's interfaces with alias, speed and oper status (${JSON.stringify(discovered)})`);
+    check(discovered.every((d) => d.checked), 'the interfaces the device\'s selection would poll start checked');
+    check(await form.locator('input[name=interfaces]').isHidden(), 'after discovery the checkboxes replace the typed interface list');
+    await page.locator('#discovered-table input[value="eth2"]').uncheck();
+    await form.locator('input[name=name]').fill('edge-sim');
+    const [posted] = await Promise.all([
+      page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/api/devices'),
+      form.locator('button[type=submit]').click(),
+    ]);
+    const sent = JSON.parse(posted.postData());
+    check(JSON.stringify(sent.interfaces) === '["eth0","eth1"]' && sent.interval === 5,
+      `saving sends the checked interfaces by name (${JSON.stringify(sent.interfaces)}, every ${sent.interval} s)`);
+    const addedAt = Date.now();
+    const simRow = deviceRow(page, 'edge-sim');
+    await simRow.waitFor({ timeout: 30000 });
+    check(await page.locator('#discovered').isHidden() && await form.locator('input[name=interfaces]').isVisible(), 'the form is ready for the next device');
+
+    // Up on the overview, with numbers and a sparkline, from /ws.
+    await page.waitForFunction(() => document.querySelector('#devices tr[data-device-id="edge-sim"] .device-state')?.textContent === 'up',
+      null, { timeout: 30000 });
+    const upCounts = await counts();
+    check(upCounts.up === before.up + 1 && upCounts.total === before.total + 1,
+      `edge-sim comes up on the overview ${((Date.now() - addedAt) / 1000).toFixed(1)} s after adding; the up count goes ${before.up} → ${upCounts.up}`);
+    check(await simRow.locator('.status-icon').textContent() === '✓', 'up is said with a symbol and a word, not colour alone');
+    await page.waitForFunction(() => /\d/.test(document.querySelector('#devices tr[data-device-id="edge-sim"] .rate-in')?.textContent ?? ''),
+      null, { timeout: 15000 });
+    const firstRates = await simRow.locator('.cell-rates').textContent();
+    const sparkStart = Number(await simRow.locator('canvas.sparkline').getAttribute('data-points'));
+    await page.waitForFunction(([n]) => Number(document.querySelector('#devices tr[data-device-id="edge-sim"] canvas.sparkline')?.dataset.points) > n,
+      [sparkStart], { timeout: 12000 });
+    check(true, `its rates show on the overview (${firstRates}) and its sparkline grows with the next poll`);
+    const busiest = await simRow.locator('.busiest li .busiest-name').allTextContents();
+    check(busiest.length === 2 && busiest.every((n) => ['eth0', 'eth1'].includes(n)), `its busiest interfaces are listed by name (${busiest.join(', ')})`);
+    check(/^\d\d:\d\d:\d\d$|^\d+d /.test(await simRow.locator('.device-uptime').textContent()), 'its uptime is shown');
+
+    // Sorting and filtering.
+    await page.locator('#overview-filter input[name=q]').fill('edge-s');
+    check(await page.locator('#devices tbody tr').count() === 1 && await simRow.isVisible(), 'the text filter narrows the table');
+    await page.locator('#overview-filter input[name=q]').fill('');
+    await page.locator('#overview-filter select[name=state]').selectOption('down');
+    check(await simRow.count() === 0, 'the status filter hides devices that are up');
+    await page.locator('#overview-filter select[name=state]').selectOption('');
+    const nameHeader = page.locator('#devices th[data-sort="name"]');
+    await nameHeader.locator('button').focus();
+    await page.keyboard.press('Enter');
+    const names = await page.locator('#devices tbody .device-name').allTextContents();
+    check(await nameHeader.getAttribute('aria-sort') === 'ascending'
+      && names.join('\n') === [...names].sort((a, b) => a.localeCompare(b)).join('\n'),
+    'Enter on the Device header sorts by name (aria-sort="ascending")');
+    await page.keyboard.press('Enter');
+    check(await nameHeader.getAttribute('aria-sort') === 'descending', 'again: descending');
+    await page.click('#devices th[data-sort="status"] button');
+
+    // The device page from the keyboard; the chart moves within two polls.
+    await simRow.focus();
+    const framesAtOpen = sentFrames.length;
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => location.hash === '#/device/edge-sim' && !document.querySelector('#device-detail').hidden);
+    check(true, 'Enter on a focused row opens the device page (#/device/edge-sim)');
+    const pageOpened = Date.now();
+    await waitForChart(page, 1, (s) => s.range === 'live' && s.in >= 2 && s.out >= 2, 'the eth0 chart moves', 12000);
+    check(true, `the eth0 chart draws its samples within ${((Date.now() - pageOpened) / 1000).toFixed(1)} s (interval 5 s)`);
+
+    // The one-second live view.
+    await page.locator('#live-indicator').waitFor({ state: 'visible', timeout: 20000 });
+    check(await page.locator('#live-indicator').textContent() === 'live 1 s', 'the "live 1 s" indicator shows while live samples arrive');
+    const liveFrom = await chartState(page, 1);
+    const liveStart = Date.now();
+    const liveNow = await waitForChart(page, 1, (s) => s.points >= liveFrom.points + 4, 'four new live points', 5500);
+    check(true, `the live chart gets ${liveNow.points - liveFrom.points} new live points in ${((Date.now() - liveStart) / 1000).toFixed(1)} s`);
+    const subscribe = sentFrames.slice(framesAtOpen).map(parseFrame).find((m) => m?.type === 'subscribe');
+    check(subscribe?.devices === '*' && JSON.stringify(subscribe.live) === '["edge-sim"]' && subscribe.kinds.includes('status'),
+      `opening the page tells the gateway over /ws which device it shows (${JSON.stringify(subscribe)})`);
+
+    // The interface table: sortable, utilisation, a checkbox per interface choosing the charts.
+    const ifaceRows = () => page.locator('#interfaces tbody tr').evaluateAll((trs) => trs.map((tr) => ({
+      name: tr.cells[1].textContent, speed: tr.cells[3].textContent, oper: tr.cells[4].textContent,
+      in: tr.cells[5].textContent, out: tr.cells[6].textContent, util: tr.cells[7].textContent,
+      checked: tr.querySelector('input').checked, disabled: tr.querySelector('input').disabled,
+    })));
+    await page.waitForFunction(() => document.querySelectorAll('#interfaces tbody tr').length === 3
+      && /bit\/s/.test(document.querySelector('#interfaces tbody tr td:nth-child(6)')?.textContent ?? ''), null, { timeout: 15000 });
+    let ifaces = await ifaceRows();
+    check(ifaces.map((i) => i.name).join(',') === 'eth0,eth1,eth2' && ifaces[0].util.endsWith('%') && ifaces[0].oper === 'up'
+      && ifaces[2].in === 'not polled' && ifaces[2].disabled && ifaces[0].checked && ifaces[1].checked,
+    `the interface table shows name, speed, oper status, rates and utilisation (${JSON.stringify(ifaces[0])}); eth2 is not polled`);
+    await page.click('#interfaces th[data-sort="name"] button');
+    ifaces = await ifaceRows();
+    check(await page.locator('#interfaces th[data-sort="name"]').getAttribute('aria-sort') === 'descending' && ifaces[0].name === 'eth2',
+      'clicking the Name header sorts the interfaces the other way (aria-sort="descending")');
+    await page.click('#interfaces th[data-sort="in"] button');
+    check(await page.locator('#interfaces th[data-sort="in"]').getAttribute('aria-sort') === 'descending'
+      && await page.locator('#interfaces th[data-sort="name"]').getAttribute('aria-sort') === null, 'sorting by In rate moves aria-sort there');
+    const totalState = () => page.evaluate(() => {
+      const chart = window.Chart.getChart(document.querySelector('#chart-total canvas'));
+      return chart ? { datasets: chart.data.datasets.length, stacked: chart.options.scales.y.stacked, points: chart.data.datasets[0]?.data.length ?? 0 } : null;
+    });
+    await page.waitForFunction(() => (window.Chart.getChart(document.querySelector('#chart-total canvas'))?.data.datasets.length ?? 0) === 4);
+    const total = await totalState();
+    check(total.stacked === true && total.points > 0, `a stacked total chart draws in and out of each charted interface (${total.datasets} datasets)`);
+    await page.locator('#interfaces tr[data-if-index="1"] input[type=checkbox]').uncheck();
+    await page.waitForFunction(() => !document.querySelector('#charts canvas[data-if-index="1"]')
+      && (window.Chart.getChart(document.querySelector('#chart-total canvas'))?.data.datasets.length ?? 0) === 2);
+    check(true, 'unchecking an interface takes its chart away (and out of the total)');
+    await page.locator('#interfaces tr[data-if-index="1"] input[type=checkbox]').check();
+    await page.locator('#charts canvas[data-if-index="1"]').waitFor();
+    check(true, 'checking it again brings its chart back');
+
+    if (outputDir) {
+      await page.screenshot({ path: path.join(outputDir, 'device.png'), fullPage: true });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.waitForFunction(() => getComputedStyle(document.body).backgroundColor === 'rgb(13, 17, 23)');
+      // The scheme's change event comes a moment after the styles.
+      const darkIn = await page.waitForFunction(() => {
+        const colour = window.Chart.getChart(document.querySelector('#charts canvas[data-if-index="1"]')).data.datasets[0].borderColor;
+        return colour === getComputedStyle(document.documentElement).getPropertyValue('--chart-in').trim() && colour;
+      }, null, { timeout: 5000 }).then((h) => h.jsonValue(), () => null);
+      check(darkIn !== null, `in the dark theme the charts take their colours from the page's CSS properties (${darkIn})`);
+      await page.screenshot({ path: path.join(outputDir, 'device-dark.png'), fullPage: true });
+      await page.emulateMedia({ colorScheme: 'light' });
+    }
+
+    // Test SNMP: the values the device answers, as a table.
+    await page.click('#test-snmp');
+    await page.waitForFunction(() => !document.querySelector('#test-values')?.hidden || document.querySelector('#test-error')?.textContent,
+      null, { timeout: 30000 });
+    const testError = await page.locator('#test-error').textContent();
+    const testValues = await page.locator('#test-values tbody tr').count();
+    check(testError === '' && testValues > 0 && await page.locator('#test-interfaces tbody tr').count() >= 2,
+      `"Test SNMP" shows what the device answered (${testValues} values; "${await page.locator('#test-status').textContent()}"${testError})`);
+
+    // Settings: the API's error at its field, then a change saved.
+    await page.click('#tab-settings');
+    const settings = page.locator('#settings-form');
+    check(await settings.locator('input[name=interval]').inputValue() === '5'
+      && await settings.locator('input[name=interfaces]').inputValue() === 'eth0, eth1', 'the Settings tab shows the device\'s settings');
+    await settings.locator('input[name=address]').fill(`${simAgent.split(':')[0]}:70000`);
+    await settings.locator('button[type=submit]').click();
+    await page.waitForFunction(() => document.querySelector('#set-address-error')?.textContent.length > 0);
+    check(await settings.locator('input[name=address]').getAttribute('aria-invalid') === 'true',
+      `the server's refusal shows at the address field ("${await page.locator('#set-address-error').textContent()}")`);
+    await settings.locator('input[name=address]').fill(simAgent);
+    await settings.locator('input[name=log_sources]').fill('127.0.0.9');
+    await settings.locator('button[type=submit]').click();
+    await page.waitForFunction(() => document.querySelector('#settings-status')?.textContent.startsWith('Saved'));
+    check((await page.locator('#detail-meta').textContent()).includes('logs also from 127.0.0.9')
+      && await settings.locator('[aria-invalid]').count() === 0, 'a change saved with PATCH shows on the device page');
+    await page.click('#tab-traffic');
+
+    // Back on the overview the live view ends; the device goes silent, then down.
+    const framesAtLeave = sentFrames.length;
+    await page.goBack();
+    await page.locator('#overview-view').waitFor({ state: 'visible' });
+    check(true, 'the browser\'s Back button returns to the overview');
+    await page.waitForFunction(() => document.querySelector('#live-indicator').hidden);
+    const leave = sentFrames.slice(framesAtLeave).map(parseFrame).find((m) => m?.type === 'subscribe');
+    check(leave && JSON.stringify(leave.live) === '[]' && leave.devices === '*', 'leaving the page sends "live": [] and keeps every device');
+    await control('silence 0');
+    const silencedAt = Date.now();
+    await page.waitForFunction(() => document.querySelector('#devices tr[data-device-id="edge-sim"] .device-state')?.textContent === 'down',
+      null, { timeout: 90000 });
+    const downCounts = await counts();
+    check(downCounts.down === upCounts.down + 1 && downCounts.up === upCounts.up - 1,
+      `silenced, edge-sim goes down on the overview after ${((Date.now() - silencedAt) / 1000).toFixed(1)} s; up ${upCounts.up} → ${downCounts.up}, down ${upCounts.down} → ${downCounts.down}`);
+    const downRow = await simRow.evaluate((tr) => ({
+      first: tr.parentElement.firstElementChild === tr,
+      cls: tr.classList.contains('down'),
+      icon: tr.querySelector('.status-icon')?.textContent,
+      since: tr.querySelector('.status-since')?.textContent ?? '',
+      alarm: document.querySelector('.count[data-state="down"]').classList.contains('alarm'),
+    }));
+    check(downRow.first && downRow.cls && downRow.icon === '✕' && downRow.since.startsWith('since ') && downRow.alarm,
+      `the down device sorts first and stands out: colour, the word, a ✕ and since when ("${downRow.since}")`);
+    if (outputDir) {
+      await page.screenshot({ path: path.join(outputDir, 'overview.png'), fullPage: true });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.waitForFunction(() => getComputedStyle(document.body).backgroundColor === 'rgb(13, 17, 23)');
+      await page.screenshot({ path: path.join(outputDir, 'overview-dark.png'), fullPage: true });
+      await page.emulateMedia({ colorScheme: 'light' });
+    }
+    await control('wake 0');
+    await page.waitForFunction(() => document.querySelector('#devices tr[data-device-id="edge-sim"] .device-state')?.textContent === 'up',
+      null, { timeout: 30000 });
+    check((await counts()).up === upCounts.up, 'woken, it comes back up and the counts with it');
+
+    // The gateway restarts: the page reconnects by itself, resynchronises, and data flows again.
+    await page.evaluate(() => {
+      window.__wsStates = [];
+      const pill = document.querySelector('#ws-status');
+      new MutationObserver(() => window.__wsStates.push(pill.textContent)).observe(pill, { childList: true, characterData: true, subtree: true });
+    });
+    const reloadsBefore = requested.filter((u) => new URL(u).pathname === '/api/devices').length;
+    await control('restart-gateway');
+    await page.waitForFunction(() => window.__wsStates.includes('reconnecting')
+      && window.__wsStates.lastIndexOf('live') > window.__wsStates.indexOf('reconnecting'), null, { timeout: 30000 });
+    const uptimeAfter = await simRow.locator('.device-uptime').textContent();
+    await page.waitForFunction((u) => document.querySelector('#devices tr[data-device-id="edge-sim"] .device-uptime')?.textContent !== u,
+      uptimeAfter, { timeout: 20000 });
+    check(await page.locator('#login').isHidden() && await page.locator('#app').isVisible()
+      && requested.filter((u) => new URL(u).pathname === '/api/devices').length > reloadsBefore,
+    `after the gateway restarts the page reconnects by itself (pill: ${await page.evaluate(() => window.__wsStates.join(' → '))}), reloads the devices and samples flow again, still signed in`);
+  }
+
   // A viewer sees the device and its traffic, but no controls; the server refuses changes.
   const viewer = await (await browser.newContext()).newPage();
   viewer.setDefaultTimeout(30000);
+  viewer.on('pageerror', (err) => pageErrors.push(String(err && err.stack ? err.stack : err)));
+  watchRequests(viewer);
   await signIn(viewer, viewerUser, viewerPassword);
-  await viewer.locator('ul#devices li[data-device-id]').first().waitFor({ timeout: 30000 });
+  await deviceRow(viewer, labId).waitFor({ timeout: 30000 });
   check(await viewer.locator('form#add-device').count() === 0, 'a viewer has no add-device form');
-  check(await viewer.locator('ul#devices button.delete').count() === 0, 'a viewer has no delete buttons');
   check(await viewer.locator('#users-panel').count() === 0, 'a viewer has no users panel');
+  await openDevice(viewer, labId);
   await viewer.waitForFunction(() => document.querySelector('#charts canvas[data-if-index="1"]'), null, { timeout: 30000 });
   check(true, 'a viewer sees the traffic chart');
+  check(await viewer.locator('#tab-settings').count() === 0 && await viewer.locator('#panel-settings').count() === 0
+    && await viewer.locator('#test-snmp').count() === 0 && await viewer.locator('#delete-device, button.delete').count() === 0
+    && await viewer.locator('[role=tab]').count() === 2,
+  'a viewer has no edit controls: no Settings tab, no Test SNMP, no Delete');
   const refused = await viewer.evaluate(async () => (await fetch('/api/devices', {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'x', address: '192.0.2.1' }),
   })).status);
@@ -590,7 +921,6 @@ try {
   check(await viewer.locator('#unknown-panel').count() === 0, 'a viewer has no unknown log sources panel');
   const unknownStatus = await viewer.evaluate(async () => (await fetch('/api/logs/unknown-sources')).status);
   check(unknownStatus === 403, `the server does not list unknown sources to a viewer (${unknownStatus})`);
-  await viewer.locator(`ul#devices li[data-device-id="${labId}"]`).click();
   await viewer.locator('#tab-logs').click();
   await waitForLogs(viewer, (r) => r.some((x) => x.message.startsWith(`bulk-${tag}`)), 'a viewer reads the logs');
   check(true, 'a viewer reads the device\'s logs in the Logs tab');
@@ -598,20 +928,22 @@ try {
   // ---------- deleting, keeping the history ----------
 
   const dialog = page.locator('#delete-dialog');
-  await row.locator('button.delete').click();
+  await openDevice(page, labId);
+  await page.click('#delete-device');
   await dialog.waitFor({ state: 'visible' });
   check(await page.locator('#delete-dialog-title').textContent() === 'Keep its history?', 'deleting asks "Keep its history?" in a dialog');
   check(await page.locator('#delete-dialog-device').textContent() === `${HOSTILE_NAME} (${agent})`, 'the dialog names the device as text');
   check(await page.evaluate(() => document.activeElement?.closest('#delete-dialog') !== null), 'the dialog takes the keyboard focus');
   await page.keyboard.press('Escape');
   await dialog.waitFor({ state: 'hidden' });
-  check(await row.count() === 1, 'Escape closes the dialog and deletes nothing');
-  await row.locator('button.delete').click();
+  check(await page.evaluate((id) => location.hash === `#/device/${id}`, labId) && await page.locator('#detail-title').textContent() === HOSTILE_NAME,
+    'Escape closes the dialog and deletes nothing');
+  await page.click('#delete-device');
   await dialog.waitFor({ state: 'visible' });
   await dialog.getByRole('button', { name: 'Delete, keep history' }).focus();
   await page.keyboard.press('Enter');
-  await page.waitForFunction((id) => !document.querySelector(`ul#devices li[data-device-id="${id}"]`), labId, { timeout: 30000 });
-  check(true, 'deleting removes the device from the list');
+  await page.waitForFunction((id) => !document.querySelector(`#devices tr[data-device-id="${id}"]`) && location.hash === '#/', labId, { timeout: 30000 });
+  check(true, 'deleting removes the device from the overview, where the page goes back to');
   const removedRow = page.locator(`ul#removed li[data-device-id="${labId}"]`);
   await removedRow.waitFor({ timeout: 30000 });
   check(await removedRow.locator('.device-name').textContent() === HOSTILE_NAME, 'with its history kept, it is listed under Removed devices by name (as text)');
@@ -635,6 +967,7 @@ try {
   rows = await waitForLogs(page, (r) => r.some((x) => x.kind === 'config'), 'configuration changes are in the timeline');
   check(true, `configuration changes are in its timeline ("${rows.find((x) => x.kind === 'config').message}")`);
   await page.locator('#log-controls input[name=q]').fill('');
+  await showOverview(page);
 
   // The viewer's page hears of the removal over /ws: the list, but no delete button.
   const viewerRemoved = viewer.locator(`ul#removed li[data-device-id="${labId}"]`);
@@ -655,8 +988,9 @@ try {
 
   // "Delete with history": nothing is kept.
   if (hostileAgent) {
-    const other = page.locator('ul#devices li[data-device-id="hostile-texts"]');
-    await other.locator('button.delete').click();
+    const other = deviceRow(page, 'hostile-texts');
+    await openDevice(page, 'hostile-texts');
+    await page.click('#delete-device');
     await dialog.waitFor({ state: 'visible' });
     await dialog.getByRole('button', { name: 'Delete with history' }).click();
     await other.waitFor({ state: 'detached', timeout: 30000 });
@@ -665,6 +999,13 @@ try {
       '"Delete with history" keeps nothing under Removed devices');
   }
   check(pageErrors.length === 0, `no script errors on the page ${pageErrors.join('; ')}`);
+  const origin = new URL(base);
+  const elsewhere = requested.filter((u) => {
+    const url = new URL(u);
+    return ['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol) && url.host !== origin.host;
+  });
+  check(requested.length > 0 && elsewhere.length === 0,
+    `all ${requested.length} requests of the pages went to the gateway (${origin.host}): nothing from elsewhere ${elsewhere.slice(0, 5).join(' ')}`);
 } catch (err) {
   failed = true;
   console.error(String(err && err.stack ? err.stack : err));
