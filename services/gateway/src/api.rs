@@ -118,13 +118,15 @@ pub fn devices(
         .and(with_registry(registry.clone()))
         .and(with_auth(auth.clone()))
         .and_then(update_device);
-    list.or(create)
+    // Each route boxed: their futures nest, and unboxed they outgrow a small stack.
+    list.boxed()
+        .or(create.boxed())
         .unify()
-        .or(show)
+        .or(show.boxed())
         .unify()
-        .or(update)
+        .or(update.boxed())
         .unify()
-        .or(delete)
+        .or(delete.boxed())
         .unify()
 }
 

@@ -135,8 +135,9 @@ impl Auth {
         warp::method().and(warp::header::headers_cloned()).and_then(
             move |method: Method, headers: HeaderMap| {
                 let auth = auth.clone();
+                // Boxed: every route's filter chain holds this future.
                 async move {
-                    auth.check(&method, &headers, needed)
+                    Box::pin(auth.check(&method, &headers, needed))
                         .await
                         .map_err(warp::reject::custom)
                 }
