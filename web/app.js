@@ -349,7 +349,7 @@ function handleMessage(raw) {
     case 'failure': return onFailure(msg);
     case 'status': return onStatus(msg);
     case 'log': return state.logs.onLog(msg);
-    case 'lagged': return resync();
+    case 'lagged': return resyncSoon();
     case 'device_added':
       upsertDevice(msg.device);
       // Added again under a removed device's name: it is no longer a removed one.
@@ -428,6 +428,27 @@ async function resync() {
     state.view.reload();
     loadInterfaces(state.shown.id);
   }
+}
+
+/** Quiet time after a resync before another (a client that keeps lagging reloads less). */
+const RESYNC_GAP_MS = 3000;
+let resyncing = false;
+let resyncAgain = false;
+
+// A resync now, or once the one under way (and a short gap) is over.
+function resyncSoon() {
+  if (resyncing) {
+    resyncAgain = true;
+    return;
+  }
+  resyncing = true;
+  resync().finally(() => setTimeout(() => {
+    resyncing = false;
+    if (resyncAgain) {
+      resyncAgain = false;
+      resyncSoon();
+    }
+  }, RESYNC_GAP_MS));
 }
 
 // ---------- device list ----------
@@ -721,7 +742,7 @@ function startApp(me) {
     onMessage: handleMessage,
     onState: setWsStatus,
     onOpen: (reconnected) => {
-      if (reconnected) resync();
+      if (reconnected) resyncSoon();
     },
   }, subscription);
   state.socket.start();

@@ -17,16 +17,26 @@ export function utilisation(inBps, outBps, speedBps) {
 const formatPercent = (p) => (p === null ? '–' : `${p < 10 ? p.toFixed(1) : Math.round(p)} %`);
 
 const text = (v) => String(v ?? '');
-const nullsLast = (a, b, f) => (a === null ? (b === null ? 0 : 1) : b === null ? -1 : f(a, b));
+// What each column sorts by: text, or a number (null: unknown, always last).
 const SORTS = {
-  name: (a, b) => text(a.key).localeCompare(text(b.key), undefined, { numeric: true }),
-  alias: (a, b) => text(a.alias).localeCompare(text(b.alias)),
-  speed: (a, b) => nullsLast(a.speed, b.speed, (x, y) => x - y),
-  oper: (a, b) => text(a.oper).localeCompare(text(b.oper)),
-  in: (a, b) => nullsLast(a.inBps, b.inBps, (x, y) => x - y),
-  out: (a, b) => nullsLast(a.outBps, b.outBps, (x, y) => x - y),
-  util: (a, b) => nullsLast(a.util, b.util, (x, y) => x - y),
+  name: { text: (i) => i.key },
+  alias: { text: (i) => i.alias },
+  speed: { number: (i) => i.speed },
+  oper: { text: (i) => i.oper },
+  in: { number: (i) => i.inBps },
+  out: { number: (i) => i.outBps },
+  util: { number: (i) => i.util },
 };
+
+/** Compares two rows by `sort` ({key, desc}); unknown numbers go last either way. */
+function compareBy(sort, a, b) {
+  const column = SORTS[sort.key] ?? SORTS.name;
+  const sign = sort.desc ? -1 : 1;
+  if (column.text) return sign * text(column.text(a)).localeCompare(text(column.text(b)), undefined, { numeric: true });
+  const [x, y] = [column.number(a), column.number(b)];
+  if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1;
+  return sign * (x - y);
+}
 
 export class InterfaceTable {
   /**
@@ -105,9 +115,7 @@ export class InterfaceTable {
 
   render(chosen) {
     const items = [...this.items.values()];
-    const compare = SORTS[this.sort.key] ?? SORTS.name;
-    const sign = this.sort.desc ? -1 : 1;
-    items.sort((a, b) => sign * compare(a, b) || a.index - b.index);
+    items.sort((a, b) => compareBy(this.sort, a, b) || a.index - b.index);
     const rows = items.map((item) => {
       if (!item.row) item.row = this.makeRow(item, chosen ? chosen(item.index) : item.polled);
       else if (chosen) item.row.querySelector('input').checked = chosen(item.index);
