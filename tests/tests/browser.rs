@@ -19,29 +19,8 @@ use tokio::process::Command;
 /// The whole browser run, at most.
 const RUN_LIMIT: Duration = Duration::from_secs(600);
 
-/// Stack of the thread that runs the test and, on its runtime, the whole in-process stack:
-/// an unoptimised build of the gateway's filters and futures needs more than the default.
-const TEST_THREAD_STACK: usize = 16 * 1024 * 1024;
-
-#[test]
-fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
-    let runner = std::thread::Builder::new()
-        .name("browser".into())
-        .stack_size(TEST_THREAD_STACK)
-        .spawn(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a tokio runtime")
-                .block_on(dashboard_checks());
-        })
-        .expect("start the test thread");
-    if let Err(panic) = runner.join() {
-        std::panic::resume_unwind(panic);
-    }
-}
-
-async fn dashboard_checks() {
+#[tokio::test]
+async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
     let agent = Snmpd::start();
     // The logs receiver too: the page tails syslog sent from the test's own loopback addresses.
     let mut stack = Stack::start(Services {
