@@ -3,13 +3,18 @@
 //! and does on the page.
 //!
 //! The script asks for things only this side can do (restart the gateway, silence a
-//! simulated device) with a line `CONTROL <command> [args]` on its standard output, and
-//! waits for `OK` or `ERR <message>` on its standard input.
+//! simulated device, tell when the scheduler last published a live poll job) with a line
+//! `CONTROL <command> [args]` on its standard output, and waits for `OK [answer]` or
+//! `ERR <message>` on its standard input.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
+use netpulse_shared::messages::PollJob;
 use netpulse_shared::test_util::Snmpd;
 use netpulse_simulator::{Control, SimConfig, Simulator};
 use netpulse_tests::{Services, Stack};
@@ -86,15 +91,37 @@ async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
     if let Some(path) = std::env::var_os("NETPULSE_SCREENSHOT") {
         command.arg(path);
     }
+    // Live poll jobs as the pollers see them, for `live-polls`.
+    let live_polls = LivePolls::default();
+    let mut jobs = stack
+        .nats
+        .subscribe("netpulse.poll.*")
+        .await
+        .expect("subscribe to poll jobs");
+    let watching = tokio::spawn({
+        let live_polls = live_polls.clone();
+        async move {
+            while let Some(message) = jobs.next().await {
+                if let Ok(job) = serde_json::from_slice::<PollJob>(&message.payload) {
+                    if job.live {
+                        live_polls.seen(job.device.as_str());
+                    }
+                }
+            }
+        }
+    });
     let started = Instant::now();
-    let (success, stdout, stderr) =
-        tokio::time::timeout(RUN_LIMIT, drive(&mut command, &mut stack, &wall.control()))
-            .await
-            .expect("the browser checks finish within 10 minutes");
+    let (success, stdout, stderr) = tokio::time::timeout(
+        RUN_LIMIT,
+        drive(&mut command, &mut stack, &wall.control(), &live_polls),
+    )
+    .await
+    .expect("the browser checks finish within 10 minutes");
     println!(
         "browser checks took {:.0} s",
         started.elapsed().as_secs_f64()
     );
+    watching.abort();
     assert!(success, "browser checks failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("live in and out points"));
     assert!(stdout.contains("live over /ws"));
@@ -108,7 +135,12 @@ async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
 
 /// Runs the node script, printing its output line by line and answering its `CONTROL`
 /// lines; returns whether it succeeded, its standard output and its standard error.
-async fn drive(command: &mut Command, stack: &mut Stack, sim: &Control) -> (bool, String, String) {
+async fn drive(
+    command: &mut Command,
+    stack: &mut Stack,
+    sim: &Control,
+    live_polls: &LivePolls,
+) -> (bool, String, String) {
     let mut child = command
         .spawn()
         .expect("run node (is Node.js installed and `make setup` done?)");
@@ -126,8 +158,9 @@ async fn drive(command: &mut Command, stack: &mut Stack, sim: &Control) -> (bool
         stdout.push_str(&line);
         stdout.push('\n');
         if let Some(request) = line.strip_prefix("CONTROL ") {
-            let reply = match Box::pin(control(request.trim(), stack, sim)).await {
-                Ok(()) => "OK".to_owned(),
+            let reply = match Box::pin(control(request.trim(), stack, sim, live_polls)).await {
+                Ok(None) => "OK".to_owned(),
+                Ok(Some(answer)) => format!("OK {answer}"),
                 Err(message) => format!("ERR {message}"),
             };
             println!("{reply}");
@@ -143,8 +176,37 @@ async fn drive(command: &mut Command, stack: &mut Stack, sim: &Control) -> (bool
     (status.success(), stdout, stderr)
 }
 
-/// One command of the script: `restart-gateway`, `silence <n>` or `wake <n>`.
-async fn control(request: &str, stack: &mut Stack, sim: &Control) -> Result<(), String> {
+/// When the last live-view poll job of each device was published, Unix milliseconds.
+#[derive(Clone, Default)]
+struct LivePolls(Arc<Mutex<HashMap<String, u64>>>);
+
+impl LivePolls {
+    fn seen(&self, device: &str) {
+        let now = netpulse_shared::time::now_ms();
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(device.to_owned(), now);
+    }
+
+    fn last(&self, device: &str) -> Option<u64> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(device)
+            .copied()
+    }
+}
+
+/// One command of the script: `restart-gateway`, `silence <n>` or `wake <n>` (answered
+/// `OK`), or `live-polls <device id>` (answered `OK <Unix ms of its last live poll job>` or
+/// `OK none`).
+async fn control(
+    request: &str,
+    stack: &mut Stack,
+    sim: &Control,
+    live_polls: &LivePolls,
+) -> Result<Option<String>, String> {
     let mut words = request.split_whitespace();
     let device = |word: Option<&str>| -> Result<usize, String> {
         word.and_then(|w| w.parse().ok())
@@ -153,14 +215,26 @@ async fn control(request: &str, stack: &mut Stack, sim: &Control) -> Result<(), 
     match words.next() {
         Some("restart-gateway") => {
             Box::pin(stack.restart_gateway()).await;
-            Ok(())
+            Ok(None)
         }
         Some("silence") => sim
             .set_silent(device(words.next())?, true)
+            .map(|()| None)
             .map_err(|e| e.to_string()),
         Some("wake") => sim
             .set_silent(device(words.next())?, false)
+            .map(|()| None)
             .map_err(|e| e.to_string()),
+        Some("live-polls") => {
+            let id = words
+                .next()
+                .ok_or_else(|| format!("a device id is needed: {request}"))?;
+            Ok(Some(
+                live_polls
+                    .last(id)
+                    .map_or_else(|| "none".to_owned(), |ms| ms.to_string()),
+            ))
+        }
         _ => Err(format!("unknown command: {request}")),
     }
 }

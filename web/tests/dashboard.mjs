@@ -52,7 +52,11 @@ controlInput.on('line', (line) => {
   } else controlReplies.push(line);
 });
 
-/** Asks the Rust side to do `command` ("restart-gateway", "silence 0", "wake 0"). */
+/**
+ * Asks the Rust side to do `command` ("restart-gateway", "silence 0", "wake 0", or
+ * "live-polls <id>": when the scheduler last published a live poll job for the device, Unix
+ * ms, or "none"); resolves to the answer after "OK".
+ */
 async function control(command) {
   console.log(`CONTROL ${command}`);
   const reply = controlReplies.length > 0 ? controlReplies.shift() : await new Promise((resolve, reject) => {
@@ -62,7 +66,8 @@ async function control(command) {
       resolve(line);
     };
   });
-  if (reply !== 'OK') throw new Error(`CONTROL ${command} failed: ${reply}`);
+  if (reply !== 'OK' && !reply.startsWith('OK ')) throw new Error(`CONTROL ${command} failed: ${reply}`);
+  return reply.slice(3);
 }
 
 const [adminUser, adminPassword] = (process.env.NETPULSE_ADMIN ?? '').split(/:(.*)/s);
@@ -765,6 +770,9 @@ try {
     const liveStart = Date.now();
     const liveNow = await waitForChart(page, 1, (s) => s.points >= liveFrom.points + 4, 'four new live points', 5500);
     check(true, `the live chart gets ${liveNow.points - liveFrom.points} new live points in ${((Date.now() - liveStart) / 1000).toFixed(1)} s`);
+    const lastLivePoll = Number(await control('live-polls edge-sim'));
+    check(Number.isFinite(lastLivePoll) && Date.now() - lastLivePoll < 2500,
+      `with the device page open the scheduler publishes live poll jobs on netpulse.poll.edge-sim (last ${Date.now() - lastLivePoll} ms ago)`);
     const subscribe = sentFrames.slice(framesAtOpen).map(parseFrame).find((m) => m?.type === 'subscribe');
     check(subscribe?.devices === '*' && JSON.stringify(subscribe.live) === '["edge-sim"]' && subscribe.kinds.includes('status'),
       `opening the page tells the gateway over /ws which device it shows (${JSON.stringify(subscribe)})`);
@@ -851,12 +859,19 @@ try {
     check(true, 'the browser\'s Back button returns to the overview');
     await page.waitForFunction(() => document.querySelector('#live-indicator').hidden);
     const leave = sentFrames.slice(framesAtLeave).map(parseFrame).find((m) => m?.type === 'subscribe');
+    const leftAt = Date.now();
     check(leave && JSON.stringify(leave.live) === '[]' && leave.devices === '*', 'leaving the page sends "live": [] and keeps every device');
     await control('silence 0');
     const silencedAt = Date.now();
     await page.waitForFunction(() => document.querySelector('#devices tr[data-device-id="edge-sim"] .device-state')?.textContent === 'down',
       null, { timeout: 90000 });
     const downCounts = await counts();
+    // Down takes longer than the 10 s the live polling has to stop in; wait out the rest if not.
+    await page.waitForTimeout(Math.max(0, leftAt + 12000 - Date.now()));
+    const lastAfterLeave = Number(await control('live-polls edge-sim')) - leftAt;
+    check(lastAfterLeave <= 10000, lastAfterLeave <= 0
+      ? 'the live poll jobs on netpulse.poll.edge-sim stop as the page leaves the device'
+      : `the live poll jobs on netpulse.poll.edge-sim stop ${(lastAfterLeave / 1000).toFixed(1)} s after the page left the device (at most 10 s)`);
     check(downCounts.down === upCounts.down + 1 && downCounts.up === upCounts.up - 1,
       `silenced, edge-sim goes down on the overview after ${((Date.now() - silencedAt) / 1000).toFixed(1)} s; up ${upCounts.up} → ${downCounts.up}, down ${upCounts.down} → ${downCounts.down}`);
     const downRow = await simRow.evaluate((tr) => ({
