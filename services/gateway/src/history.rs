@@ -407,6 +407,22 @@ fn history_query(
     })
 }
 
+/// One page of a history query, from the recorder: always a series; a refusal is 502.
+async fn ask_history(
+    client: &async_nats::Client,
+    query: &HistoryQuery,
+) -> Result<HistoryAnswer, ApiError> {
+    let subject = subjects::history(&query.device);
+    match ask(client, subject, query, RECORDER_WAIT_SECS, "recorder").await? {
+        Ok(HistoryAnswer::Failed { reason }) => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            format!("history failed: {reason}"),
+        )),
+        Ok(series) => Ok(series),
+        Err(error) => Err(ApiError::unavailable("history", &error)),
+    }
+}
+
 async fn series(
     raw_id: String,
     _: Principal,
@@ -419,51 +435,35 @@ async fn series(
     let mut body = serde_json::Map::new();
     let mut points = Vec::new();
     loop {
-        let answer: Result<HistoryAnswer, _> = ask(
-            &client,
-            subjects::history(&id),
-            &query,
-            RECORDER_WAIT_SECS,
-            "recorder",
-        )
-        .await?;
-        match answer {
-            Ok(HistoryAnswer::Series {
-                schema,
-                resolution,
-                step_ms,
-                pages,
-                points: page,
-                p95_in_bps,
-                p95_out_bps,
-            }) => {
-                if query.page == 0 {
-                    body.insert("schema".into(), json!(schema));
-                    body.insert("resolution".into(), json!(resolution));
-                    body.insert("step_ms".into(), json!(step_ms));
-                    body.insert("from_ms".into(), json!(query.from_ms));
-                    body.insert("to_ms".into(), json!(query.to_ms));
-                    body.insert("p95_in_bps".into(), json!(p95_in_bps));
-                    body.insert("p95_out_bps".into(), json!(p95_out_bps));
-                    points.reserve(pages * PAGE_POINTS);
-                    // Later pages use the same resolution and steps.
-                    query.resolution = Some(resolution);
-                    query.step_ms = Some(step_ms);
-                }
-                points.extend(page);
-                query.page += 1;
-                if query.page >= pages {
-                    break;
-                }
-            }
-            Ok(HistoryAnswer::Failed { reason }) => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_GATEWAY,
-                    format!("history failed: {reason}"),
-                )
-                .into())
-            }
-            Err(error) => return Err(ApiError::unavailable("history", &error).into()),
+        let HistoryAnswer::Series {
+            schema,
+            resolution,
+            step_ms,
+            pages,
+            points: page,
+            p95_in_bps,
+            p95_out_bps,
+        } = ask_history(&client, &query).await?
+        else {
+            unreachable!("ask_history answers series only")
+        };
+        if query.page == 0 {
+            body.insert("schema".into(), json!(schema));
+            body.insert("resolution".into(), json!(resolution));
+            body.insert("step_ms".into(), json!(step_ms));
+            body.insert("from_ms".into(), json!(query.from_ms));
+            body.insert("to_ms".into(), json!(query.to_ms));
+            body.insert("p95_in_bps".into(), json!(p95_in_bps));
+            body.insert("p95_out_bps".into(), json!(p95_out_bps));
+            points.reserve(pages * PAGE_POINTS);
+            // Later pages use the same resolution and steps.
+            query.resolution = Some(resolution);
+            query.step_ms = Some(step_ms);
+        }
+        points.extend(page);
+        query.page += 1;
+        if query.page >= pages {
+            break;
         }
     }
     body.insert("points".into(), json!(points));
@@ -529,25 +529,14 @@ async fn sparkline(
             page: 0,
         };
         let client = client.clone();
-        async move {
-            let subject = subjects::history(&query.device);
-            ask::<_, HistoryAnswer>(&client, subject, &query, RECORDER_WAIT_SECS, "recorder").await
-        }
+        async move { ask_history(&client, &query).await }
     });
     // Each minute's sum over the interfaces, by the minute it starts.
     let mut minutes_in: Vec<Option<f64>> = vec![None; usize::try_from(minutes).unwrap_or(0)];
     let mut minutes_out = minutes_in.clone();
     for answer in futures::future::join_all(queries).await {
-        let points = match answer? {
-            Ok(HistoryAnswer::Series { points, .. }) => points,
-            Ok(HistoryAnswer::Failed { reason }) => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_GATEWAY,
-                    format!("history failed: {reason}"),
-                )
-                .into())
-            }
-            Err(error) => return Err(ApiError::unavailable("history", &error).into()),
+        let HistoryAnswer::Series { points, .. } = answer? else {
+            unreachable!("ask_history answers series only")
         };
         // Average the answer's steps within each minute, then add the interfaces up.
         let mut sums: HashMap<usize, (f64, u32, f64, u32)> = HashMap::new();
