@@ -309,8 +309,10 @@ export class OverviewView {
     return row;
   }
 
-  fill(row, device, traffic) {
+  fill(row, device, latest) {
     const state = reachability(device);
+    // A down device's last rates are history, not what it carries now: not shown as current.
+    const traffic = state === 'down' ? null : latest;
     row.tr.dataset.state = state;
     row.tr.classList.toggle('down', state === 'down');
     renderStatusBadge(row.statusBadge, device);

@@ -360,6 +360,7 @@ export class TrafficView {
     attachDragZoom(entry.chart, box, (from, to) => this.zoomTo(from, to));
     this.entries.set(iface.index, entry);
     this.ensureTotal();
+    this.scheduleTotal();
     this.ui.empty.hidden = true;
     this.renderBar();
     if (load) this.load(entry);
