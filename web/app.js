@@ -472,6 +472,16 @@ function removeDevice(id) {
 
 // ---------- REST ----------
 
+/** After /ws was refused: if the session is over, back to the sign-in form (a gateway that is
+ * away answers nothing, and the socket goes on trying). */
+async function checkSession() {
+  const res = await fetch('/api/me').catch(() => null);
+  if (res?.status === 401) {
+    state.socket?.stop();
+    showLogin('Your session ended: sign in again.');
+  }
+}
+
 /** Loads every device; false when that failed (the error is shown). */
 async function loadDevices() {
   const errorBox = $('#list-error');
@@ -744,6 +754,7 @@ function startApp(me) {
     onOpen: (reconnected) => {
       if (reconnected) resyncSoon();
     },
+    onRefused: checkSession,
   }, subscription);
   state.socket.start();
   setInterval(renderLiveIndicator, 500);
