@@ -666,3 +666,55 @@ async fn every_gateway_honours_a_session_and_its_end() {
     let _ = running.await;
     stack.stop().await;
 }
+
+/// Waits for a session to be refused: a gateway re-reads a cached session from the bucket
+/// within 5 s.
+async fn refused_soon(stack: &Stack, session: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(7);
+    while me_status(stack, session).await != 401 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the session is still honoured 7 s after it was ended"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_command_line_ends_the_sessions_of_a_changed_or_deleted_user() {
+    let stack = Stack::start(Services::default()).await;
+    let ann = format!("netpulse_session={}", stack.user("ann", "operator").await);
+    let bob = format!("netpulse_session={}", stack.user("bob", "viewer").await);
+    let admin_cli = |args: &[&str], stdin: &str| {
+        let mut child = std::process::Command::new(netpulse_tests::binary("netpulse-gateway"))
+            .arg("user")
+            .args(args)
+            .env("NETPULSE_NATS__URL", &stack.recorder_nats.url)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run netpulse-gateway");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), stdin.as_bytes())
+            .expect("password on stdin");
+        let output = child.wait_with_output().expect("netpulse-gateway ends");
+        assert!(
+            output.status.success(),
+            "user {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert_eq!(me_status(&stack, &ann).await, 200);
+    let said = admin_cli(&["passwd", "ann"], "a-new-password-2\n");
+    assert!(said.contains("sessions ended"), "{said}");
+    refused_soon(&stack, &ann).await;
+    login(stack.gateway, "ann", "a-new-password-2")
+        .await
+        .expect("the new password works");
+    assert_eq!(me_status(&stack, &bob).await, 200);
+    admin_cli(&["del", "bob"], "");
+    refused_soon(&stack, &bob).await;
+    stack.stop().await;
+}

@@ -5,10 +5,13 @@
 
 use std::io::BufRead;
 
-use netpulse_shared::bus;
+use std::time::Duration;
 
+use netpulse_shared::{bus, subjects};
+
+use crate::auth::sessions::Sessions;
 use crate::auth::users::UserStore;
-use crate::auth::Role;
+use crate::auth::{AuthSettings, Role};
 
 /// Usage text.
 pub const USAGE: &str =
@@ -33,7 +36,26 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
-/// Runs `user <args>` against the users bucket; returns the process exit code.
+/// Ends `name`'s sessions, as the API does when a password changes or a user is deleted.
+async fn end_sessions(js: &async_nats::jetstream::Context, name: &str) -> anyhow::Result<()> {
+    // No bucket yet: no one ever signed in.
+    let Ok(store) = js.get_key_value(subjects::SESSIONS_BUCKET).await else {
+        return Ok(());
+    };
+    // The limits do not matter for ending sessions.
+    let limits = AuthSettings::default();
+    Sessions::new(
+        store,
+        Duration::from_secs(limits.session_idle_secs),
+        Duration::from_secs(limits.session_max_secs),
+    )
+    .close_user(name)
+    .await?;
+    Ok(())
+}
+
+/// Runs `user <args>` against the users bucket; returns the process exit code. A new password
+/// or a deletion ends the user's sessions.
 pub async fn run(client: async_nats::Client, args: &[String]) -> anyhow::Result<i32> {
     let js = async_nats::jetstream::new(client);
     let users = UserStore::new(bus::users_bucket(&js).await?);
@@ -48,7 +70,8 @@ pub async fn run(client: async_nats::Client, args: &[String]) -> anyhow::Result<
         }
         ["passwd", name] => {
             users.update(name, Some(&read_password()?), None).await?;
-            println!("password of {name} changed");
+            end_sessions(&js, name).await?;
+            println!("password of {name} changed; their sessions ended");
         }
         ["role", name, r] => {
             let user = users.update(name, None, Some(role(r)?)).await?;
@@ -56,7 +79,8 @@ pub async fn run(client: async_nats::Client, args: &[String]) -> anyhow::Result<
         }
         ["del", name] => {
             users.remove(name).await?;
-            println!("deleted {name}");
+            end_sessions(&js, name).await?;
+            println!("deleted {name}; their sessions ended");
         }
         ["list"] => {
             for user in users.list().await? {
