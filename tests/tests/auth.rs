@@ -707,9 +707,23 @@ async fn the_command_line_ends_the_sessions_of_a_changed_or_deleted_user() {
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
     assert_eq!(me_status(&stack, &ann).await, 200);
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_with_cookie(&stack, &ann))
+        .await
+        .expect("ws");
     let said = admin_cli(&["passwd", "ann"], "a-new-password-2\n");
     assert!(said.contains("sessions ended"), "{said}");
     refused_soon(&stack, &ann).await;
+    // Its open live stream ends too.
+    let closed = tokio::time::timeout(Duration::from_secs(12), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "/ws still open after its session ended");
     login(stack.gateway, "ann", "a-new-password-2")
         .await
         .expect("the new password works");

@@ -620,16 +620,38 @@ pub fn route(
     auth: &crate::auth::Auth,
     shutdown: ClientShutdown,
 ) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    let auth = auth.clone();
     warp::path!("ws")
         .and(auth.require(crate::auth::Role::Viewer))
+        .and(warp::header::headers_cloned())
         .and(warp::ws())
-        .map(move |_, ws: Ws| {
+        .map(move |_, headers: warp::http::HeaderMap, ws: Ws| {
             let receiver = live.subscribe();
             let viewers = viewers.clone();
             let stopping = shutdown.stopping.subscribe();
+            // The session was just checked, so the request has a token.
+            let token = crate::auth::token_of(&headers)
+                .map(|(t, _)| t)
+                .unwrap_or_default();
+            let ended = session_ended(auth.clone(), token);
             ws.max_message_size(64 * 1024)
-                .on_upgrade(move |socket| serve_client(socket, receiver, viewers, stopping))
+                .on_upgrade(move |socket| serve_client(socket, receiver, viewers, stopping, ended))
         })
+}
+
+/// How often an open /ws checks that its session still holds.
+const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Resolves once the session of `token` has ended (signed out, password changed, user
+/// deleted, expired). While the session store is unreachable the session is taken to hold.
+/// Each check counts as a use: a page left open keeps its session until its absolute limit.
+async fn session_ended(auth: crate::auth::Auth, token: String) {
+    loop {
+        tokio::time::sleep(SESSION_CHECK).await;
+        if let Ok(None) = auth.sessions.touch(&token).await {
+            return;
+        }
+    }
 }
 
 async fn serve_client(
@@ -637,15 +659,21 @@ async fn serve_client(
     mut receiver: broadcast::Receiver<Arc<Outgoing>>,
     viewers: Viewers,
     stopping: watch::Receiver<bool>,
+    session_ended: impl std::future::Future<Output = ()>,
 ) {
     let (mut to_client, mut from_client) = socket.split();
     let stopped = gateway_stopped(stopping);
     tokio::pin!(stopped);
+    tokio::pin!(session_ended);
     let mut subscription = Subscription::default();
     let mut subscribed = false;
     loop {
         let text = tokio::select! {
             () = &mut stopped => break,
+            () = &mut session_ended => {
+                tracing::info!("session over: closing its live stream");
+                break;
+            }
             incoming = from_client.next() => match incoming {
                 Some(Ok(message)) if message.is_text() => {
                     match Subscription::parse(message.to_str().unwrap_or_default()) {
