@@ -187,9 +187,10 @@ async fn timeline(
     .await?;
     match answer {
         Ok(LogAnswer::Entries { entries, next }) => Ok(warp::reply::with_status(
-            warp::reply::json(
-                &json!({"entries": entries, "next_before": next.as_ref().map(LogCursor::text)}),
-            ),
+            warp::reply::json(&json!({
+                "entries": entries.iter().map(crate::live::browser_entry).collect::<Vec<_>>(),
+                "next_before": next.as_ref().map(LogCursor::text),
+            })),
             StatusCode::OK,
         )
         .into_response()),

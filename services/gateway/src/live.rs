@@ -72,9 +72,9 @@ pub enum LiveMessage<'a> {
     },
     /// A timeline entry of a device: syslog, trap (device text: show it as text).
     Log {
-        /// The entry, as stored (its `device` says whose).
+        /// The entry as [`browser_entry`] gives it (its `device` says whose).
         #[serde(flatten)]
-        entry: &'a netpulse_shared::logs::LogEntry,
+        entry: serde_json::Value,
     },
     /// A device was added or changed.
     DeviceAdded {
@@ -381,6 +381,16 @@ pub fn browser_values(values: &[VarBind]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// A timeline entry as the browser gets it: as stored, but a trap's Counter64 values as
+/// decimal strings, like [`browser_values`].
+pub fn browser_entry(entry: &netpulse_shared::logs::LogEntry) -> serde_json::Value {
+    let mut value = serde_json::to_value(entry).unwrap_or_default();
+    if let Some(trap) = &entry.trap {
+        value["trap"]["varbinds"] = serde_json::Value::Array(browser_values(&trap.varbinds));
+    }
+    value
+}
+
 /// Rates of every interface of `current` against the previous sample of the same device.
 pub fn interface_rates(previous: Option<&Sample>, current: &Sample) -> Vec<InterfaceRate> {
     let before = previous.map(Sample::interface_counters).unwrap_or_default();
@@ -575,7 +585,7 @@ pub async fn fan_out(
                 if subjects::device_of(&message.subject).as_ref() != Some(&entry.device) {
                     continue;
                 }
-                let text = serde_json::to_string(&LiveMessage::Log { entry: &entry });
+                let text = serde_json::to_string(&LiveMessage::Log { entry: browser_entry(&entry) });
                 (Some(entry.device), "log", false, text)
             }
             Some(change) = changes.next() => {
@@ -819,6 +829,39 @@ mod tests {
             let error = Subscription::parse(bad).expect_err(bad);
             assert!(error.contains(says), "{bad}: {error}");
         }
+    }
+
+    #[test]
+    fn trap_counters_reach_the_browser_exactly() {
+        use netpulse_shared::logs::{LogEntry, LogKind, Severity, TrapInfo};
+        let mut entry = LogEntry::new(
+            "e1".into(),
+            DeviceId::parse("d").expect("id"),
+            1,
+            1,
+            LogKind::Trap,
+            Severity::Notice,
+            "linkUp".into(),
+        );
+        let big = u64::MAX - 1;
+        entry.trap = Some(TrapInfo {
+            version: "2c".into(),
+            pdu: "trap".into(),
+            trap_oid: "1.3.6.1.6.3.1.1.5.4".into(),
+            uptime_ticks: Some(5),
+            varbinds: vec![VarBind {
+                oid: Oid::parse("1.3.6.1.2.1.31.1.1.1.6.1").expect("oid"),
+                value: SnmpValue::Counter64(big),
+            }],
+        });
+        let text = serde_json::to_value(LiveMessage::Log {
+            entry: browser_entry(&entry),
+        })
+        .expect("json");
+        assert_eq!(text["type"], "log");
+        assert_eq!(text["device"], "d");
+        assert_eq!(text["trap"]["varbinds"][0]["value"], big.to_string());
+        assert_eq!(text["trap"]["trap_oid"], "1.3.6.1.6.3.1.1.5.4");
     }
 
     #[test]
