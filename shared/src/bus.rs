@@ -30,37 +30,80 @@ pub enum BusError {
 }
 
 /// Connects to NATS, retrying until `connect_timeout_secs` have passed (services may start
-/// before the server does).
+/// before the server does). With several servers (a cluster), each is tried in turn, and a
+/// connection that drops later reconnects to any of them (or to a node the cluster announces)
+/// for as long as the service runs: core subscriptions are made again by the client.
 pub async fn connect(settings: &NatsSettings, name: &str) -> Result<async_nats::Client, BusError> {
+    let urls = settings.servers();
+    let shown = urls.join(",");
+    let fail = |reason: String| BusError::Connect {
+        url: shown.clone(),
+        reason,
+    };
+    let servers = urls
+        .iter()
+        .map(|url| url.parse::<async_nats::ServerAddr>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(e.to_string()))?;
+    if servers.is_empty() {
+        return Err(fail("no server URL in nats.url or nats.urls".into()));
+    }
     let give_up = tokio::time::Instant::now() + Duration::from_secs(settings.connect_timeout_secs);
     let mut wait = Duration::from_millis(100);
     loop {
-        let mut options = async_nats::ConnectOptions::new().name(name);
+        let mut options = async_nats::ConnectOptions::new()
+            .name(name)
+            // Every dropped connection is retried, whatever its length: the default, said here.
+            .max_reconnects(None)
+            .reconnect_delay_callback(reconnect_delay)
+            .event_callback(|event| async move { connection_event(event) });
         if let (Some(user), Some(password)) = (&settings.user, &settings.password) {
             options = options.user_and_password(user.clone(), password.expose().to_owned());
         }
-        let attempt = options.connect(settings.url.as_str()).await;
+        let attempt = options.connect(servers.as_slice()).await;
         match attempt {
             Ok(client) => return Ok(client),
             Err(err) if tokio::time::Instant::now() + wait < give_up => {
-                tracing::debug!(url = %settings.url, error = %err, "NATS not reachable yet, retrying");
+                tracing::debug!(url = %shown, error = %err, "NATS not reachable yet, retrying");
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(2));
             }
-            Err(err) => {
-                return Err(BusError::Connect {
-                    url: settings.url.clone(),
-                    reason: err.to_string(),
-                })
-            }
+            Err(err) => return Err(fail(err.to_string())),
         }
     }
 }
 
+/// Wait before reconnection attempt `attempts` (counted from 1 after a drop): at once, then
+/// doubling from 100 ms to at most 2 s, so a restarted server or another node is found within
+/// a couple of seconds.
+fn reconnect_delay(attempts: usize) -> Duration {
+    if attempts <= 1 {
+        return Duration::ZERO;
+    }
+    let doublings = u32::try_from(attempts - 2).unwrap_or(u32::MAX).min(5);
+    (Duration::from_millis(100) * 2u32.pow(doublings)).min(Duration::from_secs(2))
+}
+
+/// Logs what happens to a service's NATS connection.
+fn connection_event(event: async_nats::Event) {
+    match event {
+        async_nats::Event::Connected => tracing::info!("NATS connected"),
+        async_nats::Event::Disconnected => {
+            tracing::warn!("NATS connection lost, reconnecting to any server")
+        }
+        async_nats::Event::ClientError(error) => tracing::warn!(%error, "NATS client error"),
+        other => tracing::debug!(event = %other, "NATS event"),
+    }
+}
+
 /// The samples stream: keeps every sample until the recorder has stored it, bounded by age
-/// and size so a long outage cannot fill the disk. Deduplicates by sample id.
-pub async fn samples_stream(js: &jetstream::Context) -> Result<stream::Stream, BusError> {
-    js.get_or_create_stream(stream::Config {
+/// and size so a long outage cannot fill the disk. Deduplicates by sample id. Kept in
+/// `replicas` copies (see [`with_replicas`]).
+pub async fn samples_stream(
+    js: &jetstream::Context,
+    replicas: usize,
+) -> Result<stream::Stream, BusError> {
+    let stream = js.get_or_create_stream(stream::Config {
         name: subjects::SAMPLES_STREAM.into(),
         subjects: vec![subjects::SAMPLE_ALL.into()],
         storage: stream::StorageType::File,
@@ -69,19 +112,17 @@ pub async fn samples_stream(js: &jetstream::Context) -> Result<stream::Stream, B
         max_age: Duration::from_secs(2 * 24 * 3600),
         max_bytes: 4 * 1024 * 1024 * 1024,
         duplicate_window: Duration::from_secs(120),
+        num_replicas: replicas.max(1),
         ..Default::default()
-    })
-    .await
-    .map_err(|e| BusError::JetStream {
-        what: "samples stream",
-        reason: e.to_string(),
-    })
+    });
+    with_replicas(js, stream.await, replicas, "samples stream").await
 }
 
 /// Sets the samples stream's limits (age and size) when they differ from `max_age` and
 /// `max_bytes`: the recorder owns them, since they bound how long it may be away.
 pub async fn limit_samples_stream(
     js: &jetstream::Context,
+    replicas: usize,
     max_age: Duration,
     max_bytes: u64,
 ) -> Result<(), BusError> {
@@ -89,7 +130,7 @@ pub async fn limit_samples_stream(
         what: "samples stream",
         reason: e.to_string(),
     };
-    let mut stream = samples_stream(js).await?;
+    let mut stream = samples_stream(js, replicas).await?;
     let mut config = stream.info().await.map_err(|e| fail(&e))?.config.clone();
     let bytes = i64::try_from(max_bytes).unwrap_or(i64::MAX);
     if config.max_age != max_age || config.max_bytes != bytes {
@@ -103,9 +144,12 @@ pub async fn limit_samples_stream(
 
 /// The logs stream: timeline entries (`netpulse.log.*`) and reachability transitions
 /// (`netpulse.status.*`) until the recorder has stored them; bounded like the samples stream.
-/// Deduplicated by entry id.
-pub async fn logs_stream(js: &jetstream::Context) -> Result<stream::Stream, BusError> {
-    js.get_or_create_stream(stream::Config {
+/// Deduplicated by entry id. Kept in `replicas` copies.
+pub async fn logs_stream(
+    js: &jetstream::Context,
+    replicas: usize,
+) -> Result<stream::Stream, BusError> {
+    let stream = js.get_or_create_stream(stream::Config {
         name: subjects::LOGS_STREAM.into(),
         subjects: vec![subjects::LOG_ALL.into(), subjects::STATUS_ALL.into()],
         storage: stream::StorageType::File,
@@ -114,28 +158,33 @@ pub async fn logs_stream(js: &jetstream::Context) -> Result<stream::Stream, BusE
         max_age: Duration::from_secs(2 * 24 * 3600),
         max_bytes: 2 * 1024 * 1024 * 1024,
         duplicate_window: Duration::from_secs(120),
+        num_replicas: replicas.max(1),
         ..Default::default()
-    })
-    .await
-    .map_err(|e| BusError::JetStream {
-        what: "logs stream",
-        reason: e.to_string(),
-    })
+    });
+    with_replicas(js, stream.await, replicas, "logs stream").await
 }
 
 /// Sources that sent logs but match no device: one key per address.
-pub async fn unknown_sources_bucket(js: &jetstream::Context) -> Result<kv::Store, BusError> {
+pub async fn unknown_sources_bucket(
+    js: &jetstream::Context,
+    replicas: usize,
+) -> Result<kv::Store, BusError> {
     bucket(
         js,
+        replicas,
         subjects::UNKNOWN_SOURCES_BUCKET,
         "netpulse log sources matching no device",
     )
     .await
 }
 
-/// The events stream: audit and configuration events, kept a year (bounded in size).
-pub async fn events_stream(js: &jetstream::Context) -> Result<stream::Stream, BusError> {
-    js.get_or_create_stream(stream::Config {
+/// The events stream: audit and configuration events, kept a year (bounded in size), in
+/// `replicas` copies.
+pub async fn events_stream(
+    js: &jetstream::Context,
+    replicas: usize,
+) -> Result<stream::Stream, BusError> {
+    let stream = js.get_or_create_stream(stream::Config {
         name: subjects::EVENTS_STREAM.into(),
         subjects: vec![subjects::EVENT_ALL.into()],
         storage: stream::StorageType::File,
@@ -143,25 +192,23 @@ pub async fn events_stream(js: &jetstream::Context) -> Result<stream::Stream, Bu
         discard: stream::DiscardPolicy::Old,
         max_age: Duration::from_secs(365 * 24 * 3600),
         max_bytes: 1024 * 1024 * 1024,
+        num_replicas: replicas.max(1),
         ..Default::default()
-    })
-    .await
-    .map_err(|e| BusError::JetStream {
-        what: "events stream",
-        reason: e.to_string(),
-    })
+    });
+    with_replicas(js, stream.await, replicas, "events stream").await
 }
 
 /// Users of the gateway: one key per user name.
-pub async fn users_bucket(js: &jetstream::Context) -> Result<kv::Store, BusError> {
-    bucket(js, "netpulse_users", "netpulse users").await
+pub async fn users_bucket(js: &jetstream::Context, replicas: usize) -> Result<kv::Store, BusError> {
+    bucket(js, replicas, "netpulse_users", "netpulse users").await
 }
 
 /// Sign-in sessions of the gateways: one key per session. Entries vanish `max_age` after
 /// their last write (the sessions' absolute limit, so only dead sessions go); when the bucket
-/// exists with another `max_age`, it is changed to this one.
+/// exists with another `max_age` or number of replicas, it is changed to these.
 pub async fn sessions_bucket(
     js: &jetstream::Context,
+    replicas: usize,
     max_age: Duration,
 ) -> Result<kv::Store, BusError> {
     let fail = |e: &dyn std::fmt::Display| BusError::JetStream {
@@ -173,8 +220,9 @@ pub async fn sessions_bucket(
         .await
     {
         let mut config = stream.info().await.map_err(|e| fail(&e))?.config.clone();
-        if config.max_age != max_age {
+        if config.max_age != max_age || config.num_replicas != replicas.max(1) {
             config.max_age = max_age;
+            config.num_replicas = replicas.max(1);
             js.update_stream(config).await.map_err(|e| fail(&e))?;
         }
         return js
@@ -188,6 +236,7 @@ pub async fn sessions_bucket(
         history: 1,
         max_age,
         storage: stream::StorageType::File,
+        num_replicas: replicas.max(1),
         ..Default::default()
     })
     .await
@@ -195,14 +244,27 @@ pub async fn sessions_bucket(
 }
 
 /// The device registry: one key per device id, the value a device as JSON.
-pub async fn devices_bucket(js: &jetstream::Context) -> Result<kv::Store, BusError> {
-    bucket(js, subjects::DEVICES_BUCKET, "netpulse device registry").await
+pub async fn devices_bucket(
+    js: &jetstream::Context,
+    replicas: usize,
+) -> Result<kv::Store, BusError> {
+    bucket(
+        js,
+        replicas,
+        subjects::DEVICES_BUCKET,
+        "netpulse device registry",
+    )
+    .await
 }
 
 /// Discovered interfaces of every device: one key per device id.
-pub async fn interfaces_bucket(js: &jetstream::Context) -> Result<kv::Store, BusError> {
+pub async fn interfaces_bucket(
+    js: &jetstream::Context,
+    replicas: usize,
+) -> Result<kv::Store, BusError> {
     bucket(
         js,
+        replicas,
         subjects::INTERFACES_BUCKET,
         "netpulse discovered interfaces",
     )
@@ -210,9 +272,13 @@ pub async fn interfaces_bucket(js: &jetstream::Context) -> Result<kv::Store, Bus
 }
 
 /// Labels of the histories kept of deleted devices: one key per device id.
-pub async fn removed_bucket(js: &jetstream::Context) -> Result<kv::Store, BusError> {
+pub async fn removed_bucket(
+    js: &jetstream::Context,
+    replicas: usize,
+) -> Result<kv::Store, BusError> {
     bucket(
         js,
+        replicas,
         subjects::REMOVED_BUCKET,
         "netpulse removed devices with kept history",
     )
@@ -220,16 +286,37 @@ pub async fn removed_bucket(js: &jetstream::Context) -> Result<kv::Store, BusErr
 }
 
 /// Current reachability of every device: one key per device id.
-pub async fn status_bucket(js: &jetstream::Context) -> Result<kv::Store, BusError> {
-    bucket(js, subjects::STATUS_BUCKET, "netpulse device reachability").await
+pub async fn status_bucket(
+    js: &jetstream::Context,
+    replicas: usize,
+) -> Result<kv::Store, BusError> {
+    bucket(
+        js,
+        replicas,
+        subjects::STATUS_BUCKET,
+        "netpulse device reachability",
+    )
+    .await
 }
 
+/// Opens (or creates) a key-value bucket kept in `replicas` copies; an existing bucket with
+/// another number of replicas is changed to it.
 async fn bucket(
     js: &jetstream::Context,
+    replicas: usize,
     name: &'static str,
     description: &str,
 ) -> Result<kv::Store, BusError> {
+    let fail = |e: &dyn std::fmt::Display| BusError::JetStream {
+        what: name,
+        reason: e.to_string(),
+    };
     if let Ok(store) = js.get_key_value(name).await {
+        let stream = js
+            .get_stream(format!("KV_{name}"))
+            .await
+            .map_err(|e| fail(&e));
+        with_replicas(js, stream, replicas, name).await?;
         return Ok(store);
     }
     js.create_key_value(kv::Config {
@@ -237,11 +324,35 @@ async fn bucket(
         description: description.into(),
         history: 1,
         storage: stream::StorageType::File,
+        num_replicas: replicas.max(1),
         ..Default::default()
     })
     .await
-    .map_err(|e| BusError::JetStream {
-        what: name,
+    .map_err(|e| fail(&e))
+}
+
+/// The stream `opened` (or why it could not be), changed to `replicas` copies when it has
+/// another number: a stream created on one server keeps working when the deployment grows to
+/// a cluster and `nats.replicas` is raised. NATS copies the data to the new replicas itself;
+/// on a single server, more than one replica is refused with the server's reason.
+async fn with_replicas<E: std::fmt::Display>(
+    js: &jetstream::Context,
+    opened: Result<stream::Stream, E>,
+    replicas: usize,
+    what: &'static str,
+) -> Result<stream::Stream, BusError> {
+    let fail = |e: &dyn std::fmt::Display| BusError::JetStream {
+        what,
         reason: e.to_string(),
-    })
+    };
+    let stream = opened.map_err(|e| fail(&e))?;
+    let replicas = replicas.max(1);
+    let mut config = stream.cached_info().config.clone();
+    if config.num_replicas != replicas {
+        let from = config.num_replicas;
+        config.num_replicas = replicas;
+        js.update_stream(config).await.map_err(|e| fail(&e))?;
+        tracing::info!(what, from, to = replicas, "JetStream replicas changed");
+    }
+    Ok(stream)
 }

@@ -42,12 +42,18 @@ fn load_from<T: DeserializeOwned>(
         .try_deserialize()?)
 }
 
-/// `[nats]`: where the NATS server is.
+/// `[nats]`: where the NATS servers are, and how many copies JetStream keeps.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct NatsSettings {
-    /// Server URL. Default `nats://127.0.0.1:4222`.
+    /// Server URL, or several separated by commas (the nodes of a cluster). Default
+    /// `nats://127.0.0.1:4222`.
     pub url: String,
+    /// Server URLs as a list; when not empty, used instead of `url`.
+    pub urls: Vec<String>,
+    /// Copies of each JetStream stream and bucket netpulse creates: 1 on a single server, 3
+    /// (or 5) on a cluster. Default 1.
+    pub replicas: usize,
     /// Seconds to keep retrying the first connection. Default 30.
     pub connect_timeout_secs: u64,
     /// User name, when the server requires one (each service has its own).
@@ -60,10 +66,29 @@ impl Default for NatsSettings {
     fn default() -> Self {
         Self {
             url: "nats://127.0.0.1:4222".into(),
+            urls: Vec::new(),
+            replicas: 1,
             connect_timeout_secs: 30,
             user: None,
             password: None,
         }
+    }
+}
+
+impl NatsSettings {
+    /// The server URLs to connect to: `urls` when given, else each comma-separated part of
+    /// `url`, blanks left out.
+    pub fn servers(&self) -> Vec<String> {
+        let listed = if self.urls.is_empty() {
+            self.url.split(',').map(str::to_owned).collect()
+        } else {
+            self.urls.clone()
+        };
+        listed
+            .into_iter()
+            .map(|url| url.trim().to_owned())
+            .filter(|url| !url.is_empty())
+            .collect()
     }
 }
 
@@ -245,5 +270,50 @@ mod tests {
         let got: Example = load_from(file, env).expect("load");
         assert_eq!(got.data_dir, PathBuf::from("data"));
         assert_eq!(got.nats.url, "nats://127.0.0.1:4222");
+        assert_eq!(got.nats.servers(), ["nats://127.0.0.1:4222"]);
+        assert_eq!(got.nats.replicas, 1);
+    }
+
+    #[test]
+    fn several_servers_and_replicas() {
+        let source = std::collections::HashMap::from([
+            (
+                "NETPULSE_NATS__URL".to_owned(),
+                "nats://10.0.0.1:4222, nats://10.0.0.2:4222,,nats://10.0.0.3:4222".to_owned(),
+            ),
+            ("NETPULSE_NATS__REPLICAS".to_owned(), "3".to_owned()),
+        ]);
+        let env = config::Environment::with_prefix("NETPULSE")
+            .prefix_separator("_")
+            .separator("__")
+            .try_parsing(true)
+            .source(Some(source));
+        let file = config::File::with_name("/nonexistent/netpulse.toml").required(false);
+        let got: Example = load_from(file, env).expect("load");
+        assert_eq!(
+            got.nats.servers(),
+            [
+                "nats://10.0.0.1:4222",
+                "nats://10.0.0.2:4222",
+                "nats://10.0.0.3:4222"
+            ]
+        );
+        assert_eq!(got.nats.replicas, 3);
+
+        let dir = std::env::temp_dir().join(format!("netpulse-urls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("netpulse.toml");
+        std::fs::write(
+            &path,
+            "[nats]\nurls = [\"nats://a:4222\", \"nats://b:4222\"]\nreplicas = 3\n",
+        )
+        .expect("write");
+        let env = config::Environment::with_prefix("NETPULSE")
+            .separator("__")
+            .source(Some(Default::default()));
+        let file = config::File::from(path.as_path()).format(config::FileFormat::Toml);
+        let got: Example = load_from(file, env).expect("load");
+        assert_eq!(got.nats.servers(), ["nats://a:4222", "nats://b:4222"]);
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -59,6 +59,10 @@ fn stop(child: &mut Child) {
 pub struct NatsServer {
     child: Child,
     port: u16,
+    /// How it was started (program and arguments, environment), to start it again.
+    program: PathBuf,
+    args: Vec<std::ffi::OsString>,
+    envs: Vec<(String, PathBuf)>,
     _store: TempDir,
 }
 
@@ -90,35 +94,85 @@ impl NatsServer {
             ),
         )
         .expect("nats-server config");
-        let mut command = Command::new(program);
-        command
-            .arg("-c")
-            .arg(&config)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()]);
-        Self::launch(command, store, port)
+        let args = vec![
+            "-c".into(),
+            config.into_os_string(),
+            "-a".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            port.to_string().into(),
+        ];
+        Self::launch(program, args, Vec::new(), store, port)
     }
 
-    /// Runs a prepared nats-server command and waits until it accepts connections.
-    fn launch(mut command: Command, store: TempDir, port: u16) -> Self {
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start nats-server");
+    /// Runs nats-server with `args` and `envs` and waits until it accepts connections.
+    fn launch(
+        program: PathBuf,
+        args: Vec<std::ffi::OsString>,
+        envs: Vec<(String, PathBuf)>,
+        store: TempDir,
+        port: u16,
+    ) -> Self {
+        let child = Self::spawn(&program, &args, &envs);
         let mut server = Self {
             child,
             port,
+            program,
+            args,
+            envs,
             _store: store,
         };
+        server.wait_until_listening();
+        server
+    }
+
+    fn spawn(program: &Path, args: &[std::ffi::OsString], envs: &[(String, PathBuf)]) -> Child {
+        let mut command = Command::new(program);
+        command.args(args);
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        for service in ["scheduler", "poller", "recorder", "gateway", "logs"] {
+            command.env(
+                format!("NETPULSE_NATS_{}_PASSWORD", service.to_uppercase()),
+                format!("{service}-secret"),
+            );
+        }
+        command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start nats-server")
+    }
+
+    fn wait_until_listening(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline || server.child.try_wait().ok().flatten().is_some() {
-                stop(&mut server.child);
-                panic!("nats-server did not start on port {port}");
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if Instant::now() > deadline || self.child.try_wait().ok().flatten().is_some() {
+                stop(&mut self.child);
+                panic!("nats-server did not start on port {}", self.port);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        server
+    }
+
+    /// Kills the server with SIGKILL, as a crash would (clients see the connection drop);
+    /// [`NatsServer::resume`] starts it again.
+    pub fn kill(&mut self) {
+        stop(&mut self.child);
+    }
+
+    /// Starts the server again on the same port with the same store (after
+    /// [`NatsServer::kill`]), and waits until it accepts connections.
+    pub fn resume(&mut self) {
+        self.child = Self::spawn(&self.program, &self.args, &self.envs);
+        self.wait_until_listening();
+    }
+
+    /// Kills the server (SIGKILL) and starts it again on the same port with the same store.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.resume();
     }
 
     /// Starts the server with netpulse's own `nats/nats.conf` (per-service users and
@@ -127,19 +181,19 @@ impl NatsServer {
         let program = Self::program();
         let store = TempDir::new().expect("temp dir");
         let port = free_tcp_port();
-        let mut command = Command::new(program);
-        command
-            .arg("-c")
-            .arg(workspace_root().join("nats/nats.conf"))
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-            .env("JETSTREAM_STORE_DIR", store.path().join("jetstream"));
-        for service in ["scheduler", "poller", "recorder", "gateway", "logs"] {
-            command.env(
-                format!("NETPULSE_NATS_{}_PASSWORD", service.to_uppercase()),
-                format!("{service}-secret"),
-            );
-        }
-        Self::launch(command, store, port)
+        let args = vec![
+            "-c".into(),
+            workspace_root().join("nats/nats.conf").into_os_string(),
+            "-a".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            port.to_string().into(),
+        ];
+        let envs = vec![(
+            "JETSTREAM_STORE_DIR".to_owned(),
+            store.path().join("jetstream"),
+        )];
+        Self::launch(program, args, envs, store, port)
     }
 
     /// Settings for `service` on a server started with
@@ -156,14 +210,12 @@ impl NatsServer {
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
-
     /// Settings pointing at it.
     pub fn settings(&self) -> crate::config::NatsSettings {
         crate::config::NatsSettings {
             url: self.url(),
             connect_timeout_secs: 10,
-            user: None,
-            password: None,
+            ..Default::default()
         }
     }
 }
@@ -171,6 +223,127 @@ impl NatsServer {
 impl Drop for NatsServer {
     fn drop(&mut self) {
         stop(&mut self.child);
+    }
+}
+
+/// One node of a [`NatsCluster`].
+struct ClusterNode {
+    child: Option<Child>,
+    port: u16,
+    monitor_port: u16,
+}
+
+/// A cluster of nats-servers with JetStream on loopback, each node on free ports (clients,
+/// routes, monitoring) with its own store; every node is stopped when dropped.
+pub struct NatsCluster {
+    nodes: Vec<ClusterNode>,
+    _dir: TempDir,
+}
+
+impl NatsCluster {
+    /// Starts `size` nodes routed to each other and waits until JetStream is ready on all
+    /// of them (a meta leader elected).
+    pub fn start(size: usize) -> Self {
+        let program = NatsServer::program();
+        let dir = TempDir::new().expect("temp dir");
+        let ports: Vec<(u16, u16, u16)> = (0..size)
+            .map(|_| (free_tcp_port(), free_tcp_port(), free_tcp_port()))
+            .collect();
+        let routes: Vec<String> = ports
+            .iter()
+            .map(|(_, route, _)| format!("nats-route://127.0.0.1:{route}"))
+            .collect();
+        let mut nodes = Vec::new();
+        for (n, (port, route, monitor_port)) in ports.iter().enumerate() {
+            let config = dir.path().join(format!("node-{n}.conf"));
+            std::fs::write(
+                &config,
+                format!(
+                    "server_name: node-{n}\nlisten: 127.0.0.1:{port}\nhttp: 127.0.0.1:{monitor_port}\n\
+                     jetstream {{ store_dir: {:?}, max_file_store: 1TB, max_memory_store: 256MB }}\n\
+                     cluster {{ name: netpulse-test, listen: 127.0.0.1:{route}, routes: [{}] }}\n",
+                    dir.path().join(format!("node-{n}")),
+                    routes.join(", ")
+                ),
+            )
+            .expect("node config");
+            let child = Command::new(&program)
+                .arg("-c")
+                .arg(&config)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("cannot start nats-server");
+            nodes.push(ClusterNode {
+                child: Some(child),
+                port: *port,
+                monitor_port: *monitor_port,
+            });
+        }
+        let cluster = Self { nodes, _dir: dir };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for n in 0..size {
+            while cluster.monitor(n, "/healthz").is_none() {
+                assert!(
+                    Instant::now() < deadline,
+                    "the nats-server cluster did not become ready"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        cluster
+    }
+
+    /// The client URL of node `n`.
+    pub fn url(&self, n: usize) -> String {
+        format!("nats://127.0.0.1:{}", self.nodes[n].port)
+    }
+
+    /// Every node's client URL, separated by commas (as `nats.url` takes them).
+    pub fn urls(&self) -> String {
+        (0..self.nodes.len())
+            .map(|n| self.url(n))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Settings naming every node, with `replicas` copies of each stream and bucket.
+    pub fn settings(&self, replicas: usize) -> crate::config::NatsSettings {
+        crate::config::NatsSettings {
+            url: self.urls(),
+            replicas,
+            connect_timeout_secs: 10,
+            ..Default::default()
+        }
+    }
+
+    /// Kills node `n` with SIGKILL, as a crashed machine would stop.
+    pub fn kill(&mut self, n: usize) {
+        if let Some(mut child) = self.nodes[n].child.take() {
+            stop(&mut child);
+        }
+    }
+
+    /// The body of a monitoring endpoint of node `n` (`/connz`, `/jsz`...) when it answers
+    /// 200 OK; `None` otherwise (or when the node is down).
+    pub fn monitor(&self, n: usize, path: &str) -> Option<String> {
+        use std::io::{Read, Write};
+        let mut stream = TcpStream::connect(("127.0.0.1", self.nodes[n].monitor_port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).ok()?;
+        let (head, body) = answer.split_once("\r\n\r\n")?;
+        let status = head.split_whitespace().nth(1)?;
+        (status == "200").then(|| body.to_owned())
+    }
+}
+
+impl Drop for NatsCluster {
+    fn drop(&mut self) {
+        for n in 0..self.nodes.len() {
+            self.kill(n);
+        }
     }
 }
 

@@ -225,6 +225,7 @@ impl Stack {
                     login_lockout_secs: 2,
                     ..Default::default()
                 },
+                ..Default::default()
             },
         )
         .await;
@@ -272,7 +273,7 @@ impl Stack {
     /// per-request cost); each body is validated as the API would.
     pub async fn register_devices(&self, bodies: impl IntoIterator<Item = Value>) {
         let js = async_nats::jetstream::new(self.nats.clone());
-        let registry = bus::devices_bucket(&js).await.expect("registry");
+        let registry = bus::devices_bucket(&js, 1).await.expect("registry");
         for body in bodies {
             let device =
                 netpulse_shared::device::Device::from_json_body(body.to_string().as_bytes())

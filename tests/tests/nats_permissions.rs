@@ -22,7 +22,7 @@ async fn the_poller_cannot_change_the_registry_nor_the_gateway_publish_poll_jobs
         .await
         .expect("scheduler");
 
-    let as_gateway = bus::devices_bucket(&async_nats::jetstream::new(gateway.clone()))
+    let as_gateway = bus::devices_bucket(&async_nats::jetstream::new(gateway.clone()), 1)
         .await
         .expect("bucket");
     as_gateway
@@ -200,12 +200,12 @@ async fn only_the_gateway_reaches_the_users_and_sessions_buckets() {
         .await
         .expect("gateway");
     let js = async_nats::jetstream::new(gateway);
-    let users = bus::users_bucket(&js).await.expect("users bucket");
+    let users = bus::users_bucket(&js, 1).await.expect("users bucket");
     users
         .put("ann", "a user".into())
         .await
         .expect("the gateway writes users");
-    let sessions = bus::sessions_bucket(&js, Duration::from_secs(3600))
+    let sessions = bus::sessions_bucket(&js, 1, Duration::from_secs(3600))
         .await
         .expect("sessions bucket");
     sessions

@@ -54,11 +54,16 @@ async fn end_sessions(js: &async_nats::jetstream::Context, name: &str) -> anyhow
     Ok(())
 }
 
-/// Runs `user <args>` against the users bucket; returns the process exit code. A new password
-/// or a deletion ends the user's sessions.
-pub async fn run(client: async_nats::Client, args: &[String]) -> anyhow::Result<i32> {
+/// Runs `user <args>` against the users bucket (created in `replicas` copies if it is not
+/// there yet); returns the process exit code. A new password or a deletion ends the user's
+/// sessions.
+pub async fn run(
+    client: async_nats::Client,
+    replicas: usize,
+    args: &[String],
+) -> anyhow::Result<i32> {
     let js = async_nats::jetstream::new(client);
-    let users = UserStore::new(bus::users_bucket(&js).await?);
+    let users = UserStore::new(bus::users_bucket(&js, replicas).await?);
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let role = |r: &str| {
         Role::parse(r).ok_or_else(|| anyhow::anyhow!("role must be admin, operator or viewer"))

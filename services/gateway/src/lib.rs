@@ -41,6 +41,10 @@ pub struct GatewaySettings {
     /// Sessions, login limits, cookies.
     #[serde(flatten)]
     pub auth: AuthSettings,
+    /// Copies of each JetStream stream and bucket this service opens: `nats.replicas`,
+    /// copied here by the binary (not read from this section). Default 1.
+    #[serde(skip)]
+    pub replicas: usize,
 }
 
 impl Default for GatewaySettings {
@@ -49,6 +53,7 @@ impl Default for GatewaySettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             web_dir: PathBuf::from("web"),
             auth: AuthSettings::default(),
+            replicas: 1,
         }
     }
 }
@@ -93,21 +98,23 @@ impl Gateway {
         admin_password: Option<&str>,
     ) -> anyhow::Result<Self> {
         let js = jetstream::new(client.clone());
-        let store = bus::devices_bucket(&js).await?;
-        let status = bus::status_bucket(&js).await?;
-        let interfaces = bus::interfaces_bucket(&js).await?;
-        let removed = bus::removed_bucket(&js).await?;
-        let unknown_sources = bus::unknown_sources_bucket(&js).await?;
-        let users = UserStore::new(bus::users_bucket(&js).await?);
+        let replicas = settings.replicas;
+        let store = bus::devices_bucket(&js, replicas).await?;
+        let status = bus::status_bucket(&js, replicas).await?;
+        let interfaces = bus::interfaces_bucket(&js, replicas).await?;
+        let removed = bus::removed_bucket(&js, replicas).await?;
+        let unknown_sources = bus::unknown_sources_bucket(&js, replicas).await?;
+        let users = UserStore::new(bus::users_bucket(&js, replicas).await?);
         if let Some(password) = users.ensure_admin(admin_password).await? {
             println!(
                 "netpulse: created user 'admin' with password {password} (shown once; change it with \
                  `netpulse-gateway user passwd admin`)"
             );
         }
-        bus::events_stream(&js).await?;
+        bus::events_stream(&js, replicas).await?;
         let sessions = bus::sessions_bucket(
             &js,
+            replicas,
             std::time::Duration::from_secs(settings.auth.session_max_secs),
         )
         .await?;

@@ -10,10 +10,11 @@ async fn main() -> anyhow::Result<()> {
     if !is_cli {
         telemetry::init();
     }
-    let settings: Settings = config::load()?;
+    let mut settings: Settings = config::load()?;
+    settings.gateway.replicas = settings.nats.replicas;
     let client = bus::connect(&settings.nats, "netpulse-gateway").await?;
     if is_cli {
-        let code = cli::run(client.clone(), &args[1..]).await?;
+        let code = cli::run(client.clone(), settings.nats.replicas, &args[1..]).await?;
         client.flush().await.ok();
         std::process::exit(code);
     }

@@ -47,6 +47,10 @@ pub struct LogsSettings {
     pub per_source_burst: u32,
     /// Most TCP syslog connections at once. Default 1024.
     pub max_connections: usize,
+    /// Copies of each JetStream stream and bucket this service opens: `nats.replicas`,
+    /// copied here by the binary (not read from this section). Default 1.
+    #[serde(skip)]
+    pub replicas: usize,
 }
 
 impl Default for LogsSettings {
@@ -57,6 +61,7 @@ impl Default for LogsSettings {
             per_source_rate: 500,
             per_source_burst: 2000,
             max_connections: 1024,
+            replicas: 1,
         }
     }
 }
@@ -136,9 +141,9 @@ impl Receivers {
         shutdown: impl Future<Output = ()>,
     ) -> anyhow::Result<()> {
         let js = jetstream::new(client.clone());
-        bus::logs_stream(&js).await?;
-        let registry = bus::devices_bucket(&js).await?;
-        let unknown_bucket = bus::unknown_sources_bucket(&js).await?;
+        bus::logs_stream(&js, settings.replicas).await?;
+        let registry = bus::devices_bucket(&js, settings.replicas).await?;
+        let unknown_bucket = bus::unknown_sources_bucket(&js, settings.replicas).await?;
         let (out, entries) = mpsc::channel(10_000);
         let intake = Arc::new(Intake {
             sources: RwLock::new(SourceMap::default()),

@@ -39,6 +39,10 @@ pub struct PollerSettings {
     pub concurrency: usize,
     /// Most OIDs in one GET request. Default 32.
     pub max_oids_per_request: usize,
+    /// Copies of each JetStream stream and bucket this service opens: `nats.replicas`,
+    /// copied here by the binary (not read from this section). Default 1.
+    #[serde(skip)]
+    pub replicas: usize,
 }
 
 impl Default for PollerSettings {
@@ -46,6 +50,7 @@ impl Default for PollerSettings {
         Self {
             concurrency: 256,
             max_oids_per_request: 32,
+            replicas: 1,
         }
     }
 }
@@ -67,8 +72,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let js = jetstream::new(client.clone());
-    bus::samples_stream(&js).await?;
-    let interfaces = bus::interfaces_bucket(&js).await?;
+    bus::samples_stream(&js, settings.replicas).await?;
+    let interfaces = bus::interfaces_bucket(&js, settings.replicas).await?;
     let queue = subjects::POLLERS_QUEUE.to_owned();
     let mut jobs = client
         .queue_subscribe(subjects::POLL_ALL, queue.clone())

@@ -6,7 +6,8 @@ use netpulse_shared::{bus, config, shutdown, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     telemetry::init();
-    let settings: Settings = config::load()?;
+    let mut settings: Settings = config::load()?;
+    settings.poller.replicas = settings.nats.replicas;
     let client = bus::connect(&settings.nats, "netpulse-poller").await?;
     run(client, settings.poller, shutdown::signal()).await
 }

@@ -49,6 +49,10 @@ pub struct RecorderSettings {
     pub stream_max_age: Period,
     /// How much the samples stream may hold; the oldest go first beyond it. Default 4 GiB.
     pub stream_max_bytes: Size,
+    /// Copies of each JetStream stream and bucket this service opens: `nats.replicas`,
+    /// copied here by the binary (not read from this section). Default 1.
+    #[serde(skip)]
+    pub replicas: usize,
 }
 
 impl Default for RecorderSettings {
@@ -64,6 +68,7 @@ impl Default for RecorderSettings {
             log_retention: days(30),
             stream_max_age: days(2),
             stream_max_bytes: Size(4 << 30),
+            replicas: 1,
         }
     }
 }
@@ -115,8 +120,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let js = jetstream::new(client.clone());
-    bus::limit_samples_stream(&js, settings.stream_max_age.0, settings.stream_max_bytes.0).await?;
-    let stream = bus::samples_stream(&js).await?;
+    bus::limit_samples_stream(
+        &js,
+        settings.replicas,
+        settings.stream_max_age.0,
+        settings.stream_max_bytes.0,
+    )
+    .await?;
+    let stream = bus::samples_stream(&js, settings.replicas).await?;
     let consumer = stream
         .get_or_create_consumer(
             subjects::RECORDER_CONSUMER,
@@ -332,7 +343,7 @@ async fn record_timelines(
         filter_subject: filter.into(),
         ..Default::default()
     };
-    let timeline = bus::logs_stream(js)
+    let timeline = bus::logs_stream(js, settings.replicas)
         .await?
         .get_or_create_consumer(
             subjects::RECORDER_LOGS_CONSUMER,
@@ -343,7 +354,7 @@ async fn record_timelines(
             ),
         )
         .await?;
-    let changes = bus::events_stream(js)
+    let changes = bus::events_stream(js, settings.replicas)
         .await?
         .get_or_create_consumer(
             subjects::RECORDER_EVENTS_CONSUMER,

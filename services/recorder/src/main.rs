@@ -6,7 +6,8 @@ use netpulse_shared::{bus, config, shutdown, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     telemetry::init();
-    let settings: Settings = config::load()?;
+    let mut settings: Settings = config::load()?;
+    settings.recorder.replicas = settings.nats.replicas;
     let client = bus::connect(&settings.nats, "netpulse-recorder").await?;
     run(
         client,

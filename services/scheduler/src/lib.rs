@@ -46,6 +46,10 @@ pub struct SchedulerSettings {
     /// Store the live view's samples too (in the samples stream, like the normal ones).
     /// Default false: they are shown, not stored.
     pub record_live: bool,
+    /// Copies of each JetStream stream and bucket this service opens: `nats.replicas`,
+    /// copied here by the binary (not read from this section). Default 1.
+    #[serde(skip)]
+    pub replicas: usize,
 }
 
 impl Default for SchedulerSettings {
@@ -56,6 +60,7 @@ impl Default for SchedulerSettings {
             discovery_interval_secs: 3600,
             live_interval_ms: 1000,
             record_live: false,
+            replicas: 1,
         }
     }
 }
@@ -113,9 +118,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let js = jetstream::new(client.clone());
-    let registry = bus::devices_bucket(&js).await?;
-    let status = bus::status_bucket(&js).await?;
-    let interfaces = bus::interfaces_bucket(&js).await?;
+    let registry = bus::devices_bucket(&js, settings.replicas).await?;
+    let status = bus::status_bucket(&js, settings.replicas).await?;
+    let interfaces = bus::interfaces_bucket(&js, settings.replicas).await?;
     let mut samples = client.subscribe(subjects::SAMPLE_ALL).await?;
     let mut failures = client.subscribe(subjects::FAILURE_ALL).await?;
     let mut scheduler = Scheduler {

@@ -177,7 +177,7 @@ async fn main() {
         .await
         .expect("connect");
     let js = jetstream::new(client.clone());
-    let stream = bus::samples_stream(&js).await.expect("stream");
+    let stream = bus::samples_stream(&js, 1).await.expect("stream");
     println!(
         "bench-recorder: {count} samples of {devices} devices x {interfaces} interfaces, {} cores",
         std::thread::available_parallelism().map_or(1, |n| n.get())

@@ -72,7 +72,11 @@ impl AuditLog {
 
     /// The latest `limit` events, newest first.
     pub async fn latest(&self, limit: usize) -> anyhow::Result<Vec<AuditEvent>> {
-        let mut stream = netpulse_shared::bus::events_stream(&self.js).await?;
+        // The gateway created the stream when it started.
+        let mut stream = self
+            .js
+            .get_stream(netpulse_shared::subjects::EVENTS_STREAM)
+            .await?;
         let info = stream.info().await?;
         let (first, last) = (info.state.first_sequence, info.state.last_sequence);
         let mut events = Vec::new();
