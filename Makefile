@@ -1,5 +1,5 @@
 # netpulse. `make run` starts everything; `make test` runs every test.
-.PHONY: all setup build run test lint fmt clean bench bench-poller bench-recorder bench-logs bench-ws user
+.PHONY: all setup build run run-cluster test test-faults lint fmt clean bench bench-poller bench-recorder bench-logs bench-ws user
 
 CARGO ?= cargo
 # Tests find the nats-server chosen by `make setup` here.
@@ -16,17 +16,33 @@ build: setup
 run: build
 	@scripts/run.sh
 
+# The same on a three-node nats-server cluster on this machine (nats/cluster/), replicas 3.
+run-cluster: build
+	@NETPULSE_CLUSTER=1 scripts/run.sh
+
 # cargo-nextest when installed (one process per test, a clear summary), else cargo test.
 # Tests that run netpulse binaries as processes need them built first. The recorder crash
-# test needs 1,000 samples/s from this machine, so it runs alone after the others.
+# test needs 1,000 samples/s from this machine, so it runs alone after the others. The fault
+# tests (tests/tests/faults.rs: kill a poller, restart nats-server, kill a cluster node) run
+# in `make test-faults`.
 ALONE := binary_id(netpulse-tests::recorder) & test(/killed/)
+FAULTS := binary_id(netpulse-tests::faults)
 test: setup
 	$(CARGO) build --workspace --bins
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-	  $(CARGO) nextest run --workspace --no-fail-fast -E 'not ($(ALONE))'; first=$$?; \
+	  $(CARGO) nextest run --workspace --no-fail-fast -E 'not ($(ALONE)) & not ($(FAULTS))'; first=$$?; \
 	  $(CARGO) nextest run --workspace --no-fail-fast -E '$(ALONE)' && exit $$first; \
 	else \
-	  $(CARGO) test --workspace --no-fail-fast; \
+	  $(CARGO) test --workspace --no-fail-fast -- --skip a_killed --skip a_restarted; \
+	fi
+
+# Every service as a process while faults happen; a few minutes.
+test-faults: setup
+	$(CARGO) build --workspace --bins
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  $(CARGO) nextest run -p netpulse-tests --test faults --no-fail-fast; \
+	else \
+	  $(CARGO) test -p netpulse-tests --test faults --no-fail-fast; \
 	fi
 
 # Manage users from the shell while `make run` runs: make user ARGS="add ann operator".

@@ -2,10 +2,18 @@
 # Starts nats-server and every netpulse service in the foreground; Ctrl-C or SIGTERM stops
 # all of them. Honours NETPULSE_NATS__URL (nats-server listens there), NETPULSE_DATA_DIR
 # (default ./data) and NETPULSE_GATEWAY__LISTEN (default 127.0.0.1:8080).
+# NETPULSE_CLUSTER=1 (`make run-cluster`) starts the three-node cluster of nats/cluster/ on
+# this machine instead (clients on 127.0.0.1:4222-4224), and the services with all three URLs
+# and NETPULSE_NATS__REPLICAS=3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export NETPULSE_DATA_DIR=${NETPULSE_DATA_DIR:-./data}
+cluster=${NETPULSE_CLUSTER:-0}
+if [ "$cluster" = 1 ]; then
+  export NETPULSE_NATS__URL=nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224
+  export NETPULSE_NATS__REPLICAS=${NETPULSE_NATS__REPLICAS:-3}
+fi
 export NETPULSE_NATS__URL=${NETPULSE_NATS__URL:-nats://127.0.0.1:4222}
 listen=${NETPULSE_GATEWAY__LISTEN:-127.0.0.1:8080}
 
@@ -19,7 +27,7 @@ case $nats_host in ''|localhost) nats_host=127.0.0.1 ;; esac
 
 mkdir -p "$NETPULSE_DATA_DIR"
 services=()
-nats_pid=""
+nats_pids=()
 
 stop_all() {
   trap - INT TERM EXIT
@@ -37,9 +45,9 @@ stop_all() {
     kill -KILL "${services[@]}" 2>/dev/null || true
     for pid in "${services[@]}"; do wait "$pid" 2>/dev/null || true; done
   fi
-  if [ -n "$nats_pid" ]; then
-    kill -TERM "$nats_pid" 2>/dev/null || true
-    wait "$nats_pid" 2>/dev/null || true
+  if [ ${#nats_pids[@]} -gt 0 ]; then
+    kill -TERM "${nats_pids[@]}" 2>/dev/null || true
+    for pid in "${nats_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   fi
 }
 trap stop_all EXIT
@@ -68,17 +76,42 @@ set +a
 
 # nats-server runs in its own session so Ctrl-C reaches it only through stop_all, after the
 # services have drained their connections.
-JETSTREAM_STORE_DIR="$NETPULSE_DATA_DIR/jetstream" \
-  setsid tools/nats-server -c nats/nats.conf -a "$nats_host" -p "$nats_port" &
-nats_pid=$!
-for _ in $(seq 1 100); do
-  if (exec 3<>"/dev/tcp/$nats_host/$nats_port") 2>/dev/null; then break; fi
-  if ! kill -0 "$nats_pid" 2>/dev/null; then
-    echo "netpulse: nats-server did not start (is port $nats_port in use?)" >&2
+if [ "$cluster" = 1 ]; then
+  for n in 1 2 3; do
+    JETSTREAM_STORE_DIR="$NETPULSE_DATA_DIR/jetstream-node-$n" \
+      setsid tools/nats-server -c "nats/cluster/node-$n.conf" &
+    nats_pids+=($!)
+  done
+  # Ready once every node has JetStream up (a meta leader elected): /healthz answers 200.
+  if ! python3 - <<'PY'
+import sys, time, urllib.request
+for port in (8222, 8223, 8224):
+    for attempt in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            break
+        except Exception:
+            time.sleep(0.1)
+    else:
+        sys.exit(1)
+PY
+  then
+    echo "netpulse: the nats-server cluster did not start (are ports 4222-4224, 6222-6224, 8222-8224 free?)" >&2
     exit 1
   fi
-  sleep 0.1
-done
+else
+  JETSTREAM_STORE_DIR="$NETPULSE_DATA_DIR/jetstream" \
+    setsid tools/nats-server -c nats/nats.conf -a "$nats_host" -p "$nats_port" &
+  nats_pids+=($!)
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/$nats_host/$nats_port") 2>/dev/null; then break; fi
+    if ! kill -0 "${nats_pids[0]}" 2>/dev/null; then
+      echo "netpulse: nats-server did not start (is port $nats_port in use?)" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+fi
 
 # First start with this data folder: the gateway creates user 'admin'. Unless
 # NETPULSE_ADMIN_PASSWORD says otherwise, its password is random and shown here, once.
@@ -140,7 +173,7 @@ touch "$NETPULSE_DATA_DIR/.initialised"
 echo "netpulse: dashboard on http://$listen (NATS $NETPULSE_NATS__URL, data in $NETPULSE_DATA_DIR); Ctrl-C stops"
 # Wait until any process ends (or a signal comes), then stop the rest.
 set +e
-wait -n "$nats_pid" "${services[@]}"
+wait -n "${nats_pids[@]}" "${services[@]}"
 status=$?
 echo "netpulse: a process exited (status $status)" >&2
 exit "$status"

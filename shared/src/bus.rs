@@ -299,6 +299,32 @@ pub async fn status_bucket(
     .await
 }
 
+/// Every key of a bucket that holds an entry, sorted, deleted ones included (their `get`
+/// finds nothing). Read from the subjects of the bucket's stream, which its leader answers,
+/// rather than through a new consumer as `Store::keys` does: on a cluster that has lost a
+/// node, a new consumer may be placed on the lost node and time out.
+pub async fn bucket_keys(store: &kv::Store) -> Result<Vec<String>, BusError> {
+    use futures::StreamExt;
+    let fail = |e: &dyn std::fmt::Display| BusError::JetStream {
+        what: "bucket keys",
+        reason: e.to_string(),
+    };
+    let mut subjects = store
+        .stream
+        .info_with_subjects(format!("{}>", store.prefix))
+        .await
+        .map_err(|e| fail(&e))?;
+    let mut keys = Vec::new();
+    while let Some(subject) = subjects.next().await {
+        let (subject, _) = subject.map_err(|e| fail(&e))?;
+        if let Some(key) = subject.strip_prefix(store.prefix.as_str()) {
+            keys.push(key.to_owned());
+        }
+    }
+    keys.sort();
+    Ok(keys)
+}
+
 /// Opens (or creates) a key-value bucket kept in `replicas` copies; an existing bucket with
 /// another number of replicas is changed to it.
 async fn bucket(

@@ -272,20 +272,7 @@ impl Stack {
     /// Puts devices straight into the registry (as many as a test needs, without the API's
     /// per-request cost); each body is validated as the API would.
     pub async fn register_devices(&self, bodies: impl IntoIterator<Item = Value>) {
-        let js = async_nats::jetstream::new(self.nats.clone());
-        let registry = bus::devices_bucket(&js, 1).await.expect("registry");
-        for body in bodies {
-            let device =
-                netpulse_shared::device::Device::from_json_body(body.to_string().as_bytes())
-                    .expect("a valid device");
-            registry
-                .put(
-                    device.id.as_str(),
-                    serde_json::to_vec(&device).expect("json").into(),
-                )
-                .await
-                .expect("put");
-        }
+        register_devices(&self.nats, 1, bodies).await;
     }
 
     /// Sends an HTTP request to the gateway as the admin (bearer token).
@@ -439,6 +426,90 @@ impl Drop for RecorderProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A netpulse service binary (`netpulse-poller`, `netpulse-gateway`...) running as its own
+/// process on the given NATS settings, so a test can kill it as a crash would, or keep it
+/// running through a NATS outage. Killed when dropped.
+pub struct ServiceProcess {
+    child: std::process::Child,
+}
+
+impl ServiceProcess {
+    /// Starts `name` in `data_dir` (also its `data_dir`) with `nats` (every server URL, the
+    /// replicas, the user) and the extra `NETPULSE_...` variables in `env`.
+    pub fn start(name: &str, nats: &NatsSettings, data_dir: &Path, env: &[(&str, &str)]) -> Self {
+        let mut command = std::process::Command::new(binary(name));
+        command
+            .current_dir(data_dir)
+            .env("NETPULSE_NATS__URL", nats.servers().join(","))
+            .env("NETPULSE_NATS__REPLICAS", nats.replicas.to_string())
+            .env("NETPULSE_DATA_DIR", data_dir)
+            .env("NETPULSE_GATEWAY__WEB_DIR", web_dir())
+            .env(
+                "RUST_LOG",
+                if std::env::var_os("TEST_LOG").is_some() {
+                    "info"
+                } else {
+                    "error"
+                },
+            )
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null());
+        if let (Some(user), Some(password)) = (&nats.user, &nats.password) {
+            command
+                .env("NETPULSE_NATS__USER", user)
+                .env("NETPULSE_NATS__PASSWORD", password.expose());
+        }
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        Self {
+            child: command
+                .spawn()
+                .unwrap_or_else(|e| panic!("start {name}: {e}")),
+        }
+    }
+
+    /// Whether it still runs (it has not exited).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Kills it with SIGKILL and reaps it.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Puts devices straight into the registry bucket (kept in `replicas` copies); each body is
+/// validated as the API would.
+pub async fn register_devices(
+    client: &async_nats::Client,
+    replicas: usize,
+    bodies: impl IntoIterator<Item = Value>,
+) {
+    let js = async_nats::jetstream::new(client.clone());
+    let registry = bus::devices_bucket(&js, replicas).await.expect("registry");
+    for body in bodies {
+        let device = netpulse_shared::device::Device::from_json_body(body.to_string().as_bytes())
+            .expect("a valid device");
+        let value = serde_json::to_vec(&device).expect("json");
+        // On a cluster, a bucket just created takes a moment to be reachable from every node.
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
+        while let Err(error) = registry.put(device.id.as_str(), value.clone().into()).await {
+            assert!(tokio::time::Instant::now() < give_up, "put: {error}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 

@@ -2,7 +2,6 @@
 //! device id, the value a [`Device`] as JSON.
 
 use async_nats::jetstream::kv;
-use futures::TryStreamExt;
 use netpulse_shared::device::{Device, DeviceId};
 use netpulse_shared::history::RemovedDevice;
 use netpulse_shared::interfaces::DeviceInterfaces;
@@ -67,12 +66,7 @@ impl Registry {
     /// Every deleted device whose history is kept, latest first.
     pub async fn removed_list(&self) -> Result<Vec<RemovedDevice>, ApiError> {
         let fail = |e: &dyn std::fmt::Display| ApiError::unavailable("removed-device store", e);
-        let keys: Vec<String> = self
-            .removed
-            .keys()
-            .await
-            .map_err(|e| fail(&e))?
-            .try_collect()
+        let keys = netpulse_shared::bus::bucket_keys(&self.removed)
             .await
             .map_err(|e| fail(&e))?;
         let mut out = Vec::with_capacity(keys.len());
@@ -137,12 +131,7 @@ impl Registry {
 
     /// Every device, sorted by name.
     pub async fn list(&self) -> Result<Vec<Device>, ApiError> {
-        let keys: Vec<String> = self
-            .store
-            .keys()
-            .await
-            .map_err(|e| ApiError::unavailable("device registry", &e))?
-            .try_collect()
+        let keys = netpulse_shared::bus::bucket_keys(&self.store)
             .await
             .map_err(|e| ApiError::unavailable("device registry", &e))?;
         let mut devices = Vec::with_capacity(keys.len());
