@@ -146,6 +146,8 @@ struct Pipeline {
     recorder: Option<ServiceProcess>,
     gateway: Option<(ServiceProcess, std::net::SocketAddr)>,
     logs: Option<ServiceProcess>,
+    /// Where the logs receiver takes SNMP notifications.
+    traps: String,
 }
 
 impl Pipeline {
@@ -165,6 +167,7 @@ impl Pipeline {
                 recorder: None,
                 gateway: None,
                 logs: None,
+                traps: String::new(),
             };
         }
         let recorder = Some(run("netpulse-recorder", &[]));
@@ -191,6 +194,7 @@ impl Pipeline {
             recorder,
             gateway: Some((gateway, listen)),
             logs: Some(logs),
+            traps,
         }
     }
 
@@ -461,6 +465,16 @@ async fn a_restarted_nats_server_loses_nothing_acked() {
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     nats.kill();
+    // An inform sent while NATS is away is acknowledged only once its entry is stored:
+    // snmpinform (retrying every second) succeeds after the restart, and the entry is kept.
+    let inform = tokio::process::Command::new("snmpinform")
+        .args(["-v", "2c", "-c", "public", "-t", "1", "-r", "20"])
+        .arg(format!("udp:{}", pipeline.traps))
+        .args(["", "1.3.6.1.6.3.1.1.5.4", "1.3.6.1.2.1.2.2.1.2.2", "s"])
+        .arg("inform-during-outage")
+        .kill_on_drop(true)
+        .status();
+    let inform = tokio::spawn(inform);
     tokio::time::sleep(Duration::from_secs(3)).await;
     nats.resume();
     let back_ms = time::now_ms();
@@ -476,6 +490,14 @@ async fn a_restarted_nats_server_loses_nothing_acked() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let _ = stop_probes.send(true);
     let acked = probes.await.expect("probe publisher");
+    let informed = inform
+        .await
+        .expect("join")
+        .expect("run snmpinform (net-snmp's snmp package)");
+    assert!(
+        informed.success(),
+        "the inform sent during the outage was acknowledged after it"
+    );
     pipeline.assert_running();
 
     // No more samples: then everything in the stream must be on disk, once.
@@ -512,11 +534,34 @@ async fn a_restarted_nats_server_loses_nothing_acked() {
         in_stream.len(),
         &missing[..missing.len().min(5)]
     );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !logs_mention(data.path(), "inform-during-outage") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the acknowledged inform is not in any device's stored logs"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     println!(
         "{} samples ({} acknowledged probes) each stored exactly once across a nats-server restart",
         in_stream.len(),
         acked.len()
     );
+}
+
+/// True when some device's stored logs contain `text`.
+fn logs_mention(data_dir: &Path, text: &str) -> bool {
+    let Ok(devices) = std::fs::read_dir(data_dir.join("devices")) else {
+        return false;
+    };
+    devices.flatten().any(|device| {
+        std::fs::read_dir(device.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|f| f.file_name().to_string_lossy().starts_with("logs-"))
+            .any(|f| std::fs::read_to_string(f.path()).is_ok_and(|t| t.contains(text)))
+    })
 }
 
 /// The names of the netpulse connections on node `n` of the cluster.

@@ -88,10 +88,41 @@ struct Intake {
     sources: RwLock<SourceMap>,
     unknown: Mutex<Unknown>,
     limiter: Mutex<Limiter>,
-    out: mpsc::Sender<LogEntry>,
+    out: mpsc::Sender<Pending>,
     sequence: AtomicU64,
     started_ns: u128,
     rate: u32,
+}
+
+/// An entry on its way to the logs stream, with the answer an inform is owed once the entry
+/// is stored (not before: an acknowledged inform must not be lost).
+struct Pending {
+    entry: LogEntry,
+    inform: Option<InformAnswer>,
+}
+
+impl From<LogEntry> for Pending {
+    fn from(entry: LogEntry) -> Self {
+        Self {
+            entry,
+            inform: None,
+        }
+    }
+}
+
+/// The response to an inform, and where to send it.
+struct InformAnswer {
+    socket: Arc<UdpSocket>,
+    to: SocketAddr,
+    response: Vec<u8>,
+}
+
+impl InformAnswer {
+    async fn send(self) {
+        if let Err(error) = self.socket.send_to(&self.response, self.to).await {
+            tracing::debug!(%error, source = %self.to, "cannot acknowledge an inform");
+        }
+    }
 }
 
 /// A device-given time further than this from the reception time is not believed.
@@ -310,34 +341,49 @@ impl Intake {
 }
 
 /// Publishes entries into the logs stream, many in flight, each with its id for dedupe.
-async fn publish(js: jetstream::Context, mut entries: mpsc::Receiver<LogEntry>) {
+/// An entry JetStream does not confirm (NATS away, a timeout) is sent again until it is
+/// stored; only then is an inform acknowledged. While 1,024 wait, intake waits too.
+async fn publish(js: jetstream::Context, mut entries: mpsc::Receiver<Pending>) {
     let mut in_flight = futures::stream::FuturesUnordered::new();
     loop {
         tokio::select! {
-            entry = entries.recv() => {
-                let Some(entry) = entry else { break };
-                let Ok(payload) = serde_json::to_vec(&entry) else { continue };
-                let mut headers = async_nats::HeaderMap::new();
-                headers.insert("Nats-Msg-Id", entry.id.as_str());
-                match js
-                    .publish_with_headers(subjects::log(&entry.device), headers, payload.into())
-                    .await
-                {
-                    Ok(ack) => in_flight.push(std::future::IntoFuture::into_future(ack)),
-                    Err(error) => tracing::warn!(%error, "cannot publish a log entry"),
-                }
-                while in_flight.len() >= 1024 {
-                    if let Some(Err(error)) = in_flight.next().await {
-                        tracing::warn!(%error, "a log entry was not stored");
-                    }
-                }
+            pending = entries.recv(), if in_flight.len() < 1024 => {
+                let Some(pending) = pending else { break };
+                in_flight.push(store(js.clone(), pending));
             }
-            Some(acked) = in_flight.next(), if !in_flight.is_empty() => {
-                if let Err(error) = acked {
-                    tracing::warn!(%error, "a log entry was not stored");
-                }
-            }
+            Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
         }
+    }
+    // Intake has ended: finish what is under way.
+    while in_flight.next().await.is_some() {}
+}
+
+/// Stores one entry, retrying (the same id, so JetStream keeps one copy) until it is
+/// confirmed; then answers its inform, if it came from one.
+async fn store(js: jetstream::Context, pending: Pending) {
+    let Ok(payload) = serde_json::to_vec(&pending.entry) else {
+        return;
+    };
+    let subject = subjects::log(&pending.entry.device);
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", pending.entry.id.as_str());
+    let mut wait = Duration::from_millis(100);
+    loop {
+        let stored = async {
+            js.publish_with_headers(subject.clone(), headers.clone(), payload.clone().into())
+                .await?
+                .await
+        };
+        match tokio::time::timeout(Duration::from_secs(10), stored).await {
+            Ok(Ok(_)) => break,
+            Ok(Err(error)) => tracing::warn!(%error, "a log entry was not stored, retrying"),
+            Err(_) => tracing::warn!("storing a log entry timed out, retrying"),
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(2));
+    }
+    if let Some(inform) = pending.inform {
+        inform.send().await;
     }
 }
 
@@ -397,7 +443,7 @@ async fn receive_syslog_udp(socket: Arc<UdpSocket>, intake: Arc<Intake>) {
             }
         };
         if let Some(entry) = intake.syslog(source, &buffer[..len], false) {
-            let _ = intake.out.send(entry).await;
+            let _ = intake.out.send(entry.into()).await;
         }
     }
 }
@@ -427,13 +473,13 @@ async fn accept_syslog_tcp(listener: TcpListener, intake: Arc<Intake>, max_conne
                 };
                 for frame in framer.push(&buffer[..read]) {
                     if let Some(entry) = intake.syslog(source, &frame.bytes, frame.cut) {
-                        let _ = intake.out.send(entry).await;
+                        let _ = intake.out.send(entry.into()).await;
                     }
                 }
             }
             if let Some(frame) = framer.finish() {
                 if let Some(entry) = intake.syslog(source, &frame.bytes, frame.cut) {
-                    let _ = intake.out.send(entry).await;
+                    let _ = intake.out.send(entry.into()).await;
                 }
             }
         });
@@ -451,13 +497,19 @@ async fn receive_traps(socket: Arc<UdpSocket>, intake: Arc<Intake>) {
             }
         };
         let (entry, response) = intake.notification(source, &buffer[..len]);
-        if let Some(response) = response {
-            if let Err(error) = socket.send_to(&response, source).await {
-                tracing::debug!(%error, %source, "cannot acknowledge an inform");
+        let inform = response.map(|response| InformAnswer {
+            socket: socket.clone(),
+            to: source,
+            response,
+        });
+        match (entry, inform) {
+            // Kept: the inform is acknowledged once the entry is stored.
+            (Some(entry), inform) => {
+                let _ = intake.out.send(Pending { entry, inform }).await;
             }
-        }
-        if let Some(entry) = entry {
-            let _ = intake.out.send(entry).await;
+            // Nothing to keep (an unknown source, counted): acknowledged at once.
+            (None, Some(inform)) => inform.send().await,
+            (None, None) => {}
         }
     }
 }
@@ -497,7 +549,7 @@ async fn report(intake: Arc<Intake>, unknown_bucket: kv::Store) {
                     text,
                 )
             };
-            let _ = intake.out.send(entry).await;
+            let _ = intake.out.send(entry.into()).await;
         }
         let changed = intake
             .unknown
@@ -523,7 +575,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn intake() -> (Intake, mpsc::Receiver<LogEntry>) {
+    fn intake() -> (Intake, mpsc::Receiver<Pending>) {
         let (out, entries) = mpsc::channel(16);
         let mut sources = SourceMap::default();
         let device =
