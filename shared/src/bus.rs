@@ -285,6 +285,20 @@ pub async fn removed_bucket(
     .await
 }
 
+/// The scheduler lease: one key naming the scheduler that leads.
+pub async fn scheduler_lease_bucket(
+    js: &jetstream::Context,
+    replicas: usize,
+) -> Result<kv::Store, BusError> {
+    bucket(
+        js,
+        replicas,
+        subjects::SCHEDULER_LEASE_BUCKET,
+        "netpulse scheduler leadership",
+    )
+    .await
+}
+
 /// Current reachability of every device: one key per device id.
 pub async fn status_bucket(
     js: &jetstream::Context,

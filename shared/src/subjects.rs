@@ -119,6 +119,9 @@ pub const RECORDER_CONSUMER: &str = "recorder";
 /// The key-value bucket holding each device's current reachability (a
 /// [`crate::messages::ReachabilityChanged`]), one key per device id.
 pub const STATUS_BUCKET: &str = "netpulse_status";
+
+/// Key-value bucket holding the scheduler lease: which scheduler leads.
+pub const SCHEDULER_LEASE_BUCKET: &str = "netpulse_scheduler_lease";
 /// The key-value bucket holding each device's discovered interfaces (a
 /// [`crate::interfaces::DeviceInterfaces`]), one key per device id.
 pub const INTERFACES_BUCKET: &str = "netpulse_interfaces";

@@ -8,6 +8,7 @@
 //! reachability (see [`reachability`]): transitions go out once on `netpulse.status.<device>`
 //! and the current state is kept in the `netpulse_status` bucket.
 
+pub mod lease;
 pub mod plan;
 pub mod reachability;
 
@@ -46,6 +47,10 @@ pub struct SchedulerSettings {
     /// Store the live view's samples too (in the samples stream, like the normal ones).
     /// Default false: they are shown, not stored.
     pub record_live: bool,
+    /// Milliseconds a leader's lease lasts unless renewed (at least 1000). Default 5000. Of
+    /// several schedulers one leads; another takes over within this and half a second when
+    /// it dies, at once when it stops cleanly.
+    pub lease_ms: u64,
     /// Copies of each JetStream stream and bucket this service opens: `nats.replicas`,
     /// copied here by the binary (not read from this section). Default 1.
     #[serde(skip)]
@@ -60,6 +65,7 @@ impl Default for SchedulerSettings {
             discovery_interval_secs: 3600,
             live_interval_ms: 1000,
             record_live: false,
+            lease_ms: 5000,
             replicas: 1,
         }
     }
@@ -111,8 +117,63 @@ struct Scheduler {
 const MAX_WATCH_TTL_MS: u64 = 30_000;
 
 /// Schedules polls for every device in the registry and tracks their reachability until
-/// `shutdown` resolves.
+/// `shutdown` resolves, while this scheduler leads (see [`lease`]); stands by otherwise.
 pub async fn run(
+    client: async_nats::Client,
+    settings: SchedulerSettings,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let js = jetstream::new(client.clone());
+    let leases = bus::scheduler_lease_bucket(&js, settings.replicas).await?;
+    let holder = format!(
+        "{:016x}",
+        std::hash::BuildHasher::hash_one(
+            &std::collections::hash_map::RandomState::new(),
+            (std::process::id(), time::now_ms())
+        )
+    );
+    let lease_ms = settings.lease_ms.max(1000);
+    tokio::pin!(shutdown);
+    loop {
+        let mut lease = tokio::select! {
+            () = &mut shutdown => break,
+            lease = lease::Lease::acquire(leases.clone(), &holder, lease_ms) => lease,
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let leading = lead(client.clone(), settings.clone(), async move {
+            let mut stopped = stopped;
+            let _ = stopped.wait_for(|s| *s).await;
+        });
+        tokio::pin!(leading);
+        let ended = tokio::select! {
+            // It stops only when told to, or on an error.
+            result = &mut leading => Some(result),
+            () = lease.hold() => None,
+            () = &mut shutdown => {
+                let _ = stop.send(true);
+                Some(leading.as_mut().await)
+            }
+        };
+        match ended {
+            // Lost the lease: stop publishing at once (the lease may soon be another's),
+            // then stand by.
+            None => {
+                let _ = stop.send(true);
+                leading.as_mut().await?;
+            }
+            Some(result) => {
+                lease.release().await;
+                result?;
+                break;
+            }
+        }
+    }
+    client.drain().await.ok();
+    Ok(())
+}
+
+/// Leads until `shutdown` resolves: publishes every device's jobs and tracks reachability.
+async fn lead(
     client: async_nats::Client,
     settings: SchedulerSettings,
     shutdown: impl Future<Output = ()>,
@@ -195,7 +256,6 @@ pub async fn run(
     }
     scheduler.stop_live_views();
     scheduler.devices.clear();
-    client.drain().await.ok();
     Ok(())
 }
 
