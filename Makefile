@@ -1,5 +1,5 @@
 # netpulse. `make run` starts everything; `make test` runs every test.
-.PHONY: all setup build run run-cluster test test-faults lint fmt clean bench bench-poller bench-recorder bench-logs bench-ws user
+.PHONY: all setup build run run-cluster test test-faults lint fmt clean bench bench-poller bench-recorder bench-logs bench-ws bench-scale user
 
 CARGO ?= cargo
 # Tests find the nats-server chosen by `make setup` here.
@@ -50,7 +50,7 @@ user: build
 	@scripts/user.sh $(ARGS)
 
 # Benchmarks print figures (recorded in README); they do not pass or fail.
-bench: bench-poller bench-recorder bench-logs bench-ws
+bench: bench-poller bench-recorder bench-logs bench-ws bench-scale
 
 bench-poller: setup
 	$(CARGO) build --release --workspace
@@ -68,6 +68,13 @@ bench-logs: setup
 bench-ws: setup
 	$(CARGO) build --release --workspace
 	ulimit -n $$(ulimit -Hn) && target/release/bench-ws $(BENCH_ARGS)
+
+# 10,000 simulated devices against every service, then Prometheus' snmp_exporter against the
+# same devices (Debian package prometheus-snmp-exporter, installed when missing).
+bench-scale: setup
+	@command -v prometheus-snmp-exporter >/dev/null || { apt-get update && apt-get install -y prometheus-snmp-exporter; }
+	$(CARGO) build --release --workspace
+	ulimit -n $$(ulimit -Hn) && target/release/bench-scale $(BENCH_ARGS)
 
 lint:
 	$(CARGO) fmt --all --check

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
+pub mod scrape;
+
 /// A child process killed when dropped.
 pub struct Running(pub Child);
 
@@ -60,4 +62,49 @@ pub fn usage(pid: u32) -> (f64, u64) {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0);
     (cpu, hwm)
+}
+
+/// The value at quantile `p` (0.0..=1.0) of sorted figures, by rank; 0 when there are none.
+pub fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// (busy, total) CPU time of the whole machine in clock ticks, from /proc/stat: the share
+/// busy over a run tells whether the machine itself was the limit.
+pub fn machine_cpu() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: u64 = ticks.iter().sum();
+    // idle and iowait are the 4th and 5th figures.
+    let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+    (total.saturating_sub(idle), total)
+}
+
+/// The pid of a child of this process by its program name (as /proc shows it, at most 15
+/// bytes), for a process started by a helper that keeps its `Child` to itself.
+pub fn child_named(name: &str) -> Option<u32> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let (head, rest) = stat.rsplit_once(')')?;
+            let comm = head.split_once('(')?.1;
+            // After the name: state, then the parent's pid.
+            let parent = rest.split_whitespace().nth(1)?;
+            (comm == name && parent == me).then_some(pid)
+        })
 }

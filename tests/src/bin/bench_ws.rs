@@ -18,7 +18,7 @@ use netpulse_shared::device::{DeviceId, Oid};
 use netpulse_shared::messages::{PolledInterface, Sample, SnmpValue, VarBind, SCHEMA_VERSION};
 use netpulse_shared::test_util::{free_tcp_port, NatsServer};
 use netpulse_shared::{bus, subjects, time};
-use netpulse_tests::bench::{start, usage};
+use netpulse_tests::bench::{percentile, start, usage};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -74,14 +74,6 @@ fn sample(device: &DeviceId, n: u64) -> Sample {
             })
             .collect(),
     }
-}
-
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
 }
 
 #[tokio::main]
