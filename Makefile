@@ -70,9 +70,10 @@ bench-ws: setup
 	ulimit -n $$(ulimit -Hn) && target/release/bench-ws $(BENCH_ARGS)
 
 # 10,000 simulated devices against every service, then Prometheus' snmp_exporter against the
-# same devices (Debian package prometheus-snmp-exporter, installed when missing).
+# same devices (Debian package prometheus-snmp-exporter: scripts/setup-bench.sh installs it
+# when missing).
 bench-scale: setup
-	@command -v prometheus-snmp-exporter >/dev/null || { apt-get update && apt-get install -y prometheus-snmp-exporter; }
+	@scripts/setup-bench.sh
 	$(CARGO) build --release --workspace
 	ulimit -n $$(ulimit -Hn) && target/release/bench-scale $(BENCH_ARGS)
 

@@ -112,6 +112,8 @@ fn flags() -> Flags {
 struct Seen {
     /// (arrival, slot of the poll, the sample's time).
     samples: Vec<(u64, u64, u64)>,
+    /// (arrival, device) of each sample: which devices were polled at all.
+    sampled: Vec<(u64, String)>,
     /// Arrival of each poll failure.
     failures: Vec<u64>,
     /// (arrival on /ws, the sample's time).
@@ -375,6 +377,17 @@ async fn run_netpulse(flags: &Flags, mut sim: Running) -> Option<(Running, Netpu
         polls as f64 / elapsed,
         polls as f64 * 100.0 / expected.max(1) as f64
     );
+    let devices_polled = seen
+        .sampled
+        .iter()
+        .filter(|(at, _)| in_window(*at))
+        .map(|(_, device)| device.as_str())
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    println!(
+        "devices polled:          {devices_polled} of {} at least once in the window",
+        flags.devices
+    );
     println!(
         "slot to answer:          p50 {} ms, p99 {} ms, max {} ms",
         percentile(&lags, 0.50),
@@ -460,7 +473,9 @@ async fn listen_on_nats(client: &async_nats::Client, seen: Arc<Mutex<Seen>>) {
                     let Ok(sample) = serde_json::from_slice::<Sample>(&message.payload) else { continue };
                     // A scheduled poll's id ends with its slot (a live poll's too, but none run here).
                     let slot = sample.id.rsplit('-').next().and_then(|s| s.parse().ok()).unwrap_or(sample.time_ms);
-                    seen.lock().expect("seen").samples.push((at, slot, sample.time_ms));
+                    let mut seen = seen.lock().expect("seen");
+                    seen.samples.push((at, slot, sample.time_ms));
+                    seen.sampled.push((at, sample.device.to_string()));
                 }
                 Some(_) = failures.next() => seen.lock().expect("seen").failures.push(time::now_ms()),
                 else => break,
