@@ -682,3 +682,57 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// The id of every sample in the samples stream, in stream order.
+pub async fn stream_sample_ids(js: &async_nats::jetstream::Context) -> Vec<String> {
+    use futures::StreamExt;
+    let mut stream = js
+        .get_stream(netpulse_shared::subjects::SAMPLES_STREAM)
+        .await
+        .expect("stream");
+    let expected = stream.info().await.expect("info").state.messages;
+    let reader = stream
+        .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
+        .await
+        .expect("ordered consumer");
+    let mut messages = reader.messages().await.expect("messages");
+    let mut ids = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+    while (ids.len() as u64) < expected {
+        let message = tokio::time::timeout(Duration::from_secs(30), messages.next())
+            .await
+            .expect("the stream kept its samples")
+            .expect("open")
+            .expect("message");
+        let sample: netpulse_shared::messages::Sample =
+            serde_json::from_slice(&message.payload).expect("a sample");
+        ids.push(sample.id);
+    }
+    ids
+}
+
+/// Waits until the recorder has stored and acked everything in the samples stream.
+pub async fn wait_until_recorded(js: &async_nats::jetstream::Context, limit: Duration) {
+    use netpulse_shared::subjects;
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let stream = js
+            .get_stream(subjects::SAMPLES_STREAM)
+            .await
+            .expect("stream");
+        let mut recorder: async_nats::jetstream::consumer::PullConsumer = stream
+            .get_consumer(subjects::RECORDER_CONSUMER)
+            .await
+            .expect("recorder consumer");
+        let info = recorder.info().await.expect("consumer info");
+        if info.num_pending == 0 && info.num_ack_pending == 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the recorder did not catch up: {} pending, {} unacked",
+            info.num_pending,
+            info.num_ack_pending
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

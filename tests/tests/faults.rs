@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer};
+use async_nats::jetstream;
 use futures::StreamExt;
 use netpulse_shared::config::NatsSettings;
 use netpulse_shared::messages::Sample;
@@ -372,57 +372,6 @@ fn publish_probes(
     (stop, task)
 }
 
-/// The id of every sample in the samples stream.
-async fn stream_ids(js: &jetstream::Context) -> Vec<String> {
-    let mut stream = js
-        .get_stream(subjects::SAMPLES_STREAM)
-        .await
-        .expect("stream");
-    let expected = stream.info().await.expect("info").state.messages;
-    let reader = stream
-        .create_consumer(consumer::pull::OrderedConfig::default())
-        .await
-        .expect("ordered consumer");
-    let mut messages = reader.messages().await.expect("messages");
-    let mut ids = Vec::new();
-    while (ids.len() as u64) < expected {
-        let message = tokio::time::timeout(Duration::from_secs(30), messages.next())
-            .await
-            .expect("the stream's samples")
-            .expect("open")
-            .expect("message");
-        let sample: Sample = serde_json::from_slice(&message.payload).expect("a sample");
-        ids.push(sample.id);
-    }
-    ids
-}
-
-/// Waits until the recorder has stored and acked everything in the samples stream.
-async fn wait_until_recorded(js: &jetstream::Context, limit: Duration) {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let stream = js
-            .get_stream(subjects::SAMPLES_STREAM)
-            .await
-            .expect("stream");
-        let mut recorder: consumer::PullConsumer = stream
-            .get_consumer(subjects::RECORDER_CONSUMER)
-            .await
-            .expect("recorder consumer");
-        let info = recorder.info().await.expect("consumer info");
-        if info.num_pending == 0 && info.num_ack_pending == 0 {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the recorder did not catch up: {} pending, {} unacked",
-            info.num_pending,
-            info.num_ack_pending
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
 /// Every sample id in the recorder's files, with how many times it was written.
 fn stored_ids(data_dir: &Path) -> HashMap<String, usize> {
     let mut ids = HashMap::new();
@@ -506,8 +455,11 @@ async fn a_restarted_nats_server_loses_nothing_acked() {
         poller.kill();
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
-    wait_until_recorded(&js, Duration::from_secs(60)).await;
-    let in_stream: HashSet<String> = stream_ids(&js).await.into_iter().collect();
+    netpulse_tests::wait_until_recorded(&js, Duration::from_secs(60)).await;
+    let in_stream: HashSet<String> = netpulse_tests::stream_sample_ids(&js)
+        .await
+        .into_iter()
+        .collect();
     let lost: Vec<&String> = acked.iter().filter(|id| !in_stream.contains(*id)).collect();
     assert!(
         lost.is_empty(),

@@ -4,8 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer};
-use futures::StreamExt;
+use async_nats::jetstream;
 use netpulse_shared::messages::Sample;
 use netpulse_shared::subjects;
 use netpulse_simulator::{SimConfig, Simulator};
@@ -49,57 +48,6 @@ async fn published(js: &jetstream::Context) -> u64 {
         .await
         .expect("stream");
     stream.info().await.expect("info").state.messages
-}
-
-/// Waits until the recorder has stored and acked everything in the stream.
-async fn wait_until_recorded(js: &jetstream::Context, limit: Duration) {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let stream = js
-            .get_stream(subjects::SAMPLES_STREAM)
-            .await
-            .expect("stream");
-        let mut recorder: consumer::PullConsumer = stream
-            .get_consumer(subjects::RECORDER_CONSUMER)
-            .await
-            .expect("recorder consumer");
-        let info = recorder.info().await.expect("consumer info");
-        if info.num_pending == 0 && info.num_ack_pending == 0 {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the recorder did not catch up: {} pending, {} unacked",
-            info.num_pending,
-            info.num_ack_pending
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// The id of every sample in the stream: every sample the poller published.
-async fn published_ids(js: &jetstream::Context) -> Vec<String> {
-    let expected = published(js).await;
-    let stream = js
-        .get_stream(subjects::SAMPLES_STREAM)
-        .await
-        .expect("stream");
-    let reader = stream
-        .create_consumer(consumer::pull::OrderedConfig::default())
-        .await
-        .expect("ordered consumer");
-    let mut messages = reader.messages().await.expect("messages");
-    let mut ids = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
-    while (ids.len() as u64) < expected {
-        let message = tokio::time::timeout(Duration::from_secs(30), messages.next())
-            .await
-            .expect("the stream kept its samples")
-            .expect("open")
-            .expect("message");
-        let sample: Sample = serde_json::from_slice(&message.payload).expect("a sample");
-        ids.push(sample.id);
-    }
-    ids
 }
 
 /// Every sample on disk, by device, in file order; panics on any line that does not parse.
@@ -159,8 +107,8 @@ async fn a_recorder_killed_again_and_again_loses_nothing_and_writes_nothing_twic
     // Stop the samples: the devices go silent; polls under way end within their timeout.
     drop(sim);
     tokio::time::sleep(Duration::from_secs(8)).await;
-    wait_until_recorded(&js, Duration::from_secs(180)).await;
-    let ids = published_ids(&js).await;
+    netpulse_tests::wait_until_recorded(&js, Duration::from_secs(180)).await;
+    let ids = netpulse_tests::stream_sample_ids(&js).await;
     let on_disk = stored(&stack);
     let mut written: HashSet<String> = HashSet::new();
     for samples in on_disk.values() {
@@ -203,7 +151,7 @@ async fn a_recorder_away_for_a_minute_leaves_no_gap() {
     let away_to = netpulse_shared::time::now_ms();
     let recorder = RecorderProcess::start(&stack);
     tokio::time::sleep(Duration::from_secs(5)).await;
-    wait_until_recorded(&js, Duration::from_secs(60)).await;
+    netpulse_tests::wait_until_recorded(&js, Duration::from_secs(60)).await;
     for (device, samples) in stored(&stack) {
         let times: Vec<u64> = samples.iter().map(|s| s.time_ms).collect();
         assert!(
