@@ -3,17 +3,25 @@
 //! The leader holds a lease: the key `leader` of the bucket `netpulse_scheduler_lease`, a
 //! [`LeaseRecord`] naming it and the time its lease ends. It renews the lease every third
 //! of `scheduler.lease_ms` by compare-and-set on the key's revision. A standby reads the key
-//! twice a second and takes it once it is gone (released by a leader that stopped cleanly)
-//! or its end has passed (a leader that died): creating the key, or replacing it at the
-//! revision it read, so two standbys cannot both win.
+//! every quarter of a lease (at most every half second) and takes it once it is gone
+//! (released by a leader that stopped cleanly) or its end has passed (a leader that died):
+//! creating the key, or replacing it at the revision it read, so two standbys cannot both
+//! win.
 //!
-//! Fencing by time: a leader that could not renew stops publishing a fifth of a lease
-//! before its lease ends, so it has stopped before anyone may take over (clocks of the
-//! schedulers' hosts must agree to better than that). The new leader publishes from the
-//! next slot of each device, so no slot is published twice. A leader dying is replaced
-//! within `lease_ms` and half a second; a leader stopping cleanly releases the key and is
-//! replaced within half a second.
+//! Fencing by time: every publication of the leader checks its [`Fence`], which a leader
+//! that could not renew passes a fifth of a lease before its lease ends, so it has stopped
+//! before anyone may take over, whatever its tasks were doing (clocks of the schedulers'
+//! hosts must agree to better than that). A new leader publishes from the first slot of
+//! each device a fifth of a lease after it took the lease ([`first_slot_not_before`]), so
+//! no slot is published twice, after a death or a clean handover alike.
+//!
+//! Timing: a leader that dies was last renewed before it died, so a standby leads at most
+//! `lease_ms` and one standby check later, and polls from a fifth of a lease after that:
+//! at most `1.2 × lease_ms + 0.5 s` without polls ([`longest_gap_ms`]). A leader that
+//! stops cleanly releases the key and is replaced within a standby check.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::kv;
@@ -22,8 +30,11 @@ use serde::{Deserialize, Serialize};
 /// The key of the lease in its bucket.
 const KEY: &str = "leader";
 
-/// How often a standby looks at the lease.
-const STANDBY_CHECK: Duration = Duration::from_millis(500);
+/// How often a standby looks at the lease: every quarter of a lease, at most every half
+/// second.
+pub fn standby_check_ms(lease_ms: u64) -> u64 {
+    (lease_ms / 4).clamp(1, 500)
+}
 
 /// What the lease key holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,9 +76,43 @@ pub fn fence_ms(until_ms: u64, lease_ms: u64) -> u64 {
     until_ms.saturating_sub(lease_ms / 5)
 }
 
+/// The first slot a new leader may publish, having taken the lease at `acquired_ms`: a
+/// fifth of a lease later. Its predecessor stopped before that, even on a clock up to a
+/// fifth of a lease ahead: at its fence when it died (before the lease could be taken), or
+/// before releasing the lease when it stopped cleanly.
+pub fn first_slot_not_before(acquired_ms: u64, lease_ms: u64) -> u64 {
+    acquired_ms + lease_ms / 5
+}
+
+/// The longest a device goes without a poll job when its leader dies: the lease, one
+/// standby check and the margin of [`first_slot_not_before`]. A takeover within two
+/// intervals of a device needs this to be at most two intervals; within one interval, the
+/// device misses at most one slot.
+pub fn longest_gap_ms(lease_ms: u64) -> u64 {
+    lease_ms + standby_check_ms(lease_ms) + lease_ms / 5
+}
+
+/// Until when this scheduler may publish, shared by every task that publishes for the
+/// leader: the fence of its lease, passed at once when the lease is lost or given up.
+#[derive(Debug, Clone, Default)]
+pub struct Fence(Arc<AtomicU64>);
+
+impl Fence {
+    /// Whether this scheduler may still publish at `now_ms` (Unix milliseconds).
+    pub fn allows(&self, now_ms: u64) -> bool {
+        now_ms < self.0.load(Ordering::Acquire)
+    }
+
+    /// Allows publishing until `until_ms` (0: not at all).
+    fn set(&self, until_ms: u64) {
+        self.0.store(until_ms, Ordering::Release);
+    }
+}
+
 /// A lease held by this scheduler.
 pub struct Lease {
     store: kv::Store,
+    fence: Fence,
     holder: String,
     process: String,
     lease_ms: u64,
@@ -92,8 +137,11 @@ impl Lease {
                 until_ms: now + lease_ms,
             };
             if let Some(revision) = try_claim(&store, &record, now).await {
+                let fence = Fence::default();
+                fence.set(fence_ms(record.until_ms, lease_ms));
                 return Self {
                     store,
+                    fence,
                     holder: holder.to_owned(),
                     process,
                     lease_ms,
@@ -105,13 +153,24 @@ impl Lease {
                 tracing::info!("another scheduler leads: standing by");
                 waiting_logged = true;
             }
-            tokio::time::sleep(STANDBY_CHECK).await;
+            tokio::time::sleep(Duration::from_millis(standby_check_ms(lease_ms))).await;
         }
     }
 
+    /// The fence every publication of this leader checks.
+    pub fn fence(&self) -> Fence {
+        self.fence.clone()
+    }
+
     /// Renews the lease until it is lost: returns when another scheduler holds it, or when
-    /// renewing failed until the fence (the lease may then be taken by another).
+    /// renewing failed until the fence (the lease may then be taken by another). Either way
+    /// the fence has passed when it returns.
     pub async fn hold(&mut self) {
+        self.renew_until_lost().await;
+        self.fence.set(0);
+    }
+
+    async fn renew_until_lost(&mut self) {
         let every = Duration::from_millis((self.lease_ms / 3).max(1));
         loop {
             let fence = fence_ms(self.until_ms, self.lease_ms);
@@ -121,7 +180,11 @@ impl Lease {
                 return;
             }
             tokio::time::sleep(every.min(Duration::from_millis(fence - now))).await;
-            let until_ms = netpulse_shared::time::now_ms() + self.lease_ms;
+            let now = netpulse_shared::time::now_ms();
+            if now >= fence {
+                continue;
+            }
+            let until_ms = now + self.lease_ms;
             let record = LeaseRecord {
                 holder: self.holder.clone(),
                 process: self.process.clone(),
@@ -130,13 +193,16 @@ impl Lease {
             let Ok(value) = serde_json::to_vec(&record) else {
                 return;
             };
+            // Waiting for an answer past the fence would leave it unchecked.
+            let wait = every.min(Duration::from_millis(fence - now));
             let renewed =
-                tokio::time::timeout(every, self.store.update(KEY, value.into(), self.revision))
+                tokio::time::timeout(wait, self.store.update(KEY, value.into(), self.revision))
                     .await;
             match renewed {
                 Ok(Ok(revision)) => {
                     self.revision = revision;
                     self.until_ms = until_ms;
+                    self.fence.set(fence_ms(until_ms, self.lease_ms));
                 }
                 Ok(Err(error)) if error.kind() == kv::UpdateErrorKind::WrongLastRevision => {
                     tracing::warn!("the scheduler lease was taken by another: standing down");
@@ -150,6 +216,7 @@ impl Lease {
 
     /// Gives the lease up at once (a clean stop), so a standby need not wait for it to end.
     pub async fn release(self) {
+        self.fence.set(0);
         let released = self
             .store
             .delete_expect_revision(KEY, Some(self.revision))
@@ -223,5 +290,38 @@ mod tests {
         assert_eq!(fence, 104_000);
         // At the fence the lease still holds: no standby may claim it yet.
         assert_eq!(claim(Some((&held_until(until), 1)), fence), Claim::Wait);
+        let published = Fence::default();
+        published.set(fence);
+        assert!(published.allows(fence - 1));
+        assert!(!published.allows(fence));
+        assert!(!Fence::default().allows(fence), "no lease, no publishing");
+    }
+
+    #[test]
+    fn a_new_leader_starts_after_every_slot_of_the_old_one() {
+        let lease_ms = 5_000;
+        // The old leader died: every slot it published came before its fence. The new one
+        // claims the lease once its own clock has passed the lease's end, whatever the old
+        // one's clock said, and starts after that.
+        let until = 105_000;
+        let last_old = fence_ms(until, lease_ms) - 1;
+        assert_eq!(claim(Some((&held_until(until), 3)), until - 1), Claim::Wait);
+        assert!(first_slot_not_before(until, lease_ms) > last_old);
+        // The old leader stopped cleanly after its slot at `stopped` (its clock), then released
+        // the lease; the new one takes it at once, on a clock behind by almost a fifth of a
+        // lease.
+        let stopped = 200_000;
+        let skew = lease_ms / 5 - 1;
+        assert!(first_slot_not_before(stopped - skew, lease_ms) > stopped);
+    }
+
+    #[test]
+    fn with_the_shortest_lease_a_one_second_device_is_taken_over_within_two_intervals() {
+        assert_eq!(standby_check_ms(1_000), 250);
+        assert_eq!(standby_check_ms(5_000), 500);
+        assert_eq!(longest_gap_ms(1_000), 1_450);
+        assert!(longest_gap_ms(1_000) <= 2 * 1_000);
+        // The default lease: within two intervals for devices polled every 4 s or slower.
+        assert_eq!(longest_gap_ms(5_000), 6_500);
     }
 }

@@ -7,6 +7,9 @@
 //! It also follows every poll's outcome (samples and failures) and derives each device's
 //! reachability (see [`reachability`]): transitions go out once on `netpulse.status.<device>`
 //! and the current state is kept in the `netpulse_status` bucket.
+//!
+//! Several schedulers may run: one leads and does all of this, the others stand by (see
+//! [`lease`]). Every job and transition the leader publishes checks its lease's fence first.
 
 pub mod lease;
 pub mod plan;
@@ -48,8 +51,10 @@ pub struct SchedulerSettings {
     /// Default false: they are shown, not stored.
     pub record_live: bool,
     /// Milliseconds a leader's lease lasts unless renewed (at least 1000). Default 5000. Of
-    /// several schedulers one leads; another takes over within this and half a second when
-    /// it dies, at once when it stops cleanly.
+    /// several schedulers one leads; when it dies, devices go at most
+    /// [`lease::longest_gap_ms`] (1.2 × this + 0.5 s) without a poll job, which is within two
+    /// intervals for devices polled at least that far apart (every 4 s at the default); when
+    /// it stops cleanly, another takes over within half a second.
     pub lease_ms: u64,
     /// Copies of each JetStream stream and bucket this service opens: `nats.replicas`,
     /// copied here by the binary (not read from this section). Default 1.
@@ -81,6 +86,34 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
 }
 
+/// Publishes for this scheduler while it leads: nothing once its lease's [`lease::Fence`]
+/// has passed, whatever the task publishing is doing.
+#[derive(Clone)]
+struct LeaderPublisher {
+    client: async_nats::Client,
+    fence: lease::Fence,
+}
+
+impl LeaderPublisher {
+    /// Whether this scheduler still leads.
+    fn leads(&self) -> bool {
+        self.fence.allows(time::now_ms())
+    }
+
+    /// Publishes `payload` on `subject` if this scheduler still leads; false if it does not.
+    async fn publish(
+        &self,
+        subject: String,
+        payload: Vec<u8>,
+    ) -> Result<bool, async_nats::PublishError> {
+        if !self.leads() {
+            return Ok(false);
+        }
+        self.client.publish(subject, payload.into()).await?;
+        Ok(true)
+    }
+}
+
 /// One scheduled device: its definition, its reachability and the task publishing its jobs.
 struct Scheduled {
     device: Device,
@@ -91,6 +124,9 @@ struct Scheduled {
     tracker: Tracker,
     /// Slots between polls, read by the task (1 unless the device is down).
     spacing: Arc<AtomicU64>,
+    /// The earliest slot the task may publish, Unix milliseconds: past the last one
+    /// published, so a restarted task never publishes a slot again.
+    resume_ms: Arc<AtomicU64>,
     task: JoinHandle<()>,
 }
 
@@ -102,7 +138,9 @@ impl Drop for Scheduled {
 
 /// The scheduler's working state.
 struct Scheduler {
-    client: async_nats::Client,
+    publisher: LeaderPublisher,
+    /// The first slot this leader may publish (see [`lease::first_slot_not_before`]).
+    not_before_ms: u64,
     status: kv::Store,
     interfaces: kv::Store,
     /// The latest discovery of each device.
@@ -140,7 +178,12 @@ pub async fn run(
             lease = lease::Lease::acquire(leases.clone(), &holder, lease_ms) => lease,
         };
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let leading = lead(client.clone(), settings.clone(), async move {
+        let publisher = LeaderPublisher {
+            client: client.clone(),
+            fence: lease.fence(),
+        };
+        let not_before_ms = lease::first_slot_not_before(time::now_ms(), lease_ms);
+        let leading = lead(publisher, settings.clone(), not_before_ms, async move {
             let mut stopped = stopped;
             let _ = stopped.wait_for(|s| *s).await;
         });
@@ -155,8 +198,8 @@ pub async fn run(
             }
         };
         match ended {
-            // Lost the lease: stop publishing at once (the lease may soon be another's),
-            // then stand by.
+            // Lost the lease: the fence has passed, so nothing more is published; end the
+            // tasks, then stand by.
             None => {
                 let _ = stop.send(true);
                 leading.as_mut().await?;
@@ -172,12 +215,15 @@ pub async fn run(
     Ok(())
 }
 
-/// Leads until `shutdown` resolves: publishes every device's jobs and tracks reachability.
+/// Leads until `shutdown` resolves: publishes every device's jobs from `not_before_ms` on
+/// and tracks reachability, through `publisher`.
 async fn lead(
-    client: async_nats::Client,
+    publisher: LeaderPublisher,
     settings: SchedulerSettings,
+    not_before_ms: u64,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    let client = publisher.client.clone();
     let js = jetstream::new(client.clone());
     let registry = bus::devices_bucket(&js, settings.replicas).await?;
     let status = bus::status_bucket(&js, settings.replicas).await?;
@@ -185,7 +231,8 @@ async fn lead(
     let mut samples = client.subscribe(subjects::SAMPLE_ALL).await?;
     let mut failures = client.subscribe(subjects::FAILURE_ALL).await?;
     let mut scheduler = Scheduler {
-        client: client.clone(),
+        publisher,
+        not_before_ms,
         status,
         interfaces,
         discovered: HashMap::new(),
@@ -278,7 +325,7 @@ impl Scheduler {
                 None => {
                     tracing::info!(device = %id, "live view: polling every second");
                     let task = tokio::spawn(publish_live_jobs(
-                        self.client.clone(),
+                        self.publisher.clone(),
                         scheduled.device.clone(),
                         scheduled.discovered.clone(),
                         every,
@@ -364,17 +411,26 @@ impl Scheduler {
         let id = device.id.clone();
         // A changed device: its live view restarts with the new settings at the next watch.
         self.stop_live(&id);
-        let (tracker, requested) = match self.devices.remove(&id) {
-            Some(previous) => (previous.tracker.clone(), previous.discovery_requested_ms),
-            None => (self.restore(&id).await, 0),
+        let (tracker, requested, resume_ms) = match self.devices.remove(&id) {
+            Some(previous) => (
+                previous.tracker.clone(),
+                previous.discovery_requested_ms,
+                previous.resume_ms.clone(),
+            ),
+            None => (
+                self.restore(&id).await,
+                0,
+                Arc::new(AtomicU64::new(self.not_before_ms)),
+            ),
         };
         let discovered = self.discovered.get(&id).cloned();
         let spacing = Arc::new(AtomicU64::new(self.spacing(&device, &tracker)));
         let task = tokio::spawn(publish_jobs(
-            self.client.clone(),
+            self.publisher.clone(),
             device.clone(),
             discovered.clone(),
             spacing.clone(),
+            resume_ms.clone(),
         ));
         self.devices.insert(
             id,
@@ -384,6 +440,7 @@ impl Scheduler {
                 discovery_requested_ms: requested,
                 tracker,
                 spacing,
+                resume_ms,
                 task,
             },
         );
@@ -399,8 +456,8 @@ impl Scheduler {
         match serde_json::to_vec(&job) {
             Ok(payload) => {
                 if let Err(error) = self
-                    .client
-                    .publish(subjects::discover(id), payload.into())
+                    .publisher
+                    .publish(subjects::discover(id), payload)
                     .await
                 {
                     tracing::warn!(device = %id, %error, "cannot request discovery");
@@ -472,10 +529,11 @@ impl Scheduler {
         tracing::info!(device = %id, interfaces = after.1.len(), "poll plan follows discovery");
         scheduled.task.abort();
         scheduled.task = tokio::spawn(publish_jobs(
-            self.client.clone(),
+            self.publisher.clone(),
             scheduled.device.clone(),
             now,
             scheduled.spacing.clone(),
+            scheduled.resume_ms.clone(),
         ));
     }
 
@@ -499,6 +557,10 @@ impl Scheduler {
     }
 
     async fn outcome(&mut self, id: &DeviceId, time_ms: u64, failure: Option<&str>) {
+        // Past the fence, the next leader follows reachability (from the status bucket).
+        if !self.publisher.leads() {
+            return;
+        }
         let Some(scheduled) = self.devices.get_mut(id) else {
             return;
         };
@@ -537,11 +599,7 @@ impl Scheduler {
         let Ok(payload) = serde_json::to_vec(&change) else {
             return;
         };
-        if let Err(error) = self
-            .client
-            .publish(subjects::status(id), payload.into())
-            .await
-        {
+        if let Err(error) = self.publisher.publish(subjects::status(id), payload).await {
             tracing::warn!(device = %id, %error, "cannot publish reachability");
         }
     }
@@ -563,10 +621,10 @@ fn interfaces_vanished(sample: &Sample) -> bool {
     })
 }
 
-/// Publishes a live-view poll job for `device` every `every` milliseconds, until aborted;
-/// with `record`, its samples are stored like the normal ones.
+/// Publishes a live-view poll job for `device` every `every` milliseconds, until aborted or
+/// this scheduler no longer leads; with `record`, its samples are stored like the normal ones.
 async fn publish_live_jobs(
-    client: async_nats::Client,
+    publisher: LeaderPublisher,
     device: Device,
     discovered: Option<DeviceInterfaces>,
     every: u64,
@@ -584,27 +642,34 @@ async fn publish_live_jobs(
         job.live = true;
         job.record = record;
         match serde_json::to_vec(&job) {
-            Ok(payload) => {
-                if let Err(error) = client.publish(subject.clone(), payload.into()).await {
+            Ok(payload) => match publisher.publish(subject.clone(), payload).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(error) => {
                     tracing::warn!(device = %device.id, %error, "cannot publish live poll job");
                 }
-            }
+            },
             Err(error) => tracing::error!(%error, "cannot encode poll job"),
         }
     }
 }
 
-/// Publishes a poll job for `device` at each of its slots, until aborted; while the device
-/// is down, only every `spacing`-th slot.
+/// Publishes a poll job for `device` at each of its slots from `resume_ms` on, until aborted
+/// or this scheduler no longer leads; while the device is down, only every `spacing`-th slot.
+/// Moves `resume_ms` past each slot published.
 async fn publish_jobs(
-    client: async_nats::Client,
+    publisher: LeaderPublisher,
     device: Device,
     discovered: Option<DeviceInterfaces>,
     spacing: Arc<AtomicU64>,
+    resume_ms: Arc<AtomicU64>,
 ) {
     let subject = subjects::poll(&device.id);
     let interval = plan::interval_ms(&device);
-    let mut slot = plan::next_slot(&device, time::now_ms());
+    let mut slot = plan::next_slot(
+        &device,
+        time::now_ms().max(resume_ms.load(Ordering::Relaxed)),
+    );
     let mut last_polled: Option<u64> = None;
     loop {
         let now = time::now_ms();
@@ -624,13 +689,16 @@ async fn publish_jobs(
             continue;
         }
         last_polled = Some(slot);
+        resume_ms.store(slot + 1, Ordering::Relaxed);
         let job = plan::job(&device, discovered.as_ref(), slot);
         match serde_json::to_vec(&job) {
-            Ok(payload) => {
-                if let Err(error) = client.publish(subject.clone(), payload.into()).await {
+            Ok(payload) => match publisher.publish(subject.clone(), payload).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(error) => {
                     tracing::warn!(device = %device.id, %error, "cannot publish poll job");
                 }
-            }
+            },
             Err(error) => tracing::error!(%error, "cannot encode poll job"),
         }
         slot += interval;
