@@ -238,7 +238,7 @@ async fn two_schedulers_publish_one_job_per_device_each_interval() {
         Scheduler::start(&setup.server)
     );
     let started = now_ms();
-    sleep_ms(10 * INTERVAL_MS + 500).await;
+    sleep_ms(10 * INTERVAL_MS + 1_000).await;
 
     setup.jobs.assert_no_slot_twice();
     let slots = setup.jobs.slots_after(started);
