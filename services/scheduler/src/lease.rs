@@ -205,13 +205,36 @@ impl Lease {
                     self.fence.set(fence_ms(until_ms, self.lease_ms));
                 }
                 Ok(Err(error)) if error.kind() == kv::UpdateErrorKind::WrongLastRevision => {
-                    tracing::warn!("the scheduler lease was taken by another: standing down");
-                    return;
+                    // A renewal whose answer timed out may have been stored all the same.
+                    match self.own_record(wait).await {
+                        Some((revision, until_ms)) => {
+                            self.revision = revision;
+                            self.until_ms = until_ms;
+                            self.fence.set(fence_ms(until_ms, self.lease_ms));
+                        }
+                        None => {
+                            tracing::warn!(
+                                "the scheduler lease was taken by another: standing down"
+                            );
+                            return;
+                        }
+                    }
                 }
                 Ok(Err(error)) => tracing::warn!(%error, "cannot renew the scheduler lease yet"),
                 Err(_) => tracing::warn!("renewing the scheduler lease timed out"),
             }
         }
+    }
+
+    /// The revision and end of the lease as stored, if it is still this scheduler's.
+    async fn own_record(&self, wait: Duration) -> Option<(u64, u64)> {
+        let entry = tokio::time::timeout(wait, self.store.entry(KEY))
+            .await
+            .ok()?
+            .ok()??;
+        let record = serde_json::from_slice::<LeaseRecord>(&entry.value).ok()?;
+        (entry.operation == kv::Operation::Put && record.holder == self.holder)
+            .then_some((entry.revision, record.until_ms))
     }
 
     /// Gives the lease up at once (a clean stop), so a standby need not wait for it to end.

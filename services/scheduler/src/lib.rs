@@ -100,17 +100,17 @@ impl LeaderPublisher {
         self.fence.allows(time::now_ms())
     }
 
-    /// Publishes `payload` on `subject` if this scheduler still leads; false if it does not.
+    /// Publishes `payload` on `subject` if this scheduler still leads; drops it if not (its
+    /// tasks go on skipping until `run` ends them, or a late renewal lets them go on).
     async fn publish(
         &self,
         subject: String,
         payload: Vec<u8>,
-    ) -> Result<bool, async_nats::PublishError> {
+    ) -> Result<(), async_nats::PublishError> {
         if !self.leads() {
-            return Ok(false);
+            return Ok(());
         }
-        self.client.publish(subject, payload.into()).await?;
-        Ok(true)
+        self.client.publish(subject, payload.into()).await
     }
 }
 
@@ -621,8 +621,8 @@ fn interfaces_vanished(sample: &Sample) -> bool {
     })
 }
 
-/// Publishes a live-view poll job for `device` every `every` milliseconds, until aborted or
-/// this scheduler no longer leads; with `record`, its samples are stored like the normal ones.
+/// Publishes a live-view poll job for `device` every `every` milliseconds while this scheduler
+/// leads, until aborted; with `record`, its samples are stored like the normal ones.
 async fn publish_live_jobs(
     publisher: LeaderPublisher,
     device: Device,
@@ -642,21 +642,19 @@ async fn publish_live_jobs(
         job.live = true;
         job.record = record;
         match serde_json::to_vec(&job) {
-            Ok(payload) => match publisher.publish(subject.clone(), payload).await {
-                Ok(true) => {}
-                Ok(false) => return,
-                Err(error) => {
+            Ok(payload) => {
+                if let Err(error) = publisher.publish(subject.clone(), payload).await {
                     tracing::warn!(device = %device.id, %error, "cannot publish live poll job");
                 }
-            },
+            }
             Err(error) => tracing::error!(%error, "cannot encode poll job"),
         }
     }
 }
 
-/// Publishes a poll job for `device` at each of its slots from `resume_ms` on, until aborted
-/// or this scheduler no longer leads; while the device is down, only every `spacing`-th slot.
-/// Moves `resume_ms` past each slot published.
+/// Publishes a poll job for `device` at each of its slots from `resume_ms` on while this
+/// scheduler leads, until aborted; while the device is down, only every `spacing`-th slot.
+/// Moves `resume_ms` past each slot due.
 async fn publish_jobs(
     publisher: LeaderPublisher,
     device: Device,
@@ -692,13 +690,11 @@ async fn publish_jobs(
         resume_ms.store(slot + 1, Ordering::Relaxed);
         let job = plan::job(&device, discovered.as_ref(), slot);
         match serde_json::to_vec(&job) {
-            Ok(payload) => match publisher.publish(subject.clone(), payload).await {
-                Ok(true) => {}
-                Ok(false) => return,
-                Err(error) => {
+            Ok(payload) => {
+                if let Err(error) = publisher.publish(subject.clone(), payload).await {
                     tracing::warn!(device = %device.id, %error, "cannot publish poll job");
                 }
-            },
+            }
             Err(error) => tracing::error!(%error, "cannot encode poll job"),
         }
         slot += interval;
