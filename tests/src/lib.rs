@@ -52,6 +52,8 @@ pub struct Stack {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// The gateway, apart from the other services so that a test can restart it alone.
     gateway_run: Option<GatewayRun>,
+    /// Whether each service has its own NATS user.
+    permissions: bool,
     _data: tempfile::TempDir,
     _server: NatsServer,
 }
@@ -245,8 +247,19 @@ impl Stack {
             stop,
             tasks,
             gateway_run: Some(gateway_run),
+            permissions,
             _data: data,
             _server: server,
+        }
+    }
+
+    /// How `service` connects to this stack's NATS (as its own user under
+    /// [`Services::nats_permissions`]).
+    pub fn nats_settings(&self, service: &str) -> NatsSettings {
+        if self.permissions {
+            self._server.settings_for(service)
+        } else {
+            self._server.settings()
         }
     }
 

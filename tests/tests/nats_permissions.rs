@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
-use netpulse_shared::bus;
+use futures::{SinkExt, StreamExt};
+use netpulse_shared::device::Device;
 use netpulse_shared::test_util::{NatsServer, Snmpd};
+use netpulse_shared::{bus, subjects};
 use netpulse_tests::{Services, Stack};
 use serde_json::json;
 
@@ -257,4 +258,113 @@ async fn only_the_gateway_reaches_the_users_and_sessions_buckets() {
         &sessions.get("0123abcd").await.expect("get").expect("kept")[..],
         b"a session"
     );
+}
+
+/// Every service that follows the registry answers the server's flow control, so none of them
+/// stalls on a large one: the scheduler, the gateway and the logs receiver each see all of
+/// 10,000 devices registered at once.
+#[tokio::test]
+async fn every_service_follows_a_registry_of_ten_thousand_devices() {
+    const DEVICES: usize = 10_000;
+    let stack = Stack::start(Services {
+        pipeline: true,
+        pollers: 0,
+        nats_permissions: true,
+        logs: true,
+        ..Default::default()
+    })
+    .await;
+    // The scheduler asks for each new device's discovery: watch those requests as a poller.
+    let poller = bus::connect(&stack.nats_settings("poller"), "poller")
+        .await
+        .expect("poller connects");
+    let mut discoveries = poller
+        .subscribe("netpulse.discover.*")
+        .await
+        .expect("subscribe");
+    poller.flush().await.expect("flush");
+    let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_request())
+        .await
+        .expect("ws");
+    socket
+        .send(
+            json!({"type": "subscribe", "devices": ["last"], "kinds": ["device_added"]})
+                .to_string()
+                .into(),
+        )
+        .await
+        .expect("subscribe");
+
+    let js = async_nats::jetstream::new(stack.nats.clone());
+    let registry = js
+        .get_key_value(subjects::DEVICES_BUCKET)
+        .await
+        .expect("registry");
+    let register = |name: String, address: &str| {
+        let body = json!({"name": name, "address": address, "interval": 3600, "interfaces": [1]});
+        let device = Device::from_json_body(body.to_string().as_bytes()).expect("device");
+        let value = serde_json::to_vec(&device).expect("json");
+        let registry = registry.clone();
+        async move {
+            registry
+                .put(device.id.as_str(), value.into())
+                .await
+                .expect("register");
+        }
+    };
+    futures::stream::iter(1..DEVICES)
+        .for_each_concurrent(64, |i| {
+            register(format!("bulk-{i}"), &format!("127.0.0.1:{}", 20_000 + i))
+        })
+        .await;
+    // The last one has an address of its own, so that its logs can be told apart.
+    register("last".into(), "127.0.0.2:161").await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let mut requested = std::collections::HashSet::new();
+    while requested.len() < DEVICES {
+        let Ok(Some(message)) = tokio::time::timeout_at(deadline, discoveries.next()).await else {
+            panic!(
+                "the scheduler took up {} of {DEVICES} devices",
+                requested.len()
+            );
+        };
+        requested.insert(message.subject.to_string());
+    }
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("the gateway announces the last device")
+            .expect("open")
+            .expect("message");
+        let text = message.into_text().unwrap_or_default();
+        if text.contains("\"device_added\"") && text.contains("\"last\"") {
+            break;
+        }
+    }
+    // The logs receiver attributes what 127.0.0.2 sends to the last device.
+    let sender = tokio::net::UdpSocket::bind("127.0.0.2:0")
+        .await
+        .expect("socket on 127.0.0.2");
+    loop {
+        sender
+            .send_to(
+                b"<13>Nov 28 10:00:00 last app: registry-followed",
+                stack.syslog.expect("syslog"),
+            )
+            .await
+            .expect("send");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let logs = stack
+            .get_json("/api/devices/last/logs?q=registry-followed")
+            .await;
+        if logs["entries"].as_array().is_some_and(|e| !e.is_empty()) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the logs receiver never attributed 127.0.0.2 to the last device"
+        );
+    }
+    stack.stop().await;
 }

@@ -116,6 +116,9 @@ struct Seen {
     sampled: Vec<(u64, String)>,
     /// Arrival of each poll failure.
     failures: Vec<u64>,
+    /// (arrival, device) of each scheduled poll job: a shortfall in samples is then either
+    /// the scheduler's (no job) or the pollers' (a job, no answer).
+    jobs: Vec<(u64, String)>,
     /// (arrival on /ws, the sample's time).
     delivered: Vec<(u64, u64)>,
     /// Messages /ws said this client missed.
@@ -266,6 +269,11 @@ async fn run_netpulse(flags: &Flags, mut sim: Running) -> Option<(Running, Netpu
         .expect("connect");
     let seen = Arc::new(Mutex::new(Seen::default()));
     listen_on_nats(&client, seen.clone()).await;
+    // Poll jobs are for pollers' eyes only: watch them as one (outside its queue group).
+    let jobs_client = bus::connect(&nats.settings_for("poller"), "bench jobs")
+        .await
+        .expect("connect");
+    listen_for_jobs(&jobs_client, seen.clone()).await;
     listen_on_ws(&listen, &token, seen.clone()).await;
 
     // Register every device as the gateway would, 64 at a time.
@@ -388,6 +396,20 @@ async fn run_netpulse(flags: &Flags, mut sim: Running) -> Option<(Running, Netpu
         "devices polled:          {devices_polled} of {} at least once in the window",
         flags.devices
     );
+    let jobs_in_window: Vec<&str> = seen
+        .jobs
+        .iter()
+        .filter(|(at, _)| in_window(*at))
+        .map(|(_, device)| device.as_str())
+        .collect();
+    println!(
+        "poll jobs published:     {} for {} devices in the window",
+        jobs_in_window.len(),
+        jobs_in_window
+            .iter()
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    );
     println!(
         "slot to answer:          p50 {} ms, p99 {} ms, max {} ms",
         percentile(&lags, 0.50),
@@ -480,6 +502,27 @@ async fn listen_on_nats(client: &async_nats::Client, seen: Arc<Mutex<Seen>>) {
                 Some(_) = failures.next() => seen.lock().expect("seen").failures.push(time::now_ms()),
                 else => break,
             }
+        }
+    });
+}
+
+/// Records every scheduled poll job (not live ones: none run here).
+async fn listen_for_jobs(client: &async_nats::Client, seen: Arc<Mutex<Seen>>) {
+    let mut jobs = client
+        .subscribe("netpulse.poll.*")
+        .await
+        .expect("subscribe");
+    tokio::spawn(async move {
+        while let Some(message) = jobs.next().await {
+            let at = time::now_ms();
+            let device = message
+                .subject
+                .as_str()
+                .rsplit('.')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            seen.lock().expect("seen").jobs.push((at, device));
         }
     });
 }
