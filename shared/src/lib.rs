@@ -20,6 +20,7 @@
 pub mod bus;
 pub mod config;
 pub mod device;
+pub mod health;
 pub mod history;
 pub mod interfaces;
 pub mod logs;

@@ -224,6 +224,9 @@ pub struct Sample {
     /// history follows an interface by key across renumbering.
     #[serde(default)]
     pub interfaces: Vec<PolledInterface>,
+    /// How long the poll took, from its first request to its last answer, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
 }
 
 /// A poll that did not produce a sample, on `netpulse.failure.<device>`.
@@ -408,6 +411,7 @@ mod tests {
                 },
             ],
             interfaces: vec![],
+            duration_ms: None,
         }
     }
 

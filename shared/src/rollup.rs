@@ -320,6 +320,7 @@ mod tests {
                     speed_bps: 0,
                 })
                 .collect(),
+            duration_ms: None,
         }
     }
 

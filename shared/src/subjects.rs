@@ -99,6 +99,13 @@ pub const RECORDER_EVENTS_CONSUMER: &str = "recorder-events";
 /// `netpulse_logs::sources::UnknownSource`), key = the address with `.` and `:` as `_`.
 pub const UNKNOWN_SOURCES_BUCKET: &str = "netpulse_unknown_sources";
 
+/// Heartbeats of one service ([`crate::health::Health`]): `netpulse.health.<service>`.
+pub fn health(service: &str) -> String {
+    format!("netpulse.health.{service}")
+}
+/// Every heartbeat.
+pub const HEALTH_ALL: &str = "netpulse.health.*";
+
 /// Audit events (logins, device and user changes).
 pub const AUDIT: &str = "netpulse.event.audit";
 /// Every event.

@@ -62,6 +62,7 @@ pub struct Stack {
 struct GatewayRun {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    health: tokio::task::JoinHandle<()>,
     nats: NatsSettings,
     settings: netpulse_gateway::GatewaySettings,
 }
@@ -73,6 +74,7 @@ impl GatewayRun {
         let client = bus::connect(&nats, "test-gateway")
             .await
             .expect("connect to NATS");
+        let health = netpulse_shared::health::report(client.clone(), "gateway");
         let give_up = tokio::time::Instant::now() + Duration::from_secs(5);
         let gateway = loop {
             // Boxed: the future is large, and tests run on a thread's default stack.
@@ -102,6 +104,7 @@ impl GatewayRun {
         Self {
             stop,
             task,
+            health,
             nats,
             settings,
         }
@@ -109,6 +112,7 @@ impl GatewayRun {
 
     /// Stops the gateway and waits until it has (its /ws connections closed).
     async fn stop(self) {
+        self.health.abort();
         let _ = self.stop.send(true);
         tokio::time::timeout(Duration::from_secs(15), self.task)
             .await
@@ -158,9 +162,14 @@ impl Stack {
             };
             let settings: NatsSettings = settings_for(service);
             async move {
-                bus::connect(&settings, name)
+                let client = bus::connect(&settings, name)
                     .await
-                    .expect("connect to NATS")
+                    .expect("connect to NATS");
+                // Each service reports its health, as its binary does.
+                if name != "test" {
+                    netpulse_shared::health::report(client.clone(), service);
+                }
+                client
             }
         };
         if services.pipeline {
@@ -227,6 +236,7 @@ impl Stack {
                     login_lockout_secs: 2,
                     ..Default::default()
                 },
+                metrics_token: Some(netpulse_shared::usm::Secret::new(METRICS_TOKEN)),
                 ..Default::default()
             },
         )
@@ -554,6 +564,8 @@ pub async fn next_live(
 
 /// The admin password of test stacks.
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
+/// The gateway's scrape token for `GET /metrics`.
+pub const METRICS_TOKEN: &str = "test-scrape-token";
 
 /// Logs in; the bearer token, or the error answer.
 pub async fn login(

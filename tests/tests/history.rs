@@ -156,6 +156,7 @@ fn synthetic(device: &str, time_ms: u64, in_octets: u64, out_octets: u64) -> Sam
             key: "eth0".into(),
             speed_bps: 0,
         }],
+        duration_ms: None,
     }
 }
 

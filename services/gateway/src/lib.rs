@@ -9,6 +9,7 @@ pub mod cli;
 pub mod error;
 pub mod history;
 pub mod live;
+pub mod metrics;
 pub mod registry;
 
 use std::future::Future;
@@ -41,6 +42,12 @@ pub struct GatewaySettings {
     /// Sessions, login limits, cookies.
     #[serde(flatten)]
     pub auth: AuthSettings,
+    /// The least role a signed-in user needs to read `GET /metrics`. Default `viewer`.
+    pub metrics_role: auth::Role,
+    /// A bearer token that may read `GET /metrics` without signing in, for Prometheus
+    /// (`authorization: {credentials: ...}` in its scrape config). Default none: only
+    /// signed-in users may read.
+    pub metrics_token: Option<Secret>,
     /// Copies of each JetStream stream and bucket this service opens: `nats.replicas`,
     /// copied here by the binary (not read from this section). Default 1.
     #[serde(skip)]
@@ -53,6 +60,8 @@ impl Default for GatewaySettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             web_dir: PathBuf::from("web"),
             auth: AuthSettings::default(),
+            metrics_role: auth::Role::Viewer,
+            metrics_token: None,
             replicas: 1,
         }
     }
@@ -86,6 +95,9 @@ pub struct Gateway {
     web_dir: PathBuf,
     auth: Auth,
     unknown_sources: async_nats::jetstream::kv::Store,
+    metrics: metrics::Metrics,
+    following: tokio::task::JoinHandle<()>,
+    metrics_access: metrics::Access,
 }
 
 impl Gateway {
@@ -122,12 +134,21 @@ impl Gateway {
         let listener = TcpListener::bind(settings.listen).await?;
         let address = listener.local_addr()?;
         let (live, _) = broadcast::channel(live::CLIENT_BACKLOG);
+        let metrics = metrics::Metrics::default();
+        let following = tokio::spawn(metrics::follow(
+            client.clone(),
+            metrics.clone(),
+            store.clone(),
+            status.clone(),
+            interfaces.clone(),
+        ));
         let registry = Registry::new(store.clone(), status, interfaces, removed);
         let fan_out = tokio::spawn({
             let (client, live) = (client.clone(), live.clone());
             let latest = registry.latest().clone();
+            let metrics = metrics.clone();
             async move {
-                if let Err(error) = live::fan_out(client, store, live, latest).await {
+                if let Err(error) = live::fan_out(client, store, live, latest, metrics).await {
                     tracing::error!(%error, "live stream stopped");
                 }
             }
@@ -147,6 +168,12 @@ impl Gateway {
             web_dir: settings.web_dir,
             auth,
             unknown_sources,
+            metrics,
+            following,
+            metrics_access: metrics::Access {
+                role: settings.metrics_role,
+                token: settings.metrics_token,
+            },
         })
     }
 
@@ -200,6 +227,15 @@ impl Gateway {
             .unify()
             .boxed();
         let routes = api
+            .or(metrics::route(
+                self.metrics.clone(),
+                self.live.clone(),
+                jetstream::new(self.client.clone()),
+                self.auth.clone(),
+                self.metrics_access.clone(),
+            )
+            .boxed())
+            .unify()
             .or(live::route(
                 self.live.clone(),
                 self.viewers.clone(),
@@ -230,6 +266,7 @@ impl Gateway {
         }
         self.fan_out.abort();
         self.watching.abort();
+        self.following.abort();
     }
 }
 

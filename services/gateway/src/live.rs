@@ -493,6 +493,7 @@ pub async fn fan_out(
     registry: kv::Store,
     live: LiveSender,
     latest: Latest,
+    metrics: crate::metrics::Metrics,
 ) -> anyhow::Result<()> {
     let mut samples = client.subscribe(subjects::SAMPLE_ALL).await?;
     let mut failures = client.subscribe(subjects::FAILURE_ALL).await?;
@@ -515,6 +516,7 @@ pub async fn fan_out(
                 // Samples can arrive out of order when several pollers run: rate only forward.
                 let prior = previous.get(&sample.device).filter(|p| p.time_ms < sample.time_ms);
                 let interfaces = interface_rates(prior, &sample);
+                metrics.sample(&sample, &interfaces);
                 if prior.is_some() || !previous.contains_key(&sample.device) {
                     latest.record(&sample.device, sample.time_ms, sample.uptime_ticks, &interfaces);
                 }
@@ -558,6 +560,7 @@ pub async fn fan_out(
                 let Ok(failure) = serde_json::from_slice::<PollFailure>(&message.payload) else {
                     continue;
                 };
+                metrics.failure(&failure.device);
                 let text = serde_json::to_string(&LiveMessage::Failure {
                     device: &failure.device,
                     time_ms: failure.time_ms,
@@ -757,6 +760,7 @@ mod tests {
                 ),
             ],
             interfaces: vec![],
+            duration_ms: None,
         }
     }
 

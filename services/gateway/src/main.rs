@@ -13,6 +13,7 @@ async fn main() -> anyhow::Result<()> {
     let mut settings: Settings = config::load()?;
     settings.gateway.replicas = settings.nats.replicas;
     let client = bus::connect(&settings.nats, "netpulse-gateway").await?;
+    let _health = netpulse_shared::health::report(client.clone(), "gateway");
     if is_cli {
         let code = cli::run(client.clone(), settings.nats.replicas, &args[1..]).await?;
         client.flush().await.ok();

@@ -10,6 +10,7 @@ async fn main() -> anyhow::Result<()> {
     settings.logs.replicas = settings.nats.replicas;
     let receivers = Receivers::bind(&settings.logs).await?;
     let client = bus::connect(&settings.nats, "netpulse-logs").await?;
+    let _health = netpulse_shared::health::report(client.clone(), "logs");
     receivers
         .run(client, settings.logs, shutdown::signal())
         .await

@@ -9,5 +9,6 @@ async fn main() -> anyhow::Result<()> {
     let mut settings: Settings = config::load()?;
     settings.poller.replicas = settings.nats.replicas;
     let client = bus::connect(&settings.nats, "netpulse-poller").await?;
+    let _health = netpulse_shared::health::report(client.clone(), "poller");
     run(client, settings.poller, shutdown::signal()).await
 }

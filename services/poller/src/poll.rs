@@ -73,7 +73,9 @@ pub async fn run_job<A: Agent>(
     job: &PollJob,
     per_request: usize,
 ) -> Result<Sample, SnmpError> {
+    let started = std::time::Instant::now();
     let values = get_all(agent, &job.oids, per_request).await?;
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let uptime_oid = oids::sys_uptime();
     let uptime_ticks = values.iter().find_map(|vb| match vb.value {
         SnmpValue::Timeticks(t) if vb.oid == uptime_oid => Some(t),
@@ -87,6 +89,7 @@ pub async fn run_job<A: Agent>(
         uptime_ticks,
         values,
         interfaces: job.interfaces.clone(),
+        duration_ms: Some(duration_ms),
     })
 }
 

@@ -9,6 +9,7 @@ async fn main() -> anyhow::Result<()> {
     let mut settings: Settings = config::load()?;
     settings.recorder.replicas = settings.nats.replicas;
     let client = bus::connect(&settings.nats, "netpulse-recorder").await?;
+    let _health = netpulse_shared::health::report(client.clone(), "recorder");
     run(
         client,
         settings.data_dir,

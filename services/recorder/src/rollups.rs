@@ -143,6 +143,7 @@ mod tests {
             uptime_ticks: None,
             values: vec![],
             interfaces: vec![],
+            duration_ms: None,
         }
     }
 

@@ -724,6 +724,7 @@ mod tests {
                     speed_bps: 0,
                 })
                 .collect(),
+            duration_ms: None,
         }
     }
 
@@ -917,6 +918,7 @@ mod tests {
                 value: SnmpValue::OctetString("line\nbreak".into()),
             }],
             interfaces: vec![],
+            duration_ms: None,
         };
         let day = 1_764_288_000_000;
         store

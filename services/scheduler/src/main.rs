@@ -9,5 +9,6 @@ async fn main() -> anyhow::Result<()> {
     let mut settings: Settings = config::load()?;
     settings.scheduler.replicas = settings.nats.replicas;
     let client = bus::connect(&settings.nats, "netpulse-scheduler").await?;
+    let _health = netpulse_shared::health::report(client.clone(), "scheduler");
     run(client, settings.scheduler, shutdown::signal()).await
 }

@@ -77,6 +77,7 @@ fn sample(device: usize, round: u64, time_ms: u64, interfaces: usize) -> Sample 
         uptime_ticks: Some(u32::try_from(round * 100).unwrap_or(0)),
         values,
         interfaces: polled,
+        duration_ms: None,
     }
 }
 

@@ -73,6 +73,7 @@ fn sample(device: &DeviceId, n: u64) -> Sample {
                 speed_bps: 1_000_000_000,
             })
             .collect(),
+        duration_ms: None,
     }
 }
 

@@ -145,7 +145,7 @@ impl Auth {
         )
     }
 
-    async fn check(
+    pub(crate) async fn check(
         &self,
         method: &Method,
         headers: &HeaderMap,
