@@ -130,6 +130,41 @@ pub fn devices(
         .unify()
 }
 
+/// `GET /api/export/devices` (admins): every device as stored, secrets included, in the body
+/// `POST /api/devices` takes, so that an export imports as it was. Audited.
+pub fn export(
+    registry: Registry,
+    auth: Auth,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("api" / "export" / "devices")
+        .and(warp::get())
+        .and(auth.require(Role::Admin))
+        .and(with_registry(registry))
+        .and(with_auth(auth))
+        .and_then(export_devices)
+}
+
+async fn export_devices(
+    principal: Principal,
+    registry: Registry,
+    auth: Auth,
+) -> Result<Response, Rejection> {
+    let listed = registry.list().await;
+    auth.audit
+        .record(
+            &principal.username,
+            "device.export",
+            "*",
+            &ApiError::outcome(&listed),
+            None,
+        )
+        .await;
+    let mut devices = listed?;
+    devices.sort_by(|a, b| a.id.cmp(&b.id));
+    let bodies: Vec<_> = devices.iter().map(Device::to_input).collect();
+    Ok(json_reply(&bodies, StatusCode::OK))
+}
+
 fn with_auth(
     auth: Auth,
 ) -> impl Filter<Extract = (Auth,), Error = std::convert::Infallible> + Clone {

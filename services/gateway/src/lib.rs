@@ -203,6 +203,8 @@ impl Gateway {
             )
             .boxed())
             .unify()
+            .or(api::export(self.registry.clone(), self.auth.clone()).boxed())
+            .unify()
             .or(history::routes(
                 self.registry.clone(),
                 self.client.clone(),
