@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Settings could not be read or did not fit the expected types.
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +43,7 @@ fn load_from<T: DeserializeOwned>(
 }
 
 /// `[nats]`: where the NATS servers are, and how many copies JetStream keeps.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct NatsSettings {
     /// Server URL, or several separated by commas (the nodes of a cluster). Default
@@ -200,6 +200,52 @@ impl<'de> Deserialize<'de> for Size {
     }
 }
 
+impl std::fmt::Display for Period {
+    /// The largest of y (365 days), d, h, m and s that gives a whole number: `730d` is `2y`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let seconds = self.0.as_secs();
+        let units = [(365 * 86_400, "y"), (86_400, "d"), (3_600, "h"), (60, "m")];
+        match units
+            .iter()
+            .find(|(per, _)| seconds > 0 && seconds % per == 0)
+        {
+            Some((per, unit)) => write!(f, "{}{unit}", seconds / per),
+            None => write!(f, "{seconds}s"),
+        }
+    }
+}
+
+impl std::fmt::Display for Size {
+    /// The largest binary unit that gives a whole number: `4GiB`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let units = [
+            (1u64 << 40, "TiB"),
+            (1 << 30, "GiB"),
+            (1 << 20, "MiB"),
+            (1 << 10, "KiB"),
+        ];
+        match units
+            .iter()
+            .find(|(per, _)| self.0 > 0 && self.0 % per == 0)
+        {
+            Some((per, unit)) => write!(f, "{}{unit}", self.0 / per),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl Serialize for Period {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl Serialize for Size {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// The top-level `data_dir`: where history and the JetStream store live. Default `./data`.
 pub fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
@@ -215,6 +261,24 @@ mod tests {
         data_dir: PathBuf,
         #[serde(default)]
         nats: NatsSettings,
+    }
+
+    #[test]
+    fn periods_and_sizes_print_as_they_parse() {
+        let period = |t: &str| Period::parse(t).expect("period").to_string();
+        let size = |t: &str| Size::parse(t).expect("size").to_string();
+        for (given, shown) in [
+            ("90s", "90s"),
+            ("15m", "15m"),
+            ("48h", "2d"),
+            ("730d", "2y"),
+        ] {
+            assert_eq!(period(given), shown);
+            assert_eq!(period(shown), shown);
+        }
+        for (given, shown) in [("4GiB", "4GiB"), ("512MiB", "512MiB"), ("1000", "1000")] {
+            assert_eq!(size(given), shown);
+        }
     }
 
     #[test]

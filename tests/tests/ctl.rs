@@ -75,7 +75,11 @@ async fn exports_import_back_as_they_were_and_bad_rows_import_nothing() {
     std::fs::write(path("first.json"), first.to_string()).expect("write");
     let imported = ctl(&stack, &token, &["import", &path("first.json")]).await;
     assert_eq!(imported.code, 0, "{}", imported.err);
-    assert!(imported.out.contains("imported 3 devices"), "{}", imported.out);
+    assert!(
+        imported.out.contains("imported 3 devices"),
+        "{}",
+        imported.out
+    );
     let before = devices(&stack).await;
     assert_eq!(before.as_array().map(Vec::len), Some(3));
     assert_eq!(before[0]["community"], "s3cret, with a comma");
@@ -94,7 +98,10 @@ async fn exports_import_back_as_they_were_and_bad_rows_import_nothing() {
         assert_eq!(exported.code, 0, "{}", exported.err);
     }
     let csv = std::fs::read_to_string(path("all.csv")).expect("csv");
-    assert!(csv.starts_with("name,address,version,community,interval"), "{csv}");
+    assert!(
+        csv.starts_with("name,address,version,community,interval"),
+        "{csv}"
+    );
     for file in ["all.json", "all.csv"] {
         remove_all(&stack, &token).await;
         let back = ctl(&stack, &token, &["import", &path(file)]).await;
@@ -129,12 +136,22 @@ async fn exports_import_back_as_they_were_and_bad_rows_import_nothing() {
     }
     assert!(refused.err.contains("already exists"), "{}", refused.err);
     assert!(refused.err.contains("nothing imported"), "{}", refused.err);
-    assert_eq!(devices(&stack).await, before, "a refused import changed the registry");
+    assert_eq!(
+        devices(&stack).await,
+        before,
+        "a refused import changed the registry"
+    );
 
     // --skip-bad imports the good rows and still reports the others.
     let skipped = ctl(&stack, &token, &["import", &path("bad.csv"), "--skip-bad"]).await;
     assert_eq!(skipped.code, 0, "{}", skipped.err);
-    assert!(skipped.out.contains("imported 2 devices, skipped 5 bad rows"), "{}", skipped.out);
+    assert!(
+        skipped
+            .out
+            .contains("imported 2 devices, skipped 5 bad rows"),
+        "{}",
+        skipped.out
+    );
     assert!(skipped.err.contains("line 4: address:"), "{}", skipped.err);
     let after = devices(&stack).await;
     let ids: Vec<&str> = after
@@ -143,13 +160,20 @@ async fn exports_import_back_as_they_were_and_bad_rows_import_nothing() {
         .iter()
         .filter_map(|d| d["name"].as_str())
         .collect();
-    assert_eq!(ids, ["core-1", "edge \"west\"", "fresh-1", "fresh-7", "v3-box"]);
+    assert_eq!(
+        ids,
+        ["core-1", "edge \"west\"", "fresh-1", "fresh-7", "v3-box"]
+    );
 
     // A file that cannot be read at all is refused whole.
     std::fs::write(path("header.csv"), "name,adress\nx,192.0.2.1\n").expect("write");
     let header = ctl(&stack, &token, &["import", &path("header.csv")]).await;
     assert_eq!(header.code, 1);
-    assert!(header.err.contains("line 1: unknown column \"adress\""), "{}", header.err);
+    assert!(
+        header.err.contains("line 1: unknown column \"adress\""),
+        "{}",
+        header.err
+    );
 
     // Export carries secrets: admins only.
     let viewer = stack.user("val", "viewer").await;
@@ -159,6 +183,10 @@ async fn exports_import_back_as_they_were_and_bad_rows_import_nothing() {
     // And no token at all says how to get one.
     let anonymous = ctl(&stack, "", &["list"]).await;
     assert_eq!(anonymous.code, 1);
-    assert!(anonymous.err.contains("netpulsectl login"), "{}", anonymous.err);
+    assert!(
+        anonymous.err.contains("netpulsectl login"),
+        "{}",
+        anonymous.err
+    );
     stack.stop().await;
 }

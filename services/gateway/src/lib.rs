@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use async_nats::jetstream;
 use netpulse_shared::bus;
 use netpulse_shared::config::NatsSettings;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use warp::http::header::{HeaderMap, HeaderValue};
@@ -32,7 +32,7 @@ use crate::registry::Registry;
 use netpulse_shared::usm::Secret;
 
 /// `[gateway]` settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct GatewaySettings {
     /// Address and port to serve on. Default `127.0.0.1:8080`.
@@ -68,7 +68,7 @@ impl Default for GatewaySettings {
 }
 
 /// Everything the gateway binary reads from configuration.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Settings {
     /// `[nats]`.

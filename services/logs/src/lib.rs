@@ -25,7 +25,7 @@ use netpulse_shared::device::{Device, DeviceId, Host};
 use netpulse_shared::logs::{parse_syslog, Framer, LogEntry, LogKind, Severity};
 use netpulse_shared::time::now_ms;
 use netpulse_shared::{bus, subjects};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
@@ -34,7 +34,7 @@ use crate::limit::Limiter;
 use crate::sources::{key_of, SourceMap, Unknown};
 
 /// `[logs]` settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct LogsSettings {
     /// Where syslog is received, on UDP and TCP. Default `0.0.0.0:5514`.
@@ -67,7 +67,7 @@ impl Default for LogsSettings {
 }
 
 /// Everything the logs binary reads from configuration.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Settings {
     /// `[nats]`.

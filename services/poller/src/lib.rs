@@ -26,13 +26,13 @@ use netpulse_shared::device::DeviceId;
 use netpulse_shared::interfaces::{DiscoveryJob, DiscoveryOutcome};
 use netpulse_shared::messages::{PollFailure, PollJob, PollTestOutcome, Sample, SCHEMA_VERSION};
 use netpulse_shared::{bus, subjects, time};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use crate::snmp::Snmp2Agent;
 
 /// `[poller]` settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct PollerSettings {
     /// Polls run at once by this poller. Default 256.
@@ -56,7 +56,7 @@ impl Default for PollerSettings {
 }
 
 /// Everything the poller binary reads from configuration.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Settings {
     /// `[nats]`.

@@ -22,12 +22,12 @@ use netpulse_shared::logs::{LogAnswer, LogEntry, LogQuery};
 use netpulse_shared::messages::{ReachabilityChanged, Sample};
 use netpulse_shared::time::now_ms;
 use netpulse_shared::{bus, subjects};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::store::SampleStore;
 
 /// `[recorder]` settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct RecorderSettings {
     /// Most samples written and synced together. Default 512.
@@ -86,7 +86,7 @@ impl RecorderSettings {
 }
 
 /// Everything the recorder binary reads from configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Settings {
     /// Top-level `data_dir`. Default `data`.

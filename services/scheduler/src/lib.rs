@@ -28,13 +28,13 @@ use netpulse_shared::device::{Device, DeviceId};
 use netpulse_shared::interfaces::{DeviceInterfaces, DiscoveryJob};
 use netpulse_shared::messages::{oids, DeviceStatus, PollFailure, Reachability, Sample, SnmpValue};
 use netpulse_shared::{bus, subjects, time};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
 use crate::reachability::Tracker;
 
 /// `[scheduler]` settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct SchedulerSettings {
     /// Failed polls in a row after which a device is down. Default 3.
@@ -77,7 +77,7 @@ impl Default for SchedulerSettings {
 }
 
 /// Everything the scheduler binary reads from configuration.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Settings {
     /// `[nats]`.

@@ -52,7 +52,7 @@ impl Role {
 }
 
 /// `[gateway]` settings about sign-in.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct AuthSettings {
     /// A session ends after this many seconds without use (judged to about a minute: a
