@@ -207,7 +207,7 @@ impl std::fmt::Display for Period {
         let units = [(365 * 86_400, "y"), (86_400, "d"), (3_600, "h"), (60, "m")];
         match units
             .iter()
-            .find(|(per, _)| seconds > 0 && seconds % per == 0)
+            .find(|(per, _)| seconds > 0 && seconds.is_multiple_of(*per))
         {
             Some((per, unit)) => write!(f, "{}{unit}", seconds / per),
             None => write!(f, "{seconds}s"),
@@ -226,7 +226,7 @@ impl std::fmt::Display for Size {
         ];
         match units
             .iter()
-            .find(|(per, _)| self.0 > 0 && self.0 % per == 0)
+            .find(|(per, _)| self.0 > 0 && self.0.is_multiple_of(*per))
         {
             Some((per, unit)) => write!(f, "{}{unit}", self.0 / per),
             None => write!(f, "{}", self.0),
