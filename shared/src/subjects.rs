@@ -124,7 +124,7 @@ pub const EVENTS_STREAM: &str = "NETPULSE_EVENTS";
 /// The recorder's durable consumer on [`SAMPLES_STREAM`].
 pub const RECORDER_CONSUMER: &str = "recorder";
 /// The key-value bucket holding each device's current reachability (a
-/// [`crate::messages::ReachabilityChanged`]), one key per device id.
+/// [`crate::messages::DeviceStatus`]), one key per device id.
 pub const STATUS_BUCKET: &str = "netpulse_status";
 
 /// Key-value bucket holding the scheduler lease: which scheduler leads.

@@ -1,11 +1,236 @@
-//! The event API for other programs: the example under examples/ receives samples from a
-//! running netpulse.
+//! The event API for other programs: every message a running netpulse sends matches its
+//! JSON Schema in docs/schema/, and the example under examples/ receives samples.
 
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::{SinkExt, StreamExt};
 use netpulse_shared::test_util::Snmpd;
+use netpulse_shared::{bus, subjects};
 use netpulse_tests::{binary, Services, Stack};
-use serde_json::json;
+use serde_json::{json, Value};
+
+/// A message seen on NATS: subject, reply subject, payload.
+type Seen = (String, Option<String>, Vec<u8>);
+
+/// The schema of what is published on `subject` (requests included), and of the replies to
+/// it when it is a request.
+fn schema_of(subject: &str) -> Option<(&'static str, Option<&'static str>)> {
+    let kind = subject.strip_prefix("netpulse.")?.split('.').next()?;
+    Some(match kind {
+        "poll" => ("poll-job", None),
+        "discover" => ("discovery-job", Some("discovery-outcome")),
+        "test" => ("poll-job", Some("test-poll-outcome")),
+        "sample" | "live" => ("sample", None),
+        "failure" => ("poll-failure", None),
+        "status" => ("reachability-change", None),
+        "log" => ("log-entry", None),
+        "event" => ("audit-event", None),
+        "health" => ("health", None),
+        "watch" => ("watch", None),
+        "history" => ("history-query", Some("history-answer")),
+        "logs" => ("log-query", Some("log-answer")),
+        "purge" => ("purge-request", Some("purge-answer")),
+        _ => return None,
+    })
+}
+
+/// Sorts what was seen by schema: requests and events by subject, replies by the request
+/// they answer. Subjects no schema covers are returned apart.
+fn by_schema(seen: &[Seen]) -> (BTreeMap<&'static str, Vec<Value>>, Vec<String>) {
+    let mut sorted: BTreeMap<&'static str, Vec<Value>> = BTreeMap::new();
+    let mut unknown = Vec::new();
+    let mut answers: HashMap<&str, &'static str> = HashMap::new();
+    for (subject, reply, _) in seen {
+        if let (Some((_, Some(answer))), Some(reply)) = (schema_of(subject), reply) {
+            answers.insert(reply.as_str(), answer);
+        }
+    }
+    for (subject, _, payload) in seen {
+        // JetStream deliveries to the services' inboxes (their bucket watches) keep their
+        // subject: the buckets' values are read and checked apart.
+        if subject.starts_with('$') {
+            continue;
+        }
+        let schema = if subject.starts_with("_INBOX.") {
+            // Replies to requests netpulse did not make here (JetStream's acks) are not ours.
+            match answers.get(subject.as_str()) {
+                Some(answer) => *answer,
+                None => continue,
+            }
+        } else {
+            match schema_of(subject) {
+                Some((schema, _)) => schema,
+                None => {
+                    unknown.push(subject.clone());
+                    continue;
+                }
+            }
+        };
+        let value = serde_json::from_slice(payload).unwrap_or_else(|_| {
+            Value::String(format!("not JSON: {}", String::from_utf8_lossy(payload)))
+        });
+        sorted.entry(schema).or_default().push(value);
+    }
+    (sorted, unknown)
+}
+
+/// Every value of a key-value bucket.
+async fn bucket_values(js: &async_nats::jetstream::Context, bucket: &str) -> Vec<Value> {
+    let Ok(store) = js.get_key_value(bucket).await else {
+        return Vec::new();
+    };
+    let mut values = Vec::new();
+    for key in bus::bucket_keys(&store).await.expect("keys") {
+        if let Ok(Some(bytes)) = store.get(&key).await {
+            values.push(serde_json::from_slice(&bytes).unwrap_or(Value::Null));
+        }
+    }
+    values
+}
+
+#[tokio::test]
+async fn every_message_netpulse_sends_matches_its_schema() {
+    let agent = Snmpd::start();
+    let stack = Stack::start(Services {
+        pipeline: true,
+        pollers: 1,
+        logs: true,
+        ..Default::default()
+    })
+    .await;
+    // The test's client may see everything (no NATS users here): every subject, every reply.
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    for pattern in ["netpulse.>", "_INBOX.>"] {
+        let mut messages = stack.nats.subscribe(pattern).await.expect("subscribe");
+        let seen = seen.clone();
+        tokio::spawn(async move {
+            while let Some(m) = messages.next().await {
+                let reply = m.reply.map(|r| r.to_string());
+                seen.lock()
+                    .expect("seen")
+                    .push((m.subject.to_string(), reply, m.payload.to_vec()));
+            }
+        });
+    }
+    stack.nats.flush().await.expect("flush");
+
+    // One device that answers, one that never does (nothing listens on its port).
+    let silent = std::net::UdpSocket::bind("127.0.0.3:0").expect("a port nobody answers on");
+    let devices = [
+        json!({"name": "schema-up", "address": agent.address(), "interval": 1, "interfaces": [1],
+               "oids": ["1.3.6.1.2.1.1.5.0"]}),
+        json!({"name": "schema-down", "address": silent.local_addr().expect("addr").to_string(),
+               "interval": 1, "timeout_ms": 200, "retries": 0}),
+    ];
+    for device in devices {
+        let created = stack
+            .http("POST", "/api/devices", Some(device.to_string().as_bytes()))
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text());
+    }
+    // A page showing the first device live.
+    let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_request())
+        .await
+        .expect("ws");
+    socket
+        .send(
+            json!({"type": "subscribe", "devices": "*", "live": ["schema-up"]})
+                .to_string()
+                .into(),
+        )
+        .await
+        .expect("subscribe");
+    // Syslog from the device, and from an address that is no device's.
+    let syslog = stack.syslog.expect("syslog");
+    for from in ["127.0.0.1:0", "127.0.0.4:0"] {
+        let sender = tokio::net::UdpSocket::bind(from).await.expect("socket");
+        sender
+            .send_to(b"<13>Nov 28 10:00:00 box app: schema check", syslog)
+            .await
+            .expect("send");
+    }
+    // Requests the API makes: discovery, a test poll, history and logs.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for (method, path) in [
+        ("POST", "/api/devices/schema-up/discover"),
+        ("POST", "/api/devices/schema-up/test"),
+        ("GET", "/api/devices/schema-up/history?interface=1"),
+        ("GET", "/api/devices/schema-up/logs"),
+    ] {
+        let answer = stack.http(method, path, None).await;
+        assert_eq!(answer.status, 200, "{path}: {}", answer.text());
+    }
+    // Until the silent device is down: then delete it keeping its history, then that history.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while stack.get_json("/api/devices/schema-down").await["status"]["state"] != "down" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "schema-down never went down"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let kept = stack
+        .http("DELETE", "/api/devices/schema-down?history=keep", None)
+        .await;
+    assert_eq!(kept.status, 204, "{}", kept.text());
+    let js = async_nats::jetstream::new(stack.nats.clone());
+    let removed = bucket_values(&js, subjects::REMOVED_BUCKET).await;
+    let purged = stack.http("DELETE", "/api/history/schema-down", None).await;
+    assert_eq!(purged.status, 204, "{}", purged.text());
+    // Heartbeats come every 10 s.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(12);
+    while !seen
+        .lock()
+        .expect("seen")
+        .iter()
+        .any(|(subject, ..)| subject.starts_with("netpulse.health."))
+    {
+        assert!(tokio::time::Instant::now() < deadline, "no heartbeat");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let (mut sorted, unknown) = by_schema(&seen.lock().expect("seen"));
+    assert!(unknown.is_empty(), "subjects no schema covers: {unknown:?}");
+    for (schema, bucket) in [
+        ("device", subjects::DEVICES_BUCKET),
+        ("device-status", subjects::STATUS_BUCKET),
+        ("device-interfaces", subjects::INTERFACES_BUCKET),
+        ("unknown-source", subjects::UNKNOWN_SOURCES_BUCKET),
+        ("scheduler-lease", subjects::SCHEDULER_LEASE_BUCKET),
+    ] {
+        sorted.insert(schema, bucket_values(&js, bucket).await);
+    }
+    sorted.insert("removed-device", removed);
+    sorted.retain(|_, messages| !messages.is_empty());
+
+    let folder = tempfile::tempdir().expect("temp dir");
+    for (schema, messages) in &sorted {
+        std::fs::write(
+            folder.path().join(format!("{schema}.json")),
+            serde_json::to_vec(messages).expect("json"),
+        )
+        .expect("write");
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let output = tokio::process::Command::new("node")
+        .arg(root.join("web/tests/validate-schemas.mjs"))
+        .arg(root.join("docs/schema"))
+        .arg(folder.path())
+        .output()
+        .await
+        .expect("node runs (make setup installs the web/ packages)");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("{said}");
+    stack.stop().await;
+}
 
 #[tokio::test]
 async fn the_example_program_prints_a_devices_counters() {
