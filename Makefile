@@ -1,5 +1,5 @@
 # netpulse. `make run` starts everything; `make test` runs every test.
-.PHONY: all setup build run run-cluster test test-faults lint fmt clean bench bench-poller bench-recorder bench-logs bench-ws bench-scale user
+.PHONY: all setup build run run-cluster test test-faults fuzz lint fmt clean bench bench-poller bench-recorder bench-logs bench-ws bench-scale user
 
 CARGO ?= cargo
 # Tests find the nats-server chosen by `make setup` here.
@@ -44,6 +44,11 @@ test-faults: setup
 	else \
 	  $(CARGO) test -p netpulse-tests --test faults --no-fail-fast; \
 	fi
+
+# Every fuzz target (tests/fuzz: agent replies v1/v2c and v3, traps, syslog, NATS messages)
+# for FUZZ_SECONDS each (default 30); nightly toolchain and cargo-fuzz, installed if missing.
+fuzz:
+	@scripts/fuzz.sh
 
 # Manage users from the shell while `make run` runs: make user ARGS="add ann operator".
 user: build

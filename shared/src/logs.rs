@@ -651,6 +651,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    #[test]
+    fn a_timestamp_zone_cut_inside_a_character_is_kept_as_text() {
+        // Found by the syslog fuzz target: this panicked the receiver.
+        let hostile = b"<165>1 2260-11-28T10:00:00.2266-28\xff\t\0";
+        let parsed = parse_syslog(hostile, 1_764_323_456_789);
+        assert_eq!(parsed.time_ms, None);
+    }
+
     const NOW: u64 = 1_795_871_000_000; // 2026-11-28
 
     #[test]

@@ -96,12 +96,13 @@ pub fn parse_time(text: &str) -> Result<u64, String> {
     }
     let offset_secs: i64 = match rest {
         "Z" | "z" => 0,
+        // Byte checks and `get`: the text comes from devices, and may hold any character.
         zone if zone.len() == 6
             && (zone.starts_with('+') || zone.starts_with('-'))
-            && &zone[3..4] == ":" =>
+            && zone.as_bytes()[3] == b':' =>
         {
-            let h: i64 = zone[1..3].parse().map_err(|_| bad())?;
-            let m: i64 = zone[4..6].parse().map_err(|_| bad())?;
+            let part = |range| zone.get(range).and_then(|p: &str| p.parse::<i64>().ok());
+            let (h, m) = (part(1..3).ok_or_else(bad)?, part(4..6).ok_or_else(bad)?);
             let sign = if zone.starts_with('-') { -1 } else { 1 };
             sign * (h * 3600 + m * 60)
         }
@@ -146,6 +147,19 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zone_with_a_wide_character_is_refused_not_a_panic() {
+        // Found by the syslog fuzz target: a zone of six bytes whose fourth is inside a
+        // character.
+        assert!(parse_time("2260-11-28T10:00:00.2266-28\u{ff}\t").is_err());
+        assert!(parse_time("2026-11-28T10:00:00+0\u{e9}:00").is_err());
+        assert!(parse_time("2026-11-28T10:00:00-\u{20ac}00").is_err());
+        assert_eq!(
+            parse_time("2026-11-28T10:00:00+01:00"),
+            parse_time("2026-11-28T09:00:00Z")
+        );
+    }
 
     #[test]
     fn times_parse() {

@@ -145,6 +145,40 @@ impl Credentials {
     }
 }
 
+/// The values of a reply PDU as the poller takes them: its error status as an error, each
+/// OID and value converted, anything else refused as a bad reply.
+fn varbinds_of(pdu: snmp2::Pdu<'_>) -> Result<Vec<VarBind>, SnmpError> {
+    if pdu.error_status != 0 {
+        return Err(SnmpError::Status {
+            name: error_status_name(pdu.error_status),
+            status: pdu.error_status,
+            index: pdu.error_index,
+        });
+    }
+    let mut out = Vec::new();
+    for (oid, value) in pdu.varbinds {
+        let oid = from_library_oid(&oid)
+            .ok_or_else(|| SnmpError::BadReply("reply has an invalid OID".into()))?;
+        let value = convert(&value)
+            .ok_or_else(|| SnmpError::BadReply(format!("unexpected value type for {oid}")))?;
+        out.push(VarBind { oid, value });
+    }
+    Ok(out)
+}
+
+/// Decodes a datagram from an agent the way a poll does (the PDU through snmp2, then
+/// [`varbinds_of`]); with `user`, as an SNMPv3 message for that user. Bytes from the network
+/// are untrusted: this is what the fuzz targets drive.
+pub fn decode_reply(bytes: &[u8], user: Option<&UsmUser>) -> Result<Vec<VarBind>, SnmpError> {
+    let mut secured = user.map(security);
+    let pdu = match secured.as_mut() {
+        Some(security) => snmp2::Pdu::from_bytes_with_security(bytes, Some(security)),
+        None => snmp2::Pdu::from_bytes(bytes),
+    }
+    .map_err(|e| describe(&e))?;
+    varbinds_of(pdu)
+}
+
 /// snmp2's security settings for a USM user.
 fn security(user: &UsmUser) -> snmp2::v3::Security {
     use snmp2::v3::{Auth, AuthProtocol as A, Cipher, KeyExtension, Security};
@@ -347,22 +381,8 @@ impl Snmp2Agent {
             Ok(Err(e)) => return Err(describe(&e)),
             Ok(Ok(pdu)) => pdu,
         };
-        if pdu.error_status != 0 {
-            return Err(SnmpError::Status {
-                name: error_status_name(pdu.error_status),
-                status: pdu.error_status,
-                index: pdu.error_index,
-            });
-        }
         // Copy everything out of the borrowed PDU before anything else touches the session.
-        let mut out = Vec::with_capacity(oids.len());
-        for (oid, value) in pdu.varbinds {
-            let oid = from_library_oid(&oid)
-                .ok_or_else(|| SnmpError::BadReply("reply has an invalid OID".into()))?;
-            let value = convert(&value)
-                .ok_or_else(|| SnmpError::BadReply(format!("unexpected value type for {oid}")))?;
-            out.push(VarBind { oid, value });
-        }
+        let out = varbinds_of(pdu)?;
         let matches = match operation {
             Operation::Get => {
                 out.len() == oids.len() && out.iter().zip(oids).all(|(vb, asked)| &vb.oid == asked)
