@@ -32,6 +32,7 @@ const state = {
   role: null, // the signed-in user's role: 'viewer', 'operator' or 'admin'
   username: null,
   devices: new Map(), // id -> device JSON
+  pollStatsTimer: null, // re-reads the shown device's poll statistics
   devicesLoaded: false,
   buffers: new Map(), // id -> { series: Map(ifIndex -> {name, rows}), lastSampleMs, uptimeTicks, values, failure }
   route: { view: 'overview', id: null }, // from the address's hash
@@ -161,6 +162,7 @@ function subscription() {
 function closeDetail() {
   if (state.shown === null) return;
   state.shown = null;
+  clearTimeout(state.pollStatsTimer);
   state.view.clear();
   state.logs.clear();
   state.ifaces.clear();
@@ -207,6 +209,32 @@ function renderDetail() {
   state.snmpTest?.show(id);
   renderStatus();
   loadInterfaces(id);
+  loadPollStats(id);
+}
+
+// The shown device's poll statistics (since the gateway started), read again every 10 s.
+async function loadPollStats(id) {
+  clearTimeout(state.pollStatsTimer);
+  let stats;
+  try {
+    const res = await fetch(`/api/devices/${encodeURIComponent(id)}`);
+    if (res.ok) stats = (await res.json()).poll_stats;
+  } catch {
+    // Shown again at the next try.
+  }
+  if (state.shown?.kind !== 'device' || state.shown.id !== id) return;
+  state.pollStatsTimer = setTimeout(() => loadPollStats(id), 10_000);
+  if (!stats) return;
+  const count = (v) => (Number.isFinite(v) ? String(v) : '–');
+  $('#poll-duration').textContent = Number.isFinite(stats.last_duration_ms) ? `${stats.last_duration_ms} ms` : '–';
+  $('#poll-counts').textContent = `${count(stats.polls)} / ${count(stats.failures)}`;
+  $('#poll-retries').textContent = `${count(stats.retries)} / ${count(stats.timeouts)}`;
+  const bad = Object.entries(stats.bad_replies ?? {})
+    .filter(([, n]) => Number.isFinite(n))
+    .map(([kind, n]) => `${n} ${String(kind).replaceAll('_', ' ')}`);
+  $('#poll-bad').textContent = bad.length > 0 ? bad.join(', ') : 'none';
+  $('#poll-bulk').textContent = Number.isFinite(stats.max_repetitions)
+    ? (stats.max_repetitions === 0 ? 'none (SNMPv1)' : String(stats.max_repetitions)) : '–';
 }
 
 // A live device's interface for the charts; its history is asked for by ifIndex.

@@ -227,6 +227,38 @@ pub struct Sample {
     /// How long the poll took, from its first request to its last answer, milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
+    /// Retries, timeouts and bad replies on the way (absent when there were none).
+    #[serde(default, skip_serializing_if = "PollStats::is_clean")]
+    pub stats: PollStats,
+}
+
+/// What a poll met at the SNMP level besides its answer: the device's poll statistics are
+/// summed from these.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollStats {
+    /// Requests sent again after a timeout or a bad reply.
+    #[serde(default)]
+    pub retries: u32,
+    /// Requests that got no usable reply in time.
+    #[serde(default)]
+    pub timeouts: u32,
+    /// Replies thrown away, by kind: `malformed` (could not be decoded: truncated, corrupted,
+    /// padded), `wrong_request_id` (another request's: duplicated, late or forged),
+    /// `community_mismatch`, `unexpected_oids` (not what was asked).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub bad_replies: std::collections::BTreeMap<String, u32>,
+}
+
+impl PollStats {
+    /// Nothing to report.
+    pub fn is_clean(&self) -> bool {
+        self.retries == 0 && self.timeouts == 0 && self.bad_replies.is_empty()
+    }
+
+    /// Counts one bad reply of `kind`.
+    pub fn bad_reply(&mut self, kind: &str) {
+        *self.bad_replies.entry(kind.to_owned()).or_default() += 1;
+    }
 }
 
 /// A poll that did not produce a sample, on `netpulse.failure.<device>`.
@@ -243,6 +275,9 @@ pub struct PollFailure {
     pub time_ms: u64,
     /// Why, for a human ("timeout", "agent returned error tooBig", ...).
     pub reason: String,
+    /// Retries, timeouts and bad replies on the way (absent when there were none).
+    #[serde(default, skip_serializing_if = "PollStats::is_clean")]
+    pub stats: PollStats,
 }
 
 /// A poller's answer to a test poll (`netpulse.test.<device>`): what the poll read, which
@@ -412,6 +447,7 @@ mod tests {
             ],
             interfaces: vec![],
             duration_ms: None,
+            stats: Default::default(),
         }
     }
 
@@ -456,6 +492,7 @@ mod tests {
             device: DeviceId::parse("core-1").expect("id"),
             time_ms: 9,
             reason: "timeout".into(),
+            stats: Default::default(),
         };
         let text = serde_json::to_string(&failure).expect("json");
         assert_eq!(

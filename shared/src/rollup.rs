@@ -321,6 +321,7 @@ mod tests {
                 })
                 .collect(),
             duration_ms: None,
+            stats: Default::default(),
         }
     }
 

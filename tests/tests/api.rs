@@ -156,7 +156,14 @@ async fn devices_can_be_read_and_deleted_and_secrets_stay_hidden() {
     assert_eq!(device["interval"], 10);
     assert!(!created.text().contains("s3cret"));
 
-    let shown = stack.get_json("/api/devices/edge-b-2-b").await;
+    let mut shown = stack.get_json("/api/devices/edge-b-2-b").await;
+    // One device's page also has its poll statistics: none yet.
+    let stats = shown
+        .as_object_mut()
+        .and_then(|d| d.remove("poll_stats"))
+        .expect("poll_stats");
+    assert_eq!(stats["polls"], 0);
+    assert_eq!(stats["bad_replies"], json!({}));
     assert_eq!(shown, device);
     let listed = stack.http("GET", "/api/devices", None).await;
     assert!(!listed.text().contains("s3cret"));

@@ -157,6 +157,7 @@ fn synthetic(device: &str, time_ms: u64, in_octets: u64, out_octets: u64) -> Sam
             speed_bps: 0,
         }],
         duration_ms: None,
+        stats: Default::default(),
     }
 }
 

@@ -246,7 +246,13 @@ async fn show_device(
     registry: Registry,
 ) -> Result<Response, Rejection> {
     let device = registry.require(&raw_id).await?;
-    Ok(json_reply(&registry.shown(&device).await, StatusCode::OK))
+    let mut shown = registry.shown(&device).await;
+    // How polling goes, since this gateway started, and what discovery learned.
+    let mut stats = registry.metrics().poll_stats(&device.id);
+    let learned = registry.interfaces(&device.id).await.ok().flatten();
+    stats["max_repetitions"] = json!(learned.map(|found| found.max_repetitions));
+    shown["poll_stats"] = stats;
+    Ok(json_reply(&shown, StatusCode::OK))
 }
 
 #[tracing::instrument(skip_all, fields(device = %raw_id))]

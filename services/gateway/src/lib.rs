@@ -134,15 +134,15 @@ impl Gateway {
         let listener = TcpListener::bind(settings.listen).await?;
         let address = listener.local_addr()?;
         let (live, _) = broadcast::channel(live::CLIENT_BACKLOG);
-        let metrics = metrics::Metrics::default();
+        let registry = Registry::new(store.clone(), status.clone(), interfaces.clone(), removed);
+        let metrics = registry.metrics().clone();
         let following = tokio::spawn(metrics::follow(
             client.clone(),
             metrics.clone(),
             store.clone(),
-            status.clone(),
-            interfaces.clone(),
+            status,
+            interfaces,
         ));
-        let registry = Registry::new(store.clone(), status, interfaces, removed);
         let fan_out = tokio::spawn({
             let (client, live) = (client.clone(), live.clone());
             let latest = registry.latest().clone();

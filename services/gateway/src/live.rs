@@ -560,7 +560,7 @@ pub async fn fan_out(
                 let Ok(failure) = serde_json::from_slice::<PollFailure>(&message.payload) else {
                     continue;
                 };
-                metrics.failure(&failure.device);
+                metrics.failure(&failure);
                 let text = serde_json::to_string(&LiveMessage::Failure {
                     device: &failure.device,
                     time_ms: failure.time_ms,
@@ -761,6 +761,7 @@ mod tests {
             ],
             interfaces: vec![],
             duration_ms: None,
+            stats: Default::default(),
         }
     }
 

@@ -20,7 +20,7 @@ use futures::StreamExt;
 use netpulse_shared::device::{Device, DeviceId};
 use netpulse_shared::health::{self, Health};
 use netpulse_shared::interfaces::DeviceInterfaces;
-use netpulse_shared::messages::{oids, Reachability, Sample, SnmpValue};
+use netpulse_shared::messages::{oids, PollFailure, PollStats, Reachability, Sample, SnmpValue};
 use netpulse_shared::{subjects, time};
 use serde::Deserialize;
 use warp::http::{HeaderMap, Method};
@@ -64,7 +64,24 @@ struct Polled {
     duration_ms: Option<u64>,
     polls: u64,
     failures: u64,
+    retries: u64,
+    timeouts: u64,
+    bad_replies: std::collections::BTreeMap<String, u64>,
+    last_failure: Option<(u64, String)>,
     interfaces: Vec<InterfaceSeries>,
+}
+
+impl Polled {
+    fn add(&mut self, stats: &PollStats) {
+        self.retries += u64::from(stats.retries);
+        self.timeouts += u64::from(stats.timeouts);
+        for (kind, n) in &stats.bad_replies {
+            // Kinds come from pollers; a kind name goes into a label: keep it plain.
+            if kind.len() <= 32 && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                *self.bad_replies.entry(kind.clone()).or_default() += u64::from(*n);
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -110,6 +127,7 @@ impl Metrics {
         state.polls += 1;
         let polled = state.polled.entry(sample.device.clone()).or_default();
         polled.polls += 1;
+        polled.add(&sample.stats);
         // Samples may come out of order from several pollers: keep the newest reading.
         if sample.time_ms >= polled.time_ms {
             polled.time_ms = sample.time_ms;
@@ -118,11 +136,34 @@ impl Metrics {
         }
     }
 
-    /// A poll of `device` failed.
-    pub fn failure(&self, device: &DeviceId) {
+    /// A poll failed.
+    pub fn failure(&self, failure: &PollFailure) {
         let mut state = self.lock();
         state.failures += 1;
-        state.polled.entry(device.clone()).or_default().failures += 1;
+        let polled = state.polled.entry(failure.device.clone()).or_default();
+        polled.failures += 1;
+        polled.add(&failure.stats);
+        polled.last_failure = Some((failure.time_ms, failure.reason.clone()));
+    }
+
+    /// A device's poll statistics since this gateway started, for the API (zeros before its
+    /// first poll).
+    pub fn poll_stats(&self, device: &DeviceId) -> serde_json::Value {
+        let state = self.lock();
+        let none = Polled::default();
+        let polled = state.polled.get(device).unwrap_or(&none);
+        serde_json::json!({
+            "last_poll_ms": (polled.time_ms > 0).then_some(polled.time_ms),
+            "last_duration_ms": polled.duration_ms,
+            "polls": polled.polls,
+            "failures": polled.failures,
+            "retries": polled.retries,
+            "timeouts": polled.timeouts,
+            "bad_replies": polled.bad_replies,
+            "last_failure": polled.last_failure.as_ref().map(|(time_ms, reason)| {
+                serde_json::json!({"time_ms": time_ms, "reason": reason})
+            }),
+        })
     }
 
     fn heartbeat(&self, beat: Health) {
@@ -451,7 +492,7 @@ impl Metrics {
             family.series(name, &device_labels(id), up);
         }
 
-        let per_device: [Column<Polled>; 4] = [
+        let per_device: [Column<Polled>; 6] = [
             (
                 "netpulse_device_poll_duration_seconds",
                 "gauge",
@@ -476,7 +517,33 @@ impl Metrics {
                 "Polls of the device that failed since this gateway started.",
                 |p| Some(p.failures as f64),
             ),
+            (
+                "netpulse_device_poll_retries_total",
+                "counter",
+                "SNMP requests to the device sent again after a timeout or a bad reply.",
+                |p| Some(p.retries as f64),
+            ),
+            (
+                "netpulse_device_poll_timeouts_total",
+                "counter",
+                "SNMP requests to the device that got no usable reply in time.",
+                |p| Some(p.timeouts as f64),
+            ),
         ];
+        let name = "netpulse_device_bad_replies_total";
+        let mut family = Family::new(
+            &mut out,
+            name,
+            "counter",
+            "Replies from the device thrown away, by kind (malformed, wrong_request_id, ...).",
+        );
+        for id in &ids {
+            if let Some(polled) = state.polled.get(*id) {
+                for (kind, n) in &polled.bad_replies {
+                    family.series(name, &format!("{},kind=\"{kind}\"", device_labels(id)), n);
+                }
+            }
+        }
         for (name, kind, help, pick) in per_device {
             let mut family = Family::new(&mut out, name, kind, help);
             for id in &ids {

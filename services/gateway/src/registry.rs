@@ -19,6 +19,7 @@ pub struct Registry {
     interfaces: kv::Store,
     removed: kv::Store,
     latest: Latest,
+    metrics: crate::metrics::Metrics,
 }
 
 impl Registry {
@@ -35,7 +36,13 @@ impl Registry {
             interfaces,
             removed,
             latest: Latest::default(),
+            metrics: crate::metrics::Metrics::default(),
         }
+    }
+
+    /// What `/metrics` reports, also each device's poll statistics.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
     }
 
     /// The latest samples' summaries, shown with each device.

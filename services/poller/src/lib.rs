@@ -24,7 +24,9 @@ use futures::StreamExt;
 use netpulse_shared::config::NatsSettings;
 use netpulse_shared::device::DeviceId;
 use netpulse_shared::interfaces::{DiscoveryJob, DiscoveryOutcome};
-use netpulse_shared::messages::{PollFailure, PollJob, PollTestOutcome, Sample, SCHEMA_VERSION};
+use netpulse_shared::messages::{
+    PollFailure, PollJob, PollStats, PollTestOutcome, Sample, SCHEMA_VERSION,
+};
 use netpulse_shared::{bus, subjects, time};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
@@ -296,7 +298,9 @@ async fn handle_job(
     let mut agent = match Snmp2Agent::for_job(&job) {
         Ok(agent) => agent,
         Err(_) if job.live => return,
-        Err(error) => return publish_failure(client, &job, error.to_string()).await,
+        Err(error) => {
+            return publish_failure(client, &job, error.to_string(), PollStats::default()).await
+        }
     };
     match Box::pin(poll::run_job(
         &mut agent,
@@ -306,14 +310,18 @@ async fn handle_job(
     .await
     {
         // A live-view poll: shown, not stored, and not held against the device.
-        Ok(sample) if job.live && !job.record => {
+        Ok(mut sample) if job.live && !job.record => {
+            sample.stats = agent.stats;
             publish(client, subjects::live(&sample.device), &sample).await;
         }
         Err(error) if job.live => tracing::debug!(%error, "live-view poll failed"),
-        Ok(sample) => publish_sample(client, js, &sample).await,
+        Ok(mut sample) => {
+            sample.stats = agent.stats;
+            publish_sample(client, js, &sample).await;
+        }
         Err(error) => {
             tracing::info!(%error, "poll failed");
-            publish_failure(client, &job, error.to_string()).await;
+            publish_failure(client, &job, error.to_string(), agent.stats).await;
         }
     }
 }
@@ -352,17 +360,24 @@ async fn publish_sample(client: &async_nats::Client, js: &jetstream::Context, sa
         device: sample.device.clone(),
         time_ms: time::now_ms(),
         reason: "sample could not be stored in JetStream".into(),
+        stats: sample.stats.clone(),
     };
     publish(client, subjects::failure(&sample.device), &failure).await;
 }
 
-async fn publish_failure(client: &async_nats::Client, job: &PollJob, reason: String) {
+async fn publish_failure(
+    client: &async_nats::Client,
+    job: &PollJob,
+    reason: String,
+    stats: PollStats,
+) {
     let failure = PollFailure {
         schema: SCHEMA_VERSION,
         job_id: job.job_id.clone(),
         device: job.device.clone(),
         time_ms: time::now_ms(),
         reason,
+        stats,
     };
     publish(client, subjects::failure(&job.device), &failure).await;
 }

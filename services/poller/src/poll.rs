@@ -90,6 +90,7 @@ pub async fn run_job<A: Agent>(
         values,
         interfaces: job.interfaces.clone(),
         duration_ms: Some(duration_ms),
+        stats: Default::default(),
     })
 }
 

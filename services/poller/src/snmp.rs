@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use netpulse_shared::device::{Address, Community, Oid, SnmpVersion};
-use netpulse_shared::messages::{AgentTarget, PollJob, VarBind};
+use netpulse_shared::messages::{AgentTarget, PollJob, PollStats, VarBind};
 use netpulse_shared::usm::{AuthProtocol, PrivProtocol, UsmUser};
 use netpulse_shared::wire::{convert, from_library_oid};
 
@@ -218,6 +218,26 @@ fn security(user: &UsmUser) -> snmp2::v3::Security {
     }
 }
 
+/// Which kind of bad reply an snmp2 error means, if it means one: a datagram came, and it was
+/// not a usable answer to the request.
+fn bad_reply_kind(error: &snmp2::Error) -> Option<&'static str> {
+    use snmp2::Error as E;
+    Some(match error {
+        E::AsnParse
+        | E::AsnInvalidLen
+        | E::AsnWrongType
+        | E::AsnUnsupportedType
+        | E::AsnEof
+        | E::AsnIntOverflow
+        | E::UnsupportedVersion
+        | E::ValueOutOfRange
+        | E::BufferOverflow => "malformed",
+        E::RequestIdMismatch => "wrong_request_id",
+        E::CommunityMismatch => "community_mismatch",
+        _ => return None,
+    })
+}
+
 /// Translates snmp2's errors into what an operator should read.
 fn describe(error: &snmp2::Error) -> SnmpError {
     use snmp2::v3::AuthErrorKind as K;
@@ -248,6 +268,8 @@ pub struct Snmp2Agent {
     retries: u32,
     session: Option<snmp2::AsyncSession>,
     next_request_id: i32,
+    /// Retries, timeouts and bad replies met so far by this agent's requests.
+    pub stats: PollStats,
 }
 
 impl Snmp2Agent {
@@ -267,6 +289,7 @@ impl Snmp2Agent {
             retries,
             session: None,
             next_request_id: i32::try_from(seed & 0x3fff_ffff).unwrap_or(1),
+            stats: PollStats::default(),
         }
     }
 
@@ -377,12 +400,24 @@ impl Snmp2Agent {
             }
         };
         let pdu = match reply {
-            Err(_) => return Err(SnmpError::Timeout),
-            Ok(Err(e)) => return Err(describe(&e)),
+            Err(_) => {
+                self.stats.timeouts += 1;
+                return Err(SnmpError::Timeout);
+            }
+            Ok(Err(e)) => {
+                if let Some(kind) = bad_reply_kind(&e) {
+                    self.stats.bad_reply(kind);
+                }
+                return Err(describe(&e));
+            }
             Ok(Ok(pdu)) => pdu,
         };
         // Copy everything out of the borrowed PDU before anything else touches the session.
-        let out = varbinds_of(pdu)?;
+        let out = varbinds_of(pdu).inspect_err(|e| {
+            if matches!(e, SnmpError::BadReply(_)) {
+                self.stats.bad_reply("malformed");
+            }
+        })?;
         let matches = match operation {
             Operation::Get => {
                 out.len() == oids.len() && out.iter().zip(oids).all(|(vb, asked)| &vb.oid == asked)
@@ -394,6 +429,7 @@ impl Snmp2Agent {
             Operation::GetBulk(max) => out.len() <= max as usize,
         };
         if !matches {
+            self.stats.bad_reply("unexpected_oids");
             return Err(SnmpError::BadReply(
                 "reply does not match the OIDs requested".into(),
             ));
@@ -417,6 +453,7 @@ impl Snmp2Agent {
                 {
                     self.session = None;
                     attempt += 1;
+                    self.stats.retries += 1;
                 }
                 Err(e @ (SnmpError::Timeout | SnmpError::BadReply(_) | SnmpError::Security(_))) => {
                     self.session = None;

@@ -144,6 +144,7 @@ mod tests {
             values: vec![],
             interfaces: vec![],
             duration_ms: None,
+            stats: Default::default(),
         }
     }
 

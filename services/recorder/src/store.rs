@@ -725,6 +725,7 @@ mod tests {
                 })
                 .collect(),
             duration_ms: None,
+            stats: Default::default(),
         }
     }
 
@@ -919,6 +920,7 @@ mod tests {
             }],
             interfaces: vec![],
             duration_ms: None,
+            stats: Default::default(),
         };
         let day = 1_764_288_000_000;
         store

@@ -78,6 +78,7 @@ fn sample(device: usize, round: u64, time_ms: u64, interfaces: usize) -> Sample 
         values,
         interfaces: polled,
         duration_ms: None,
+        stats: Default::default(),
     }
 }
 

@@ -74,6 +74,7 @@ fn sample(device: &DeviceId, n: u64) -> Sample {
             })
             .collect(),
         duration_ms: None,
+        stats: Default::default(),
     }
 }
 
