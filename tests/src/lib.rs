@@ -522,7 +522,17 @@ pub async fn register_devices(
     bodies: impl IntoIterator<Item = Value>,
 ) {
     let js = async_nats::jetstream::new(client.clone());
-    let registry = bus::devices_bucket(&js, replicas).await.expect("registry");
+    // A cluster just started may not answer JetStream requests at once.
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(15);
+    let registry = loop {
+        match bus::devices_bucket(&js, replicas).await {
+            Ok(registry) => break registry,
+            Err(error) => {
+                assert!(tokio::time::Instant::now() < give_up, "registry: {error}");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    };
     for body in bodies {
         let device = netpulse_shared::device::Device::from_json_body(body.to_string().as_bytes())
             .expect("a valid device");

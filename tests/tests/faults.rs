@@ -22,6 +22,41 @@ use serde_json::json;
 const INTERVAL_SECS: u64 = 2;
 const INTERVAL_MS: u64 = INTERVAL_SECS * 1000;
 
+/// Waits until every stream the pipeline uses (buckets included) answers with a leader, as
+/// after the elections that follow a node's loss; when that was (Unix ms).
+async fn wait_for_stream_leaders(js: &jetstream::Context, limit: Duration) -> u64 {
+    let deadline = tokio::time::Instant::now() + limit;
+    let names = [
+        subjects::SAMPLES_STREAM.to_owned(),
+        subjects::EVENTS_STREAM.to_owned(),
+        format!("KV_{}", subjects::DEVICES_BUCKET),
+        format!("KV_{}", subjects::STATUS_BUCKET),
+        format!("KV_{}", subjects::INTERFACES_BUCKET),
+        format!("KV_{}", subjects::SCHEDULER_LEASE_BUCKET),
+    ];
+    loop {
+        let mut leaderless = Vec::new();
+        for name in &names {
+            let led = async {
+                let mut stream = js.get_stream(name).await.ok()?;
+                let info = stream.info().await.ok()?;
+                info.cluster.as_ref()?.leader.clone()
+            };
+            if led.await.is_none() {
+                leaderless.push(name.clone());
+            }
+        }
+        if leaderless.is_empty() {
+            return time::now_ms();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "streams without a leader: {leaderless:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 /// `devices` simulated devices with two interfaces each, registered at [`INTERVAL_SECS`].
 async fn polled_devices(client: &async_nats::Client, replicas: usize, devices: usize) -> Simulator {
     let sim = Simulator::start(SimConfig {
@@ -629,7 +664,16 @@ async fn a_killed_cluster_node_leaves_polling_and_the_dashboard_running() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    // Polling goes on, with every device polled in every interval from here.
+    // Once every stream has a leader again (the scheduler's lease among them), polling goes
+    // on with every device polled in every interval.
+    let led = wait_for_stream_leaders(&js, Duration::from_secs(20)).await;
+    let after_election = time::now_ms();
+    seen.wait_all_after(DEVICES, after_election, Duration::from_secs(15))
+        .await;
+    println!(
+        "every stream led again {} ms after the kill",
+        led.saturating_sub(killed_ms)
+    );
     let from_ms = time::now_ms();
     tokio::time::sleep(Duration::from_secs(4 * INTERVAL_SECS)).await;
     let missed = seen.missed(DEVICES, from_ms, time::now_ms() - INTERVAL_MS);
