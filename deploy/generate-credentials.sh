@@ -1,28 +1,29 @@
 #!/usr/bin/env bash
-# Creates one NATS password per netpulse service, once, in /etc/netpulse/credentials (or the
-# folder given): nats.env for nats-server (every password, as nats/nats.conf reads them) and
-# <service>.env for each service (its user and password). Existing files are kept, so running
-# it again changes nothing; delete a service's line from nats.env and its file to renew it.
+# Creates the NATS passwords of netpulse's services, once, in /etc/netpulse/credentials (or
+# the folder given as the first argument):
+#   nats.env       NETPULSE_NATS_<SERVICE>_PASSWORD for each service, read by nats-server
+#                  (nats/nats.conf takes every user's password from these variables);
+#   <service>.env  NETPULSE_NATS__USER and NETPULSE_NATS__PASSWORD for that service alone.
+# systemd reads these files as root before it starts a unit, so they are root's only (0600).
+#
+# Running it again keeps every existing password and rewrites the service files from nats.env.
+# To renew a password: delete its line from nats.env, run this again, then restart
+# nats-server (every node) and that service. On a cluster, run it on one host and copy the
+# folder to the others: every node and every service must agree.
 set -euo pipefail
 dir=${1:-/etc/netpulse/credentials}
 services=(scheduler poller recorder gateway logs)
 umask 077
-mkdir -p "$dir"
+install -d -m 0700 "$dir"
 touch "$dir/nats.env"
 for service in "${services[@]}"; do
   variable="NETPULSE_NATS_${service^^}_PASSWORD"
   if ! grep -q "^$variable=" "$dir/nats.env"; then
-    # A leading letter: nats-server reads the value as a string, not a number.
-    echo "$variable=np$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" >> "$dir/nats.env"
+    # A letter first: nats-server would read a value made of digits as a number.
+    echo "$variable=np$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" >>"$dir/nats.env"
   fi
   password=$(sed -n "s/^$variable=//p" "$dir/nats.env")
-  printf 'NETPULSE_NATS__USER=%s\nNETPULSE_NATS__PASSWORD=%s\n' "$service" "$password" > "$dir/$service.env"
+  printf 'NETPULSE_NATS__USER=%s\nNETPULSE_NATS__PASSWORD=%s\n' "$service" "$password" >"$dir/$service.env"
 done
-# nats-server reads nats.env (group netpulse-nats); the services read theirs (group netpulse).
-if getent group netpulse-nats >/dev/null; then chgrp netpulse-nats "$dir/nats.env"; fi
-if getent group netpulse >/dev/null; then
-  for service in "${services[@]}"; do chgrp netpulse "$dir/$service.env"; done
-fi
-chmod 0640 "$dir"/*.env
-chmod 0755 "$dir"
-echo "netpulse: NATS credentials in $dir"
+chmod 0600 "$dir"/*.env
+echo "netpulse: NATS credentials in $dir (nats.env and one file per service)"
