@@ -443,6 +443,23 @@ impl<'de> Deserialize<'de> for Community {
     }
 }
 
+/// The fields of a device's input (`POST /api/devices`), in the order an export writes them;
+/// `v3` holds [`crate::usm::V3_FIELDS`].
+pub const INPUT_FIELDS: [&str; 12] = [
+    "name",
+    "address",
+    "version",
+    "community",
+    "v3",
+    "interval",
+    "timeout_ms",
+    "retries",
+    "interfaces",
+    "oids",
+    "log_sources",
+    "live_interval_ms",
+];
+
 /// A monitored device, as kept in the registry. Always valid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Device {
@@ -657,23 +674,9 @@ impl Device {
 
     /// Like [`Device::from_json_body`], from an already parsed object.
     pub fn from_json_object(map: &Map<String, Value>) -> Result<Self, ValidationError> {
-        const KNOWN: [&str; 12] = [
-            "name",
-            "address",
-            "version",
-            "community",
-            "v3",
-            "interval",
-            "timeout_ms",
-            "retries",
-            "interfaces",
-            "oids",
-            "log_sources",
-            "live_interval_ms",
-        ];
         if let Some(unknown) = map
             .keys()
-            .find(|k| !KNOWN.contains(&k.as_str()) && k.as_str() != "id")
+            .find(|k| !INPUT_FIELDS.contains(&k.as_str()) && k.as_str() != "id")
         {
             return Err(ValidationError::new(unknown.clone(), "unknown field"));
         }

@@ -127,6 +127,15 @@ pub struct Privacy {
     pub password: Secret,
 }
 
+/// The fields of a device's `v3` input object.
+pub const V3_FIELDS: [&str; 5] = [
+    "user",
+    "auth_protocol",
+    "auth_password",
+    "priv_protocol",
+    "priv_password",
+];
+
 /// A device's SNMPv3 user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsmUser {
@@ -186,14 +195,7 @@ impl UsmUser {
                 "must be an object with user and optional auth/priv settings",
             ));
         };
-        const KNOWN: [&str; 5] = [
-            "user",
-            "auth_protocol",
-            "auth_password",
-            "priv_protocol",
-            "priv_password",
-        ];
-        if let Some(unknown) = map.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        if let Some(unknown) = map.keys().find(|k| !V3_FIELDS.contains(&k.as_str())) {
             return Err(ValidationError::new(
                 format!("v3.{unknown}"),
                 "unknown field",

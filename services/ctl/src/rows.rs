@@ -4,28 +4,20 @@
 
 use std::collections::HashMap;
 
-use netpulse_shared::device::Device;
+use netpulse_shared::device::{Device, INPUT_FIELDS};
+use netpulse_shared::usm::V3_FIELDS;
 use serde_json::{Map, Value};
 
-/// The CSV columns, in the order an export writes them.
-pub const COLUMNS: [&str; 16] = [
-    "name",
-    "address",
-    "version",
-    "community",
-    "interval",
-    "timeout_ms",
-    "retries",
-    "interfaces",
-    "oids",
-    "log_sources",
-    "live_interval_ms",
-    "v3.user",
-    "v3.auth_protocol",
-    "v3.auth_password",
-    "v3.priv_protocol",
-    "v3.priv_password",
-];
+/// The CSV columns, in the order an export writes them: the device's input fields, then
+/// `v3` spread into a column per key (`v3.user`, ...).
+pub fn columns() -> Vec<String> {
+    INPUT_FIELDS
+        .iter()
+        .filter(|field| **field != "v3")
+        .map(|field| (*field).to_owned())
+        .chain(V3_FIELDS.iter().map(|key| format!("v3.{key}")))
+        .collect()
+}
 
 /// Columns holding whole numbers.
 const NUMBERS: [&str; 4] = ["interval", "timeout_ms", "retries", "live_interval_ms"];
@@ -162,10 +154,11 @@ fn csv_objects(text: &str) -> Result<Objects, String> {
         .map_err(|e| format!("line 1: cannot read the header ({e})"))?
         .clone();
     let columns: Vec<String> = header.iter().map(|c| c.trim().to_owned()).collect();
-    if let Some(unknown) = columns.iter().find(|c| !COLUMNS.contains(&c.as_str())) {
+    let known = self::columns();
+    if let Some(unknown) = columns.iter().find(|c| !known.contains(c)) {
         return Err(format!(
             "line 1: unknown column \"{unknown}\" (columns: {})",
-            COLUMNS.join(", ")
+            known.join(", ")
         ));
     }
     if let Some(twice) = columns
@@ -262,9 +255,10 @@ pub fn write(devices: &[Map<String, Value>], format: Format) -> Result<String, S
         }
         Format::Csv => {
             let mut writer = csv::Writer::from_writer(Vec::new());
-            writer.write_record(COLUMNS).map_err(|e| e.to_string())?;
+            let columns = columns();
+            writer.write_record(&columns).map_err(|e| e.to_string())?;
             for device in devices {
-                let cells: Vec<String> = COLUMNS.iter().map(|c| cell(device, c)).collect();
+                let cells: Vec<String> = columns.iter().map(|c| cell(device, c)).collect();
                 writer.write_record(&cells).map_err(|e| e.to_string())?;
             }
             let bytes = writer.into_inner().map_err(|e| e.to_string())?;
