@@ -235,6 +235,11 @@ async function loadPollStats(id) {
   $('#poll-bad').textContent = bad.length > 0 ? bad.join(', ') : 'none';
   $('#poll-bulk').textContent = Number.isFinite(stats.max_repetitions)
     ? (stats.max_repetitions === 0 ? 'none (SNMPv1)' : String(stats.max_repetitions)) : '–';
+  // How long the agent keeps answering the same counters, as learned from its readings.
+  const cached = Number.isFinite(stats.cached_readings) ? stats.cached_readings : 0;
+  $('#poll-cache').textContent = Number.isFinite(stats.cache_period_ms)
+    ? `${(stats.cache_period_ms / 1000).toFixed(1)} s (${cached} cached readings)`
+    : (cached > 0 ? `${cached} cached readings` : 'none seen');
 }
 
 // A live device's interface for the charts; its history is asked for by ifIndex.

@@ -16,7 +16,8 @@ use netpulse_shared::device::{Device, DeviceId, DeviceView};
 use netpulse_shared::messages::{
     PollFailure, Reachability, ReachabilityChanged, Sample, SnmpValue, VarBind,
 };
-use netpulse_shared::rate::{bits_per_second, Gap, Reading};
+use netpulse_shared::rate::Gap;
+use netpulse_shared::rollup::RateTracker;
 use netpulse_shared::subjects;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
@@ -356,6 +357,10 @@ pub struct InterfaceRate {
     /// `width_change`, `out_of_order` or `impossible` (a counter discontinuity).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gap: Option<&'static str>,
+    /// The agent answered from its cache (the counters had not moved, sooner than its cache
+    /// period): the rates are the last real ones, not a zero.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
 }
 
 fn gap_name(gap: Gap) -> &'static str {
@@ -391,44 +396,92 @@ pub fn browser_entry(entry: &netpulse_shared::logs::LogEntry) -> serde_json::Val
     value
 }
 
-/// Rates of every interface of `current` against the previous sample of the same device.
-pub fn interface_rates(previous: Option<&Sample>, current: &Sample) -> Vec<InterfaceRate> {
-    let before = previous.map(Sample::interface_counters).unwrap_or_default();
-    let reading = |s: &Sample, (value, bits): (u64, u32)| Reading {
-        time_ms: s.time_ms,
-        uptime_ticks: s.uptime_ticks,
-        value,
-        bits,
-    };
+/// The rates of one device's samples as the live stream shows them: each interface's rate
+/// since the previous fresh reading, and while the agent answers from its cache, the last
+/// real rate again (marked `cached`) rather than a zero followed by a double.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceRates {
+    tracker: RateTracker,
+    /// The last real rate of each interface, by ifIndex.
+    last: HashMap<u32, (f64, f64)>,
+    /// Time of the latest sample taken.
+    latest_ms: Option<u64>,
+}
+
+impl DeviceRates {
+    /// True when `sample` is later than every sample taken so far.
+    pub fn in_order(&self, sample: &Sample) -> bool {
+        self.latest_ms.is_none_or(|t| t < sample.time_ms)
+    }
+
+    /// The agent's cache period as learned so far.
+    pub fn cache_period_ms(&self) -> Option<u64> {
+        self.tracker.cache_period_ms()
+    }
+
+    /// Takes a sample; its interfaces with their rates, and whether it was a cached reading.
+    /// An older sample than the latest gives counters without rates.
+    pub fn step(&mut self, sample: &Sample) -> (Vec<InterfaceRate>, bool) {
+        if !self.in_order(sample) {
+            return (interface_rates(sample, |_| (None, None, None)), false);
+        }
+        self.latest_ms = Some(sample.time_ms);
+        let step = self.tracker.step_all(sample);
+        for rate in step.rates.iter().filter(|r| r.time_ms == sample.time_ms) {
+            self.last.insert(rate.index, (rate.in_bps, rate.out_bps));
+        }
+        for (index, _) in &step.gaps {
+            self.last.remove(index);
+        }
+        let interfaces = interface_rates(sample, |index| {
+            let gap = step.gaps.iter().find(|(i, _)| *i == index);
+            let rate = if step.cached {
+                self.last.get(&index).copied()
+            } else {
+                step.rates
+                    .iter()
+                    .find(|r| r.index == index && r.time_ms == sample.time_ms)
+                    .map(|r| (r.in_bps, r.out_bps))
+            };
+            (
+                rate.map(|r| r.0),
+                rate.map(|r| r.1),
+                gap.map(|(_, g)| gap_name(*g)),
+            )
+        });
+        let interfaces = interfaces
+            .into_iter()
+            .map(|i| InterfaceRate {
+                cached: step.cached && i.in_bps.is_some(),
+                ..i
+            })
+            .collect();
+        (interfaces, step.cached)
+    }
+}
+
+/// The counters of every interface of `current`, with the rates and gap `rate_of` gives for
+/// each ifIndex.
+pub fn interface_rates(
+    current: &Sample,
+    rate_of: impl Fn(u32) -> (Option<f64>, Option<f64>, Option<&'static str>),
+) -> Vec<InterfaceRate> {
     current
         .interface_counters()
         .into_iter()
         .map(|now| {
-            let then = before.iter().find(|c| c.index == now.index);
             let known = current.interfaces.iter().find(|i| i.index == now.index);
-            let speed = known.map_or(0, |i| i.speed_bps);
-            let rate = |pick: fn(&netpulse_shared::messages::InterfaceCounters) -> (u64, u32)| {
-                let (prev, then) = (previous?, then?);
-                Some(bits_per_second(
-                    &reading(prev, pick(then)),
-                    &reading(current, pick(&now)),
-                    speed,
-                ))
-            };
-            let (inbound, outbound) = (rate(|c| c.in_octets), rate(|c| c.out_octets));
-            let gap = match (&inbound, &outbound) {
-                (Some(Err(g)), _) | (_, Some(Err(g))) => Some(gap_name(*g)),
-                _ => None,
-            };
+            let (in_bps, out_bps, gap) = rate_of(now.index);
             InterfaceRate {
                 index: now.index,
                 name: known.map(|i| i.key.clone()),
                 speed_bps: known.map(|i| i.speed_bps).filter(|s| *s > 0),
                 in_octets: now.in_octets.0.to_string(),
                 out_octets: now.out_octets.0.to_string(),
-                in_bps: inbound.and_then(Result::ok),
-                out_bps: outbound.and_then(Result::ok),
+                in_bps,
+                out_bps,
                 gap,
+                cached: false,
             }
         })
         .collect()
@@ -500,9 +553,9 @@ pub async fn fan_out(
     let mut statuses = client.subscribe(subjects::STATUS_ALL).await?;
     let mut logs = client.subscribe(subjects::LOG_ALL).await?;
     let mut live_samples = client.subscribe(subjects::LIVE_ALL).await?;
-    let mut previous_live: HashMap<DeviceId, Sample> = HashMap::new();
+    let mut live_rates: HashMap<DeviceId, DeviceRates> = HashMap::new();
     let mut changes = registry.watch_all().await?;
-    let mut previous: HashMap<DeviceId, Sample> = HashMap::new();
+    let mut rates: HashMap<DeviceId, DeviceRates> = HashMap::new();
     loop {
         let (device, kind, live_view, text) = tokio::select! {
             Some(message) = samples.next() => {
@@ -514,10 +567,12 @@ pub async fn fan_out(
                     continue;
                 }
                 // Samples can arrive out of order when several pollers run: rate only forward.
-                let prior = previous.get(&sample.device).filter(|p| p.time_ms < sample.time_ms);
-                let interfaces = interface_rates(prior, &sample);
+                let device_rates = rates.entry(sample.device.clone()).or_default();
+                let in_order = device_rates.in_order(&sample);
+                let (interfaces, cached) = device_rates.step(&sample);
                 metrics.sample(&sample, &interfaces);
-                if prior.is_some() || !previous.contains_key(&sample.device) {
+                metrics.cache(&sample.device, false, cached, device_rates.cache_period_ms());
+                if in_order {
                     latest.record(&sample.device, sample.time_ms, sample.uptime_ticks, &interfaces);
                 }
                 let text = serde_json::to_string(&LiveMessage::Sample {
@@ -528,11 +583,7 @@ pub async fn fan_out(
                     values: browser_values(&sample.values),
                     live: false,
                 });
-                let device = sample.device.clone();
-                if prior.is_some() || !previous.contains_key(&sample.device) {
-                    previous.insert(sample.device.clone(), sample);
-                }
-                (Some(device), "sample", false, text)
+                (Some(sample.device), "sample", false, text)
             }
             Some(message) = live_samples.next() => {
                 let Ok(sample) = serde_json::from_slice::<Sample>(&message.payload) else {
@@ -541,20 +592,18 @@ pub async fn fan_out(
                 if subjects::device_of(&message.subject).as_ref() != Some(&sample.device) {
                     continue;
                 }
-                let prior = previous_live.get(&sample.device).filter(|p| p.time_ms < sample.time_ms);
+                let device_rates = live_rates.entry(sample.device.clone()).or_default();
+                let (interfaces, cached) = device_rates.step(&sample);
+                metrics.cache(&sample.device, true, cached, device_rates.cache_period_ms());
                 let text = serde_json::to_string(&LiveMessage::Sample {
                     device: &sample.device,
                     time_ms: sample.time_ms,
                     uptime_ticks: sample.uptime_ticks,
-                    interfaces: interface_rates(prior, &sample),
+                    interfaces,
                     values: browser_values(&sample.values),
                     live: true,
                 });
-                let device = sample.device.clone();
-                if prior.is_some() || !previous_live.contains_key(&sample.device) {
-                    previous_live.insert(sample.device.clone(), sample);
-                }
-                (Some(device), "sample", true, text)
+                (Some(sample.device), "sample", true, text)
             }
             Some(message) = failures.next() => {
                 let Ok(failure) = serde_json::from_slice::<PollFailure>(&message.payload) else {
@@ -601,8 +650,8 @@ pub async fn fan_out(
                     }
                     kv::Operation::Delete | kv::Operation::Purge => {
                         if let Ok(id) = DeviceId::parse(&entry.key) {
-                            previous.remove(&id);
-                            previous_live.remove(&id);
+                            rates.remove(&id);
+                            live_rates.remove(&id);
                             latest.forget(&id);
                         }
                         let text = serde_json::to_string(&LiveMessage::DeviceRemoved { device: &entry.key });
@@ -767,19 +816,61 @@ mod tests {
 
     #[test]
     fn rates_come_from_the_previous_sample() {
-        let first = sample(10_000, 100, 1_000, 2_000);
-        let rates = interface_rates(None, &first);
-        assert_eq!(rates[0].in_bps, None);
-        let second = sample(20_000, 1100, 13_500, 2_000);
-        let rates = interface_rates(Some(&first), &second);
-        assert_eq!(rates[0].index, 3);
-        assert_eq!(rates[0].in_bps, Some(10_000.0));
-        assert_eq!(rates[0].out_bps, Some(0.0));
+        let mut rates = DeviceRates::default();
+        let first = sample(0, 100, 500, 2_000);
+        let (interfaces, _) = rates.step(&first);
+        assert_eq!(interfaces[0].in_bps, None);
+        // Rates start at a reading known fresh (the counters had just moved), or at one long
+        // enough ago that no cache lasts that long.
+        let (interfaces, _) = rates.step(&sample(10_000, 1100, 1_000, 2_000));
+        assert_eq!(interfaces[0].in_bps, None);
+        let second = sample(20_000, 2100, 13_500, 2_000);
+        let (interfaces, _) = rates.step(&second);
+        assert_eq!(interfaces[0].index, 3);
+        assert_eq!(interfaces[0].in_bps, Some(10_000.0));
+        assert_eq!(interfaces[0].out_bps, Some(0.0));
+        // An older sample delivered late: counters, no rate.
+        let (interfaces, _) = rates.step(&sample(15_000, 600, 5_000, 2_000));
+        assert_eq!(
+            (interfaces[0].in_octets.as_str(), interfaces[0].in_bps),
+            ("5000", None)
+        );
         // A reboot between the two: no rate rather than a spike.
         let rebooted = sample(30_000, 50, 10, 10);
-        let rates = interface_rates(Some(&second), &rebooted);
-        assert_eq!(rates[0].in_bps, None);
-        assert_eq!(rates[0].gap, Some("restart"));
+        let (interfaces, _) = rates.step(&rebooted);
+        assert_eq!(interfaces[0].in_bps, None);
+        assert_eq!(interfaces[0].gap, Some("restart"));
+    }
+
+    #[test]
+    fn a_cached_reading_shows_the_last_real_rate() {
+        let mut rates = DeviceRates::default();
+        // Polled every second; the agent refreshes its counters every three.
+        let counters = [0, 3_000, 3_000, 3_000, 6_000, 6_000, 6_000, 9_000, 9_000];
+        let mut shown = Vec::new();
+        for (n, value) in counters.into_iter().enumerate() {
+            let time = 10_000 + 1000 * n as u64;
+            let (interfaces, cached) = rates.step(&sample(time, time as u32 / 10, value, value));
+            shown.push((interfaces[0].in_bps, cached, interfaces[0].cached));
+        }
+        let bps = Some(8_000.0);
+        assert_eq!(
+            shown,
+            vec![
+                (None, false, false),
+                // The first reading may have been an old cached one: no rate from it.
+                (None, false, false),
+                (None, true, false),
+                (None, true, false),
+                (bps, false, false),
+                (bps, true, true),
+                (bps, true, true),
+                (bps, false, false),
+                (bps, true, true),
+            ],
+            "no zero, no saw-tooth"
+        );
+        assert_eq!(rates.cache_period_ms(), Some(3000));
     }
 
     #[test]
@@ -876,7 +967,7 @@ mod tests {
             device: &s.device,
             time_ms: s.time_ms,
             uptime_ticks: s.uptime_ticks,
-            interfaces: interface_rates(None, &s),
+            interfaces: interface_rates(&s, |_| (None, None, None)),
             values: browser_values(&s.values),
             live: false,
         })

@@ -69,6 +69,10 @@ struct Polled {
     bad_replies: std::collections::BTreeMap<String, u64>,
     last_failure: Option<(u64, String)>,
     interfaces: Vec<InterfaceSeries>,
+    /// Readings the agent answered from its cache.
+    cached_readings: u64,
+    /// The agent's cache period learned from normal polls and from the live view's.
+    cache_period_ms: [Option<u64>; 2],
 }
 
 impl Polled {
@@ -136,6 +140,15 @@ impl Metrics {
         }
     }
 
+    /// What the rates of a sample (`live`: of the live view) showed of the agent's cache:
+    /// whether it was a cached reading, and the cache period learned so far.
+    pub fn cache(&self, device: &DeviceId, live: bool, cached: bool, period_ms: Option<u64>) {
+        let mut state = self.lock();
+        let polled = state.polled.entry(device.clone()).or_default();
+        polled.cached_readings += u64::from(cached);
+        polled.cache_period_ms[usize::from(live)] = period_ms;
+    }
+
     /// A poll failed.
     pub fn failure(&self, failure: &PollFailure) {
         let mut state = self.lock();
@@ -160,6 +173,8 @@ impl Metrics {
             "retries": polled.retries,
             "timeouts": polled.timeouts,
             "bad_replies": polled.bad_replies,
+            "cached_readings": polled.cached_readings,
+            "cache_period_ms": polled.cache_period_ms[0].or(polled.cache_period_ms[1]),
             "last_failure": polled.last_failure.as_ref().map(|(time_ms, reason)| {
                 serde_json::json!({"time_ms": time_ms, "reason": reason})
             }),

@@ -14,6 +14,9 @@ use crate::store::SampleStore;
 
 /// How far before a range raw samples are read, so its first step has a rate.
 const LOOKBACK_MS: u64 = 3_600_000;
+/// How far after a range raw samples are read, so readings an agent answered from its cache
+/// at the end of the range get the rate the next fresh reading gives them.
+const LOOKAHEAD_MS: u64 = 2 * netpulse_shared::rollup::MAX_CACHE_MS;
 
 /// The answer to one query (one page of it). Blocking.
 pub fn answer(
@@ -106,7 +109,11 @@ pub fn entries(
         }));
     }
     if raw_from < to_ms {
-        let samples = store.read_range(device, raw_from.saturating_sub(LOOKBACK_MS), to_ms)?;
+        let samples = store.read_range(
+            device,
+            raw_from.saturating_sub(LOOKBACK_MS),
+            to_ms.saturating_add(LOOKAHEAD_MS),
+        )?;
         let rates: Vec<Entry> = history::rates(&samples, interface)
             .iter()
             .filter(|r| r.time_ms >= raw_from && r.time_ms < to_ms)
