@@ -240,6 +240,18 @@ async function loadPollStats(id) {
   $('#poll-cache').textContent = Number.isFinite(stats.cache_period_ms)
     ? `${(stats.cache_period_ms / 1000).toFixed(1)} s (${cached} cached readings)`
     : (cached > 0 ? `${cached} cached readings` : 'none seen');
+  // SNMPv3: the agent's engine ID, and a warning when other devices report the same one.
+  const engine = typeof stats.engine_id === 'string' ? stats.engine_id : null;
+  const shared = (Array.isArray(stats.engine_id_shared_with) ? stats.engine_id_shared_with : [])
+    .filter((other) => typeof other === 'string');
+  $('#poll-engine-row').hidden = engine === null;
+  const cell = $('#poll-engine');
+  cell.replaceChildren(engine ?? '–');
+  if (shared.length > 0) {
+    const warning = el('span', 'failure', ` also reported by ${shared.join(', ')}: give each agent its own engine ID`);
+    warning.setAttribute('role', 'alert');
+    cell.append(warning);
+  }
 }
 
 // A live device's interface for the charts; its history is asked for by ifIndex.

@@ -230,6 +230,13 @@ pub struct Sample {
     /// Retries, timeouts and bad replies on the way (absent when there were none).
     #[serde(default, skip_serializing_if = "PollStats::is_clean")]
     pub stats: PollStats,
+    /// SNMPv3: the agent's snmpEngineID, in hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_id: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// What a poll met at the SNMP level besides its answer: the device's poll statistics are
@@ -242,6 +249,11 @@ pub struct PollStats {
     /// Requests that got no usable reply in time.
     #[serde(default)]
     pub timeouts: u32,
+    /// SNMPv3: times the agent's engine was discovered again because it no longer answered
+    /// as known (it rebooted, its clock moved: not in time window, or its engine ID
+    /// changed), each followed by the request once more.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resyncs: u32,
     /// Replies thrown away, by kind: `malformed` (could not be decoded: truncated, corrupted,
     /// padded), `wrong_request_id` (another request's: duplicated, late or forged),
     /// `community_mismatch`, `unexpected_oids` (not what was asked).
@@ -252,7 +264,7 @@ pub struct PollStats {
 impl PollStats {
     /// Nothing to report.
     pub fn is_clean(&self) -> bool {
-        self.retries == 0 && self.timeouts == 0 && self.bad_replies.is_empty()
+        self.retries == 0 && self.timeouts == 0 && self.resyncs == 0 && self.bad_replies.is_empty()
     }
 
     /// Counts one bad reply of `kind`.
@@ -418,6 +430,7 @@ mod tests {
 
     fn sample() -> Sample {
         Sample {
+            engine_id: Default::default(),
             schema: SCHEMA_VERSION,
             id: "core-1-1764323456000".into(),
             device: DeviceId::parse("core-1").expect("id"),

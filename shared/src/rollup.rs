@@ -454,6 +454,7 @@ mod tests {
             }
         }
         Sample {
+            engine_id: Default::default(),
             schema: SCHEMA_VERSION,
             id: format!("s{time_ms}"),
             device: DeviceId::parse("d").expect("id"),

@@ -385,30 +385,60 @@ pub struct Snmpd {
     child: Child,
     port: u16,
     dir: TempDir,
+    env: Vec<(String, String)>,
 }
 
 impl Snmpd {
     /// Starts snmpd and waits until it answers a GET.
     pub fn start() -> Self {
+        Self::start_with("", &[])
+    }
+
+    /// Starts snmpd with `extra` lines added to its configuration (such as `engineID ...`)
+    /// and `env` added to its environment, and waits until it answers a GET.
+    pub fn start_with(extra: &str, env: &[(&str, &str)]) -> Self {
         let dir = TempDir::new().expect("temp dir");
         // snmpd keeps its persistent state (engine boots, keys) in a file also named
         // snmpd.conf, so the configuration lives in a folder of its own.
         std::fs::create_dir_all(dir.path().join("conf")).expect("conf dir");
-        std::fs::write(dir.path().join("conf/snmpd.conf"), SNMPD_CONF).expect("write snmpd.conf");
+        std::fs::write(
+            dir.path().join("conf/snmpd.conf"),
+            format!("{SNMPD_CONF}{extra}\n"),
+        )
+        .expect("write snmpd.conf");
         let port = free_udp_port();
-        let child = Self::spawn(dir.path(), port);
-        let mut agent = Self { child, port, dir };
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let child = Self::spawn(dir.path(), port, &env);
+        let mut agent = Self {
+            child,
+            port,
+            dir,
+            env,
+        };
         agent.wait_until_answering();
         agent
     }
 
-    fn spawn(dir: &Path, port: u16) -> Child {
+    /// libfaketime, for an agent whose clock runs at another speed (Debian's `faketime`).
+    pub fn faketime_library() -> Option<PathBuf> {
+        let lib = std::fs::read_dir("/usr/lib").ok()?;
+        lib.flatten()
+            .map(|arch| arch.path().join("faketime/libfaketime.so.1"))
+            .chain([PathBuf::from("/usr/lib/faketime/libfaketime.so.1")])
+            .find(|path| path.exists())
+    }
+
+    fn spawn(dir: &Path, port: u16, env: &[(String, String)]) -> Child {
         let program = find_program(
             "NETPULSE_SNMPD",
             "snmpd",
             &[PathBuf::from("/usr/sbin/snmpd")],
         );
         Command::new(program)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .env("MIBS", "")
             .env("SNMP_PERSISTENT_DIR", dir.join("state"))
             .args(["-f", "-C", "-Lf"])
@@ -444,7 +474,7 @@ impl Snmpd {
 
     /// Starts the agent again on the same port.
     pub fn resume(&mut self) {
-        self.child = Self::spawn(self.dir.path(), self.port);
+        self.child = Self::spawn(self.dir.path(), self.port, &self.env);
         self.wait_until_answering();
     }
 

@@ -795,6 +795,7 @@ mod tests {
             value,
         };
         Sample {
+            engine_id: Default::default(),
             schema: SCHEMA_VERSION,
             id: format!("d-{time_ms}"),
             device: DeviceId::parse("d").expect("id"),

@@ -69,6 +69,9 @@ struct Polled {
     bad_replies: std::collections::BTreeMap<String, u64>,
     last_failure: Option<(u64, String)>,
     interfaces: Vec<InterfaceSeries>,
+    resyncs: u64,
+    /// SNMPv3: the agent's engine ID (hex), from its latest sample.
+    engine_id: Option<String>,
     /// Readings the agent answered from its cache.
     cached_readings: u64,
     /// The agent's cache period learned from normal polls and from the live view's.
@@ -79,6 +82,7 @@ impl Polled {
     fn add(&mut self, stats: &PollStats) {
         self.retries += u64::from(stats.retries);
         self.timeouts += u64::from(stats.timeouts);
+        self.resyncs += u64::from(stats.resyncs);
         for (kind, n) in &stats.bad_replies {
             // Kinds come from pollers; a kind name goes into a label: keep it plain.
             if kind.len() <= 32 && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
@@ -137,6 +141,7 @@ impl Metrics {
             polled.time_ms = sample.time_ms;
             polled.duration_ms = sample.duration_ms;
             polled.interfaces = interfaces;
+            polled.engine_id.clone_from(&sample.engine_id);
         }
     }
 
@@ -165,6 +170,18 @@ impl Metrics {
         let state = self.lock();
         let none = Polled::default();
         let polled = state.polled.get(device).unwrap_or(&none);
+        // Two agents with one engine ID confuse any SNMPv3 manager or trap receiver that
+        // keeps state per engine: show each the others.
+        let mut shared_with: Vec<&str> = match &polled.engine_id {
+            Some(engine) => state
+                .polled
+                .iter()
+                .filter(|(id, p)| *id != device && p.engine_id.as_ref() == Some(engine))
+                .map(|(id, _)| id.as_str())
+                .collect(),
+            None => Vec::new(),
+        };
+        shared_with.sort_unstable();
         serde_json::json!({
             "last_poll_ms": (polled.time_ms > 0).then_some(polled.time_ms),
             "last_duration_ms": polled.duration_ms,
@@ -173,6 +190,9 @@ impl Metrics {
             "retries": polled.retries,
             "timeouts": polled.timeouts,
             "bad_replies": polled.bad_replies,
+            "resyncs": polled.resyncs,
+            "engine_id": polled.engine_id,
+            "engine_id_shared_with": shared_with,
             "cached_readings": polled.cached_readings,
             "cache_period_ms": polled.cache_period_ms[0].or(polled.cache_period_ms[1]),
             "last_failure": polled.last_failure.as_ref().map(|(time_ms, reason)| {
@@ -507,7 +527,7 @@ impl Metrics {
             family.series(name, &device_labels(id), up);
         }
 
-        let per_device: [Column<Polled>; 6] = [
+        let per_device: [Column<Polled>; 8] = [
             (
                 "netpulse_device_poll_duration_seconds",
                 "gauge",
@@ -544,7 +564,38 @@ impl Metrics {
                 "SNMP requests to the device that got no usable reply in time.",
                 |p| Some(p.timeouts as f64),
             ),
+            (
+                "netpulse_device_snmpv3_resyncs_total",
+                "counter",
+                "SNMPv3 engine discoveries repeated because the agent rebooted, its clock moved or its engine ID changed.",
+                |p| Some(p.resyncs as f64),
+            ),
+            (
+                "netpulse_device_cached_readings_total",
+                "counter",
+                "Readings the agent answered from its counter cache (unchanged, sooner than its cache period).",
+                |p| Some(p.cached_readings as f64),
+            ),
         ];
+        let name = "netpulse_device_engine_id_shared";
+        let mut family = Family::new(
+            &mut out,
+            name,
+            "gauge",
+            "How many other devices report the device's SNMPv3 engine ID (should be 0).",
+        );
+        let mut engines: HashMap<&str, usize> = HashMap::new();
+        for polled in state.polled.values() {
+            if let Some(engine) = &polled.engine_id {
+                *engines.entry(engine.as_str()).or_default() += 1;
+            }
+        }
+        for id in &ids {
+            let engine = state.polled.get(*id).and_then(|p| p.engine_id.as_deref());
+            if let Some(count) = engine.and_then(|e| engines.get(e)) {
+                family.series(name, &device_labels(id), count - 1);
+            }
+        }
         let name = "netpulse_device_bad_replies_total";
         let mut family = Family::new(
             &mut out,

@@ -151,6 +151,11 @@ pub async fn run(
     Ok(())
 }
 
+/// Bytes in lower-case hex, as engine IDs are shown.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// What a message on one of the poller's subscriptions asks for.
 #[derive(Debug, Clone, Copy)]
 enum Request {
@@ -259,14 +264,16 @@ async fn handle_test(
     }
     let started = std::time::Instant::now();
     let polled = match Snmp2Agent::for_job(&job) {
-        Ok(mut agent) => {
-            Box::pin(poll::run_job(
-                &mut agent,
-                &job,
-                settings.max_oids_per_request,
-            ))
-            .await
-        }
+        Ok(mut agent) => Box::pin(poll::run_job(
+            &mut agent,
+            &job,
+            settings.max_oids_per_request,
+        ))
+        .await
+        .map(|mut sample| {
+            sample.engine_id = agent.engine_id().map(hex);
+            sample
+        }),
         Err(error) => Err(error),
     };
     let outcome = match polled {
@@ -311,11 +318,13 @@ async fn handle_job(
     {
         // A live-view poll: shown, not stored, and not held against the device.
         Ok(mut sample) if job.live && !job.record => {
+            sample.engine_id = agent.engine_id().map(hex);
             sample.stats = agent.stats;
             publish(client, subjects::live(&sample.device), &sample).await;
         }
         Err(error) if job.live => tracing::debug!(%error, "live-view poll failed"),
         Ok(mut sample) => {
+            sample.engine_id = agent.engine_id().map(hex);
             sample.stats = agent.stats;
             publish_sample(client, js, &sample).await;
         }

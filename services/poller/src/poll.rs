@@ -82,6 +82,7 @@ pub async fn run_job<A: Agent>(
         _ => None,
     });
     Ok(Sample {
+        engine_id: Default::default(),
         schema: SCHEMA_VERSION,
         id: job.job_id.clone(),
         device: job.device.clone(),

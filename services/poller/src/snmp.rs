@@ -6,6 +6,8 @@
 //! check that the reply names exactly the OIDs asked for. [`convert`] turns snmp2's borrowed
 //! values into owned [`SnmpValue`]s.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use netpulse_shared::device::{Address, Community, Oid, SnmpVersion};
@@ -250,6 +252,9 @@ fn describe(error: &snmp2::Error) -> SnmpError {
             | K::PrivLengthMismatch,
         ) => SnmpError::AuthenticationFailed,
         snmp2::Error::AuthFailure(kind) => SnmpError::Security(kind.to_string()),
+        snmp2::Error::AuthUpdated => {
+            SnmpError::Security("the agent's engine boots or time changed".into())
+        }
         snmp2::Error::Crypto(_) => SnmpError::AuthenticationFailed,
         // ICMP port unreachable surfaces as a failed receive on the connected socket.
         snmp2::Error::Receive => {
@@ -260,6 +265,35 @@ fn describe(error: &snmp2::Error) -> SnmpError {
     }
 }
 
+/// An SNMPv3 engine as discovered, with the user's keys localised to it.
+#[derive(Clone)]
+struct KnownEngine {
+    user: UsmUser,
+    security: snmp2::v3::Security,
+    engine: crate::usm_probe::Engine,
+    /// When its boots and time were read.
+    at: std::time::Instant,
+}
+
+/// Most engines kept; past that, the cache starts again (a poller does not poll that many
+/// SNMPv3 agents).
+const MAX_ENGINES: usize = 100_000;
+
+/// The SNMPv3 engines this process has discovered, by agent address and user: a poll of a
+/// known engine skips discovery (one round trip less) and key localisation, and counts the
+/// engine's time on from when it was read. When the agent's boots or time no longer match
+/// (it rebooted, or its clock moved: a usmStatsNotInTimeWindows Report), or its engine ID
+/// changed, the request fails, the entry is dropped, and the request is sent once more after
+/// a fresh discovery. Keyed by address, not engine ID: agents cloned with the same engine ID
+/// stay apart.
+fn engines() -> std::sync::MutexGuard<'static, HashMap<(String, String), KnownEngine>> {
+    static ENGINES: OnceLock<Mutex<HashMap<(String, String), KnownEngine>>> = OnceLock::new();
+    ENGINES
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// An [`Agent`] over snmp2's async session (SNMP v1, v2c and v3).
 pub struct Snmp2Agent {
     address: Address,
@@ -268,6 +302,10 @@ pub struct Snmp2Agent {
     retries: u32,
     session: Option<snmp2::AsyncSession>,
     next_request_id: i32,
+    /// SNMPv3: whether the session was opened from a known engine (not discovered for it).
+    known_engine: bool,
+    /// SNMPv3: the agent's engine ID, once known.
+    engine_id: Option<Vec<u8>>,
     /// Retries, timeouts and bad replies met so far by this agent's requests.
     pub stats: PollStats,
 }
@@ -289,6 +327,8 @@ impl Snmp2Agent {
             retries,
             session: None,
             next_request_id: i32::try_from(seed & 0x3fff_ffff).unwrap_or(1),
+            known_engine: false,
+            engine_id: None,
             stats: PollStats::default(),
         }
     }
@@ -309,6 +349,11 @@ impl Snmp2Agent {
     }
 
     async fn open(&mut self) -> Result<&mut snmp2::AsyncSession, SnmpError> {
+        if self.session.is_none() {
+            if let Credentials::V3(user) = &self.credentials {
+                self.session = self.open_known_engine(&user.clone()).await?;
+            }
+        }
         if self.session.is_none() {
             let target = self.address.to_socket_string();
             let req_id = self.next_request_id;
@@ -348,6 +393,86 @@ impl Snmp2Agent {
         self.session
             .as_mut()
             .ok_or_else(|| SnmpError::Unreachable("no session".into()))
+    }
+
+    fn engine_key(&self, user: &UsmUser) -> (String, String) {
+        (self.address.to_socket_string(), user.user.clone())
+    }
+
+    /// An SNMPv3 session on the agent's engine as this process knows it, discovering it
+    /// first if need be. `None` when the agent's discovery Report gives no boots and time
+    /// (the session must synchronise them itself).
+    async fn open_known_engine(
+        &mut self,
+        user: &UsmUser,
+    ) -> Result<Option<snmp2::AsyncSession>, SnmpError> {
+        let key = self.engine_key(user);
+        let cached = engines()
+            .get(&key)
+            .filter(|known| known.user == *user)
+            .cloned();
+        self.known_engine = cached.is_some();
+        let known = match cached {
+            Some(known) => known,
+            None => {
+                let target = self.address.to_socket_string();
+                let address = tokio::net::lookup_host(target.as_str())
+                    .await
+                    .map_err(|e| SnmpError::Unreachable(e.to_string()))?
+                    .next()
+                    .ok_or_else(|| SnmpError::Unreachable(format!("{target} does not resolve")))?;
+                let mut malformed = 0;
+                self.next_request_id = self.next_request_id.wrapping_add(1);
+                let found = crate::usm_probe::discover(
+                    address,
+                    self.timeout,
+                    self.next_request_id & 0x7fff_ffff,
+                    &mut malformed,
+                )
+                .await;
+                for _ in 0..malformed {
+                    self.stats.bad_reply("malformed");
+                }
+                let Some(engine) = found else {
+                    self.stats.timeouts += 1;
+                    return Err(SnmpError::Timeout);
+                };
+                if engine.boots == 0 && user.auth.is_some() {
+                    return Ok(None);
+                }
+                let security = security(user)
+                    .with_engine_id(&engine.id)
+                    .map_err(|e| describe(&e))?;
+                let known = KnownEngine {
+                    user: user.clone(),
+                    security,
+                    engine,
+                    at: std::time::Instant::now(),
+                };
+                let mut all = engines();
+                if all.len() >= MAX_ENGINES {
+                    all.clear();
+                }
+                all.insert(key, known.clone());
+                known
+            }
+        };
+        self.engine_id = Some(known.engine.id.clone());
+        // The engine's time now, counted on from when it was read.
+        let elapsed = i64::try_from(known.at.elapsed().as_secs()).unwrap_or(0);
+        let security = known
+            .security
+            .with_engine_boots_and_time(known.engine.boots, known.engine.time + elapsed);
+        let target = self.address.to_socket_string();
+        snmp2::AsyncSession::new_v3(target.as_str(), self.next_request_id, security)
+            .await
+            .map(Some)
+            .map_err(|e| SnmpError::Unreachable(e.to_string()))
+    }
+
+    /// SNMPv3: the agent's engine ID, once a session has been opened.
+    pub fn engine_id(&self) -> Option<&[u8]> {
+        self.engine_id.as_deref()
     }
 
     /// An authentication failure may really be an unknown user: ask the agent.
@@ -445,9 +570,26 @@ impl Snmp2Agent {
         oids: &[Oid],
     ) -> Result<Vec<VarBind>, SnmpError> {
         let mut attempt = 0;
+        let mut resynced = false;
         loop {
             // Boxed: SNMPv3 futures are large, and a poller runs thousands at once.
             match Box::pin(self.request_once(operation, oids)).await {
+                // The engine this process knew no longer answers as it did: the agent
+                // rebooted, its clock moved (not in time window), or it is another engine.
+                // Discover it again and send the request once more.
+                Err(
+                    SnmpError::Security(_)
+                    | SnmpError::AuthenticationFailed
+                    | SnmpError::UnknownUser,
+                ) if self.known_engine && !resynced => {
+                    if let Credentials::V3(user) = &self.credentials {
+                        engines().remove(&self.engine_key(user));
+                    }
+                    self.session = None;
+                    self.known_engine = false;
+                    resynced = true;
+                    self.stats.resyncs += 1;
+                }
                 Err(SnmpError::Timeout | SnmpError::BadReply(_) | SnmpError::Security(_))
                     if attempt < self.retries =>
                 {

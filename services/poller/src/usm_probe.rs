@@ -1,10 +1,18 @@
-//! Telling "unknown user" from "wrong password" on SNMPv3.
+//! SNMPv3 engine discovery, and telling "unknown user" from "wrong password".
 //!
-//! An agent answers both with an unauthenticated Report, which the SNMP library only sees as
-//! "not authenticated". The Report's varbind says which it is (RFC 3414 usmStats counters),
-//! so after such a failure the poller sends one plain noAuthNoPriv GET for the same user and
-//! reads the Report it gets back. The request is built here with a minimal BER writer; the
-//! reply is only searched for the usmStats OIDs, never trusted further.
+//! Discovery (RFC 3414 section 4): a noAuthNoPriv, reportable GET with no engine ID and no
+//! user draws a Report carrying the agent's engine ID, boots and time; [`discover`] sends it
+//! and reads them. The poller keeps what it found per agent and user, so later polls skip
+//! the round trip (see `snmp::Engines`).
+//!
+//! An agent answers both an unknown user and a wrong password with an unauthenticated
+//! Report, which the SNMP library only sees as "not authenticated". The Report's varbind says
+//! which it is (RFC 3414 usmStats counters), so after such a failure the poller sends one
+//! plain noAuthNoPriv GET for the same user and reads the Report it gets back.
+//!
+//! Requests are built here with a minimal BER writer. Replies are untrusted: [`engine_of`]
+//! reads exactly the fields it needs, bounds-checked, and [`classify`] only looks for the
+//! usmStats OIDs.
 
 use std::time::Duration;
 
@@ -102,6 +110,115 @@ fn engine_id_of(reply: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// One BER element of `bytes`: its tag, its content and what follows it.
+fn element(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = bytes.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        (len, &rest[n..])
+    };
+    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+}
+
+/// The element of `bytes` if it has tag `tag`: its content and what follows.
+fn expect(tag: u8, bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    match element(bytes)? {
+        (found, content, rest) if found == tag => Some((content, rest)),
+        _ => None,
+    }
+}
+
+/// A non-negative INTEGER that fits 31 bits, as USM's msgID, boots and time are.
+fn unsigned31(content: &[u8]) -> Option<i64> {
+    if content.is_empty() || content.len() > 5 || content[0] & 0x80 != 0 {
+        return None;
+    }
+    let value = content
+        .iter()
+        .fold(0i64, |acc, b| (acc << 8) | i64::from(*b));
+    (value <= i64::from(i32::MAX)).then_some(value)
+}
+
+/// An agent's SNMPv3 engine, as its discovery Report gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Engine {
+    /// snmpEngineID: 5 to 32 octets.
+    pub id: Vec<u8>,
+    /// snmpEngineBoots.
+    pub boots: i64,
+    /// snmpEngineTime, seconds.
+    pub time: i64,
+}
+
+/// The msgID and engine of an SNMPv3 message: version 3, the header's msgID, and the USM
+/// security parameters' engine ID, boots and time. `None` for anything else.
+pub fn engine_of(message: &[u8]) -> Option<(i64, Engine)> {
+    let (message, _) = expect(0x30, message)?;
+    let (version, rest) = expect(0x02, message)?;
+    if version != [3] {
+        return None;
+    }
+    let (header, rest) = expect(0x30, rest)?;
+    let (msg_id, _) = expect(0x02, header)?;
+    let (parameters, _) = expect(0x04, rest)?;
+    let (usm, _) = expect(0x30, parameters)?;
+    let (id, rest) = expect(0x04, usm)?;
+    let (boots, rest) = expect(0x02, rest)?;
+    let (time, _) = expect(0x02, rest)?;
+    if !(5..=32).contains(&id.len()) {
+        return None;
+    }
+    Some((
+        unsigned31(msg_id)?,
+        Engine {
+            id: id.to_vec(),
+            boots: unsigned31(boots)?,
+            time: unsigned31(time)?,
+        },
+    ))
+}
+
+/// Asks the agent at `target` for its engine ID, boots and time. Datagrams that are not the
+/// Report to this request are counted in `malformed` and ignored.
+pub async fn discover(
+    target: std::net::SocketAddr,
+    timeout: Duration,
+    msg_id: i32,
+    malformed: &mut u32,
+) -> Option<Engine> {
+    let local: std::net::SocketAddr = if target.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    }
+    .parse()
+    .ok()?;
+    let socket = UdpSocket::bind(local).await.ok()?;
+    socket.connect(target).await.ok()?;
+    socket.send(&request(b"", b"", msg_id)).await.ok()?;
+    let mut buffer = vec![0u8; 4096];
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let n = tokio::time::timeout_at(deadline, socket.recv(&mut buffer))
+            .await
+            .ok()?
+            .ok()?;
+        match engine_of(&buffer[..n]) {
+            Some((id, engine)) if id == i64::from(msg_id) => return Some(engine),
+            _ => *malformed += 1,
+        }
+    }
+}
+
 /// Classifies a Report by the usmStats OID it carries.
 pub fn classify(reply: &[u8]) -> ReportKind {
     const USM_STATS: [u8; 9] = [0x06, 0x0a, 0x2b, 6, 1, 6, 3, 15, 1];
@@ -158,6 +275,57 @@ mod tests {
         assert_eq!(integer(128), [2, 2, 0, 128]);
         assert_eq!(integer(65_507), [2, 3, 0, 0xff, 0xe3]);
         assert_eq!(integer(-1), [2, 1, 0xff]);
+    }
+
+    #[test]
+    fn a_discovery_report_gives_the_engine() {
+        // net-snmp's Report to a discovery request (engine ID "netpulse-clone" as text).
+        let id = [&[0x80u8, 0x00, 0x1f, 0x88, 0x04][..], b"netpulse-clone"].concat();
+        let usm = tlv(
+            0x30,
+            &[
+                tlv(0x04, &id),
+                integer(7),
+                integer(123_456),
+                tlv(0x04, b""),
+                tlv(0x04, b""),
+                tlv(0x04, b""),
+            ]
+            .concat(),
+        );
+        let header = tlv(
+            0x30,
+            &[integer(42), integer(65_507), tlv(0x04, &[0]), integer(3)].concat(),
+        );
+        let report = tlv(
+            0x30,
+            &[integer(3), header, tlv(0x04, &usm), tlv(0x30, b"")].concat(),
+        );
+        let (msg_id, engine) = engine_of(&report).expect("engine");
+        assert_eq!(msg_id, 42);
+        assert_eq!(
+            engine,
+            Engine {
+                id,
+                boots: 7,
+                time: 123_456
+            }
+        );
+        // Anything cut short, or out of bounds, is no engine.
+        for end in 0..report.len() - 2 {
+            assert!(engine_of(&report[..end]).is_none(), "cut at {end}");
+        }
+        let mut negative = report.clone();
+        let at = negative
+            .windows(3)
+            .position(|w| w == [2, 1, 7])
+            .expect("boots");
+        negative[at + 2] = 0xff;
+        assert!(engine_of(&negative).is_none(), "negative boots");
+        assert!(
+            engine_of(&request(b"", b"", 1)).is_none(),
+            "an engine ID too short"
+        );
     }
 
     #[test]

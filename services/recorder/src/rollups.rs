@@ -136,6 +136,7 @@ mod tests {
 
     fn sample(time_ms: u64) -> Sample {
         Sample {
+            engine_id: Default::default(),
             schema: SCHEMA_VERSION,
             id: time_ms.to_string(),
             device: DeviceId::parse("slow").expect("id"),

@@ -710,6 +710,7 @@ mod tests {
             }
         }
         Sample {
+            engine_id: Default::default(),
             schema: SCHEMA_VERSION,
             id: format!("{device}-{time_ms}"),
             device: DeviceId::parse(device).expect("id"),
@@ -909,6 +910,7 @@ mod tests {
         let store = SampleStore::new(dir.path());
         let device = DeviceId::parse("core-1").expect("id");
         let sample = |id: &str, time_ms| Sample {
+            engine_id: Default::default(),
             schema: SCHEMA_VERSION,
             id: id.into(),
             device: device.clone(),
