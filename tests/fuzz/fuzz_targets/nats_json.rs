@@ -16,7 +16,15 @@ fuzz_target!(|data: &[u8]| {
             if let Ok(sample) = serde_json::from_slice::<messages::Sample>(json) {
                 // The recorder and gateway read counters and rates from it.
                 let _ = sample.interface_counters();
-                let _ = netpulse_gateway::live::interface_rates(Some(&sample), &sample);
+                // The same counters again a second later (a cached reading), then a minute
+                // later (held no longer): every path of the rate tracker.
+                let mut rates = netpulse_gateway::live::DeviceRates::default();
+                let mut again = sample.clone();
+                let _ = rates.step(&sample);
+                for later in [1_000, 60_000] {
+                    again.time_ms = sample.time_ms.saturating_add(later);
+                    let _ = rates.step(&again);
+                }
             }
         }
         3 => drop(serde_json::from_slice::<messages::PollFailure>(json)),
