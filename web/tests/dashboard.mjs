@@ -345,6 +345,12 @@ try {
   check(true, 'the ifIndex 1 chart has live in and out points');
   await page.waitForFunction(() => document.querySelector('#detail-status .device-state')?.textContent === 'up', null, { timeout: 30000 });
   check(true, 'the device page shows it as up');
+  // snmpd answers its interface counters from a cache for a few seconds: the poll statistics
+  // show the period learned from its readings.
+  await page.waitForFunction(
+    () => /^\d+\.\d s \(\d+ cached readings\)$/.test(document.querySelector('#poll-cache')?.textContent ?? ''),
+    null, { timeout: 30000 });
+  check(true, `the agent's counter cache is shown (${await page.locator('#poll-cache').textContent()})`);
   const last = await page.locator('#last-sample').textContent();
   check(last && last !== 'no samples yet', `last sample time is shown (${last})`);
   if (screenshot) await page.screenshot({ path: screenshot });

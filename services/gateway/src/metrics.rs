@@ -635,13 +635,13 @@ impl Metrics {
             (
                 "netpulse_interface_in_bytes_per_second",
                 "gauge",
-                "Received rate between the last two polls (bits per second / 8).",
+                "Received rate at the last poll (bits per second / 8); while the agent answers from its counter cache, its last real rate.",
                 |i| i.in_bps.map(|bps| bps / 8.0),
             ),
             (
                 "netpulse_interface_out_bytes_per_second",
                 "gauge",
-                "Sent rate between the last two polls (bits per second / 8).",
+                "Sent rate at the last poll (bits per second / 8); while the agent answers from its counter cache, its last real rate.",
                 |i| i.out_bps.map(|bps| bps / 8.0),
             ),
             (
