@@ -10,6 +10,17 @@ use netpulse_shared::test_util::Snmpd;
 use netpulse_tests::{Services, Stack};
 use serde_json::json;
 
+/// The whole pipeline with one poller, so every poll of a device goes through one engine
+/// cache.
+async fn one_poller_stack() -> Stack {
+    Stack::start(Services {
+        pipeline: true,
+        pollers: 1,
+        ..Default::default()
+    })
+    .await
+}
+
 /// The next sample of `device` on `samples`, within `limit`.
 async fn next_sample(
     samples: &mut async_nats::Subscriber,
@@ -32,12 +43,7 @@ async fn next_sample(
 #[tokio::test]
 async fn an_agent_reboot_is_followed_without_user_action() {
     let mut agent = Snmpd::start();
-    let stack = Stack::start(Services {
-        pipeline: true,
-        pollers: 1,
-        ..Default::default()
-    })
-    .await;
+    let stack = one_poller_stack().await;
     let mut samples = stack
         .nats
         .subscribe("netpulse.sample.v3-reboot")
@@ -130,12 +136,7 @@ async fn an_agent_out_of_the_time_window_is_resynchronised_and_asked_again() {
             ("FAKETIME_DONT_RESET", "1"),
         ],
     );
-    let stack = Stack::start(Services {
-        pipeline: true,
-        pollers: 1,
-        ..Default::default()
-    })
-    .await;
+    let stack = one_poller_stack().await;
     let mut samples = stack
         .nats
         .subscribe("netpulse.sample.v3-window")
@@ -187,12 +188,7 @@ async fn two_agents_with_one_engine_id_are_both_flagged_and_both_polled() {
     let clone_a = Snmpd::start_with("engineID netpulse-clone", &[]);
     let clone_b = Snmpd::start_with("engineID netpulse-clone", &[]);
     let unique = Snmpd::start_with("engineID netpulse-unique", &[]);
-    let stack = Stack::start(Services {
-        pipeline: true,
-        pollers: 1,
-        ..Default::default()
-    })
-    .await;
+    let stack = one_poller_stack().await;
     let mut samples = stack
         .nats
         .subscribe("netpulse.sample.*")

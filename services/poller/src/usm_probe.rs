@@ -92,22 +92,18 @@ pub fn request(user: &[u8], engine_id: &[u8], msg_id: i32) -> Vec<u8> {
     )
 }
 
-/// The authoritative engine id in a Report to a discovery request (the first OCTET STRING
-/// inside the USM security parameters).
-fn engine_id_of(reply: &[u8]) -> Option<Vec<u8>> {
-    // usmSecurityParameters is an OCTET STRING holding a SEQUENCE: 04 LL 30 LL 04 LL <id>.
-    let at = reply
-        .windows(2)
-        .position(|w| w[0] == 0x04 && w.get(1).is_some())?;
-    let mut i = at;
-    while i + 6 < reply.len() {
-        if reply[i] == 0x04 && reply[i + 2] == 0x30 && reply[i + 4] == 0x04 {
-            let len = usize::from(reply[i + 5]);
-            return reply.get(i + 6..i + 6 + len).map(<[u8]>::to_vec);
-        }
-        i += 1;
+/// A UDP socket connected to `target` (so only its datagrams arrive).
+async fn connected(target: std::net::SocketAddr) -> Option<UdpSocket> {
+    let local: std::net::SocketAddr = if target.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
     }
-    None
+    .parse()
+    .ok()?;
+    let socket = UdpSocket::bind(local).await.ok()?;
+    socket.connect(target).await.ok()?;
+    Some(socket)
 }
 
 /// One BER element of `bytes`: its tag, its content and what follows it.
@@ -195,15 +191,7 @@ pub async fn discover(
     msg_id: i32,
     malformed: &mut u32,
 ) -> Option<Engine> {
-    let local: std::net::SocketAddr = if target.is_ipv4() {
-        "0.0.0.0:0"
-    } else {
-        "[::]:0"
-    }
-    .parse()
-    .ok()?;
-    let socket = UdpSocket::bind(local).await.ok()?;
-    socket.connect(target).await.ok()?;
+    let socket = connected(target).await?;
     socket.send(&request(b"", b"", msg_id)).await.ok()?;
     let mut buffer = vec![0u8; 4096];
     let deadline = tokio::time::Instant::now() + timeout;
@@ -237,19 +225,12 @@ pub fn classify(reply: &[u8]) -> ReportKind {
 /// Asks the agent at `target` whether it knows `user`.
 pub async fn probe(target: std::net::SocketAddr, user: &str, timeout: Duration) -> ReportKind {
     let attempt = async {
-        let local: std::net::SocketAddr = if target.is_ipv4() {
-            "0.0.0.0:0"
-        } else {
-            "[::]:0"
-        }
-        .parse()
-        .ok()?;
-        let socket = UdpSocket::bind(local).await.ok()?;
-        socket.connect(target).await.ok()?;
+        let socket = connected(target).await?;
         let mut buffer = vec![0u8; 4096];
         socket.send(&request(b"", b"", 0x1357)).await.ok()?;
         let n = socket.recv(&mut buffer).await.ok()?;
-        let engine_id = engine_id_of(&buffer[..n])?;
+        let (_, engine) = engine_of(&buffer[..n])?;
+        let engine_id = engine.id;
         socket
             .send(&request(user.as_bytes(), &engine_id, 0x1358))
             .await
