@@ -70,6 +70,7 @@ fn sample(device: usize, round: u64, time_ms: u64, interfaces: usize) -> Sample 
         });
     }
     Sample {
+        engine_id: Default::default(),
         schema: SCHEMA_VERSION,
         id: format!("bench-{device}-{time_ms}"),
         device: DeviceId::parse(&format!("bench-{device}")).expect("id"),

@@ -60,6 +60,7 @@ fn sample(device: &DeviceId, n: u64) -> Sample {
         }
     }
     Sample {
+        engine_id: Default::default(),
         schema: SCHEMA_VERSION,
         id: format!("{device}-{time_ms}"),
         device: device.clone(),
