@@ -199,6 +199,11 @@ impl RateTracker {
         self.step_all(sample).rates
     }
 
+    /// Time of the latest sample taken; older ones are ignored.
+    pub fn latest_ms(&self) -> Option<u64> {
+        self.device.previous.as_ref().map(|(time, _)| *time)
+    }
+
     /// The agent's cache period as learned from the samples so far.
     pub fn cache_period_ms(&self) -> Option<u64> {
         self.device.cache.period_ms()
@@ -210,14 +215,16 @@ impl RateTracker {
         let counters = sample.interface_counters();
         let state = &mut self.device;
         let mut out = Stepped::default();
-        if counters.is_empty() {
-            return out;
-        }
         let (previous_ms, unchanged) = match &state.previous {
             Some((time, _)) if *time >= sample.time_ms => return out,
             Some((time, before)) => (Some(*time), *before == counters),
             None => (None, false),
         };
+        if counters.is_empty() {
+            // No counters: nothing to rate, nothing cached.
+            state.previous = Some((sample.time_ms, counters));
+            return out;
+        }
         let gap_ms = previous_ms.map_or(0, |p| sample.time_ms - p);
         let age_ms = sample.time_ms.saturating_sub(state.anchor_ms);
         state.previous = Some((sample.time_ms, counters.clone()));

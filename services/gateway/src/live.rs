@@ -404,14 +404,20 @@ pub struct DeviceRates {
     tracker: RateTracker,
     /// The last real rate of each interface, by ifIndex.
     last: HashMap<u32, (f64, f64)>,
-    /// Time of the latest sample taken.
-    latest_ms: Option<u64>,
 }
 
 impl DeviceRates {
     /// True when `sample` is later than every sample taken so far.
     pub fn in_order(&self, sample: &Sample) -> bool {
-        self.latest_ms.is_none_or(|t| t < sample.time_ms)
+        self.tracker.latest_ms().is_none_or(|t| t < sample.time_ms)
+    }
+
+    /// What a sample just taken showed of the agent's cache, for the metrics.
+    pub fn seen(&self, cached: bool) -> crate::metrics::CacheSeen {
+        crate::metrics::CacheSeen {
+            cached,
+            period_ms: self.tracker.cache_period_ms(),
+        }
     }
 
     /// The agent's cache period as learned so far.
@@ -425,7 +431,6 @@ impl DeviceRates {
         if !self.in_order(sample) {
             return (interface_rates(sample, |_| (None, None, None)), false);
         }
-        self.latest_ms = Some(sample.time_ms);
         let step = self.tracker.step_all(sample);
         for rate in step.rates.iter().filter(|r| r.time_ms == sample.time_ms) {
             self.last.insert(rate.index, (rate.in_bps, rate.out_bps));
@@ -570,8 +575,7 @@ pub async fn fan_out(
                 let device_rates = rates.entry(sample.device.clone()).or_default();
                 let in_order = device_rates.in_order(&sample);
                 let (interfaces, cached) = device_rates.step(&sample);
-                metrics.sample(&sample, &interfaces);
-                metrics.cache(&sample.device, false, cached, device_rates.cache_period_ms());
+                metrics.sample(&sample, &interfaces, &device_rates.seen(cached));
                 if in_order {
                     latest.record(&sample.device, sample.time_ms, sample.uptime_ticks, &interfaces);
                 }
@@ -594,7 +598,7 @@ pub async fn fan_out(
                 }
                 let device_rates = live_rates.entry(sample.device.clone()).or_default();
                 let (interfaces, cached) = device_rates.step(&sample);
-                metrics.cache(&sample.device, true, cached, device_rates.cache_period_ms());
+                metrics.live_sample(&sample.device, &device_rates.seen(cached));
                 let text = serde_json::to_string(&LiveMessage::Sample {
                     device: &sample.device,
                     time_ms: sample.time_ms,

@@ -78,7 +78,22 @@ struct Polled {
     cache_period_ms: [Option<u64>; 2],
 }
 
+/// What the rates of one sample showed of the agent's counter cache.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CacheSeen {
+    /// The sample was a cached reading.
+    pub cached: bool,
+    /// The cache period learned so far.
+    pub period_ms: Option<u64>,
+}
+
 impl Polled {
+    /// Counts what a sample (`live`: of the live view) showed of the agent's cache.
+    fn cache_seen(&mut self, live: bool, cache: &CacheSeen) {
+        self.cached_readings += u64::from(cache.cached);
+        self.cache_period_ms[usize::from(live)] = cache.period_ms;
+    }
+
     fn add(&mut self, stats: &PollStats) {
         self.retries += u64::from(stats.retries);
         self.timeouts += u64::from(stats.timeouts);
@@ -109,7 +124,7 @@ impl Metrics {
     }
 
     /// A sample arrived, with the rates the live stream computed from it.
-    pub fn sample(&self, sample: &Sample, rates: &[InterfaceRate]) {
+    pub fn sample(&self, sample: &Sample, rates: &[InterfaceRate], cache: &CacheSeen) {
         let oper_oid = oids::if_oper_status();
         let oper: HashMap<u32, i64> = sample
             .values
@@ -136,6 +151,7 @@ impl Metrics {
         let polled = state.polled.entry(sample.device.clone()).or_default();
         polled.polls += 1;
         polled.add(&sample.stats);
+        polled.cache_seen(false, cache);
         // Samples may come out of order from several pollers: keep the newest reading.
         if sample.time_ms >= polled.time_ms {
             polled.time_ms = sample.time_ms;
@@ -145,13 +161,11 @@ impl Metrics {
         }
     }
 
-    /// What the rates of a sample (`live`: of the live view) showed of the agent's cache:
-    /// whether it was a cached reading, and the cache period learned so far.
-    pub fn cache(&self, device: &DeviceId, live: bool, cached: bool, period_ms: Option<u64>) {
+    /// A sample of the live view arrived: what its rates showed of the agent's cache.
+    pub fn live_sample(&self, device: &DeviceId, cache: &CacheSeen) {
         let mut state = self.lock();
         let polled = state.polled.entry(device.clone()).or_default();
-        polled.cached_readings += u64::from(cached);
-        polled.cache_period_ms[usize::from(live)] = period_ms;
+        polled.cache_seen(true, cache);
     }
 
     /// A poll failed.
