@@ -10,18 +10,55 @@ use tempfile::TempDir;
 
 /// A free TCP port on 127.0.0.1 (free when asked; bind it soon).
 pub fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
+    free_port(|port| TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .or_else(|| {
+            TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .ok()
+        })
         .expect("no free TCP port")
 }
 
-/// A free UDP port on 127.0.0.1.
+/// A free UDP port on 127.0.0.1 (free when asked; bind it soon).
 pub fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
+    free_port(|port| UdpSocket::bind(("127.0.0.1", port)).is_ok())
+        .or_else(|| {
+            UdpSocket::bind("127.0.0.1:0")
+                .and_then(|s| s.local_addr())
+                .map(|a| a.port())
+                .ok()
+        })
         .expect("no free UDP port")
+}
+
+/// A port that `free` says is free, below the system's ephemeral range. Ports the kernel
+/// hands out (port 0) come from that range, and so do the source ports of every outgoing
+/// socket: a poller opening sessions, snmpd, a client. One of them could take a port chosen
+/// there before the test binds it; below the range, nothing is given it but by name. `None`
+/// when the system leaves no room below its ephemeral range.
+fn free_port(free: impl Fn(u16) -> bool) -> Option<u16> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOWEST: u32 = 10_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768)
+        .min(65_536);
+    let span = ephemeral
+        .checked_sub(LOWEST)
+        .filter(|span| *span >= 1_000)?;
+    // Processes running tests side by side start at different places.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let seed = std::process::id().wrapping_mul(7_919) ^ nanos;
+    (0..span).find_map(|_| {
+        let n = seed.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed).wrapping_mul(7_919));
+        let port = u16::try_from(LOWEST + n % span).ok()?;
+        free(port).then_some(port)
+    })
 }
 
 fn find_program(env_var: &str, name: &str, extra: &[PathBuf]) -> PathBuf {
