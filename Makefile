@@ -1,5 +1,5 @@
 # netpulse. `make run` starts everything; `make test` runs every test.
-.PHONY: all setup build run run-cluster test test-faults fuzz lint fmt clean bench bench-poller bench-recorder bench-logs bench-ws bench-scale user
+.PHONY: all setup build run run-cluster test test-faults fuzz lint fmt clean bench bench-poller bench-recorder bench-logs bench-ws bench-scale bench-alerter user
 
 CARGO ?= cargo
 # Tests find the nats-server chosen by `make setup` here.
@@ -55,7 +55,7 @@ user: build
 	@scripts/user.sh $(ARGS)
 
 # Benchmarks print figures (recorded in README); they do not pass or fail.
-bench: bench-poller bench-recorder bench-logs bench-ws bench-scale
+bench: bench-poller bench-recorder bench-logs bench-ws bench-scale bench-alerter
 
 bench-poller: setup
 	$(CARGO) build --release --workspace
@@ -68,6 +68,11 @@ bench-recorder: setup
 bench-logs: setup
 	$(CARGO) build --release --workspace
 	target/release/bench-logs $(BENCH_ARGS)
+
+# The alerter's rule evaluation: 10,000 devices, 100 rules (no NATS).
+bench-alerter: setup
+	$(CARGO) build --release --workspace
+	target/release/bench-alerter $(BENCH_ARGS)
 
 # Each WebSocket client is two open sockets: raise the open-file limit for the run.
 bench-ws: setup

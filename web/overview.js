@@ -1,10 +1,11 @@
 // The overview, the landing view: every device in one table (status with symbol, word and
 // since when, name and sysName, address, uptime, total in/out rate, a sparkline of the last
-// hour, its three busiest interfaces), counts of up / down / unknown at the top, sortable by
-// the column headers and filterable by text and status. Live from /ws: samples move the
-// rates and sparklines, status messages move rows. Down devices sort first by default.
+// hour, its three busiest interfaces, its tags), counts of up / down / unknown at the top,
+// sortable by the column headers and filterable by text, tag (`tag:NAME` in the text filter)
+// and status. Live from /ws: samples move the rates and sparklines, status messages move
+// rows. Down devices sort first by default.
 //
-// Device strings (names, sysName, interface names) reach the DOM as text only.
+// Device strings (names, sysName, interface names, tags) reach the DOM as text only.
 
 import { el } from './dom.js';
 import { formatBps, formatUptime } from './format.js';
@@ -31,7 +32,8 @@ function total(values) {
 
 /**
  * What the overview shows of a device's traffic, from a device's `latest` (GET /api/devices)
- * or a /ws sample: `{timeMs, uptimeTicks, inBps, outBps, interfaces: [{index, name, speedBps, inBps, outBps}]}`.
+ * or a /ws sample: `{timeMs, uptimeTicks, inBps, outBps, interfaces: [{index, name, speedBps, inBps, outBps,
+ * inErrors, outErrors, inDiscards, outDiscards}]}` (errors and discards per second, null without).
  */
 export function trafficOf(source) {
   if (!source || typeof source !== 'object') return null;
@@ -43,11 +45,31 @@ export function trafficOf(source) {
       speedBps: num(i.speed_bps),
       inBps: num(i.in_bps),
       outBps: num(i.out_bps),
+      // Errors and discards per second, when the device polls them.
+      inErrors: num(i.in_errors_ps),
+      outErrors: num(i.out_errors_ps),
+      inDiscards: num(i.in_discards_ps),
+      outDiscards: num(i.out_discards_ps),
     }));
   const inBps = 'in_bps' in source ? num(source.in_bps) : total(interfaces.map((i) => i.inBps));
   const outBps = 'out_bps' in source ? num(source.out_bps) : total(interfaces.map((i) => i.outBps));
   return { timeMs: num(source.time_ms), uptimeTicks: num(source.uptime_ticks), inBps, outBps, interfaces };
 }
+
+/**
+ * The text filter read: words `tag:NAME` ask for devices carrying tag NAME (every one named,
+ * when several; compared lower-cased, as tags are kept); the rest, trimmed, is text to find
+ * as before. `{text, tags}`, both lower-cased.
+ */
+export function parseFilter(q) {
+  const lower = String(q).toLowerCase();
+  const tags = [];
+  for (const [, tag] of lower.matchAll(/(?:^|\s)tag:(\S+)/g)) if (!tags.includes(tag)) tags.push(tag);
+  return { text: lower.replace(/(?:^|\s)tag:\S*/g, ' ').trim(), tags };
+}
+
+/** A device's tags (GET /api/devices `tags`), as strings. */
+const tagsOf = (device) => (Array.isArray(device?.tags) ? device.tags.map(String) : []);
 
 const busiest = (traffic) => (traffic?.interfaces ?? [])
   .filter((i) => i.inBps !== null || i.outBps !== null)
@@ -212,13 +234,15 @@ export class OverviewView {
   /** The devices the filters let through, in the chosen order. */
   visible() {
     const f = this.els.filter.elements;
-    const q = f.q.value.trim().toLowerCase();
+    const { text: q, tags: wantedTags } = parseFilter(f.q.value);
     const wanted = f.state.value;
     const items = [...this.devices.entries()].map(([id, device]) => ({ id, device, traffic: this.traffic.get(id) }));
     const shown = items.filter(({ device, traffic }) => {
       if (wanted && reachability(device) !== wanted) return false;
+      const tags = tagsOf(device);
+      if (!wantedTags.every((t) => tags.some((have) => have.toLowerCase() === t))) return false;
       if (!q) return true;
-      const texts = [device.name, device.address, device.id, device.system?.name, ...(traffic?.interfaces ?? []).map((i) => i.name)];
+      const texts = [device.name, device.address, device.id, device.system?.name, ...tags, ...(traffic?.interfaces ?? []).map((i) => i.name)];
       return texts.some((t) => typeof t === 'string' && t.toLowerCase().includes(q));
     });
     const compare = SORTS[this.sort.key] ?? SORTS.status;
@@ -284,7 +308,8 @@ export class OverviewView {
     const who = cell('cell-device');
     row.name = el('span', 'device-name');
     row.sysName = el('span', 'device-sysname muted');
-    who.append(row.name, row.sysName);
+    row.tags = el('span', 'device-tags muted');
+    who.append(row.name, row.sysName, row.tags);
     row.address = el('span', 'device-address');
     cell('cell-address').append(row.address);
     row.uptime = cell('cell-uptime device-uptime');
@@ -318,6 +343,8 @@ export class OverviewView {
     renderStatusBadge(row.statusBadge, device);
     setText(row.name, String(device.name ?? device.id));
     setText(row.sysName, device.system?.name ? `sysName ${String(device.system.name)}` : '');
+    const tags = tagsOf(device);
+    setText(row.tags, tags.length > 0 ? `tags ${tags.join(', ')}` : '');
     setText(row.address, String(device.address ?? ''));
     setText(row.uptime, formatUptime(traffic?.uptimeTicks ?? null));
     const rate = (v) => (v === null || v === undefined ? '–' : formatBps(v));

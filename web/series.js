@@ -61,3 +61,14 @@ export function percentile95(values) {
   if (sorted.length === 0) return null;
   return sorted[Math.ceil(sorted.length * 0.95) - 1];
 }
+
+/**
+ * The rows of one extra OID's series in a history answer (`oids[oid]`), oldest first:
+ * `{ t, avg, min, max }`, null where there is no value (a gap).
+ */
+export function rowsFromOidSeries(series) {
+  const points = Array.isArray(series?.points) ? series.points : [];
+  return points
+    .filter((p) => num(p?.time_ms) !== null)
+    .map((p) => ({ t: p.time_ms, avg: num(p.value?.avg), min: num(p.value?.min), max: num(p.value?.max) }));
+}

@@ -5,7 +5,8 @@
 // the 95th percentile of each direction as a dashed line. The shown range exports as CSV or
 // JSON. A removed device's kept history uses the same view without the live range. Above the
 // per-interface charts, one chart stacks the charted interfaces' totals: in above the axis,
-// out below it. Colours come from the page's theme (theme.js) and follow it.
+// out below it. Colours come from the page's theme (theme.js) and follow it. Other views
+// that follow the same range (oidcharts.js) listen with onRangeChange.
 //
 // Strings from devices (interface names) reach the page only as text: chart titles drawn on
 // the canvas, textContent and attributes.
@@ -124,8 +125,8 @@ function roleColour(role, t) {
   return role === 'in' || role.startsWith('in-') || role === 'p95-in' ? t.in : t.out;
 }
 
-// Axis, grid and title colours of any chart, from the theme.
-function applyChartTheme(chart, t) {
+/** Axis, grid and title colours of any chart, from the theme. */
+export function applyChartTheme(chart, t) {
   const { x, y } = chart.options.scales;
   for (const scale of [x, y]) {
     scale.ticks.color = t.text;
@@ -136,7 +137,8 @@ function applyChartTheme(chart, t) {
   chart.options.plugins.legend.labels.color = t.text;
 }
 
-function timeAxis() {
+/** An x axis of Unix milliseconds with round local-time ticks. */
+export function timeAxis() {
   return {
     type: 'linear',
     afterBuildTicks: (scale) => {
@@ -260,6 +262,8 @@ export class TrafficView {
     /** The stacked total chart {card, chart, note}, while interfaces are charted. */
     this.total = null;
     this.totalTimer = null;
+    /** Called with the shown target and range whenever they change (see onRangeChange). */
+    this.rangeListeners = [];
     this.bind();
     onThemeChange((t) => this.applyTheme(t));
   }
@@ -314,6 +318,19 @@ export class TrafficView {
     this.reload();
   }
 
+  /**
+   * Calls `listener({target, live, fromMs, toMs})` whenever the target or its range changes,
+   * and `listener(null)` when nothing is shown any more.
+   */
+  onRangeChange(listener) {
+    this.rangeListeners.push(listener);
+  }
+
+  notifyRange() {
+    const shown = this.target ? { target: this.target, live: this.isLive, ...this.window() } : null;
+    for (const listener of this.rangeListeners) listener(shown);
+  }
+
   /** Removes every chart and forgets the target. */
   clear() {
     this.generation += 1;
@@ -326,6 +343,7 @@ export class TrafficView {
     this.target = null;
     this.ui.empty.hidden = true;
     this.setError('');
+    this.notifyRange();
   }
 
   /** Adds a chart for an interface not shown yet and loads it for the current range. */
@@ -574,6 +592,7 @@ export class TrafficView {
     this.setError('');
     this.renderBar();
     for (const entry of this.entries.values()) this.load(entry);
+    this.notifyRange();
   }
 
   renderBar() {

@@ -313,6 +313,104 @@ pub async fn status_bucket(
     .await
 }
 
+/// The alerting buckets, opened together: rules, channels, silences, alerts, acks, channel
+/// health, each one key per id.
+#[derive(Clone)]
+pub struct AlertBuckets {
+    /// [`subjects::ALERT_RULES_BUCKET`].
+    pub rules: kv::Store,
+    /// [`subjects::ALERT_CHANNELS_BUCKET`].
+    pub channels: kv::Store,
+    /// [`subjects::SILENCES_BUCKET`].
+    pub silences: kv::Store,
+    /// [`subjects::ALERTS_BUCKET`].
+    pub alerts: kv::Store,
+    /// [`subjects::ALERT_ACKS_BUCKET`].
+    pub acks: kv::Store,
+    /// [`subjects::CHANNEL_HEALTH_BUCKET`].
+    pub health: kv::Store,
+}
+
+/// Opens (or creates) every alerting bucket.
+pub async fn alert_buckets(
+    js: &jetstream::Context,
+    replicas: usize,
+) -> Result<AlertBuckets, BusError> {
+    Ok(AlertBuckets {
+        rules: bucket(
+            js,
+            replicas,
+            subjects::ALERT_RULES_BUCKET,
+            "netpulse alert rules",
+        )
+        .await?,
+        channels: bucket(
+            js,
+            replicas,
+            subjects::ALERT_CHANNELS_BUCKET,
+            "netpulse alert channels",
+        )
+        .await?,
+        silences: bucket(js, replicas, subjects::SILENCES_BUCKET, "netpulse silences").await?,
+        alerts: bucket(
+            js,
+            replicas,
+            subjects::ALERTS_BUCKET,
+            "netpulse active alerts",
+        )
+        .await?,
+        acks: bucket(
+            js,
+            replicas,
+            subjects::ALERT_ACKS_BUCKET,
+            "netpulse alert acknowledgements",
+        )
+        .await?,
+        health: bucket(
+            js,
+            replicas,
+            subjects::CHANNEL_HEALTH_BUCKET,
+            "netpulse alert channel health",
+        )
+        .await?,
+    })
+}
+
+/// The alert history: every alert transition (`netpulse.alert.*`), kept 90 days (bounded
+/// in size), in `replicas` copies.
+pub async fn alerts_stream(
+    js: &jetstream::Context,
+    replicas: usize,
+) -> Result<stream::Stream, BusError> {
+    let stream = js.get_or_create_stream(stream::Config {
+        name: subjects::ALERTS_STREAM.into(),
+        subjects: vec![subjects::ALERT_ALL.into()],
+        storage: stream::StorageType::File,
+        retention: stream::RetentionPolicy::Limits,
+        discard: stream::DiscardPolicy::Old,
+        max_age: Duration::from_secs(90 * 24 * 3600),
+        max_bytes: 1024 * 1024 * 1024,
+        duplicate_window: Duration::from_secs(120),
+        num_replicas: replicas.max(1),
+        ..Default::default()
+    });
+    with_replicas(js, stream.await, replicas, "alerts stream").await
+}
+
+/// The alerter lease: one key naming the alerter that leads.
+pub async fn alerter_lease_bucket(
+    js: &jetstream::Context,
+    replicas: usize,
+) -> Result<kv::Store, BusError> {
+    bucket(
+        js,
+        replicas,
+        subjects::ALERTER_LEASE_BUCKET,
+        "netpulse alerter leadership",
+    )
+    .await
+}
+
 /// Every key of a bucket that holds an entry, sorted, deleted ones included (their `get`
 /// finds nothing). Read from the subjects of the bucket's stream, which its leader answers,
 /// rather than through a new consumer as `Store::keys` does: on a cluster that has lost a
@@ -337,6 +435,26 @@ pub async fn bucket_keys(store: &kv::Store) -> Result<Vec<String>, BusError> {
     }
     keys.sort();
     Ok(keys)
+}
+
+/// Every value of a bucket now that reads as a `T` (others are skipped with a warning).
+pub async fn bucket_values<T: serde::de::DeserializeOwned>(
+    store: &kv::Store,
+) -> Result<Vec<T>, BusError> {
+    let fail = |e: &dyn std::fmt::Display| BusError::JetStream {
+        what: "bucket values",
+        reason: e.to_string(),
+    };
+    let mut out = Vec::new();
+    for key in bucket_keys(store).await? {
+        if let Some(bytes) = store.get(&key).await.map_err(|e| fail(&e))? {
+            match serde_json::from_slice(&bytes) {
+                Ok(value) => out.push(value),
+                Err(error) => tracing::warn!(%error, key, "unreadable value skipped"),
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Opens (or creates) a key-value bucket kept in `replicas` copies; an existing bucket with

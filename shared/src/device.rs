@@ -445,7 +445,7 @@ impl<'de> Deserialize<'de> for Community {
 
 /// The fields of a device's input (`POST /api/devices`), in the order an export writes them;
 /// `v3` holds [`crate::usm::V3_FIELDS`].
-pub const INPUT_FIELDS: [&str; 12] = [
+pub const INPUT_FIELDS: [&str; 14] = [
     "name",
     "address",
     "version",
@@ -457,7 +457,9 @@ pub const INPUT_FIELDS: [&str; 12] = [
     "interfaces",
     "oids",
     "log_sources",
+    "tags",
     "live_interval_ms",
+    "poll_errors",
 ];
 
 /// A monitored device, as kept in the registry. Always valid.
@@ -492,10 +494,20 @@ pub struct Device {
     /// already).
     #[serde(default)]
     pub log_sources: Vec<std::net::IpAddr>,
+    /// Labels operators group devices by (the overview filters by tag; anything that selects
+    /// devices by tag compares with [`Device::has_tag`]): each 1 to [`MAX_TAG_CHARS`] of
+    /// lower-case ASCII letters, digits and `-_.:/`, no duplicates, in the order given; at
+    /// most [`MAX_TAGS`].
+    #[serde(default)]
+    pub tags: Vec<String>,
     /// The fastest the live view may poll this device, milliseconds; 0 leaves it to the
     /// scheduler's `live_interval_ms`. At or above its own interval, it gets no live polls.
     #[serde(default)]
     pub live_interval_ms: u32,
+    /// Whether each polled interface's error and discard counters (ifInErrors,
+    /// ifOutErrors, ifInDiscards, ifOutDiscards) are polled with its octets. Default true.
+    #[serde(default = "default_poll_errors")]
+    pub poll_errors: bool,
 }
 
 /// A device as the API shows it: everything but the secrets.
@@ -526,8 +538,12 @@ pub struct DeviceView<'a> {
     pub oids: &'a [Oid],
     /// See [`Device::log_sources`].
     pub log_sources: &'a [std::net::IpAddr],
+    /// See [`Device::tags`].
+    pub tags: &'a [String],
     /// See [`Device::live_interval_ms`].
     pub live_interval_ms: u32,
+    /// See [`Device::poll_errors`].
+    pub poll_errors: bool,
 }
 
 impl Device {
@@ -546,8 +562,17 @@ impl Device {
             interfaces: &self.interfaces,
             oids: &self.oids,
             log_sources: &self.log_sources,
+            tags: &self.tags,
             live_interval_ms: self.live_interval_ms,
+            poll_errors: self.poll_errors,
         }
+    }
+
+    /// Whether this device carries `tag` (compared as [`parse_tag`] writes tags: trimmed,
+    /// ASCII case ignored).
+    pub fn has_tag(&self, tag: &str) -> bool {
+        let tag = tag.trim();
+        self.tags.iter().any(|t| t.eq_ignore_ascii_case(tag))
     }
 
     /// This device as the API takes it in (the input format of [`Device::from_json_object`]),
@@ -605,9 +630,14 @@ impl Device {
             serde_json::to_value(&self.log_sources).unwrap_or_default(),
         );
         map.insert(
+            "tags".into(),
+            Value::Array(self.tags.iter().cloned().map(Value::String).collect()),
+        );
+        map.insert(
             "live_interval_ms".into(),
             Value::from(self.live_interval_ms),
         );
+        map.insert("poll_errors".into(), Value::Bool(self.poll_errors));
         map
     }
 
@@ -662,7 +692,8 @@ impl Device {
     ///
     /// Fields: `name` and `address` (required), `version` (default `"2c"`), `community`
     /// (default `"public"`), `interval` (seconds, default 10), `interfaces` (ifIndex list),
-    /// `oids` (extra OIDs). Unknown fields are refused, so a typo is not silently ignored.
+    /// `oids` (extra OIDs), `tags` (see [`Device::tags`]). Unknown fields are refused, so a
+    /// typo is not silently ignored.
     pub fn from_json_body(body: &[u8]) -> Result<Self, ValidationError> {
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| ValidationError::new("body", format!("body is not valid JSON: {e}")))?;
@@ -723,6 +754,16 @@ impl Device {
                     ),
                 )
             })?;
+        let poll_errors = match map.get("poll_errors") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(on)) => *on,
+            Some(_) => {
+                return Err(ValidationError::new(
+                    "poll_errors",
+                    "must be a boolean (true or false)",
+                ))
+            }
+        };
         let interval = match map.get("interval") {
             None | Some(Value::Null) => DEFAULT_INTERVAL_SECS,
             Some(v) => parse_interval(v)?,
@@ -738,6 +779,10 @@ impl Device {
         let log_sources = match map.get("log_sources") {
             None | Some(Value::Null) => Vec::new(),
             Some(v) => parse_log_sources(v)?,
+        };
+        let tags = match map.get("tags") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(v) => parse_tags(v)?,
         };
         let id = DeviceId::from_name(&name);
         if let Some(given) = map.get("id") {
@@ -761,7 +806,9 @@ impl Device {
             interfaces,
             oids,
             log_sources,
+            tags,
             live_interval_ms,
+            poll_errors,
         })
     }
 }
@@ -787,6 +834,10 @@ fn bounded_number(
 
 fn default_timeout_ms() -> u32 {
     DEFAULT_TIMEOUT_MS
+}
+
+fn default_poll_errors() -> bool {
+    true
 }
 
 fn default_retries() -> u32 {
@@ -897,6 +948,52 @@ fn parse_log_sources(v: &Value) -> Result<Vec<std::net::IpAddr>, ValidationError
             .ok_or_else(|| ValidationError::new(field, format!("{item} is not an IP address")))?;
         if !out.contains(&ip) {
             out.push(ip);
+        }
+    }
+    Ok(out)
+}
+
+/// Most tags per device.
+pub const MAX_TAGS: usize = 16;
+/// Longest tag, in characters.
+pub const MAX_TAG_CHARS: usize = 32;
+
+/// Checks one tag: surrounding white space trimmed, then 1 to [`MAX_TAG_CHARS`] of ASCII
+/// letters, digits and `-_.:/`; returned lower-cased. For devices' tags and for anything that
+/// selects devices by tag, so both are written alike.
+pub fn parse_tag(raw: &str) -> Result<String, String> {
+    let tag = raw.trim();
+    let ok = (1..=MAX_TAG_CHARS).contains(&tag.len())
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/".contains(&b));
+    if !ok {
+        return Err(format!(
+            "{raw:?} is not a tag: 1 to {MAX_TAG_CHARS} ASCII letters, digits and -_.:/"
+        ));
+    }
+    Ok(tag.to_ascii_lowercase())
+}
+
+fn parse_tags(v: &Value) -> Result<Vec<String>, ValidationError> {
+    let field = "tags";
+    let items = v
+        .as_array()
+        .ok_or_else(|| ValidationError::new(field, "must be a list of strings"))?;
+    if items.len() > MAX_TAGS {
+        return Err(ValidationError::new(
+            field,
+            format!("at most {MAX_TAGS} tags"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    for item in items {
+        let text = item
+            .as_str()
+            .ok_or_else(|| ValidationError::new(field, format!("{item} is not a string")))?;
+        let tag = parse_tag(text).map_err(|m| ValidationError::new(field, m))?;
+        if !out.contains(&tag) {
+            out.push(tag);
         }
     }
     Ok(out)
@@ -1033,6 +1130,14 @@ mod tests {
                 "version",
             ),
             (
+                r#"{"name": "a", "address": "192.0.2.1", "poll_errors": "yes"}"#,
+                "poll_errors",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "poll_errors": 1}"#,
+                "poll_errors",
+            ),
+            (
                 r#"{"name": "a", "address": "192.0.2.1", "interval": 0}"#,
                 "interval",
             ),
@@ -1067,6 +1172,14 @@ mod tests {
             (
                 r#"{"name": "a", "address": "192.0.2.1", "log_sources": "192.0.2.2"}"#,
                 "log_sources",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "tags": ["no spaces"]}"#,
+                "tags",
+            ),
+            (
+                r#"{"name": "a", "address": "192.0.2.1", "tags": "core"}"#,
+                "tags",
             ),
             (
                 r#"{"name": "a", "address": "192.0.2.1", "interfaces": [0]}"#,
@@ -1111,6 +1224,103 @@ mod tests {
             assert_eq!(err.field, field, "{body}: {err}");
             assert!(!err.message.is_empty());
         }
+    }
+
+    #[test]
+    fn tags_are_trimmed_lower_cased_and_kept_once_in_order() {
+        let longest = "x".repeat(MAX_TAG_CHARS);
+        let most: Vec<String> = (0..MAX_TAGS).map(|n| format!("t{n}")).collect();
+        let cases: [(String, Vec<String>); 8] = [
+            ("null".into(), vec![]),
+            ("[]".into(), vec![]),
+            (r#"["core"]"#.into(), vec!["core".into()]),
+            (
+                r#"[" Core ", "site:PAR/1", "a-b_c.d"]"#.into(),
+                vec!["core".into(), "site:par/1".into(), "a-b_c.d".into()],
+            ),
+            (
+                r#"["b", "a", "B", " a "]"#.into(),
+                vec!["b".into(), "a".into()],
+            ),
+            (format!("[{longest:?}]"), vec![longest.clone()]),
+            (serde_json::to_string(&most).expect("json"), most.clone()),
+            (
+                r#"["0", "/", ":"]"#.into(),
+                vec!["0".into(), "/".into(), ":".into()],
+            ),
+        ];
+        for (tags, want) in cases {
+            let body = format!(r#"{{"name": "a", "address": "192.0.2.1", "tags": {tags}}}"#);
+            let d = parse(&body).unwrap_or_else(|e| panic!("{body}: {e}"));
+            assert_eq!(d.tags, want, "{body}");
+        }
+        let d = parse(r#"{"name": "a", "address": "192.0.2.1"}"#).expect("no tags");
+        assert!(d.tags.is_empty());
+    }
+
+    #[test]
+    fn a_bad_tag_is_named_in_the_error() {
+        let too_long = "x".repeat(MAX_TAG_CHARS + 1);
+        let too_many: Vec<String> = (0..=MAX_TAGS).map(|n| format!("t{n}")).collect();
+        let cases: [(String, String); 11] = [
+            (r#""core""#.into(), "must be a list of strings".into()),
+            (
+                r#"{"core": true}"#.into(),
+                "must be a list of strings".into(),
+            ),
+            (r#"["ok", 5]"#.into(), "5 is not a string".into()),
+            (r#"["ok", null]"#.into(), "null is not a string".into()),
+            (r#"[""]"#.into(), r#""" is not a tag"#.into()),
+            (r#"["   "]"#.into(), r#""   " is not a tag"#.into()),
+            (
+                r#"["two words"]"#.into(),
+                r#""two words" is not a tag"#.into(),
+            ),
+            (r#"["a;b"]"#.into(), r#""a;b" is not a tag"#.into()),
+            (r#"["café"]"#.into(), "\"café\" is not a tag".into()),
+            (r#"["a\"b\nc"]"#.into(), r#""a\"b\nc" is not a tag"#.into()),
+            (
+                format!("[{too_long:?}]"),
+                format!("{too_long:?} is not a tag"),
+            ),
+        ];
+        let too_many = (
+            serde_json::to_string(&too_many).expect("json"),
+            format!("at most {MAX_TAGS} tags"),
+        );
+        for (tags, want) in cases.into_iter().chain([too_many]) {
+            let body = format!(r#"{{"name": "a", "address": "192.0.2.1", "tags": {tags}}}"#);
+            let err = parse(&body).expect_err(&body);
+            assert_eq!(err.field, "tags", "{body}: {err}");
+            assert!(err.message.contains(&want), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn tags_show_in_the_view_and_survive_updates() {
+        let d = parse(r#"{"name": "a", "address": "192.0.2.1", "tags": ["Core", "site:par"]}"#)
+            .expect("valid");
+        assert!(d.has_tag("core") && d.has_tag(" CORE ") && d.has_tag("site:par"));
+        assert!(!d.has_tag("cor") && !d.has_tag(""));
+        let view = serde_json::to_value(d.view()).expect("json");
+        assert_eq!(view["tags"], serde_json::json!(["core", "site:par"]));
+        let renamed = d.updated(br#"{"interval": 30}"#).expect("update");
+        assert_eq!(renamed.tags, d.tags);
+        let retagged = d.updated(br#"{"tags": ["edge"]}"#).expect("retag");
+        assert_eq!(retagged.tags, ["edge"]);
+        let untagged = d.updated(br#"{"tags": null}"#).expect("untag");
+        assert!(untagged.tags.is_empty());
+        assert_eq!(
+            d.updated(br#"{"tags": ["bad tag"]}"#)
+                .expect_err("bad")
+                .field,
+            "tags"
+        );
+        // Devices stored before tags existed read back untagged.
+        let mut stored = serde_json::to_value(&d).expect("json");
+        stored.as_object_mut().expect("object").remove("tags");
+        let old: Device = serde_json::from_value(stored).expect("old device");
+        assert!(old.tags.is_empty());
     }
 
     #[test]
@@ -1178,5 +1388,41 @@ mod tests {
         let stored: Device =
             serde_json::from_str(&serde_json::to_string(&d).expect("json")).expect("round trip");
         assert_eq!(stored, d);
+    }
+
+    #[test]
+    fn poll_errors_is_on_unless_turned_off_and_survives_updates() {
+        let parse = |body: &str| Device::from_json_body(body.as_bytes());
+        let d = parse(r#"{"name": "a", "address": "192.0.2.1"}"#).expect("device");
+        assert!(d.poll_errors, "on by default");
+        assert_eq!(
+            serde_json::to_value(d.view()).expect("view")["poll_errors"],
+            true
+        );
+        assert_eq!(d.to_input()["poll_errors"], true);
+        let off = d.updated(br#"{"poll_errors": false}"#).expect("off");
+        assert!(!off.poll_errors);
+        assert!(
+            !off.updated(br#"{"interval": 30}"#)
+                .expect("kept")
+                .poll_errors
+        );
+        assert!(
+            off.updated(br#"{"poll_errors": null}"#)
+                .expect("reset")
+                .poll_errors
+        );
+        let err = d
+            .updated(br#"{"poll_errors": "no"}"#)
+            .expect_err("not a boolean");
+        assert_eq!(err.field, "poll_errors");
+        // Devices stored before the setting existed read back with it on.
+        let mut stored = serde_json::to_value(&off).expect("json");
+        stored
+            .as_object_mut()
+            .expect("object")
+            .remove("poll_errors");
+        let old: Device = serde_json::from_value(stored).expect("old device");
+        assert!(old.poll_errors);
     }
 }

@@ -1,13 +1,16 @@
 //! History queries: the request the gateway sends the recorder on `netpulse.history.<device>`,
 //! the answer, and the pure math behind it (rates per step, downsampling with min/avg/max,
-//! the 95th percentile).
+//! the 95th percentile). Besides an interface's octet rates, an answer carries its errors and
+//! discards per second and the series of the device's numeric extra OIDs.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::device::DeviceId;
+use crate::device::{DeviceId, Oid};
 use crate::interfaces::InterfaceRef;
 use crate::messages::Sample;
-use crate::rollup::{RateTracker, Resolution};
+use crate::rollup::{OidValue, RateTracker, Resolution};
 
 fn schema_version() -> u32 {
     crate::messages::SCHEMA_VERSION
@@ -26,8 +29,13 @@ pub struct HistoryQuery {
     pub schema: u32,
     /// The device.
     pub device: DeviceId,
-    /// The interface, by stable key (name) or ifIndex.
-    pub interface: InterfaceRef,
+    /// The interface, by stable key (name) or ifIndex; `None` when only OIDs are asked for
+    /// (the answer's points are then empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<InterfaceRef>,
+    /// Extra OIDs whose series to answer too (see [`Sample::numeric_values`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oids: Vec<Oid>,
     /// Start of the range, Unix milliseconds (inclusive).
     pub from_ms: u64,
     /// End of the range, Unix milliseconds (exclusive).
@@ -68,6 +76,183 @@ impl Spread {
     }
 }
 
+/// Min, average and max of `count` values: how rollups keep the series besides the octet
+/// rates (errors and discards per second, extra OIDs), whose counts may differ from the
+/// interface's (a counter missing from some samples).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Aggregate {
+    /// How many values.
+    pub count: u32,
+    /// Lowest.
+    pub min: f64,
+    /// Mean.
+    pub avg: f64,
+    /// Highest.
+    pub max: f64,
+}
+
+impl Aggregate {
+    /// A single value.
+    pub fn one(value: f64) -> Self {
+        Self {
+            count: 1,
+            min: value,
+            avg: value,
+            max: value,
+        }
+    }
+
+    /// Its min, average and max.
+    pub fn spread(&self) -> Spread {
+        Spread {
+            min: self.min,
+            avg: self.avg,
+            max: self.max,
+        }
+    }
+}
+
+/// Aggregates being combined: min of the mins, max of the maxes, average weighted by count.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Tally {
+    count: u64,
+    min: f64,
+    max: f64,
+    /// Sum of the averages weighted by their counts.
+    sum: f64,
+}
+
+impl Tally {
+    /// Adds an aggregate.
+    pub fn add(&mut self, value: &Aggregate) {
+        if value.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            self.min = value.min;
+            self.max = value.max;
+        } else {
+            self.min = self.min.min(value.min);
+            self.max = self.max.max(value.max);
+        }
+        self.count += u64::from(value.count);
+        self.sum += value.avg * f64::from(value.count);
+    }
+
+    /// The combined aggregate; `None` when nothing was added.
+    pub fn finish(&self) -> Option<Aggregate> {
+        (self.count > 0).then(|| Aggregate {
+            count: u32::try_from(self.count).unwrap_or(u32::MAX),
+            min: self.min,
+            avg: self.sum / self.count as f64,
+            max: self.max,
+        })
+    }
+}
+
+/// One value per error and discard counter of an interface (IF-MIB ifInErrors, ifOutErrors,
+/// ifInDiscards, ifOutDiscards), each `None` where there is none: not polled (the device's
+/// `poll_errors` is off, the agent lacks it), or no rate in that step. In JSON, the fields
+/// are `in_errors_ps`, `out_errors_ps`, `in_discards_ps` and `out_discards_ps` (per second),
+/// absent when `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ErrorCounters<T> {
+    /// ifInErrors: received packets with errors.
+    #[serde(
+        rename = "in_errors_ps",
+        default = "Option::default",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub in_errors: Option<T>,
+    /// ifOutErrors: packets not sent because of errors.
+    #[serde(
+        rename = "out_errors_ps",
+        default = "Option::default",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub out_errors: Option<T>,
+    /// ifInDiscards: received error-free packets dropped.
+    #[serde(
+        rename = "in_discards_ps",
+        default = "Option::default",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub in_discards: Option<T>,
+    /// ifOutDiscards: error-free packets dropped before sending.
+    #[serde(
+        rename = "out_discards_ps",
+        default = "Option::default",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub out_discards: Option<T>,
+}
+
+impl<T> Default for ErrorCounters<T> {
+    fn default() -> Self {
+        Self {
+            in_errors: None,
+            out_errors: None,
+            in_discards: None,
+            out_discards: None,
+        }
+    }
+}
+
+impl<T: Copy> ErrorCounters<T> {
+    /// The four in a fixed order: in errors, out errors, in discards, out discards (as
+    /// [`crate::messages::InterfaceErrors::readings`]).
+    pub fn to_array(&self) -> [Option<T>; 4] {
+        [
+            self.in_errors,
+            self.out_errors,
+            self.in_discards,
+            self.out_discards,
+        ]
+    }
+
+    /// From the four in [`ErrorCounters::to_array`] order.
+    pub fn from_array([in_errors, out_errors, in_discards, out_discards]: [Option<T>; 4]) -> Self {
+        Self {
+            in_errors,
+            out_errors,
+            in_discards,
+            out_discards,
+        }
+    }
+
+    /// Each value converted.
+    pub fn map<U: Copy>(&self, mut f: impl FnMut(T) -> U) -> ErrorCounters<U> {
+        ErrorCounters::from_array(self.to_array().map(|v| v.map(&mut f)))
+    }
+
+    /// True when none is there.
+    pub fn is_empty(&self) -> bool {
+        self.to_array().iter().all(Option::is_none)
+    }
+}
+
+fn tallies(errors: &ErrorCounters<Aggregate>) -> [Tally; 4] {
+    errors.to_array().map(|value| {
+        let mut tally = Tally::default();
+        if let Some(value) = value {
+            tally.add(&value);
+        }
+        tally
+    })
+}
+
+fn add_errors(tallies: &mut [Tally; 4], errors: &ErrorCounters<Aggregate>) {
+    for (tally, value) in tallies.iter_mut().zip(errors.to_array()) {
+        if let Some(value) = value {
+            tally.add(&value);
+        }
+    }
+}
+
+fn finish_errors(tallies: &[Tally; 4]) -> ErrorCounters<Aggregate> {
+    ErrorCounters::from_array(tallies.map(|t| t.finish()))
+}
+
 /// One step of the answer; `None` where there is no data (a gap stays a gap).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryPoint {
@@ -77,6 +262,37 @@ pub struct HistoryPoint {
     pub in_bps: Option<Spread>,
     /// Sent bits per second.
     pub out_bps: Option<Spread>,
+    /// Errors and discards per second, min/avg/max; each absent where the step has none.
+    #[serde(flatten)]
+    pub errors: ErrorCounters<Spread>,
+}
+
+/// One step of an extra OID's series; `value` is `None` where there is no data.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OidPoint {
+    /// Start of the step, Unix milliseconds.
+    pub time_ms: u64,
+    /// Min, average and max of the values (or rates per second) in the step.
+    pub value: Option<Spread>,
+}
+
+/// One extra OID's series over the steps of an answer (one page of it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OidSeries {
+    /// The SNMP type of its latest value in the page: `integer`, `unsigned32`, `timeticks`
+    /// (hundredths of a second), `counter32`, `counter64`; `None` when the page holds none.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// True for counters, whose series is their rate per second; gauges, integers and
+    /// timeticks are their values.
+    pub per_second: bool,
+    /// One point per step, as the answer's `points`.
+    pub points: Vec<OidPoint>,
+}
+
+/// True for the SNMP types whose series is a rate per second.
+pub fn is_counter_type(kind: &str) -> bool {
+    matches!(kind, "counter32" | "counter64")
 }
 
 /// The answer.
@@ -101,6 +317,9 @@ pub enum HistoryAnswer {
         /// 95th percentile of the sent rates over the range, bits per second (first page
         /// only).
         p95_out_bps: Option<f64>,
+        /// The series of each extra OID asked for, by dotted OID, with this page's steps.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        oids: BTreeMap<String, OidSeries>,
     },
     /// The query could not be answered.
     Failed {
@@ -123,6 +342,9 @@ pub struct RemovedDevice {
     pub removed_ms: u64,
     /// The interfaces it was polling, to choose from in its history.
     pub interfaces: Vec<RemovedInterface>,
+    /// The extra OIDs it was polling, whose series its history may hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oids: Vec<Oid>,
 }
 
 /// One interface of a removed device.
@@ -147,7 +369,8 @@ pub enum PurgeAnswer {
     },
 }
 
-/// One measured rate: when the step ended and its in/out bits per second.
+/// One measured rate: when the step ended, its in/out bits per second, and its errors and
+/// discards per second.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rate {
     /// End of the step (the later sample), Unix milliseconds.
@@ -156,6 +379,8 @@ pub struct Rate {
     pub in_bps: f64,
     /// Sent bits per second.
     pub out_bps: f64,
+    /// Errors and discards per second.
+    pub errors: ErrorCounters<f64>,
 }
 
 /// True when `rate` belongs to the interface a query names.
@@ -169,17 +394,36 @@ pub fn matches(interface: &InterfaceRef, index: u32, key: &str) -> bool {
 /// The rates of one interface between consecutive samples (in time order). A step whose
 /// counters cannot give a rate (restart, reset) is left out: a gap.
 pub fn rates(samples: &[Sample], interface: &InterfaceRef) -> Vec<Rate> {
+    series(samples, Some(interface), &[]).0
+}
+
+/// From samples in time order, as the rollups see them: the rates of `interface` (none
+/// without one) and the values of the extra OIDs in `oids` (see [`OidValue`]), in time order.
+pub fn series(
+    samples: &[Sample],
+    interface: Option<&InterfaceRef>,
+    oids: &[Oid],
+) -> (Vec<Rate>, Vec<OidValue>) {
     let mut tracker = RateTracker::default();
-    samples
-        .iter()
-        .flat_map(|s| tracker.step(s))
-        .filter(|r| matches(interface, r.index, &r.key))
-        .map(|r| Rate {
-            time_ms: r.time_ms,
-            in_bps: r.in_bps,
-            out_bps: r.out_bps,
-        })
-        .collect()
+    let (mut rates, mut values) = (Vec::new(), Vec::new());
+    for sample in samples {
+        let step = tracker.step_all(sample);
+        if let Some(interface) = interface {
+            rates.extend(
+                step.rates
+                    .iter()
+                    .filter(|r| matches(interface, r.index, &r.key))
+                    .map(|r| Rate {
+                        time_ms: r.time_ms,
+                        in_bps: r.in_bps,
+                        out_bps: r.out_bps,
+                        errors: r.errors,
+                    }),
+            );
+        }
+        values.extend(step.oids.into_iter().filter(|v| oids.contains(&v.oid)));
+    }
+    (rates, values)
 }
 
 /// What a history answer is built from: one raw rate (count 1) or one rollup period.
@@ -193,6 +437,8 @@ pub struct Entry {
     pub in_bps: Spread,
     /// Sent bits per second.
     pub out_bps: Spread,
+    /// Errors and discards per second, each with its own count.
+    pub errors: ErrorCounters<Aggregate>,
 }
 
 impl From<&Rate> for Entry {
@@ -202,8 +448,18 @@ impl From<&Rate> for Entry {
             count: 1,
             in_bps: Spread::one(rate.in_bps),
             out_bps: Spread::one(rate.out_bps),
+            errors: rate.errors.map(Aggregate::one),
         }
     }
+}
+
+/// One value of an extra OID's series (count 1), or its aggregate over one rollup period.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OidEntry {
+    /// When: the value's time, or the period's start. Unix milliseconds.
+    pub time_ms: u64,
+    /// The values it stands for.
+    pub value: Aggregate,
 }
 
 /// Entries merged per period of `period_ms` (each at its period's start), as a rollup of
@@ -211,12 +467,12 @@ impl From<&Rate> for Entry {
 /// Entries must be in time order.
 pub fn merge_periods(entries: &[Entry], period_ms: u64) -> Vec<Entry> {
     let period = period_ms.max(1);
-    let mut out: Vec<(Entry, f64, f64)> = Vec::new();
+    let mut out: Vec<(Entry, f64, f64, [Tally; 4])> = Vec::new();
     for e in entries {
         let start = e.time_ms - e.time_ms % period;
         let weight = f64::from(e.count);
         match out.last_mut() {
-            Some((m, in_sum, out_sum)) if m.time_ms == start => {
+            Some((m, in_sum, out_sum, errors)) if m.time_ms == start => {
                 m.count += e.count;
                 m.in_bps.min = m.in_bps.min.min(e.in_bps.min);
                 m.in_bps.max = m.in_bps.max.max(e.in_bps.max);
@@ -224,6 +480,7 @@ pub fn merge_periods(entries: &[Entry], period_ms: u64) -> Vec<Entry> {
                 m.out_bps.max = m.out_bps.max.max(e.out_bps.max);
                 *in_sum += e.in_bps.avg * weight;
                 *out_sum += e.out_bps.avg * weight;
+                add_errors(errors, &e.errors);
             }
             _ => out.push((
                 Entry {
@@ -232,16 +489,38 @@ pub fn merge_periods(entries: &[Entry], period_ms: u64) -> Vec<Entry> {
                 },
                 e.in_bps.avg * weight,
                 e.out_bps.avg * weight,
+                tallies(&e.errors),
             )),
         }
     }
     out.into_iter()
-        .map(|(mut m, in_sum, out_sum)| {
+        .map(|(mut m, in_sum, out_sum, errors)| {
             let n = f64::from(m.count.max(1));
             m.in_bps.avg = in_sum / n;
             m.out_bps.avg = out_sum / n;
+            m.errors = finish_errors(&errors);
             m
         })
+        .collect()
+}
+
+/// OID entries merged per period of `period_ms`, as [`merge_periods`] merges rates.
+pub fn merge_oid_periods(entries: &[OidEntry], period_ms: u64) -> Vec<OidEntry> {
+    let period = period_ms.max(1);
+    let mut out: Vec<(u64, Tally)> = Vec::new();
+    for e in entries {
+        let start = e.time_ms - e.time_ms % period;
+        match out.last_mut() {
+            Some((time, tally)) if *time == start => tally.add(&e.value),
+            _ => {
+                let mut tally = Tally::default();
+                tally.add(&e.value);
+                out.push((start, tally));
+            }
+        }
+    }
+    out.into_iter()
+        .filter_map(|(time_ms, tally)| tally.finish().map(|value| OidEntry { time_ms, value }))
         .collect()
 }
 
@@ -311,20 +590,30 @@ impl Plan {
         (from, to.max(from))
     }
 
+    /// The slot among steps `first..` of an entry at `time_ms`, if it falls in the plan.
+    fn slot(&self, time_ms: u64, first: usize) -> Option<usize> {
+        if time_ms < self.start_ms || time_ms >= self.to_ms {
+            return None;
+        }
+        usize::try_from((time_ms - self.start_ms) / self.step_ms)
+            .ok()?
+            .checked_sub(first)
+    }
+
+    /// The start of step `first + k`.
+    fn step_start(&self, first: usize, k: usize) -> u64 {
+        self.start_ms + (first + k) as u64 * self.step_ms
+    }
+
     /// The points of steps `first..first + len`, each aggregating the entries in it:
     /// min of the mins, max of the maxes, the average weighted by count. Steps without
     /// entries are gaps.
     pub fn points(&self, entries: &[Entry], first: usize, len: usize) -> Vec<HistoryPoint> {
         let len = len.min(self.count.saturating_sub(first));
-        let mut acc: Vec<Option<(Spread, Spread, u64)>> = vec![None; len];
-        for entry in entries
-            .iter()
-            .filter(|e| e.time_ms >= self.start_ms && e.time_ms < self.to_ms)
-        {
-            let slot = usize::try_from((entry.time_ms - self.start_ms) / self.step_ms)
-                .unwrap_or(usize::MAX)
-                .wrapping_sub(first);
-            let Some(cell) = acc.get_mut(slot) else {
+        type Cell = (Spread, Spread, u64, [Tally; 4]);
+        let mut acc: Vec<Option<Cell>> = vec![None; len];
+        for entry in entries {
+            let Some(cell) = self.slot(entry.time_ms, first).and_then(|k| acc.get_mut(k)) else {
                 continue;
             };
             let weight = f64::from(entry.count);
@@ -338,29 +627,32 @@ impl Plan {
                         sum(entry.in_bps),
                         sum(entry.out_bps),
                         u64::from(entry.count),
+                        tallies(&entry.errors),
                     ));
                 }
-                Some((i, o, n)) => {
+                Some((i, o, n, errors)) => {
                     for (spread, e) in [(&mut *i, entry.in_bps), (&mut *o, entry.out_bps)] {
                         spread.min = spread.min.min(e.min);
                         spread.max = spread.max.max(e.max);
                         spread.avg += e.avg * weight; // a weighted sum until the end
                     }
                     *n += u64::from(entry.count);
+                    add_errors(errors, &entry.errors);
                 }
             }
         }
         acc.into_iter()
             .enumerate()
             .map(|(k, cell)| {
-                let time_ms = self.start_ms + (first + k) as u64 * self.step_ms;
+                let time_ms = self.step_start(first, k);
                 match cell {
                     None => HistoryPoint {
                         time_ms,
                         in_bps: None,
                         out_bps: None,
+                        errors: ErrorCounters::default(),
                     },
-                    Some((mut i, mut o, n)) => {
+                    Some((mut i, mut o, n, errors)) => {
                         let n = n.max(1) as f64;
                         i.avg /= n;
                         o.avg /= n;
@@ -368,9 +660,28 @@ impl Plan {
                             time_ms,
                             in_bps: Some(i),
                             out_bps: Some(o),
+                            errors: finish_errors(&errors).map(|a| a.spread()),
                         }
                     }
                 }
+            })
+            .collect()
+    }
+
+    /// One OID's points of steps `first..first + len`, aggregated as [`Plan::points`].
+    pub fn oid_points(&self, entries: &[OidEntry], first: usize, len: usize) -> Vec<OidPoint> {
+        let len = len.min(self.count.saturating_sub(first));
+        let mut acc = vec![Tally::default(); len];
+        for entry in entries {
+            if let Some(tally) = self.slot(entry.time_ms, first).and_then(|k| acc.get_mut(k)) {
+                tally.add(&entry.value);
+            }
+        }
+        acc.iter()
+            .enumerate()
+            .map(|(k, tally)| OidPoint {
+                time_ms: self.step_start(first, k),
+                value: tally.finish().map(|a| a.spread()),
             })
             .collect()
     }
@@ -392,9 +703,15 @@ pub fn downsample(
 /// The typical time between entries: the median gap between consecutive distinct times
 /// (`None` with fewer than two).
 pub fn typical_spacing(entries: &[Entry]) -> Option<u64> {
-    let mut gaps: Vec<u64> = entries
+    typical_gap(&entries.iter().map(|e| e.time_ms).collect::<Vec<_>>())
+}
+
+/// The median gap between consecutive distinct times, in time order (`None` with fewer than
+/// two).
+pub fn typical_gap(times: &[u64]) -> Option<u64> {
+    let mut gaps: Vec<u64> = times
         .windows(2)
-        .map(|w| w[1].time_ms.saturating_sub(w[0].time_ms))
+        .map(|w| w[1].saturating_sub(w[0]))
         .filter(|g| *g > 0)
         .collect();
     if gaps.is_empty() {
@@ -534,11 +851,171 @@ mod tests {
     const DAY: u64 = 86_400_000;
 
     #[test]
+    fn queries_and_answers_round_trip_old_and_new() {
+        // A query as gateways sent them before OIDs: the interface alone.
+        let old = r#"{"schema":1,"device":"core-1","interface":"eth0","from_ms":1,"to_ms":2,"max_points":10,"page":0}"#;
+        let query: HistoryQuery = serde_json::from_str(old).expect("old query");
+        assert_eq!(query.interface, Some(InterfaceRef::Name("eth0".into())));
+        assert!(query.oids.is_empty());
+        assert_eq!(serde_json::to_string(&query).expect("json"), old);
+        // OIDs only.
+        let new = r#"{"schema":1,"device":"core-1","oids":["1.3.6.1.2.1.1.3.0"],"from_ms":1,"to_ms":2,"max_points":10,"page":0}"#;
+        let query: HistoryQuery = serde_json::from_str(new).expect("new query");
+        assert_eq!(query.interface, None);
+        assert_eq!(serde_json::to_string(&query).expect("json"), new);
+
+        let point = |errors| HistoryPoint {
+            time_ms: 5,
+            in_bps: Some(Spread::one(1.0)),
+            out_bps: None,
+            errors,
+        };
+        let answer = HistoryAnswer::Series {
+            schema: 1,
+            resolution: Resolution::Raw,
+            step_ms: 5,
+            pages: 1,
+            points: vec![
+                point(ErrorCounters {
+                    in_errors: Some(Spread::one(0.5)),
+                    out_discards: Some(Spread::one(0.0)),
+                    ..Default::default()
+                }),
+                point(ErrorCounters::default()),
+            ],
+            p95_in_bps: Some(1.0),
+            p95_out_bps: None,
+            oids: BTreeMap::from([(
+                "1.3.6.1.2.1.1.3.0".to_owned(),
+                OidSeries {
+                    kind: Some("timeticks".into()),
+                    per_second: false,
+                    points: vec![OidPoint {
+                        time_ms: 5,
+                        value: Some(Spread::one(12.0)),
+                    }],
+                },
+            )]),
+        };
+        let json = serde_json::to_value(&answer).expect("json");
+        let first = &json["points"][0];
+        assert_eq!(first["in_errors_ps"]["avg"], 0.5);
+        assert_eq!(first["out_discards_ps"]["max"], 0.0);
+        assert!(first.get("out_errors_ps").is_none(), "absent, not null");
+        assert!(json["points"][1].get("in_errors_ps").is_none());
+        assert_eq!(json["oids"]["1.3.6.1.2.1.1.3.0"]["type"], "timeticks");
+        assert_eq!(
+            serde_json::from_value::<HistoryAnswer>(json).expect("back"),
+            answer
+        );
+        // An answer of a recorder from before: no errors, no OIDs.
+        let old = r#"{"outcome":"series","schema":1,"resolution":"1m","step_ms":60000,"pages":1,
+            "points":[{"time_ms":0,"in_bps":null,"out_bps":null}],"p95_in_bps":null,"p95_out_bps":null}"#;
+        let HistoryAnswer::Series { points, oids, .. } =
+            serde_json::from_str::<HistoryAnswer>(old).expect("old answer")
+        else {
+            panic!("a series")
+        };
+        assert!(points[0].errors.is_empty() && oids.is_empty());
+    }
+
+    #[test]
+    fn series_gives_the_interfaces_rates_with_errors_and_the_oids_asked_for() {
+        use crate::device::DeviceId;
+        use crate::messages::{PolledInterface, SnmpValue, VarBind, SCHEMA_VERSION};
+        let oid = |text: &str| Oid::parse(text).expect("oid");
+        let sample = |n: u64| {
+            let vb = |text: &str, value| VarBind {
+                oid: oid(text),
+                value,
+            };
+            let c32 = |v: u64| SnmpValue::Counter32(u32::try_from(v).expect("fits"));
+            let ticks = u32::try_from(n * 1000).expect("ticks");
+            Sample {
+                schema: SCHEMA_VERSION,
+                id: n.to_string(),
+                device: DeviceId::parse("d").expect("id"),
+                time_ms: n * 10_000,
+                uptime_ticks: Some(ticks),
+                values: vec![
+                    vb("1.3.6.1.2.1.1.3.0", SnmpValue::Timeticks(ticks)),
+                    vb("1.3.6.1.2.1.31.1.1.1.6.1", SnmpValue::Counter64(n * 12_500)),
+                    vb("1.3.6.1.2.1.31.1.1.1.10.1", SnmpValue::Counter64(n * 1250)),
+                    vb("1.3.6.1.2.1.2.2.1.14.1", c32(n * 20)),
+                    vb("1.3.6.1.2.1.2.2.1.20.1", c32(0)),
+                    vb("1.3.6.1.2.1.2.2.1.13.1", c32(0)),
+                    vb("1.3.6.1.2.1.2.2.1.19.1", c32(n)),
+                    vb(
+                        "1.3.6.1.4.1.2021.4.6.0",
+                        SnmpValue::Integer(n as i64 * 1000),
+                    ),
+                ],
+                interfaces: vec![PolledInterface {
+                    index: 1,
+                    key: "eth0".into(),
+                    speed_bps: 0,
+                }],
+                duration_ms: None,
+                stats: Default::default(),
+                engine_id: None,
+            }
+        };
+        let samples: Vec<Sample> = (0..5).map(sample).collect();
+        let memory = oid("1.3.6.1.4.1.2021.4.6.0");
+        let eth0 = InterfaceRef::Index(1);
+        let (rates, values) = series(&samples, Some(&eth0), std::slice::from_ref(&memory));
+        assert_eq!(rates.len(), 3, "none from the first reading");
+        for rate in &rates {
+            assert_eq!((rate.in_bps, rate.out_bps), (10_000.0, 1000.0));
+            assert_eq!(
+                rate.errors.to_array(),
+                [Some(2.0), Some(0.0), Some(0.0), Some(0.1)]
+            );
+        }
+        assert_eq!(
+            values
+                .iter()
+                .map(|v| (v.time_ms, v.value))
+                .collect::<Vec<_>>(),
+            (0..5)
+                .map(|n| (n * 10_000, (n * 1000) as f64))
+                .collect::<Vec<_>>()
+        );
+        assert!(values
+            .iter()
+            .all(|v| v.oid == memory && v.kind == "integer"));
+        // OIDs only; nothing asked, nothing given.
+        let (rates, values) = series(&samples, None, &[]);
+        assert!(rates.is_empty() && values.is_empty());
+        // Raw values merged per period as their rollup holds them.
+        let entries: Vec<OidEntry> = [(0, 1.0), (30_000, 3.0), (61_000, 5.0)]
+            .iter()
+            .map(|&(time_ms, v)| OidEntry {
+                time_ms,
+                value: Aggregate::one(v),
+            })
+            .collect();
+        let merged = merge_oid_periods(&entries, 60_000);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(
+            merged[0].value,
+            Aggregate {
+                count: 2,
+                min: 1.0,
+                avg: 2.0,
+                max: 3.0
+            }
+        );
+        assert_eq!((merged[1].time_ms, merged[1].value.count), (60_000, 1));
+    }
+
+    #[test]
     fn downsampling_keeps_spikes_and_gaps() {
         let rate = |t: u64, v: f64| Rate {
             time_ms: t,
             in_bps: v,
             out_bps: v / 2.0,
+            errors: ErrorCounters::default(),
         };
         let rates = [
             rate(0, 10.0),
@@ -560,7 +1037,7 @@ mod tests {
         /// Downsampled points agree with a brute-force pass over the raw rates.
         #[test]
         fn downsampling_matches_brute_force(values in prop::collection::vec((0u64..100_000, 0.0f64..1e9), 0..300), max_points in 1usize..50) {
-            let mut rates: Vec<Rate> = values.iter().map(|&(t, v)| Rate { time_ms: t, in_bps: v, out_bps: v }).collect();
+            let mut rates: Vec<Rate> = values.iter().map(|&(t, v)| Rate { time_ms: t, in_bps: v, out_bps: v, errors: ErrorCounters::default() }).collect();
             rates.sort_by_key(|r| r.time_ms);
             let (step, points) = downsample(&rates, 0, 100_000, max_points);
             prop_assert!(points.len() <= max_points);
@@ -583,41 +1060,79 @@ mod tests {
         /// recorder may read either.
         #[test]
         fn rollup_answers_match_raw_answers(
-            values in prop::collection::vec((1u64..40_000, 0.0f64..1e9), 1..400),
+            values in prop::collection::vec((1u64..40_000, 0.0f64..1e9, prop::option::of(0.0f64..1e4)), 1..400),
             resolution in prop::sample::select(Resolution::ROLLUPS.to_vec()),
             max_points in 1usize..40,
         ) {
+            use crate::rollup::{InterfaceRate, OidValue, Roller, RollupLine};
+            let uptime = Oid::parse("1.3.6.1.2.1.1.3.0").expect("oid");
             let mut time = 1_764_288_000_000u64;
-            let rates: Vec<crate::rollup::InterfaceRate> = values
+            let mut oid_values = Vec::new();
+            let rates: Vec<InterfaceRate> = values
                 .iter()
-                .map(|&(gap, v)| {
+                .map(|&(gap, v, errors)| {
                     time += gap;
-                    crate::rollup::InterfaceRate { index: 1, key: "eth0".into(), time_ms: time, in_bps: v, out_bps: v / 3.0 }
+                    oid_values.push(OidValue { oid: uptime.clone(), time_ms: time, kind: "timeticks", value: v / 7.0 });
+                    InterfaceRate {
+                        index: 1,
+                        key: "eth0".into(),
+                        time_ms: time,
+                        in_bps: v,
+                        out_bps: v / 3.0,
+                        // Errors read in some steps only (a device whose setting changed).
+                        errors: ErrorCounters { in_errors: errors, out_discards: errors.map(|e| e / 2.0), ..Default::default() },
+                    }
                 })
                 .collect();
-            let mut roller = crate::rollup::Roller::new(resolution, 0);
-            let mut lines: Vec<crate::rollup::RollupLine> = rates.iter().filter_map(|r| roller.push(r)).collect();
+            let mut roller = Roller::new(resolution, 0);
+            let mut lines: Vec<RollupLine> = Vec::new();
+            for (rate, value) in rates.iter().zip(&oid_values) {
+                lines.extend(roller.push(rate));
+                lines.extend(roller.push_oid(value));
+            }
             lines.extend(roller.close());
+            // Stored and read back as a rollup file would be.
+            let lines: Vec<RollupLine> = lines
+                .iter()
+                .map(|l| serde_json::from_str(&serde_json::to_string(l).expect("json")).expect("line"))
+                .collect();
             let rolled: Vec<Entry> = lines
                 .iter()
-                .flat_map(|l| l.interfaces.iter().map(|i| Entry { time_ms: l.time_ms, count: i.count, in_bps: i.in_bps, out_bps: i.out_bps }))
+                .flat_map(|l| l.interfaces.iter().map(|i| Entry { time_ms: l.time_ms, count: i.count, in_bps: i.in_bps, out_bps: i.out_bps, errors: i.errors }))
                 .collect();
-            let raw: Vec<Entry> = rates.iter().map(|r| Entry::from(&Rate { time_ms: r.time_ms, in_bps: r.in_bps, out_bps: r.out_bps })).collect();
+            let raw: Vec<Entry> = rates.iter().map(|r| Entry::from(&Rate { time_ms: r.time_ms, in_bps: r.in_bps, out_bps: r.out_bps, errors: r.errors })).collect();
+            let key = uptime.to_string();
+            let rolled_oid: Vec<OidEntry> = lines
+                .iter()
+                .filter_map(|l| l.oids.get(&key).map(|o| OidEntry { time_ms: l.time_ms, value: o.value }))
+                .collect();
+            let raw_oid: Vec<OidEntry> = oid_values.iter().map(|v| OidEntry { time_ms: v.time_ms, value: Aggregate::one(v.value) }).collect();
             let from = rates[0].time_ms;
             let plan = Plan::new(from, time + 1, max_points, resolution.period_ms(), 1);
             prop_assert!(plan.count <= max_points);
             let (a, b) = (plan.points(&rolled, 0, plan.count), plan.points(&raw, 0, plan.count));
+            let (c, d) = (plan.oid_points(&rolled_oid, 0, plan.count), plan.oid_points(&raw_oid, 0, plan.count));
             prop_assert_eq!(a.len(), b.len());
-            for (x, y) in a.iter().zip(&b) {
+            prop_assert_eq!(c.len(), a.len());
+            prop_assert_eq!(d.len(), a.len());
+            let same = |x: Option<Spread>, y: Option<Spread>| match (x, y) {
+                (None, None) => Ok(()),
+                (Some(p), Some(q)) if (p.min, p.max) == (q.min, q.max)
+                    && (p.avg - q.avg).abs() <= q.avg.abs() * 1e-9 + 1e-6 => Ok(()),
+                _ => Err(format!("{x:?} against {y:?}")),
+            };
+            for (((x, y), z), w) in a.iter().zip(&b).zip(&c).zip(&d) {
                 prop_assert_eq!(x.time_ms, y.time_ms);
-                match (x.in_bps, y.in_bps) {
-                    (None, None) => {}
-                    (Some(p), Some(q)) => {
-                        prop_assert_eq!((p.min, p.max), (q.min, q.max));
-                        prop_assert!((p.avg - q.avg).abs() <= q.avg.abs() * 1e-9 + 1e-6);
+                prop_assert_eq!((z.time_ms, w.time_ms), (x.time_ms, x.time_ms));
+                for (p, q) in [(x.in_bps, y.in_bps), (x.out_bps, y.out_bps), (z.value, w.value)]
+                    .into_iter()
+                    .chain(x.errors.to_array().into_iter().zip(y.errors.to_array()))
+                {
+                    if let Err(why) = same(p, q) {
+                        prop_assert!(false, "{} at {}", why, x.time_ms);
                     }
-                    _ => prop_assert!(false, "a gap in one answer only"),
                 }
+                prop_assert_eq!(x.errors.out_errors, None);
             }
         }
 

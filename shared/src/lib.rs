@@ -1,9 +1,11 @@
 //! netpulse-shared: everything two or more netpulse services agree on.
 //!
+//! - [`alert`]: alert rules, channels, silences and alerts, and their validation.
 //! - [`device`]: the device model and the validation every device passes at the API edge.
 //! - [`history`]: history queries, answers, downsampling and the 95th percentile.
 //! - [`logs`]: device log entries, the syslog parser and framing, log queries.
 //! - [`interfaces`]: discovered interfaces, selection by name or index, discovery messages.
+//! - [`lease`]: leadership among several copies of a service (scheduler, alerter).
 //! - [`messages`]: the JSON messages carried over NATS, each with a schema version.
 //! - [`poll_plan`]: what one poll of a device GETs, and its poll job.
 //! - [`subjects`]: NATS subject names, stream, consumer and bucket names.
@@ -17,12 +19,14 @@
 //! - [`telemetry`]: tracing setup for the binaries.
 //! - `test_util` (feature `test-util`): real nats-server and snmpd processes for tests.
 
+pub mod alert;
 pub mod bus;
 pub mod config;
 pub mod device;
 pub mod health;
 pub mod history;
 pub mod interfaces;
+pub mod lease;
 pub mod logs;
 pub mod messages;
 pub mod poll_plan;

@@ -53,6 +53,41 @@ pub mod oids {
     pub fn if_out_octets() -> Oid {
         Oid::known(&[1, 3, 6, 1, 2, 1, 2, 2, 1, 16])
     }
+    /// IF-MIB::ifInDiscards (Counter32): received packets dropped though error-free (buffers
+    /// full, say), column without the index.
+    pub fn if_in_discards() -> Oid {
+        Oid::known(&[1, 3, 6, 1, 2, 1, 2, 2, 1, 13])
+    }
+    /// IF-MIB::ifInErrors (Counter32): received packets with errors, column without the index.
+    pub fn if_in_errors() -> Oid {
+        Oid::known(&[1, 3, 6, 1, 2, 1, 2, 2, 1, 14])
+    }
+    /// IF-MIB::ifOutDiscards (Counter32): packets dropped though error-free before sending,
+    /// column without the index.
+    pub fn if_out_discards() -> Oid {
+        Oid::known(&[1, 3, 6, 1, 2, 1, 2, 2, 1, 19])
+    }
+    /// IF-MIB::ifOutErrors (Counter32): packets that could not be sent because of errors,
+    /// column without the index.
+    pub fn if_out_errors() -> Oid {
+        Oid::known(&[1, 3, 6, 1, 2, 1, 2, 2, 1, 20])
+    }
+
+    /// Every column the poll plan reads per interface: octets (64- and 32-bit), ifOperStatus,
+    /// errors and discards.
+    pub fn interface_columns() -> [Oid; 9] {
+        [
+            if_hc_in_octets(),
+            if_hc_out_octets(),
+            if_in_octets(),
+            if_out_octets(),
+            if_oper_status(),
+            if_in_discards(),
+            if_in_errors(),
+            if_out_discards(),
+            if_out_errors(),
+        ]
+    }
 }
 
 /// How to reach a device's agent: where, which SNMP version, the credentials (secrets), the
@@ -190,6 +225,35 @@ impl SnmpValue {
             Self::Counter32(v) => Some((u64::from(*v), 32)),
             Self::Counter64(v) => Some((*v, 64)),
             _ => None,
+        }
+    }
+
+    /// The value as a number, if it is one that is not a counter: INTEGER, Gauge32 /
+    /// Unsigned32, TimeTicks (hundredths of a second).
+    pub fn as_gauge(&self) -> Option<f64> {
+        match self {
+            Self::Integer(v) => Some(*v as f64),
+            Self::Unsigned32(v) | Self::Timeticks(v) => Some(f64::from(*v)),
+            _ => None,
+        }
+    }
+
+    /// The name of the value's type as it is serialized (`counter32`, `timeticks`, ...).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Integer(_) => "integer",
+            Self::OctetString(_) => "octet_string",
+            Self::ObjectIdentifier(_) => "object_identifier",
+            Self::IpAddress(_) => "ip_address",
+            Self::Counter32(_) => "counter32",
+            Self::Unsigned32(_) => "unsigned32",
+            Self::Timeticks(_) => "timeticks",
+            Self::Opaque(_) => "opaque",
+            Self::Counter64(_) => "counter64",
+            Self::Null => "null",
+            Self::NoSuchObject => "no_such_object",
+            Self::NoSuchInstance => "no_such_instance",
+            Self::EndOfMibView => "end_of_mib_view",
         }
     }
 }
@@ -378,7 +442,92 @@ pub struct InterfaceCounters {
     pub out_octets: (u64, u32),
 }
 
+/// Error and discard counters found in a sample for one interface: each a counter reading
+/// with its width in bits (Counter32 in IF-MIB), `None` when the sample does not hold it (not
+/// polled: the device's `poll_errors` is off, or the agent lacks it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InterfaceErrors {
+    /// ifIndex.
+    pub index: u32,
+    /// ifInErrors: received packets with errors.
+    pub in_errors: Option<(u64, u32)>,
+    /// ifOutErrors: packets not sent because of errors.
+    pub out_errors: Option<(u64, u32)>,
+    /// ifInDiscards: received error-free packets dropped.
+    pub in_discards: Option<(u64, u32)>,
+    /// ifOutDiscards: error-free packets dropped before sending.
+    pub out_discards: Option<(u64, u32)>,
+}
+
+impl InterfaceErrors {
+    /// The four readings in a fixed order: in errors, out errors, in discards, out discards.
+    pub fn readings(&self) -> [Option<(u64, u32)>; 4] {
+        [
+            self.in_errors,
+            self.out_errors,
+            self.in_discards,
+            self.out_discards,
+        ]
+    }
+}
+
 impl Sample {
+    /// The error and discard counters of each interface in this sample, by ifIndex, in
+    /// ascending order: one entry per ifIndex with at least one of them.
+    pub fn interface_errors(&self) -> Vec<InterfaceErrors> {
+        use std::collections::BTreeMap;
+        let columns = [
+            oids::if_in_errors(),
+            oids::if_out_errors(),
+            oids::if_in_discards(),
+            oids::if_out_discards(),
+        ];
+        let mut by_index: BTreeMap<u32, InterfaceErrors> = BTreeMap::new();
+        for vb in &self.values {
+            let Some(counter) = vb.value.as_counter() else {
+                continue;
+            };
+            for (n, column) in columns.iter().enumerate() {
+                let Some(index) = vb.oid.index_under(column) else {
+                    continue;
+                };
+                let entry = by_index.entry(index).or_insert(InterfaceErrors {
+                    index,
+                    ..Default::default()
+                });
+                let slot = match n {
+                    0 => &mut entry.in_errors,
+                    1 => &mut entry.out_errors,
+                    2 => &mut entry.in_discards,
+                    _ => &mut entry.out_discards,
+                };
+                *slot = Some(counter);
+            }
+        }
+        by_index.into_values().collect()
+    }
+
+    /// The numeric values of this sample that are not an interface's counters or status:
+    /// sysUpTime.0 (always polled) and the device's numeric extra OIDs, in the sample's
+    /// order. Values under the interface columns of [`oids::interface_columns`] count as an
+    /// interface's when their ifIndex is one the sample covers (or the sample names no
+    /// interfaces, as older ones did not); strings, OIDs, addresses and errors are left out.
+    pub fn numeric_values(&self) -> Vec<&VarBind> {
+        let columns = oids::interface_columns();
+        let indexes: std::collections::HashSet<u32> =
+            self.interfaces.iter().map(|i| i.index).collect();
+        let covered = |index: u32| indexes.is_empty() || indexes.contains(&index);
+        self.values
+            .iter()
+            .filter(|vb| vb.value.as_counter().is_some() || vb.value.as_gauge().is_some())
+            .filter(|vb| {
+                !columns
+                    .iter()
+                    .any(|c| vb.oid.index_under(c).is_some_and(covered))
+            })
+            .collect()
+    }
+
     /// The octet counters of each interface in this sample, by ifIndex, in ascending order.
     /// 64-bit counters are preferred; 32-bit ones are used where only they are present.
     pub fn interface_counters(&self) -> Vec<InterfaceCounters> {
@@ -557,6 +706,97 @@ mod tests {
     fn messages_with_unsafe_device_ids_are_refused() {
         let text = r#"{"schema":1,"id":"x","device":"../../etc","time_ms":1,"uptime_ticks":null,"values":[]}"#;
         assert!(serde_json::from_str::<Sample>(text).is_err());
+    }
+
+    fn varbind(oid_text: &str, value: SnmpValue) -> VarBind {
+        VarBind {
+            oid: oid(oid_text),
+            value,
+        }
+    }
+
+    #[test]
+    fn interface_errors_are_decoded_per_index() {
+        let mut s = sample();
+        s.values.extend([
+            varbind("1.3.6.1.2.1.2.2.1.14.1", SnmpValue::Counter32(7)),
+            varbind("1.3.6.1.2.1.2.2.1.20.1", SnmpValue::Counter32(8)),
+            varbind("1.3.6.1.2.1.2.2.1.13.1", SnmpValue::Counter32(9)),
+            varbind("1.3.6.1.2.1.2.2.1.19.1", SnmpValue::Counter32(u32::MAX)),
+            // Interface 3: the agent lacks ifOutDiscards, and ifInErrors is no counter.
+            varbind("1.3.6.1.2.1.2.2.1.14.3", SnmpValue::Integer(5)),
+            varbind("1.3.6.1.2.1.2.2.1.20.3", SnmpValue::Counter32(1)),
+            varbind("1.3.6.1.2.1.2.2.1.19.3", SnmpValue::NoSuchInstance),
+            // Not an interface's column (ifInUnknownProtos), nor a table row.
+            varbind("1.3.6.1.2.1.2.2.1.15.1", SnmpValue::Counter32(3)),
+            varbind("1.3.6.1.2.1.2.2.1.14", SnmpValue::Counter32(3)),
+        ]);
+        assert_eq!(
+            s.interface_errors(),
+            vec![
+                InterfaceErrors {
+                    index: 1,
+                    in_errors: Some((7, 32)),
+                    out_errors: Some((8, 32)),
+                    in_discards: Some((9, 32)),
+                    out_discards: Some((u64::from(u32::MAX), 32)),
+                },
+                InterfaceErrors {
+                    index: 3,
+                    in_errors: None,
+                    out_errors: Some((1, 32)),
+                    in_discards: None,
+                    out_discards: None,
+                },
+            ]
+        );
+        assert_eq!(
+            s.interface_errors()[0].readings()[3],
+            Some((u64::from(u32::MAX), 32))
+        );
+        // Without error counters (poll_errors off, or an older sample): nothing.
+        assert!(sample().interface_errors().is_empty());
+    }
+
+    #[test]
+    fn numeric_values_leave_out_the_interfaces_columns() {
+        let mut s = sample();
+        s.interfaces = vec![PolledInterface {
+            index: 1,
+            key: "eth0".into(),
+            speed_bps: 0,
+        }];
+        s.values.extend([
+            varbind("1.3.6.1.2.1.2.2.1.8.1", SnmpValue::Integer(1)),
+            varbind("1.3.6.1.2.1.2.2.1.14.1", SnmpValue::Counter32(7)),
+            // Columns of an interface the sample does not cover are extra OIDs.
+            varbind("1.3.6.1.2.1.2.2.1.8.4", SnmpValue::Integer(2)),
+            varbind("1.3.6.1.4.1.2021.10.1.5.1", SnmpValue::Integer(42)),
+            varbind("1.3.6.1.2.1.6.9.0", SnmpValue::Unsigned32(12)),
+            varbind("1.3.6.1.2.1.4.3.0", SnmpValue::Counter32(99)),
+            varbind("1.3.6.1.2.1.1.1.0", SnmpValue::OctetString("7".into())),
+            varbind("1.3.6.1.2.1.1.2.0", SnmpValue::NoSuchObject),
+        ]);
+        let found: Vec<(String, &str)> = s
+            .numeric_values()
+            .iter()
+            .map(|vb| (vb.oid.to_string(), vb.value.type_name()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("1.3.6.1.2.1.1.3.0".to_owned(), "timeticks"),
+                ("1.3.6.1.2.1.2.2.1.8.4".to_owned(), "integer"),
+                ("1.3.6.1.4.1.2021.10.1.5.1".to_owned(), "integer"),
+                ("1.3.6.1.2.1.6.9.0".to_owned(), "unsigned32"),
+                ("1.3.6.1.2.1.4.3.0".to_owned(), "counter32"),
+            ]
+        );
+        // Type names are the serialized ones.
+        for vb in &s.values {
+            let json = serde_json::to_value(vb).expect("json");
+            assert_eq!(json["type"], vb.value.type_name());
+        }
     }
 
     #[test]

@@ -9,7 +9,9 @@ use crate::messages::{oids, AgentTarget, PollJob, PolledInterface, SCHEMA_VERSIO
 /// What one poll of `device` GETs, and the interfaces it covers.
 ///
 /// sysUpTime.0 first; then for each selected interface its octet counters (64-bit where the
-/// device has them and speaks v2c/v3, else 32-bit) and ifOperStatus; then the extra OIDs.
+/// device has them and speaks v2c/v3, else 32-bit), ifOperStatus and, unless the device's
+/// `poll_errors` is off, its error and discard counters (ifInDiscards, ifInErrors,
+/// ifOutDiscards, ifOutErrors: Counter32 only in IF-MIB); then the extra OIDs.
 /// Static columns (names, speeds) come from discovery, not from every poll. Before the first
 /// discovery only interfaces chosen by ifIndex can be polled.
 pub fn plan(
@@ -28,6 +30,16 @@ pub fn plan(
         list.push(in_col.child(index));
         list.push(out_col.child(index));
         list.push(oids::if_oper_status().child(index));
+        if device.poll_errors {
+            for column in [
+                oids::if_in_discards(),
+                oids::if_in_errors(),
+                oids::if_out_discards(),
+                oids::if_out_errors(),
+            ] {
+                list.push(column.child(index));
+            }
+        }
         covered.push(PolledInterface {
             index,
             key,
@@ -107,12 +119,40 @@ mod tests {
                 "1.3.6.1.2.1.31.1.1.1.6.1",
                 "1.3.6.1.2.1.31.1.1.1.10.1",
                 "1.3.6.1.2.1.2.2.1.8.1",
+                "1.3.6.1.2.1.2.2.1.13.1",
+                "1.3.6.1.2.1.2.2.1.14.1",
+                "1.3.6.1.2.1.2.2.1.19.1",
+                "1.3.6.1.2.1.2.2.1.20.1",
                 "1.3.6.1.2.1.31.1.1.1.6.2",
                 "1.3.6.1.2.1.31.1.1.1.10.2",
                 "1.3.6.1.2.1.2.2.1.8.2",
+                "1.3.6.1.2.1.2.2.1.13.2",
+                "1.3.6.1.2.1.2.2.1.14.2",
+                "1.3.6.1.2.1.2.2.1.19.2",
+                "1.3.6.1.2.1.2.2.1.20.2",
                 "1.3.6.1.2.1.1.5.0",
             ]
         );
+    }
+
+    #[test]
+    fn error_counters_are_left_out_when_the_device_turns_them_off() {
+        let d = device(
+            r#"{"name": "a", "address": "192.0.2.1", "version": "1", "interfaces": [3],
+                "poll_errors": false}"#,
+        );
+        let (oids, covered) = plan(&d, None);
+        let list: Vec<String> = oids.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            list,
+            [
+                "1.3.6.1.2.1.1.3.0",
+                "1.3.6.1.2.1.2.2.1.10.3",
+                "1.3.6.1.2.1.2.2.1.16.3",
+                "1.3.6.1.2.1.2.2.1.8.3",
+            ]
+        );
+        assert_eq!(covered.len(), 1);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Counter math: how much a counter moved between two readings, and the bit rate it implies.
+//! Counter math: how much a counter moved between two readings, and the bit rate (octet
+//! counters), packet rate (error and discard counters) or plain rate per second it implies.
 //!
 //! SNMP octet counters only grow, wrapping to 0 after 2^32 - 1 (Counter32) or 2^64 - 1
 //! (Counter64). Between two readings netpulse computes the rate, or an explicit gap saying why
@@ -56,9 +57,9 @@ pub fn restarted(before: u32, after: u32) -> bool {
     after < before && !wrapped
 }
 
-/// Bits per second between two readings of one octet counter, or why there is none.
-/// `speed_bps` is the interface's speed when known (0 = unknown).
-pub fn bits_per_second(prev: &Reading, cur: &Reading, speed_bps: u64) -> Result<f64, Gap> {
+/// How far a counter moved between two readings and over how many seconds, or why the two
+/// readings cannot be compared (width change, out of order, agent restart).
+fn moved(prev: &Reading, cur: &Reading) -> Result<(u64, f64), Gap> {
     if prev.bits != cur.bits {
         return Err(Gap::WidthChange);
     }
@@ -71,7 +72,42 @@ pub fn bits_per_second(prev: &Reading, cur: &Reading, speed_bps: u64) -> Result<
         }
     }
     let delta = counter_delta(prev.value, cur.value, cur.bits);
-    let seconds = (cur.time_ms - prev.time_ms) as f64 / 1000.0;
+    Ok((delta, (cur.time_ms - prev.time_ms) as f64 / 1000.0))
+}
+
+/// Counts per second between two readings of any counter (wraps, restarts and width changes
+/// handled as for octets), with no bound on the rate: for counters whose meaning netpulse
+/// does not know, such as a device's extra OIDs.
+pub fn per_second(prev: &Reading, cur: &Reading) -> Result<f64, Gap> {
+    let (delta, seconds) = moved(prev, cur)?;
+    Ok(delta as f64 / seconds)
+}
+
+/// Bits in the shortest frame a link carries (a 64-octet Ethernet frame): no interface sees
+/// more packets per second than its speed over this.
+pub const MIN_FRAME_BITS: f64 = 512.0;
+
+/// Packets per second between two readings of a packet counter (ifInErrors, ifOutDiscards,
+/// ...), or why there is none: as [`bits_per_second`], a rate above one shortest frame per
+/// [`MIN_FRAME_BITS`] of the interface's speed (or of any link's) is a discontinuity.
+pub fn packets_per_second(prev: &Reading, cur: &Reading, speed_bps: u64) -> Result<f64, Gap> {
+    let (delta, seconds) = moved(prev, cur)?;
+    let pps = delta as f64 / seconds;
+    let speed = if speed_bps > 0 {
+        speed_bps as f64 * 1.05
+    } else {
+        MAX_PLAUSIBLE_BPS
+    };
+    if pps > speed.min(MAX_PLAUSIBLE_BPS) / MIN_FRAME_BITS {
+        return Err(Gap::Impossible);
+    }
+    Ok(pps)
+}
+
+/// Bits per second between two readings of one octet counter, or why there is none.
+/// `speed_bps` is the interface's speed when known (0 = unknown).
+pub fn bits_per_second(prev: &Reading, cur: &Reading, speed_bps: u64) -> Result<f64, Gap> {
+    let (delta, seconds) = moved(prev, cur)?;
     let bps = delta as f64 * 8.0 / seconds;
     // Polls are not instantaneous: allow a little over the nominal speed.
     let limit = if speed_bps > 0 {
@@ -178,6 +214,45 @@ mod tests {
         assert_eq!(
             bits_per_second(&r(0, 1, 0, 64), &r(1000, 101, 2_000_000, 64), 10_000_000),
             Err(Gap::Impossible)
+        );
+    }
+
+    #[test]
+    fn packet_rates_wrap_restart_and_refuse_discontinuities() {
+        // 30 errors in 10 s.
+        assert_eq!(
+            packets_per_second(&r(0, 0, 100, 32), &r(10_000, 1000, 130, 32), 0),
+            Ok(3.0)
+        );
+        // A Counter32 wrap.
+        let near_top = r(0, 0, u64::from(u32::MAX) - 9, 32);
+        assert_eq!(
+            packets_per_second(&near_top, &r(10_000, 1000, 10, 32), 1_000_000_000),
+            Ok(2.0)
+        );
+        // The agent rebooted: its counters started again.
+        assert_eq!(
+            packets_per_second(&r(0, 50_000, 9_000, 32), &r(10_000, 100, 3, 32), 0),
+            Err(Gap::Restart)
+        );
+        // Counters cleared without a reboot on a 1 Gb/s link: a wrap would mean some
+        // 400 million packets a second, more than the link carries.
+        assert_eq!(
+            packets_per_second(&r(0, 1, 9_000, 32), &r(10_000, 1001, 3, 32), 1_000_000_000),
+            Err(Gap::Impossible)
+        );
+        // Unknown counters: no bound, but restarts still count.
+        assert_eq!(
+            per_second(&r(0, 1, 9_000, 32), &r(10_000, 1001, 3, 32)),
+            Ok((f64::from(u32::MAX) - 8_996.0) / 10.0)
+        );
+        assert_eq!(
+            per_second(&r(0, 500, 9_000, 64), &r(10_000, 100, 3, 64)),
+            Err(Gap::Restart)
+        );
+        assert_eq!(
+            per_second(&r(0, 1, 9_000, 32), &r(10_000, 2, 3, 64)),
+            Err(Gap::WidthChange)
         );
     }
 

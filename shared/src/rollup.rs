@@ -1,15 +1,17 @@
 //! Rates per interface and their rollups, as RRD-based tools keep them: per period (one
 //! minute, five minutes, one hour) and interface, the min, average and max of the rates whose
-//! step ended in the period and how many there were. The recorder writes them; history queries
-//! over long ranges read them instead of the raw samples.
+//! step ended in the period and how many there were; likewise for the interface's errors and
+//! discards per second and for the device's numeric extra OIDs. The recorder writes them;
+//! history queries over long ranges read them instead of the raw samples.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use crate::history::Spread;
+use crate::device::Oid;
+use crate::history::{Aggregate, ErrorCounters, Spread, Tally};
 use crate::messages::Sample;
-use crate::rate::{bits_per_second, Gap, Reading};
+use crate::rate::{bits_per_second, packets_per_second, per_second, Gap, Reading};
 
 /// How finely history is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -73,6 +75,24 @@ pub struct InterfaceRate {
     pub in_bps: f64,
     /// Sent bits per second.
     pub out_bps: f64,
+    /// Errors and discards per second over the same step, where both of its samples hold
+    /// the counter and it gives a rate (see [`packets_per_second`]).
+    pub errors: ErrorCounters<f64>,
+}
+
+/// One value of a numeric extra OID (see [`Sample::numeric_values`]): gauges, integers and
+/// timeticks as read; counters as their rate per second since the OID's previous reading
+/// (none for the first, or across an agent restart or a width change).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OidValue {
+    /// The OID.
+    pub oid: Oid,
+    /// When it was read, Unix milliseconds.
+    pub time_ms: u64,
+    /// Its SNMP type (`timeticks`, `counter64`, ...).
+    pub kind: &'static str,
+    /// The value, or the rate per second for a counter.
+    pub value: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +101,8 @@ struct LastReading {
     uptime_ticks: Option<u32>,
     in_octets: (u64, u32),
     out_octets: (u64, u32),
+    /// In [`crate::messages::InterfaceErrors::readings`] order.
+    errors: [Option<(u64, u32)>; 4],
 }
 
 /// Unchanged counters are taken for an agent's cached answer, while its cache period is not
@@ -163,6 +185,10 @@ pub struct Stepped {
     /// The counters had not moved since the previous sample, sooner than the agent's cache
     /// period: a cached answer, whose rate is known once the counters move.
     pub cached: bool,
+    /// Values of the numeric extra OIDs, in time order. Those of cached readings wait with
+    /// their rates and come with them, so that everything a step gives is later than what
+    /// the steps before gave.
+    pub oids: Vec<OidValue>,
 }
 
 /// The device-wide state of a [`RateTracker`].
@@ -177,6 +203,8 @@ struct DeviceState {
     anchor_fresh: bool,
     /// Times of the cached readings since the anchor, waiting for their rate.
     pending: Vec<u64>,
+    /// OID values of those cached readings, waiting with them.
+    pending_oids: Vec<OidValue>,
     cache: CacheLearner,
 }
 
@@ -190,6 +218,8 @@ struct DeviceState {
 #[derive(Debug, Clone, Default)]
 pub struct RateTracker {
     last: HashMap<String, LastReading>,
+    /// The latest reading of each counter among the extra OIDs.
+    oid_counters: HashMap<Oid, Reading>,
     device: DeviceState,
 }
 
@@ -209,20 +239,54 @@ impl RateTracker {
         self.device.cache.period_ms()
     }
 
-    /// Everything this sample gives: its rates, its gaps, and whether it was a cached
-    /// reading. A sample not later than the previous one is ignored.
+    /// The values of a sample's numeric extra OIDs, counters as rates per second.
+    fn oid_values(&mut self, sample: &Sample) -> Vec<OidValue> {
+        let mut values = Vec::new();
+        for vb in sample.numeric_values() {
+            let value = match (vb.value.as_gauge(), vb.value.as_counter()) {
+                (Some(value), _) => Some(value),
+                (None, Some((value, bits))) => {
+                    let now = Reading {
+                        time_ms: sample.time_ms,
+                        uptime_ticks: sample.uptime_ticks,
+                        value,
+                        bits,
+                    };
+                    self.oid_counters
+                        .insert(vb.oid.clone(), now)
+                        .and_then(|before| per_second(&before, &now).ok())
+                }
+                (None, None) => None,
+            };
+            if let Some(value) = value {
+                values.push(OidValue {
+                    oid: vb.oid.clone(),
+                    time_ms: sample.time_ms,
+                    kind: vb.value.type_name(),
+                    value,
+                });
+            }
+        }
+        values
+    }
+
+    /// Everything this sample gives: its rates, its gaps, whether it was a cached reading,
+    /// and its extra OIDs' values. A sample not later than the previous one is ignored.
     pub fn step_all(&mut self, sample: &Sample) -> Stepped {
         let counters = sample.interface_counters();
-        let state = &mut self.device;
         let mut out = Stepped::default();
-        let (previous_ms, unchanged) = match &state.previous {
+        let (previous_ms, unchanged) = match &self.device.previous {
             Some((time, _)) if *time >= sample.time_ms => return out,
             Some((time, before)) => (Some(*time), *before == counters),
             None => (None, false),
         };
+        let oids = self.oid_values(sample);
+        let state = &mut self.device;
         if counters.is_empty() {
             // No counters: nothing to rate, nothing cached.
             state.previous = Some((sample.time_ms, counters));
+            out.oids = std::mem::take(&mut state.pending_oids);
+            out.oids.extend(oids);
             return out;
         }
         let gap_ms = previous_ms.map_or(0, |p| sample.time_ms - p);
@@ -233,6 +297,7 @@ impl RateTracker {
             state.cache.unchanged();
             if age_ms < state.cache.hold_ms() {
                 state.pending.push(sample.time_ms);
+                state.pending_oids.extend(oids);
                 out.cached = true;
                 return out;
             }
@@ -244,8 +309,11 @@ impl RateTracker {
         // from over a shorter time than any cache, its rate could be several times too high.
         let trusted = state.anchor_fresh || age_ms >= UNLEARNED_HOLD_MS;
         let pending = std::mem::take(&mut state.pending);
+        out.oids = std::mem::take(&mut state.pending_oids);
+        out.oids.extend(oids);
         state.anchor_ms = sample.time_ms;
         state.anchor_fresh = previous_ms.is_some();
+        let errors = sample.interface_errors();
         for now in &counters {
             let polled = sample.interfaces.iter().find(|p| p.index == now.index);
             let key = polled.map_or_else(|| format!("#{}", now.index), |p| p.key.clone());
@@ -255,6 +323,9 @@ impl RateTracker {
                 uptime_ticks: sample.uptime_ticks,
                 in_octets: now.in_octets,
                 out_octets: now.out_octets,
+                errors: errors
+                    .binary_search_by_key(&now.index, |e| e.index)
+                    .map_or([None; 4], |at| errors[at].readings()),
             };
             let Some(before) = self.last.insert(key.clone(), reading) else {
                 continue;
@@ -280,6 +351,21 @@ impl RateTracker {
             );
             match (inbound, outbound) {
                 (Ok(in_bps), Ok(out_bps)) => {
+                    let mut rates = [None; 4];
+                    for (rate, (earlier, later)) in rates
+                        .iter_mut()
+                        .zip(before.errors.iter().zip(reading.errors))
+                    {
+                        if let (Some(earlier), Some(later)) = (earlier, later) {
+                            *rate = packets_per_second(
+                                &at(&before, *earlier),
+                                &at(&reading, later),
+                                speed,
+                            )
+                            .ok();
+                        }
+                    }
+                    let errors = ErrorCounters::from_array(rates);
                     let times = pending.iter().filter(|&&t| t > before.time_ms);
                     for &time_ms in times.chain([&sample.time_ms]) {
                         out.rates.push(InterfaceRate {
@@ -288,6 +374,7 @@ impl RateTracker {
                             time_ms,
                             in_bps,
                             out_bps,
+                            errors,
                         });
                     }
                 }
@@ -314,6 +401,21 @@ pub struct InterfaceRollup {
     /// Sent bits per second.
     #[serde(rename = "out")]
     pub out_bps: Spread,
+    /// Errors and discards per second, each with its count (`in_errors_ps`, ...; absent
+    /// when none was read in the period, and in lines written before they were polled).
+    #[serde(flatten)]
+    pub errors: ErrorCounters<Aggregate>,
+}
+
+/// One extra OID's aggregate over one period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OidRollup {
+    /// Its SNMP type, as of its latest value in the period (counters are rates per second).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Count, min, average and max of its values.
+    #[serde(flatten)]
+    pub value: Aggregate,
 }
 
 /// One period of one device: a line of a rollup file.
@@ -325,6 +427,10 @@ pub struct RollupLine {
     pub step_ms: u64,
     /// Every interface with at least one rate in the period.
     pub interfaces: Vec<InterfaceRollup>,
+    /// Every numeric extra OID (sysUpTime.0 included) with a value in the period, by dotted
+    /// OID (absent in lines written before extra OIDs were rolled up).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub oids: BTreeMap<String, OidRollup>,
 }
 
 #[derive(Debug, Clone)]
@@ -333,15 +439,27 @@ struct Accumulator {
     count: u32,
     in_bps: (f64, f64, f64),
     out_bps: (f64, f64, f64),
+    errors: [Tally; 4],
 }
 
 impl Accumulator {
     fn new(rate: &InterfaceRate) -> Self {
+        let mut errors = [Tally::default(); 4];
+        Self::add_errors(&mut errors, rate);
         Self {
             index: rate.index,
             count: 1,
             in_bps: (rate.in_bps, rate.in_bps, rate.in_bps),
             out_bps: (rate.out_bps, rate.out_bps, rate.out_bps),
+            errors,
+        }
+    }
+
+    fn add_errors(errors: &mut [Tally; 4], rate: &InterfaceRate) {
+        for (tally, value) in errors.iter_mut().zip(rate.errors.to_array()) {
+            if let Some(value) = value {
+                tally.add(&Aggregate::one(value));
+            }
         }
     }
 
@@ -356,6 +474,7 @@ impl Accumulator {
             acc.1 += v;
             acc.2 = acc.2.max(v);
         }
+        Self::add_errors(&mut self.errors, rate);
     }
 
     fn finish(self, key: String) -> InterfaceRollup {
@@ -371,17 +490,28 @@ impl Accumulator {
             count: self.count,
             in_bps: spread(self.in_bps),
             out_bps: spread(self.out_bps),
+            errors: ErrorCounters::from_array(self.errors.map(|t| t.finish())),
         }
     }
 }
 
-/// Aggregates one device's rates (in time order) into periods of one resolution.
+/// The period being aggregated.
+#[derive(Debug, Clone)]
+struct OpenPeriod {
+    start: u64,
+    interfaces: BTreeMap<String, Accumulator>,
+    /// Per OID: the type of its latest value, and its values.
+    oids: BTreeMap<Oid, (&'static str, Tally)>,
+}
+
+/// Aggregates one device's rates and OID values (in time order) into periods of one
+/// resolution.
 #[derive(Debug, Clone)]
 pub struct Roller {
     resolution: Resolution,
     /// Periods starting before this are written already: their rates are ignored.
     done_until_ms: u64,
-    open: Option<(u64, BTreeMap<String, Accumulator>)>,
+    open: Option<OpenPeriod>,
 }
 
 impl Roller {
@@ -399,44 +529,95 @@ impl Roller {
         self.done_until_ms
     }
 
-    /// Adds a rate; returns the previous period when this rate starts a later one.
-    pub fn push(&mut self, rate: &InterfaceRate) -> Option<RollupLine> {
+    /// The open period for something at `time_ms`, opening it (and closing the previous
+    /// one, returned) when it is later; `None` for a time whose period is closed already.
+    fn period_for(&mut self, time_ms: u64) -> Option<(&mut OpenPeriod, Option<RollupLine>)> {
         let period = self.resolution.period_ms();
-        let start = rate.time_ms - rate.time_ms % period;
+        let start = time_ms - time_ms % period;
         if start < self.done_until_ms {
             return None;
         }
         let mut closed = None;
-        match &mut self.open {
-            Some((open, _)) if *open > start => return None,
-            Some((open, _)) if *open == start => {}
+        match &self.open {
+            Some(open) if open.start > start => return None,
+            Some(open) if open.start == start => {}
             _ => {
                 closed = self.close();
-                self.open = Some((start, BTreeMap::new()));
+                self.open = Some(OpenPeriod {
+                    start,
+                    interfaces: BTreeMap::new(),
+                    oids: BTreeMap::new(),
+                });
             }
         }
-        if let Some((_, interfaces)) = &mut self.open {
-            match interfaces.get_mut(&rate.key) {
-                Some(acc) => acc.add(rate),
-                None => {
-                    interfaces.insert(rate.key.clone(), Accumulator::new(rate));
-                }
+        self.open.as_mut().map(|open| (open, closed))
+    }
+
+    /// Adds a rate; returns the previous period when this rate starts a later one.
+    pub fn push(&mut self, rate: &InterfaceRate) -> Option<RollupLine> {
+        let (open, closed) = self.period_for(rate.time_ms)?;
+        match open.interfaces.get_mut(&rate.key) {
+            Some(acc) => acc.add(rate),
+            None => {
+                open.interfaces
+                    .insert(rate.key.clone(), Accumulator::new(rate));
             }
+        }
+        closed
+    }
+
+    /// Adds an extra OID's value; returns the previous period when it starts a later one.
+    pub fn push_oid(&mut self, value: &OidValue) -> Option<RollupLine> {
+        let (open, closed) = self.period_for(value.time_ms)?;
+        let (kind, tally) = open.oids.entry(value.oid.clone()).or_default();
+        *kind = value.kind;
+        tally.add(&Aggregate::one(value.value));
+        closed
+    }
+
+    /// Adds everything a sample gave (see [`RateTracker::step_all`]), in time order;
+    /// returns the periods it closes.
+    pub fn push_step(&mut self, step: &Stepped) -> Vec<RollupLine> {
+        let mut closed = Vec::new();
+        let mut oids = step.oids.iter().peekable();
+        for rate in &step.rates {
+            while let Some(value) = oids.next_if(|v| v.time_ms < rate.time_ms) {
+                closed.extend(self.push_oid(value));
+            }
+            closed.extend(self.push(rate));
+        }
+        for value in oids {
+            closed.extend(self.push_oid(value));
         }
         closed
     }
 
     /// Closes the open period, if any.
     pub fn close(&mut self) -> Option<RollupLine> {
-        let (start, interfaces) = self.open.take()?;
+        let open = self.open.take()?;
         let step_ms = self.resolution.period_ms();
-        self.done_until_ms = start + step_ms;
+        self.done_until_ms = open.start + step_ms;
         Some(RollupLine {
-            time_ms: start,
+            time_ms: open.start,
             step_ms,
-            interfaces: interfaces
+            interfaces: open
+                .interfaces
                 .into_iter()
                 .map(|(key, acc)| acc.finish(key))
+                .collect(),
+            oids: open
+                .oids
+                .into_iter()
+                .filter_map(|(oid, (kind, tally))| {
+                    let value = tally.finish()?;
+                    Some((
+                        oid.to_string(),
+                        OidRollup {
+                            kind: kind.to_owned(),
+                            value,
+                        },
+                    ))
+                })
                 .collect(),
         })
     }
@@ -613,6 +794,221 @@ mod tests {
         // Counters that move from one second to the next show there is no cache to wait for.
         assert_eq!(zeros, 7, "zero rates");
         assert_eq!(tracker.cache_period_ms(), None);
+    }
+
+    /// `sample` with interface `index`'s error and discard counters (in errors, out errors,
+    /// in discards, out discards) as Counter32 values.
+    fn with_errors(mut sample: Sample, index: u32, counters: [u32; 4]) -> Sample {
+        for (column, value) in [14, 20, 13, 19].into_iter().zip(counters) {
+            sample.values.push(VarBind {
+                oid: Oid::parse(&format!("1.3.6.1.2.1.2.2.1.{column}.{index}")).expect("oid"),
+                value: SnmpValue::Counter32(value),
+            });
+        }
+        sample
+    }
+
+    fn with_value(mut sample: Sample, oid: &str, value: SnmpValue) -> Sample {
+        sample.values.push(VarBind {
+            oid: Oid::parse(oid).expect("oid"),
+            value,
+        });
+        sample
+    }
+
+    #[test]
+    fn errors_and_discards_get_rates_per_second_like_the_octets() {
+        let mut tracker = RateTracker::default();
+        let at = |t: u64, octets: u64, errors: [u32; 4]| {
+            with_errors(sample(t, &[(1, "eth0", octets, octets)]), 1, errors)
+        };
+        let top = u32::MAX - 4;
+        assert!(tracker.step(&at(0, 0, [0, 0, 0, 0])).is_empty());
+        assert!(tracker.step(&at(10_000, 1000, [0, 0, 0, top])).is_empty());
+        // 10 s later: 50 errors in (5/s), none out, 20 discards in (2/s), and ifOutDiscards
+        // wrapped past 2^32 by 15 (1.5/s).
+        let rates = tracker.step(&at(20_000, 2000, [50, 0, 20, 10]));
+        assert_eq!(rates.len(), 1);
+        assert_eq!(
+            rates[0].errors.to_array(),
+            [Some(5.0), Some(0.0), Some(2.0), Some(1.5)]
+        );
+        // Polled without them (the device's poll_errors turned off): no error rates, the
+        // octet rates as before.
+        let rates = tracker.step(&sample(30_000, &[(1, "eth0", 3000, 3000)]));
+        assert_eq!(rates[0].in_bps, 800.0);
+        assert!(rates[0].errors.is_empty());
+        // Back on: the first step has no earlier reading to count from.
+        assert!(tracker.step(&at(40_000, 4000, [60, 0, 20, 10]))[0]
+            .errors
+            .is_empty());
+        let rates = tracker.step(&at(50_000, 5000, [70, 0, 20, 10]));
+        assert_eq!(rates[0].errors.in_errors, Some(1.0));
+        // Counters cleared on the device without a reboot: octets that went back look like a
+        // wrap of a 64-bit counter, impossible, so the whole step is a gap...
+        let step = tracker.step_all(&at(60_000, 10, [1, 0, 0, 0]));
+        assert!(step.rates.is_empty());
+        assert_eq!(step.gaps, [(1, Gap::Impossible)]);
+        // ...and an agent that rebooted gives no rate either, errors included.
+        let mut rebooted = at(70_000, 20, [0, 0, 0, 0]);
+        rebooted.uptime_ticks = Some(5);
+        let step = tracker.step_all(&rebooted);
+        assert_eq!(step.gaps, [(1, Gap::Restart)]);
+        // Only the error counters jumped (cleared, on a 100 Mb/s link): those are dropped
+        // as discontinuities, the rest stay.
+        let on_fast_ethernet = |t: u64, octets: u64, errors: u32| {
+            let mut s = at(t, octets, [errors, 0, 0, 0]);
+            s.uptime_ticks = Some(u32::try_from(t / 10 - 6995).expect("ticks"));
+            s.interfaces[0].speed_bps = 100_000_000;
+            s
+        };
+        assert_eq!(
+            tracker.step(&on_fast_ethernet(80_000, 1020, 0))[0].in_bps,
+            800.0
+        );
+        assert_eq!(
+            tracker.step(&on_fast_ethernet(90_000, 2020, 3))[0]
+                .errors
+                .in_errors,
+            Some(0.3)
+        );
+        let rates = tracker.step(&on_fast_ethernet(100_000, 3020, 1));
+        assert_eq!(rates[0].in_bps, 800.0);
+        assert_eq!(rates[0].errors.in_errors, None, "cleared: no rate");
+        assert_eq!(rates[0].errors.out_errors, Some(0.0));
+    }
+
+    #[test]
+    fn cached_readings_give_their_errors_the_rate_the_next_fresh_one_gives() {
+        let mut tracker = RateTracker::default();
+        let at = |t: u64, octets: u64, errors: u32| {
+            with_errors(
+                sample(t, &[(1, "eth0", octets, octets)]),
+                1,
+                [errors, 0, 0, 0],
+            )
+        };
+        tracker.step(&at(0, 0, 0));
+        tracker.step(&at(1000, 100, 4));
+        // Cached for two readings, then 6 s of movement at once.
+        assert!(tracker.step_all(&at(2000, 100, 4)).cached);
+        assert!(tracker.step_all(&at(3000, 100, 4)).cached);
+        let rates = tracker.step(&at(4000, 400, 10));
+        assert_eq!(
+            rates
+                .iter()
+                .map(|r| (r.time_ms, r.errors.in_errors))
+                .collect::<Vec<_>>(),
+            [(2000, Some(2.0)), (3000, Some(2.0)), (4000, Some(2.0))]
+        );
+    }
+
+    #[test]
+    fn extra_oids_give_values_and_counter_rates_in_time_order() {
+        let mut tracker = RateTracker::default();
+        let gauge = "1.3.6.1.4.1.2021.10.1.5.1";
+        let counter = "1.3.6.1.2.1.4.3.0";
+        let at = |t: u64, octets: u64, load: i64, packets: u64| {
+            let s = sample(t, &[(1, "eth0", octets, octets)]);
+            let s = with_value(s, gauge, SnmpValue::Integer(load));
+            let s = with_value(s, counter, SnmpValue::Counter64(packets));
+            with_value(s, "1.3.6.1.2.1.1.5.0", SnmpValue::OctetString("r1".into()))
+        };
+        let values = |step: &Stepped| -> Vec<(u64, String, f64)> {
+            step.oids
+                .iter()
+                .map(|v| (v.time_ms, v.oid.to_string(), v.value))
+                .collect()
+        };
+        // The first reading: the gauge; no counter rate yet, and no string.
+        let first = tracker.step_all(&at(0, 0, 7, 100));
+        assert_eq!(values(&first), [(0, gauge.to_owned(), 7.0)]);
+        assert_eq!(first.oids[0].kind, "integer");
+        let second = tracker.step_all(&at(1000, 100, 8, 150));
+        assert_eq!(values(&second)[1], (1000, counter.to_owned(), 50.0));
+        assert_eq!(second.oids[1].kind, "counter64");
+        // A cached reading holds its values back until the counters move again.
+        let cached = tracker.step_all(&at(2000, 100, 9, 250));
+        assert!(cached.cached && cached.oids.is_empty());
+        let fresh = tracker.step_all(&at(3000, 400, 10, 270));
+        assert_eq!(
+            values(&fresh),
+            [
+                (2000, gauge.to_owned(), 9.0),
+                (2000, counter.to_owned(), 100.0),
+                (3000, gauge.to_owned(), 10.0),
+                (3000, counter.to_owned(), 20.0),
+            ]
+        );
+        // The agent rebooted: no counter rate across it; the gauge still has its value.
+        let mut rebooted = at(4000, 5, 11, 3);
+        rebooted.uptime_ticks = Some(1);
+        let after = values(&tracker.step_all(&rebooted));
+        assert!(after.iter().all(|v| v.1 != counter), "{after:?}");
+        assert!(after.contains(&(4000, gauge.to_owned(), 11.0)));
+
+        // Rolled up, in time order, with the rates: every value lands in its period.
+        let mut tracker = RateTracker::default();
+        let mut roller = Roller::new(Resolution::Minute, 0);
+        let mut lines = Vec::new();
+        for n in 0..180u64 {
+            // Counters cached every other second.
+            let octets = (n / 2) * 1000;
+            lines.extend(roller.push_step(&tracker.step_all(&at(n * 1000, octets, 5, n * 10))));
+        }
+        lines.extend(roller.close());
+        assert_eq!(
+            lines.iter().map(|l| l.time_ms).collect::<Vec<_>>(),
+            [0, 60_000, 120_000]
+        );
+        let load = &lines[1].oids[gauge];
+        assert_eq!((load.kind.as_str(), load.value.count), ("integer", 60));
+        assert_eq!(
+            (load.value.min, load.value.avg, load.value.max),
+            (5.0, 5.0, 5.0)
+        );
+        let rate = &lines[1].oids[counter];
+        assert_eq!((rate.kind.as_str(), rate.value.count), ("counter64", 60));
+        assert_eq!((rate.value.min, rate.value.max), (10.0, 10.0));
+        assert!(
+            !lines[1].oids.contains_key("1.3.6.1.2.1.1.5.0"),
+            "not numeric"
+        );
+        assert_eq!(lines[1].interfaces[0].count, 60);
+    }
+
+    #[test]
+    fn rollup_lines_with_and_without_the_new_fields_read_back() {
+        // A line written before errors and OIDs were rolled up.
+        let old = r#"{"time_ms":60000,"step_ms":60000,"interfaces":[{"index":1,"key":"eth0","count":6,"in":{"min":1.0,"avg":2.0,"max":3.0},"out":{"min":0.0,"avg":0.5,"max":1.0}}]}"#;
+        let line: RollupLine = serde_json::from_str(old).expect("an old line");
+        assert!(line.oids.is_empty());
+        assert!(line.interfaces[0].errors.is_empty());
+        assert_eq!(
+            serde_json::to_string(&line).expect("json"),
+            old,
+            "written alike"
+        );
+        // A new one.
+        let mut tracker = RateTracker::default();
+        let mut roller = Roller::new(Resolution::Minute, 0);
+        for n in 0..3u64 {
+            let s = sample(60_000 + n * 30_000, &[(1, "eth0", n * 1000, n * 1000)]);
+            let s = with_errors(s, 1, [n as u32 * 30, 0, 0, 0]);
+            let uptime = SnmpValue::Timeticks(s.uptime_ticks.expect("ticks"));
+            let s = with_value(s, "1.3.6.1.2.1.1.3.0", uptime);
+            roller.push_step(&tracker.step_all(&s));
+        }
+        let line = roller.close().expect("a period");
+        let json = serde_json::to_value(&line).expect("json");
+        assert_eq!(
+            json["interfaces"][0]["in_errors_ps"],
+            serde_json::json!({"count": 1, "min": 1.0, "avg": 1.0, "max": 1.0})
+        );
+        assert_eq!(json["oids"]["1.3.6.1.2.1.1.3.0"]["type"], "timeticks");
+        assert_eq!(json["oids"]["1.3.6.1.2.1.1.3.0"]["count"], 1);
+        let back: RollupLine = serde_json::from_value(json).expect("back");
+        assert_eq!(back, line);
     }
 
     proptest! {

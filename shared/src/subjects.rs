@@ -111,6 +111,32 @@ pub const AUDIT: &str = "netpulse.event.audit";
 /// Every event.
 pub const EVENT_ALL: &str = "netpulse.event.>";
 
+/// Alert transitions of one device ([`crate::alert::AlertEvent`]): `netpulse.alert.<device>`.
+pub fn alert(device: &DeviceId) -> String {
+    format!("netpulse.alert.{device}")
+}
+/// Every alert transition.
+pub const ALERT_ALL: &str = "netpulse.alert.*";
+/// The JetStream stream keeping alert transitions, the alert history.
+pub const ALERTS_STREAM: &str = "NETPULSE_ALERTS";
+/// Alert rules ([`crate::alert::AlertRule`]), one key per rule id.
+pub const ALERT_RULES_BUCKET: &str = "netpulse_alert_rules";
+/// Notification channels ([`crate::alert::Channel`], secrets included), one key per channel
+/// id. Only the gateway and the alerter may read it.
+pub const ALERT_CHANNELS_BUCKET: &str = "netpulse_alert_channels";
+/// Silences and maintenance windows ([`crate::alert::Silence`]), one key per silence id.
+pub const SILENCES_BUCKET: &str = "netpulse_silences";
+/// Pending and firing alerts ([`crate::alert::Alert`]), one key per alert id; written by the
+/// leading alerter only.
+pub const ALERTS_BUCKET: &str = "netpulse_alerts";
+/// Acknowledgements ([`crate::alert::Ack`]), one key per alert id; written by the gateway.
+pub const ALERT_ACKS_BUCKET: &str = "netpulse_alert_acks";
+/// How each channel's deliveries went lately ([`crate::alert::ChannelHealth`]), one key per
+/// channel id; written by the leading alerter.
+pub const CHANNEL_HEALTH_BUCKET: &str = "netpulse_alert_channel_health";
+/// Key-value bucket holding the alerter lease: which alerter leads.
+pub const ALERTER_LEASE_BUCKET: &str = "netpulse_alerter_lease";
+
 /// The device id in a subject's last token, if it is a valid one.
 pub fn device_of(subject: &str) -> Option<DeviceId> {
     let token = subject.rsplit('.').next()?;

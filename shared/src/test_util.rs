@@ -79,7 +79,8 @@ fn find_program(env_var: &str, name: &str, extra: &[PathBuf]) -> PathBuf {
         .unwrap_or_else(|| panic!("{name} not found: run `make setup` or set {env_var}"))
 }
 
-fn workspace_root() -> PathBuf {
+/// The repository root (where `tools/` and `nats/` are).
+pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
@@ -169,7 +170,7 @@ impl NatsServer {
         for (key, value) in envs {
             command.env(key, value);
         }
-        for service in ["scheduler", "poller", "recorder", "gateway", "logs"] {
+        for service in ["scheduler", "poller", "recorder", "gateway", "logs", "alerter"] {
             command.env(
                 format!("NETPULSE_NATS_{}_PASSWORD", service.to_uppercase()),
                 format!("{service}-secret"),

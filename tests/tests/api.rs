@@ -214,6 +214,71 @@ async fn devices_can_be_read_and_deleted_and_secrets_stay_hidden() {
 }
 
 #[tokio::test]
+async fn tags_come_back_normalised_and_a_bad_tag_creates_nothing() {
+    let stack = Stack::start(Services::default()).await;
+    let body = json!({"name": "core-1", "address": "192.0.2.1",
+                      "tags": [" Core ", "site:par/1", "core"]});
+    let created = stack
+        .http("POST", "/api/devices", Some(body.to_string().as_bytes()))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let shown = stack.get_json("/api/devices/core-1").await;
+    assert_eq!(shown["tags"], json!(["core", "site:par/1"]));
+    let before = device_list(&stack).await;
+    assert_eq!(before[0]["tags"], json!(["core", "site:par/1"]));
+
+    let too_many: Vec<String> = (0..17).map(|n| format!("t{n}")).collect();
+    let too_long = "x".repeat(33);
+    let too_long_quoted = format!("{too_long:?}");
+    let cases = [
+        ("a tag with a space", json!(["ok", "not ok"]), "\"not ok\""),
+        (
+            "a tag too long",
+            json!([too_long]),
+            too_long_quoted.as_str(),
+        ),
+        ("an empty tag", json!([""]), "\"\""),
+        ("markup", json!(["<b>"]), "\"<b>\""),
+        ("not a list", json!("core"), "list"),
+        ("not strings", json!([7]), "7"),
+        ("too many", json!(too_many), "at most 16"),
+    ];
+    for (what, tags, named) in cases {
+        let body = json!({"name": "edge-1", "address": "192.0.2.2", "tags": tags}).to_string();
+        let response = stack
+            .http("POST", "/api/devices", Some(body.as_bytes()))
+            .await;
+        assert_eq!(response.status, 400, "{what}: {}", response.text());
+        let error = response.json();
+        assert_eq!(error["field"], "tags", "{what}: {error}");
+        assert!(
+            error["error"].as_str().is_some_and(|e| e.contains(named)),
+            "{what}: {error}"
+        );
+        assert_eq!(
+            device_list(&stack).await,
+            before,
+            "{what} changed the registry"
+        );
+        let missing = stack.http("GET", "/api/devices/edge-1", None).await;
+        assert_eq!(missing.status, 404, "{what} created the device");
+    }
+
+    // A bad tag in a change is refused too, and the device keeps its tags.
+    let changed = stack
+        .http(
+            "PATCH",
+            "/api/devices/core-1",
+            Some(br#"{"tags": ["core", "bad tag"]}"#),
+        )
+        .await;
+    assert_eq!(changed.status, 400, "{}", changed.text());
+    assert_eq!(changed.json()["field"], "tags");
+    assert_eq!(device_list(&stack).await, before);
+    stack.stop().await;
+}
+
+#[tokio::test]
 async fn the_page_health_and_unknown_routes() {
     let stack = Stack::start(Services::default()).await;
     let health = stack.get_json("/healthz").await;

@@ -65,7 +65,8 @@ async fn exports_import_back_as_they_were_and_bad_rows_import_nothing() {
     // A first set, from a JSON file written by hand.
     let first = json!([
         {"name": "core-1", "address": "192.0.2.1", "interval": 30, "interfaces": ["eth0", 2],
-         "community": "s3cret, with a comma", "oids": ["1.3.6.1.2.1.1.5.0"]},
+         "community": "s3cret, with a comma", "oids": ["1.3.6.1.2.1.1.5.0"],
+         "tags": ["Core", "site:par/1"]},
         {"name": "edge \"west\"", "address": "192.0.2.2:1161", "version": "1", "retries": 3,
          "log_sources": ["198.51.100.7"]},
         {"name": "v3-box", "address": "192.0.2.3", "version": "3", "live_interval_ms": 2000,
@@ -83,6 +84,7 @@ async fn exports_import_back_as_they_were_and_bad_rows_import_nothing() {
     let before = devices(&stack).await;
     assert_eq!(before.as_array().map(Vec::len), Some(3));
     assert_eq!(before[0]["community"], "s3cret, with a comma");
+    assert_eq!(before[0]["tags"], json!(["core", "site:par/1"]));
 
     let table = ctl(&stack, &token, &["list"]).await;
     assert!(table.out.contains("core-1") && table.out.contains("192.0.2.2:1161"));

@@ -33,9 +33,26 @@ fn schema_of(subject: &str) -> Option<(&'static str, Option<&'static str>)> {
         "history" => ("history-query", Some("history-answer")),
         "logs" => ("log-query", Some("log-answer")),
         "purge" => ("purge-request", Some("purge-answer")),
+        "alert" => ("alert-event", None),
         _ => return None,
     })
 }
+
+/// Schemas this test's scenario does not produce messages for yet: checked against every
+/// message seen for them, but not required to have one. The alerting schemas until the
+/// scenario runs an alerter with rules, channels, a silence and an acknowledgement;
+/// `notification` (the webhook body) until it also receives a webhook channel's POSTs, as it
+/// is never on NATS.
+const NOT_REQUIRED_YET: [&str; 8] = [
+    "alert-event",
+    "alert",
+    "alert-rule",
+    "alert-channel",
+    "silence",
+    "alert-ack",
+    "channel-health",
+    "notification",
+];
 
 /// Sorts what was seen by schema: requests and events by subject, replies by the request
 /// they answer. Subjects no schema covers are returned apart.
@@ -200,8 +217,17 @@ async fn every_message_netpulse_sends_matches_its_schema() {
         ("device-interfaces", subjects::INTERFACES_BUCKET),
         ("unknown-source", subjects::UNKNOWN_SOURCES_BUCKET),
         ("scheduler-lease", subjects::SCHEDULER_LEASE_BUCKET),
+        // The alerters' lease is the same record as the schedulers'.
+        ("scheduler-lease", subjects::ALERTER_LEASE_BUCKET),
+        ("alert", subjects::ALERTS_BUCKET),
+        ("alert-rule", subjects::ALERT_RULES_BUCKET),
+        ("alert-channel", subjects::ALERT_CHANNELS_BUCKET),
+        ("silence", subjects::SILENCES_BUCKET),
+        ("alert-ack", subjects::ALERT_ACKS_BUCKET),
+        ("channel-health", subjects::CHANNEL_HEALTH_BUCKET),
     ] {
-        sorted.insert(schema, bucket_values(&js, bucket).await);
+        let values = bucket_values(&js, bucket).await;
+        sorted.entry(schema).or_default().extend(values);
     }
     sorted.insert("removed-device", removed);
     sorted.retain(|_, messages| !messages.is_empty());
@@ -215,9 +241,31 @@ async fn every_message_netpulse_sends_matches_its_schema() {
         .expect("write");
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // Every schema must have been checked against live messages, but those not produced
+    // here yet: the validator gets a copy of docs/schema without them.
+    let schemas = tempfile::tempdir().expect("temp dir");
+    let mut unchecked = Vec::new();
+    for entry in std::fs::read_dir(root.join("docs/schema")).expect("docs/schema") {
+        let path = entry.expect("docs/schema entry").path();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        if NOT_REQUIRED_YET.contains(&name) && !sorted.contains_key(name) {
+            unchecked.push(name.to_owned());
+            continue;
+        }
+        if let Some(file) = path.file_name() {
+            std::fs::copy(&path, schemas.path().join(file)).expect("copy a schema");
+        }
+    }
+    if !unchecked.is_empty() {
+        unchecked.sort();
+        println!("no live message for (not required yet): {unchecked:?}");
+    }
     let output = tokio::process::Command::new("node")
         .arg(root.join("web/tests/validate-schemas.mjs"))
-        .arg(root.join("docs/schema"))
+        .arg(schemas.path())
         .arg(folder.path())
         .output()
         .await

@@ -396,3 +396,194 @@ async fn a_deleted_device_keeps_its_history_until_it_is_deleted_too() {
     );
     stack.stop().await;
 }
+
+/// The points of `answer` that carry `field` as a spread, as (min, avg, max).
+fn spreads(answer: &serde_json::Value, field: &str) -> Vec<(f64, f64, f64)> {
+    answer["points"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let s = &p[field];
+            Some((s["min"].as_f64()?, s["avg"].as_f64()?, s["max"].as_f64()?))
+        })
+        .collect()
+}
+
+/// The values (averages) of an OID's series in `answer`.
+fn oid_values(answer: &serde_json::Value, oid: &str) -> Vec<f64> {
+    answer["oids"][oid]["points"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["value"]["avg"].as_f64())
+        .collect()
+}
+
+#[tokio::test]
+async fn history_carries_errors_discards_and_extra_oid_series_from_a_real_agent() {
+    const UPTIME: &str = "1.3.6.1.2.1.1.3.0"; // sysUpTime.0, TimeTicks
+    const PROCESSES: &str = "1.3.6.1.2.1.25.1.6.0"; // hrSystemProcesses.0, Gauge32
+    const RECEIVED: &str = "1.3.6.1.2.1.4.3.0"; // ipInReceives.0, Counter32
+    const NAME: &str = "1.3.6.1.2.1.1.5.0"; // sysName.0, text
+    let agent = Snmpd::start();
+    let stack = Stack::pipeline().await;
+    stack
+        .add_device(
+            json!({"name": "errs", "address": agent.address(), "interval": 1,
+                           "interfaces": [1], "oids": [UPTIME, PROCESSES, RECEIVED, NAME]}),
+        )
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    let errors_oid = "1.3.6.1.2.1.2.2.1.14.1";
+    while stored(&stack, "errs").len() < 12 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "samples did not reach disk"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let samples = stored(&stack, "errs");
+    // Polled with the octets, decoded by the shared helper.
+    assert!(
+        samples.iter().all(|s| s.interface_errors().len() == 1),
+        "every sample holds lo's error counters"
+    );
+    let (from_ms, to_ms) = (samples[0].time_ms, samples[samples.len() - 1].time_ms + 1);
+    let range = format!(
+        "from={}&to={}",
+        from_ms as f64 / 1000.0,
+        to_ms as f64 / 1000.0
+    );
+
+    // Errors and discards per second of the interface, and the OIDs' series, at raw
+    // resolution and from (open) 1-minute rollups alike.
+    for resolution in ["raw", "1m"] {
+        let answer = stack
+            .get_json(&format!(
+                "/api/devices/errs/history?interface=1&oids=all&{range}&max_points=4&resolution={resolution}"
+            ))
+            .await;
+        for field in [
+            "in_errors_ps",
+            "out_errors_ps",
+            "in_discards_ps",
+            "out_discards_ps",
+        ] {
+            let found = spreads(&answer, field);
+            assert!(!found.is_empty(), "{resolution}: no {field} in {answer}");
+            assert!(
+                found
+                    .iter()
+                    .all(|&(min, avg, max)| 0.0 <= min && min <= avg && avg <= max),
+                "{resolution}: {field} {found:?}"
+            );
+        }
+        // Every point with bit rates has its error rates too (both come from the same steps).
+        let points = answer["points"].as_array().expect("points");
+        for point in points.iter().filter(|p| !p["in_bps"].is_null()) {
+            assert!(point["in_errors_ps"].is_object(), "{point}");
+        }
+        let oids = answer["oids"].as_object().expect("oids");
+        assert!(!oids.contains_key(NAME), "text has no series: {answer}");
+        let uptime = &answer["oids"][UPTIME];
+        assert_eq!(
+            (uptime["type"].as_str(), uptime["per_second"].as_bool()),
+            (Some("timeticks"), Some(false)),
+            "{answer}"
+        );
+        assert_eq!(
+            uptime["points"].as_array().map(Vec::len),
+            Some(points.len()),
+            "the same steps"
+        );
+        // sysUpTime grows through the range, within what the samples read.
+        let ticks = oid_values(&answer, UPTIME);
+        assert!(!ticks.is_empty(), "{answer}");
+        assert!(ticks.windows(2).all(|w| w[0] <= w[1]), "{ticks:?}");
+        let read: Vec<f64> = samples
+            .iter()
+            .filter_map(|s| s.uptime_ticks.map(f64::from))
+            .collect();
+        let (lowest, highest) = (read[0], read[read.len() - 1]);
+        assert!(
+            ticks.iter().all(|t| *t >= lowest && *t <= highest),
+            "{ticks:?} outside {lowest}..{highest}"
+        );
+        assert_eq!(answer["oids"][PROCESSES]["type"], "unsigned32", "{answer}");
+        assert!(oid_values(&answer, PROCESSES).iter().all(|n| *n >= 1.0));
+        let received = &answer["oids"][RECEIVED];
+        assert_eq!(
+            (received["type"].as_str(), received["per_second"].as_bool()),
+            (Some("counter32"), Some(true)),
+            "{answer}"
+        );
+        assert!(
+            oid_values(&answer, RECEIVED).iter().any(|r| *r > 0.0),
+            "the agent receives our requests: {answer}"
+        );
+    }
+
+    // OIDs alone, listed: no interface points.
+    let answer = stack
+        .get_json(&format!(
+            "/api/devices/errs/history?oids={UPTIME},{NAME}&{range}&max_points=4"
+        ))
+        .await;
+    assert_eq!(answer["points"], json!([]), "{answer}");
+    assert_eq!(
+        answer["oids"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>()),
+        Some(vec![UPTIME.to_owned()])
+    );
+
+    // Turned off: the next samples carry no error counters, and their steps no error rates.
+    let changed = stack
+        .http(
+            "PATCH",
+            "/api/devices/errs",
+            Some(br#"{"poll_errors": false}"#),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text());
+    assert_eq!(changed.json()["poll_errors"], false);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let off_since = loop {
+        let now = stored(&stack, "errs");
+        let without: Vec<&Sample> = now
+            .iter()
+            .skip_while(|s| s.values.iter().any(|v| v.oid.to_string() == errors_oid))
+            .collect();
+        if without.len() >= 6 {
+            break without[0].time_ms;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still polled");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let answer = stack
+        .get_json(&format!(
+            "/api/devices/errs/history?interface=1&from={}&resolution=raw&max_points=1000",
+            (off_since + 1) as f64 / 1000.0
+        ))
+        .await;
+    assert!(
+        spreads(&answer, "in_bps").len() >= 2,
+        "rates go on: {answer}"
+    );
+    assert!(spreads(&answer, "in_errors_ps").is_empty(), "{answer}");
+
+    // A deleted device's kept history still has its OIDs' series.
+    let deleted = stack.http("DELETE", "/api/devices/errs", None).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text());
+    let removed = stack.get_json("/api/history/removed").await;
+    assert_eq!(
+        removed[0]["oids"],
+        json!([UPTIME, PROCESSES, RECEIVED, NAME])
+    );
+    let answer = stack
+        .get_json(&format!("/api/devices/errs/history?oids=all&{range}"))
+        .await;
+    assert!(!oid_values(&answer, UPTIME).is_empty(), "{answer}");
+    stack.stop().await;
+}

@@ -319,7 +319,8 @@ try {
   await form.locator('input[name=address]').fill(agent);
   await form.locator('input[name=interval]').fill('1');
   await form.locator('input[name=interfaces]').fill('1');
-  await form.locator('input[name=oids]').fill('1.3.6.1.2.1.1.5.0');
+  // sysName (text: no chart) and sysUpTime (timeticks: a chart of its own).
+  await form.locator('input[name=oids]').fill('1.3.6.1.2.1.1.5.0, 1.3.6.1.2.1.1.3.0');
   await form.locator('input[name=log_sources]').fill(`${DEVICE_SOURCE}, not-an-address`);
   await form.locator('button[type=submit]').click();
   await page.waitForFunction(() => document.querySelector('#add-device input[name=log_sources]')?.getAttribute('aria-invalid') === 'true');
@@ -353,6 +354,26 @@ try {
   check(true, `the agent's counter cache is shown (${await page.locator('#poll-cache').textContent()})`);
   const last = await page.locator('#last-sample').textContent();
   check(last && last !== 'no samples yet', `last sample time is shown (${last})`);
+  // Errors and discards per second, polled with the octets, in the interface table (opened
+  // again: the table lists what discovery found, which may have finished after the first visit).
+  await openDevice(page, labId);
+  await page.waitForFunction(() => {
+    const row = document.querySelector('#interfaces tr[data-if-index="1"]');
+    const per = /^in [\d.]+[kMG]?\/s · out [\d.]+[kMG]?\/s$/;
+    return per.test(row?.querySelector('td.if-errors')?.textContent ?? '') && per.test(row?.querySelector('td.if-discards')?.textContent ?? '');
+  }, null, { timeout: 30000 });
+  check(true, `the interface table shows errors and discards per second (${await page.locator('#interfaces tr[data-if-index="1"] td.if-errors').textContent()})`);
+  // The numeric extra OID gets a chart over the chosen range; the text one does not.
+  await page.click('#range-bar button[data-range="1h"]');
+  await page.waitForFunction(() => {
+    const canvas = document.querySelector('#oid-charts canvas[data-oid="1.3.6.1.2.1.1.3.0"]');
+    const chart = canvas && window.Chart.getChart(canvas);
+    return (chart?.data.datasets[0].data.filter((p) => p.y !== null).length ?? 0) > 0;
+  }, null, { timeout: 30000 });
+  check(await page.locator('#oid-charts').isVisible() && await page.locator('#oid-charts canvas').count() === 1
+    && (await page.locator('#oid-charts canvas').getAttribute('aria-label')).startsWith('1.3.6.1.2.1.1.3.0 (timeticks)'),
+  'sysUpTime, a numeric extra OID, is charted over the chosen range; sysName, text, is not');
+  await page.click('#range-bar button[data-range="live"]');
   if (screenshot) await page.screenshot({ path: screenshot });
 
   check(await page.evaluate(() => window.__pwned === undefined), 'no script from a device name ran');

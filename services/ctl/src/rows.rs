@@ -22,7 +22,9 @@ pub fn columns() -> Vec<String> {
 /// Columns holding whole numbers.
 const NUMBERS: [&str; 4] = ["interval", "timeout_ms", "retries", "live_interval_ms"];
 /// Columns holding lists, `;` between items.
-const LISTS: [&str; 3] = ["interfaces", "oids", "log_sources"];
+const LISTS: [&str; 4] = ["interfaces", "oids", "log_sources", "tags"];
+/// Columns holding `true` or `false`.
+const BOOLS: [&str; 1] = ["poll_errors"];
 
 /// A file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,6 +213,17 @@ fn csv_object(
                 Problem::new(column.clone(), format!("\"{cell}\" is not a whole number"))
             })?;
             Value::from(number)
+        } else if BOOLS.contains(&column.as_str()) {
+            match cell.to_ascii_lowercase().as_str() {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => {
+                    return Err(Problem::new(
+                        column.clone(),
+                        format!("\"{cell}\" is not true or false"),
+                    ))
+                }
+            }
         } else if LISTS.contains(&column.as_str()) {
             Value::Array(
                 cell.split(';')
@@ -355,7 +368,8 @@ mod tests {
             "v3": {"user": "ops", "auth_protocol": "sha", "auth_password": "auth-pass-1",
                    "priv_protocol": "aes", "priv_password": "priv-pass-1"},
             "interval": 30, "timeout_ms": 1500, "retries": 2, "interfaces": ["eth0", 7],
-            "oids": ["1.3.6.1.2.1.1.5.0"], "log_sources": ["192.0.2.10"], "live_interval_ms": 0
+            "oids": ["1.3.6.1.2.1.1.5.0"], "log_sources": ["192.0.2.10"],
+            "tags": ["core", "site:par/1"], "live_interval_ms": 0
         });
         let Value::Object(map) = device else {
             unreachable!()
@@ -364,5 +378,40 @@ mod tests {
         let rows = read(&written, Format::Csv).expect("readable");
         let back = rows[0].checked.as_ref().expect("good");
         assert_eq!(back.body, map);
+        assert_eq!(back.device.tags, ["core", "site:par/1"]);
+    }
+
+    #[test]
+    fn csv_tags_are_a_list_and_a_bad_one_is_named() {
+        let text = "name,address,tags\n\
+                    a,192.0.2.1, Core ; edge;;core\n\
+                    b,192.0.2.2,\n\
+                    c,192.0.2.3,fine;not fine\n";
+        let rows = read(text, Format::Csv).expect("readable");
+        assert_eq!(problems(&rows), [(4, "tags".to_owned())]);
+        let tagged = rows[0].checked.as_ref().expect("good");
+        assert_eq!(tagged.device.tags, ["core", "edge"]);
+        let untagged = rows[1].checked.as_ref().expect("good");
+        assert!(untagged.device.tags.is_empty());
+        let problem = rows[2].checked.as_ref().expect_err("bad tag");
+        assert!(problem.message.contains("\"not fine\""), "{problem:?}");
+    }
+
+    #[test]
+    fn csv_poll_errors_is_a_boolean() {
+        let text = "name,address,poll_errors\n\
+                    a,192.0.2.1,false\n\
+                    b,192.0.2.2,\n\
+                    c,192.0.2.3,no\n";
+        let rows = read(text, Format::Csv).expect("readable");
+        assert_eq!(problems(&rows), [(4, "poll_errors".to_owned())]);
+        assert!(!rows[0].checked.as_ref().expect("good").device.poll_errors);
+        assert!(rows[1].checked.as_ref().expect("good").device.poll_errors);
+        // Exported as it is read back.
+        let body = rows[0].checked.as_ref().expect("good").device.to_input();
+        let written = write(std::slice::from_ref(&body), Format::Csv).expect("csv");
+        let back = read(&written, Format::Csv).expect("readable");
+        let back = &back[0].checked.as_ref().expect("good").device;
+        assert_eq!(back.to_input(), body);
     }
 }

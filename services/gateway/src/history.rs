@@ -1,20 +1,22 @@
 //! History routes, and what happens to a device's history when it is deleted.
 //!
-//! - `GET /api/devices/{id}/history?interface=&from=&to=&max_points=&resolution=`: in/out
-//!   bits per second over a range, each point with min/avg/max, and the 95th percentile.
-//!   The recorder answers over NATS in pages of at most [`PAGE_POINTS`] points; this
-//!   gathers them into one answer. Deleted devices whose history was kept answer too.
+//! - `GET /api/devices/{id}/history?interface=&oids=&from=&to=&max_points=&resolution=`:
+//!   in/out bits per second over a range, each point with min/avg/max (and the interface's
+//!   errors and discards per second), the 95th percentile, and the series of the extra OIDs
+//!   asked for. The recorder answers over NATS in pages of at most [`PAGE_POINTS`] points;
+//!   this gathers them into one answer. Deleted devices whose history was kept answer too.
 //! - `GET /api/devices/{id}/sparkline?minutes=`: the device's total in/out rate over its
 //!   polled interfaces, one point a minute, for the overview.
 //! - `GET /api/history/removed`: deleted devices whose history is kept.
 //! - `DELETE /api/history/{id}`: delete a kept history (its files too).
 //! - `GET /api/devices/{id}/logs` and `GET /api/logs/unknown-sources`: see [`log_routes`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use netpulse_shared::device::{Device, DeviceId};
+use netpulse_shared::device::{Device, DeviceId, Oid, MAX_EXTRA_OIDS};
 use netpulse_shared::history::{
-    self, HistoryAnswer, HistoryQuery, PurgeAnswer, RemovedDevice, RemovedInterface, PAGE_POINTS,
+    self, HistoryAnswer, HistoryQuery, OidSeries, PurgeAnswer, RemovedDevice, RemovedInterface,
+    PAGE_POINTS,
 };
 use netpulse_shared::interfaces::{selected, InterfaceRef};
 use netpulse_shared::logs::{LogAnswer, LogCursor, LogQuery, Severity, MAX_LOG_LIMIT};
@@ -254,6 +256,7 @@ pub async fn retire(
                 address: device.address.to_string(),
                 removed_ms: netpulse_shared::time::now_ms(),
                 interfaces,
+                oids: device.oids.clone(),
             })
             .await?;
     } else {
@@ -334,29 +337,71 @@ async fn delete_kept(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// The history query of a request's parameters; errors name the parameter.
+/// Which extra OIDs' series a history request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum OidChoice {
+    /// None (no `oids` parameter).
+    None,
+    /// `oids=all`: the device's extra OIDs.
+    All,
+    /// `oids=1.3.6...,1.3.6...`.
+    Listed(Vec<Oid>),
+}
+
+/// The `oids` parameter: `all`, or OIDs separated by commas; errors name `oids`.
+fn oid_choice(params: &HashMap<String, String>) -> Result<OidChoice, ApiError> {
+    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, message).with_field("oids");
+    let text = match params.get("oids").map(|s| s.trim()) {
+        None | Some("") => return Ok(OidChoice::None),
+        Some("all") => return Ok(OidChoice::All),
+        Some(text) => text,
+    };
+    let mut oids = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let oid = Oid::parse(part).map_err(|m| bad(format!("oids: {m}")))?;
+        if !oids.contains(&oid) {
+            oids.push(oid);
+        }
+    }
+    if oids.len() > MAX_EXTRA_OIDS {
+        return Err(bad(format!("oids: at most {MAX_EXTRA_OIDS} OIDs")));
+    }
+    Ok(OidChoice::Listed(oids))
+}
+
+/// The history query of a request's parameters, and whether it asks for every extra OID of
+/// the device (to be filled in); errors name the parameter.
 fn history_query(
     id: &DeviceId,
     params: &HashMap<String, String>,
-) -> Result<HistoryQuery, ApiError> {
+) -> Result<(HistoryQuery, OidChoice), ApiError> {
     let bad = |field: &str, message: String| {
         ApiError::new(StatusCode::BAD_REQUEST, message).with_field(field)
     };
     ApiError::unknown_parameter(
         params.keys(),
-        &["interface", "from", "to", "max_points", "resolution"],
+        &[
+            "interface",
+            "oids",
+            "from",
+            "to",
+            "max_points",
+            "resolution",
+        ],
     )?;
+    let oids = oid_choice(params)?;
     let interface = match params.get("interface").map(|s| s.trim()) {
+        None | Some("") if oids != OidChoice::None => None,
         None | Some("") => {
             return Err(bad(
                 "interface",
-                "interface is required (a name or an ifIndex)".into(),
+                "interface is required (a name or an ifIndex), unless oids are asked for".into(),
             ))
         }
-        Some(text) => match text.parse::<u32>() {
+        Some(text) => Some(match text.parse::<u32>() {
             Ok(index) if index > 0 => InterfaceRef::Index(index),
             _ => InterfaceRef::Name(text.to_owned()),
-        },
+        }),
     };
     let now = netpulse_shared::time::now_ms();
     let time = |field: &str| {
@@ -395,17 +440,35 @@ fn history_query(
             )
         })?),
     };
-    Ok(HistoryQuery {
+    let listed = match &oids {
+        OidChoice::Listed(list) => list.clone(),
+        _ => Vec::new(),
+    };
+    let query = HistoryQuery {
         schema: netpulse_shared::messages::SCHEMA_VERSION,
         device: id.clone(),
         interface,
+        oids: listed,
         from_ms,
         to_ms,
         max_points,
         resolution,
         step_ms: None,
         page: 0,
-    })
+    };
+    Ok((query, oids))
+}
+
+/// The extra OIDs of a device, or of a deleted one whose history is kept.
+async fn device_oids(registry: &Registry, id: &DeviceId) -> Result<Vec<Oid>, ApiError> {
+    if let Some(device) = registry.get(id).await? {
+        return Ok(device.oids);
+    }
+    Ok(registry
+        .removed(id)
+        .await?
+        .map(|r| r.oids)
+        .unwrap_or_default())
 }
 
 /// One page of a history query, from the recorder: always a series; a refusal is 502.
@@ -432,9 +495,13 @@ async fn series(
     client: async_nats::Client,
 ) -> Result<Response, Rejection> {
     let id = registry.require_with_history(&raw_id).await?;
-    let mut query = history_query(&id, &params)?;
+    let (mut query, choice) = history_query(&id, &params)?;
+    if choice == OidChoice::All {
+        query.oids = device_oids(&registry, &id).await?;
+    }
     let mut body = serde_json::Map::new();
     let mut points = Vec::new();
+    let mut oids: BTreeMap<String, OidSeries> = BTreeMap::new();
     loop {
         let HistoryAnswer::Series {
             schema,
@@ -444,6 +511,7 @@ async fn series(
             points: page,
             p95_in_bps,
             p95_out_bps,
+            oids: page_oids,
         } = ask_history(&client, &query).await?
         else {
             unreachable!("ask_history answers series only")
@@ -462,12 +530,29 @@ async fn series(
             query.step_ms = Some(step_ms);
         }
         points.extend(page);
+        for (oid, series) in page_oids {
+            let joined = oids.entry(oid).or_insert_with(|| OidSeries {
+                kind: None,
+                per_second: false,
+                points: Vec::new(),
+            });
+            if series.kind.is_some() {
+                joined.kind = series.kind;
+                joined.per_second = series.per_second;
+            }
+            joined.points.extend(series.points);
+        }
         query.page += 1;
         if query.page >= pages {
             break;
         }
     }
     body.insert("points".into(), json!(points));
+    if choice != OidChoice::None {
+        // An OID with no number in the whole range (a string, or nothing stored) has no series.
+        oids.retain(|_, series| series.kind.is_some());
+        body.insert("oids".into(), json!(oids));
+    }
     Ok(warp::reply::with_status(warp::reply::json(&body), StatusCode::OK).into_response())
 }
 
@@ -521,7 +606,8 @@ async fn sparkline(
         let query = HistoryQuery {
             schema: netpulse_shared::messages::SCHEMA_VERSION,
             device: device.id.clone(),
-            interface: InterfaceRef::Name(key),
+            interface: Some(InterfaceRef::Name(key)),
+            oids: Vec::new(),
             from_ms,
             to_ms,
             max_points: usize::try_from(minutes).unwrap_or(usize::MAX),
@@ -583,4 +669,60 @@ async fn sparkline(
         })
         .collect();
     Ok(warp::reply::json(&json!({"step_ms": SPARKLINE_STEP_MS, "points": points})).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn oids_may_stand_in_for_the_interface() {
+        let id = DeviceId::parse("d").expect("id");
+        let (query, choice) =
+            history_query(&id, &params(&[("interface", "eth0")])).expect("interface");
+        assert_eq!(choice, OidChoice::None);
+        assert_eq!(query.interface, Some(InterfaceRef::Name("eth0".into())));
+        let (query, choice) = history_query(&id, &params(&[("oids", "all")])).expect("all");
+        assert_eq!((choice, query.interface), (OidChoice::All, None));
+        let (query, _) = history_query(
+            &id,
+            &params(&[
+                ("interface", "2"),
+                (
+                    "oids",
+                    "1.3.6.1.2.1.1.3.0, .1.3.6.1.4.1.2021.10.1.5.1,1.3.6.1.2.1.1.3.0",
+                ),
+            ]),
+        )
+        .expect("listed");
+        assert_eq!(query.interface, Some(InterfaceRef::Index(2)));
+        assert_eq!(
+            query
+                .oids
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["1.3.6.1.2.1.1.3.0", "1.3.6.1.4.1.2021.10.1.5.1"]
+        );
+        let many = (1..=129)
+            .map(|n| format!("1.3.6.1.4.1.{n}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        for (bad, field) in [
+            (params(&[]), "interface"),
+            (params(&[("oids", "")]), "interface"),
+            (params(&[("oids", "sysUpTime")]), "oids"),
+            (params(&[("oids", many.as_str())]), "oids"),
+        ] {
+            let error = history_query(&id, &bad).expect_err("refused");
+            assert_eq!(error.field.as_deref(), Some(field), "{bad:?}");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! [`Gateway::build`] binds the listener (port 0 in tests) and starts the live fan-out;
 //! [`Gateway::run_until_stopped`] serves until the shutdown future resolves.
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod cli;
@@ -98,6 +99,7 @@ pub struct Gateway {
     metrics: metrics::Metrics,
     following: tokio::task::JoinHandle<()>,
     metrics_access: metrics::Access,
+    alerting: alerts::Alerting,
 }
 
 impl Gateway {
@@ -131,6 +133,7 @@ impl Gateway {
         )
         .await?;
         let auth = Auth::new(users, sessions, AuditLog::new(js.clone()), &settings.auth);
+        let alerting = alerts::Alerting::open(js.clone(), replicas, auth.clone()).await?;
         let listener = TcpListener::bind(settings.listen).await?;
         let address = listener.local_addr()?;
         let (live, _) = broadcast::channel(live::CLIENT_BACKLOG);
@@ -170,6 +173,7 @@ impl Gateway {
             unknown_sources,
             metrics,
             following,
+            alerting,
             metrics_access: metrics::Access {
                 role: settings.metrics_role,
                 token: settings.metrics_token,
@@ -204,6 +208,8 @@ impl Gateway {
             .boxed())
             .unify()
             .or(api::export(self.registry.clone(), self.auth.clone()).boxed())
+            .unify()
+            .or(alerts::routes(self.alerting.clone()).boxed())
             .unify()
             .or(history::routes(
                 self.registry.clone(),

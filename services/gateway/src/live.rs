@@ -13,6 +13,7 @@ use std::sync::Arc;
 use async_nats::jetstream::kv;
 use futures::{SinkExt, StreamExt};
 use netpulse_shared::device::{Device, DeviceId, DeviceView};
+use netpulse_shared::history::ErrorCounters;
 use netpulse_shared::messages::{
     PollFailure, Reachability, ReachabilityChanged, Sample, SnmpValue, VarBind,
 };
@@ -87,6 +88,13 @@ pub enum LiveMessage<'a> {
         /// Its id.
         device: &'a str,
     },
+    /// An alert's transition (every client gets them, whichever devices it follows: the
+    /// header counts firing alerts on every page).
+    Alert {
+        /// The transition, as on `netpulse.alert.<device>` (without its outbox).
+        #[serde(flatten)]
+        event: netpulse_shared::alert::AlertEvent,
+    },
     /// This client fell behind and missed messages.
     Lagged {
         /// How many.
@@ -113,13 +121,14 @@ pub struct Outgoing {
 }
 
 /// The kinds a client may subscribe to.
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 8] = [
     "sample",
     "failure",
     "status",
     "log",
     "device_added",
     "device_removed",
+    "alert",
     "lagged",
 ];
 
@@ -361,6 +370,11 @@ pub struct InterfaceRate {
     /// period): the rates are the last real ones, not a zero.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub cached: bool,
+    /// Errors and discards per second since the previous sample (`in_errors_ps`,
+    /// `out_errors_ps`, `in_discards_ps`, `out_discards_ps`), each absent when there is no
+    /// rate: not polled, or no bit rate either.
+    #[serde(flatten)]
+    pub errors: ErrorCounters<f64>,
 }
 
 fn gap_name(gap: Gap) -> &'static str {
@@ -403,7 +417,7 @@ pub fn browser_entry(entry: &netpulse_shared::logs::LogEntry) -> serde_json::Val
 pub struct DeviceRates {
     tracker: RateTracker,
     /// The last real rate of each interface, by ifIndex.
-    last: HashMap<u32, (f64, f64)>,
+    last: HashMap<u32, (f64, f64, ErrorCounters<f64>)>,
 }
 
 impl DeviceRates {
@@ -433,21 +447,25 @@ impl DeviceRates {
         }
         let step = self.tracker.step_all(sample);
         for rate in step.rates.iter().filter(|r| r.time_ms == sample.time_ms) {
-            self.last.insert(rate.index, (rate.in_bps, rate.out_bps));
+            self.last
+                .insert(rate.index, (rate.in_bps, rate.out_bps, rate.errors));
         }
         for (index, _) in &step.gaps {
             self.last.remove(index);
         }
-        let interfaces = interface_rates(sample, |index| {
-            let gap = step.gaps.iter().find(|(i, _)| *i == index);
-            let rate = if step.cached {
+        let rate_of = |index: u32| {
+            if step.cached {
                 self.last.get(&index).copied()
             } else {
                 step.rates
                     .iter()
                     .find(|r| r.index == index && r.time_ms == sample.time_ms)
-                    .map(|r| (r.in_bps, r.out_bps))
-            };
+                    .map(|r| (r.in_bps, r.out_bps, r.errors))
+            }
+        };
+        let interfaces = interface_rates(sample, |index| {
+            let gap = step.gaps.iter().find(|(i, _)| *i == index);
+            let rate = rate_of(index);
             (
                 rate.map(|r| r.0),
                 rate.map(|r| r.1),
@@ -458,6 +476,7 @@ impl DeviceRates {
             .into_iter()
             .map(|i| InterfaceRate {
                 cached: step.cached && i.in_bps.is_some(),
+                errors: rate_of(i.index).map(|r| r.2).unwrap_or_default(),
                 ..i
             })
             .collect();
@@ -487,6 +506,7 @@ pub fn interface_rates(
                 out_bps,
                 gap,
                 cached: false,
+                errors: ErrorCounters::default(),
             }
         })
         .collect()
@@ -526,13 +546,21 @@ impl Latest {
             "uptime_ticks": uptime,
             "in_bps": total(|r| r.in_bps),
             "out_bps": total(|r| r.out_bps),
-            "interfaces": rates.iter().map(|r| serde_json::json!({
-                "index": r.index,
-                "name": r.name,
-                "speed_bps": r.speed_bps,
-                "in_bps": r.in_bps,
-                "out_bps": r.out_bps,
-            })).collect::<Vec<_>>(),
+            "interfaces": rates.iter().map(|r| {
+                let mut summary = serde_json::json!({
+                    "index": r.index,
+                    "name": r.name,
+                    "speed_bps": r.speed_bps,
+                    "in_bps": r.in_bps,
+                    "out_bps": r.out_bps,
+                });
+                if let (Some(map), Ok(serde_json::Value::Object(errors))) =
+                    (summary.as_object_mut(), serde_json::to_value(r.errors))
+                {
+                    map.extend(errors);
+                }
+                summary
+            }).collect::<Vec<_>>(),
         });
         self.lock().insert(device.clone(), summary);
     }
@@ -558,6 +586,7 @@ pub async fn fan_out(
     let mut statuses = client.subscribe(subjects::STATUS_ALL).await?;
     let mut logs = client.subscribe(subjects::LOG_ALL).await?;
     let mut live_samples = client.subscribe(subjects::LIVE_ALL).await?;
+    let mut alerts = client.subscribe(subjects::ALERT_ALL).await?;
     let mut live_rates: HashMap<DeviceId, DeviceRates> = HashMap::new();
     let mut changes = registry.watch_all().await?;
     let mut rates: HashMap<DeviceId, DeviceRates> = HashMap::new();
@@ -643,6 +672,13 @@ pub async fn fan_out(
                 }
                 let text = serde_json::to_string(&LiveMessage::Log { entry: browser_entry(&entry) });
                 (Some(entry.device), "log", false, text)
+            }
+            Some(message) = alerts.next() => {
+                let Ok(mut event) = serde_json::from_slice::<netpulse_shared::alert::AlertEvent>(&message.payload) else {
+                    continue;
+                };
+                event.alert.outbox.clear();
+                (None, "alert", false, serde_json::to_string(&LiveMessage::Alert { event }))
             }
             Some(change) = changes.next() => {
                 let Ok(entry) = change else { continue };
@@ -876,6 +912,42 @@ mod tests {
             "no zero, no saw-tooth"
         );
         assert_eq!(rates.cache_period_ms(), Some(3000));
+    }
+
+    #[test]
+    fn errors_and_discards_per_second_go_with_the_rates() {
+        let mut rates = DeviceRates::default();
+        let with_errors = |time_ms: u64, octets: u64, in_errors: u32| {
+            let mut s = sample(
+                time_ms,
+                u32::try_from(time_ms / 10).expect("ticks"),
+                octets,
+                0,
+            );
+            for (column, value) in [(14, in_errors), (20, 0), (13, 0), (19, 0)] {
+                s.values.push(VarBind {
+                    oid: Oid::parse(&format!("1.3.6.1.2.1.2.2.1.{column}.3")).expect("oid"),
+                    value: SnmpValue::Counter32(value),
+                });
+            }
+            s
+        };
+        rates.step(&with_errors(0, 0, 0));
+        rates.step(&with_errors(1000, 100, 1));
+        rates.step(&with_errors(2000, 100, 1));
+        let (interfaces, _) = rates.step(&with_errors(3000, 200, 4));
+        assert_eq!(interfaces[0].errors.in_errors, Some(1.5));
+        // A cached reading repeats the last real rates, errors too.
+        let (interfaces, cached) = rates.step(&with_errors(4000, 200, 4));
+        assert!(cached);
+        assert_eq!(interfaces[0].errors.in_errors, Some(1.5));
+        let json = serde_json::to_value(&interfaces[0]).expect("json");
+        assert_eq!(json["in_errors_ps"], 1.5);
+        assert_eq!(json["out_discards_ps"], 0.0);
+        // Without the counters: absent.
+        let (interfaces, _) = rates.step(&sample(10_000, 1000, 900, 0));
+        let json = serde_json::to_value(&interfaces[0]).expect("json");
+        assert!(json.get("in_errors_ps").is_none(), "{json}");
     }
 
     #[test]

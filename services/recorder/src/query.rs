@@ -1,10 +1,13 @@
 //! Answering history queries from the files: choose the resolution, plan the steps, read
-//! what covers the range, aggregate, page.
+//! what covers the range (one interface's rates with their errors and discards, and the
+//! extra OIDs asked for), aggregate, page.
 
-use netpulse_shared::device::DeviceId;
+use std::collections::BTreeMap;
+
+use netpulse_shared::device::{DeviceId, Oid};
 use netpulse_shared::history::{
-    self, choose_resolution, typical_spacing, Entry, HistoryAnswer, HistoryQuery, Kept, Plan,
-    PAGE_POINTS,
+    self, choose_resolution, is_counter_type, typical_gap, Aggregate, Entry, HistoryAnswer,
+    HistoryQuery, Kept, OidEntry, OidSeries, Plan, PAGE_POINTS,
 };
 use netpulse_shared::interfaces::InterfaceRef;
 use netpulse_shared::messages::SCHEMA_VERSION;
@@ -18,6 +21,48 @@ const LOOKBACK_MS: u64 = 3_600_000;
 /// at the end of the range get the rate the next fresh reading gives them.
 const LOOKAHEAD_MS: u64 = 2 * netpulse_shared::rollup::MAX_CACHE_MS;
 
+/// One extra OID's history in a range.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OidHistory {
+    /// The SNMP type of its latest value read, if any was.
+    pub kind: Option<String>,
+    /// Its values (raw) or period aggregates, in time order.
+    pub entries: Vec<OidEntry>,
+}
+
+/// What a device's history holds in a range for one query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Found {
+    /// The interface's rates or periods (none when the query names no interface).
+    pub entries: Vec<Entry>,
+    /// The series of each extra OID asked for that has any.
+    pub oids: BTreeMap<Oid, OidHistory>,
+}
+
+impl Found {
+    /// The typical time between entries: the interface's, else the OIDs'.
+    fn spacing(&self) -> Option<u64> {
+        history::typical_spacing(&self.entries).or_else(|| {
+            let mut times: Vec<u64> = self
+                .oids
+                .values()
+                .flat_map(|o| o.entries.iter().map(|e| e.time_ms))
+                .collect();
+            times.sort_unstable();
+            times.dedup();
+            typical_gap(&times)
+        })
+    }
+
+    fn add_oid(&mut self, oid: &Oid, kind: &str, entry: OidEntry) {
+        let series = self.oids.entry(oid.clone()).or_default();
+        if series.kind.as_deref() != Some(kind) {
+            series.kind = Some(kind.to_owned());
+        }
+        series.entries.push(entry);
+    }
+}
+
 /// The answer to one query (one page of it). Blocking.
 pub fn answer(
     store: &SampleStore,
@@ -30,18 +75,28 @@ pub fn answer(
     });
     let period = resolution.period_ms();
     let start = query.from_ms - query.from_ms % period;
-    let read = |from, to| entries(store, &query.device, &query.interface, resolution, from, to);
-    let (plan, entries, whole) = match query.step_ms {
+    let read = |from, to| {
+        read(
+            store,
+            &query.device,
+            query.interface.as_ref(),
+            &query.oids,
+            resolution,
+            from,
+            to,
+        )
+    };
+    let (plan, found, whole) = match query.step_ms {
         Some(step) if query.page > 0 => {
             let plan = Plan::with_step(start, query.to_ms, step.div_ceil(period).max(1) * period);
             let (from, to) = plan.page_span(query.page);
             (plan, read(from, to)?, false)
         }
         _ => {
-            let entries = read(start, query.to_ms)?;
+            let found = read(start, query.to_ms)?;
             // Steps no finer than the data: polls are not exactly regular, so raw steps get
             // half an interval more, lest a late poll leave a step empty and draw a gap.
-            let spacing = typical_spacing(&entries).unwrap_or(1);
+            let spacing = found.spacing().unwrap_or(1);
             let min_step = match resolution {
                 Resolution::Raw => spacing + spacing / 2,
                 _ => spacing,
@@ -53,7 +108,7 @@ pub fn answer(
                 period,
                 min_step,
             );
-            (plan, entries, true)
+            (plan, found, true)
         }
     };
     let pages = plan.pages();
@@ -64,49 +119,86 @@ pub fn answer(
     }
     let percentile = |side: fn(&Entry) -> f64| {
         whole
-            .then(|| history::percentile95(&entries.iter().map(side).collect::<Vec<_>>()))
+            .then(|| history::percentile95(&found.entries.iter().map(side).collect::<Vec<_>>()))
             .flatten()
     };
+    let first = query.page * PAGE_POINTS;
+    let points = match query.interface {
+        Some(_) => plan.points(&found.entries, first, PAGE_POINTS),
+        None => Vec::new(),
+    };
+    let none = OidHistory::default();
+    let oids = query
+        .oids
+        .iter()
+        .map(|oid| {
+            let series = found.oids.get(oid).unwrap_or(&none);
+            let answer = OidSeries {
+                kind: series.kind.clone(),
+                per_second: series.kind.as_deref().is_some_and(is_counter_type),
+                points: plan.oid_points(&series.entries, first, PAGE_POINTS),
+            };
+            (oid.to_string(), answer)
+        })
+        .collect();
     Ok(HistoryAnswer::Series {
         schema: SCHEMA_VERSION,
         resolution,
         step_ms: plan.step_ms,
         pages,
-        points: plan.points(&entries, query.page * PAGE_POINTS, PAGE_POINTS),
+        points,
         p95_in_bps: percentile(|e| e.in_bps.avg),
         p95_out_bps: percentile(|e| e.out_bps.avg),
+        oids,
     })
 }
 
-/// What one interface's history holds in `[from_ms, to_ms)` at `resolution`: rollup periods,
-/// then the raw rates after the last period written (the periods still open), merged per
-/// period as their rollups will be; at raw resolution, the rates.
-pub fn entries(
+/// What the history holds in `[from_ms, to_ms)` at `resolution` for one interface (if one
+/// is named) and the extra OIDs in `oids`: rollup periods, then what the raw samples give
+/// after the last period written (the periods still open), merged per period as their
+/// rollups will be; at raw resolution, the rates and values themselves.
+pub fn read(
     store: &SampleStore,
     device: &DeviceId,
-    interface: &InterfaceRef,
+    interface: Option<&InterfaceRef>,
+    oids: &[Oid],
     resolution: Resolution,
     from_ms: u64,
     to_ms: u64,
-) -> std::io::Result<Vec<Entry>> {
-    let mut out = Vec::new();
+) -> std::io::Result<Found> {
+    let mut found = Found::default();
     let mut raw_from = from_ms;
     if resolution != Resolution::Raw {
         let lines = store.read_rollups(device, resolution, from_ms, to_ms)?;
         if let Some(last) = lines.last() {
             raw_from = raw_from.max(last.time_ms + last.step_ms);
         }
-        out.extend(lines.iter().flat_map(|line| {
-            line.interfaces
-                .iter()
-                .filter(|i| history::matches(interface, i.index, &i.key))
-                .map(|i| Entry {
-                    time_ms: line.time_ms,
-                    count: i.count,
-                    in_bps: i.in_bps,
-                    out_bps: i.out_bps,
-                })
-        }));
+        let names: Vec<String> = oids.iter().map(ToString::to_string).collect();
+        for line in &lines {
+            if let Some(interface) = interface {
+                found.entries.extend(
+                    line.interfaces
+                        .iter()
+                        .filter(|i| history::matches(interface, i.index, &i.key))
+                        .map(|i| Entry {
+                            time_ms: line.time_ms,
+                            count: i.count,
+                            in_bps: i.in_bps,
+                            out_bps: i.out_bps,
+                            errors: i.errors,
+                        }),
+                );
+            }
+            for (oid, name) in oids.iter().zip(&names) {
+                if let Some(rolled) = line.oids.get(name) {
+                    let entry = OidEntry {
+                        time_ms: line.time_ms,
+                        value: rolled.value,
+                    };
+                    found.add_oid(oid, &rolled.kind, entry);
+                }
+            }
+        }
     }
     if raw_from < to_ms {
         let samples = store.read_range(
@@ -114,17 +206,263 @@ pub fn entries(
             raw_from.saturating_sub(LOOKBACK_MS),
             to_ms.saturating_add(LOOKAHEAD_MS),
         )?;
-        let rates: Vec<Entry> = history::rates(&samples, interface)
+        let inside = |time_ms: u64| time_ms >= raw_from && time_ms < to_ms;
+        let (rates, values) = history::series(&samples, interface, oids);
+        let rates: Vec<Entry> = rates
             .iter()
-            .filter(|r| r.time_ms >= raw_from && r.time_ms < to_ms)
+            .filter(|r| inside(r.time_ms))
             .map(Entry::from)
             .collect();
+        let mut raw: BTreeMap<&Oid, (&str, Vec<OidEntry>)> = BTreeMap::new();
+        for value in values.iter().filter(|v| inside(v.time_ms)) {
+            let (kind, entries) = raw.entry(&value.oid).or_default();
+            *kind = value.kind;
+            entries.push(OidEntry {
+                time_ms: value.time_ms,
+                value: Aggregate::one(value.value),
+            });
+        }
         if resolution == Resolution::Raw {
-            out.extend(rates);
+            found.entries.extend(rates);
         } else {
             // Aggregated as the rollup will be once its period closes.
-            out.extend(history::merge_periods(&rates, resolution.period_ms()));
+            found
+                .entries
+                .extend(history::merge_periods(&rates, resolution.period_ms()));
+        }
+        for (oid, (kind, entries)) in raw {
+            let entries = match resolution {
+                Resolution::Raw => entries,
+                _ => history::merge_oid_periods(&entries, resolution.period_ms()),
+            };
+            for entry in entries {
+                found.add_oid(oid, kind, entry);
+            }
         }
     }
-    Ok(out)
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netpulse_shared::history::{OidPoint, Spread};
+    use netpulse_shared::messages::{PolledInterface, Sample, SnmpValue, VarBind};
+
+    const START: u64 = 1_764_288_000_000; // 2025-11-28T00:00:00Z
+    const LOAD: &str = "1.3.6.1.4.1.2021.10.1.5.1";
+    const PACKETS: &str = "1.3.6.1.2.1.4.3.0";
+
+    /// A sample every 10 s: 10 kbit/s in, 2 errors and 1 out discard a second, a load
+    /// gauge going up and down, a packet counter at 5 a second.
+    fn sample(n: u64, with_errors: bool) -> Sample {
+        let vb = |oid: &str, value| VarBind {
+            oid: Oid::parse(oid).expect("oid"),
+            value,
+        };
+        let c32 = |v: u64| SnmpValue::Counter32(u32::try_from(v).expect("fits"));
+        let mut values = vec![
+            vb("1.3.6.1.2.1.1.3.0", SnmpValue::Timeticks(c(n * 1000))),
+            vb("1.3.6.1.2.1.31.1.1.1.6.1", SnmpValue::Counter64(n * 12_500)),
+            vb("1.3.6.1.2.1.31.1.1.1.10.1", SnmpValue::Counter64(n * 1250)),
+            vb(LOAD, SnmpValue::Integer(i64::try_from(n % 4).expect("n"))),
+            vb(PACKETS, SnmpValue::Counter64(n * 50)),
+        ];
+        if with_errors {
+            values.extend([
+                vb("1.3.6.1.2.1.2.2.1.14.1", c32(n * 20)),
+                vb("1.3.6.1.2.1.2.2.1.20.1", c32(0)),
+                vb("1.3.6.1.2.1.2.2.1.13.1", c32(0)),
+                vb("1.3.6.1.2.1.2.2.1.19.1", c32(n * 10)),
+            ]);
+        }
+        Sample {
+            schema: SCHEMA_VERSION,
+            id: format!("q-{n}"),
+            device: DeviceId::parse("q").expect("id"),
+            time_ms: START + n * 10_000,
+            uptime_ticks: Some(c(n * 1000)),
+            values,
+            interfaces: vec![PolledInterface {
+                index: 1,
+                key: "eth0".into(),
+                speed_bps: 0,
+            }],
+            duration_ms: None,
+            stats: Default::default(),
+            engine_id: None,
+        }
+    }
+
+    fn c(v: u64) -> u32 {
+        u32::try_from(v).expect("fits")
+    }
+
+    fn query(resolution: Resolution, interface: Option<InterfaceRef>) -> HistoryQuery {
+        HistoryQuery {
+            schema: SCHEMA_VERSION,
+            device: DeviceId::parse("q").expect("id"),
+            interface,
+            oids: vec![
+                Oid::parse(LOAD).expect("oid"),
+                Oid::parse(PACKETS).expect("oid"),
+                Oid::parse("1.3.6.1.2.1.1.5.0").expect("oid"),
+            ],
+            from_ms: START,
+            to_ms: START + 3_600_000,
+            max_points: 6,
+            resolution: Some(resolution),
+            step_ms: None,
+            page: 0,
+        }
+    }
+
+    fn series(
+        answer: HistoryAnswer,
+    ) -> (
+        Vec<netpulse_shared::history::HistoryPoint>,
+        BTreeMap<String, OidSeries>,
+    ) {
+        match answer {
+            HistoryAnswer::Series { points, oids, .. } => (points, oids),
+            HistoryAnswer::Failed { reason } => panic!("{reason}"),
+        }
+    }
+
+    fn close(a: Option<Spread>, b: Option<Spread>) -> bool {
+        match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => {
+                (a.min, a.max) == (b.min, b.max)
+                    && (a.avg - b.avg).abs() < 1e-9 * b.avg.abs() + 1e-9
+            }
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn errors_and_oids_answer_alike_from_raw_samples_and_rollups() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SampleStore::new(dir.path());
+        // An hour; errors polled in the first half only.
+        let samples: Vec<Sample> = (0..360).map(|n| sample(n, n < 180)).collect();
+        store.append(&samples).expect("append");
+        store.close_idle(u64::MAX / 2).expect("close");
+        let kept = Kept {
+            raw_ms: u64::MAX / 4,
+            minute_ms: u64::MAX / 4,
+            five_minutes_ms: u64::MAX / 4,
+            hour_ms: u64::MAX / 4,
+        };
+        let now = START + 7_200_000;
+        let eth0 = Some(InterfaceRef::Name("eth0".into()));
+        let (raw_points, raw_oids) =
+            series(answer(&store, &kept, &query(Resolution::Raw, eth0.clone()), now).expect("raw"));
+        let (rolled_points, rolled_oids) =
+            series(answer(&store, &kept, &query(Resolution::FiveMinutes, eth0), now).expect("5m"));
+        assert_eq!(raw_points.len(), 6);
+        let first = &raw_points[0];
+        assert!(
+            close(first.errors.in_errors, Some(Spread::one(2.0))),
+            "{first:?}"
+        );
+        assert!(
+            close(first.errors.out_discards, Some(Spread::one(1.0))),
+            "{first:?}"
+        );
+        assert!(
+            close(first.errors.out_errors, Some(Spread::one(0.0))),
+            "{first:?}"
+        );
+        assert!(raw_points[5].errors.is_empty(), "not polled then");
+        for (a, b) in raw_points.iter().zip(&rolled_points) {
+            assert_eq!(a.time_ms, b.time_ms);
+            for (x, y) in a.errors.to_array().into_iter().zip(b.errors.to_array()) {
+                assert!(close(x, y), "{a:?} against {b:?}");
+            }
+        }
+        // The OIDs: a gauge as its values, a counter as its rate; a string has no series.
+        assert_eq!(raw_oids.len(), 3);
+        let load = &raw_oids[LOAD];
+        assert_eq!(
+            (load.kind.as_deref(), load.per_second),
+            (Some("integer"), false)
+        );
+        let value = load.points[1].value.expect("a value");
+        assert_eq!((value.min, value.max), (0.0, 3.0));
+        assert!((value.avg - 1.5).abs() < 1e-9);
+        let packets = &raw_oids[PACKETS];
+        assert_eq!(
+            (packets.kind.as_deref(), packets.per_second),
+            (Some("counter64"), true)
+        );
+        assert_eq!(packets.points[3].value, Some(Spread::one(5.0)));
+        let name = &raw_oids["1.3.6.1.2.1.1.5.0"];
+        assert_eq!(name.kind, None);
+        assert!(name.points.iter().all(|p| p.value.is_none()));
+        for (oid, series) in &raw_oids {
+            let rolled = &rolled_oids[oid];
+            assert_eq!(
+                (&rolled.kind, rolled.per_second),
+                (&series.kind, series.per_second)
+            );
+            for (a, b) in series.points.iter().zip(&rolled.points) {
+                assert_eq!(a.time_ms, b.time_ms);
+                assert!(close(a.value, b.value), "{oid}: {a:?} against {b:?}");
+            }
+        }
+        // OIDs alone: no interface points, the same series.
+        let (points, oids) =
+            series(answer(&store, &kept, &query(Resolution::Minute, None), now).expect("1m"));
+        assert!(points.is_empty());
+        assert_eq!(
+            oids[LOAD]
+                .points
+                .iter()
+                .filter(|p| p.value.is_some())
+                .count(),
+            6
+        );
+    }
+
+    #[test]
+    fn rollup_files_from_before_errors_and_oids_still_answer() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SampleStore::new(dir.path());
+        let folder = store.device_dir(&DeviceId::parse("q").expect("id"));
+        std::fs::create_dir_all(&folder).expect("folder");
+        let line = |minute: u64| {
+            format!(
+                r#"{{"time_ms":{},"step_ms":60000,"interfaces":[{{"index":1,"key":"eth0","count":6,"in":{{"min":1.0,"avg":2.0,"max":3.0}},"out":{{"min":0.0,"avg":1.0,"max":2.0}}}}]}}"#,
+                START + minute * 60_000
+            )
+        };
+        let text: String = (0..60).map(|m| line(m) + "\n").collect();
+        std::fs::write(folder.join("rollup-1m-2025-11-28.jsonl"), text).expect("write");
+        let kept = Kept {
+            raw_ms: 0,
+            minute_ms: u64::MAX / 4,
+            five_minutes_ms: 0,
+            hour_ms: 0,
+        };
+        let eth0 = Some(InterfaceRef::Index(1));
+        let (points, oids) = series(
+            answer(
+                &store,
+                &kept,
+                &query(Resolution::Minute, eth0),
+                START + 3_600_000,
+            )
+            .expect("answer"),
+        );
+        assert_eq!(points.len(), 6);
+        assert!(points
+            .iter()
+            .all(|p| p.in_bps.is_some() && p.errors.is_empty()));
+        assert!(oids[LOAD].points.iter().all(|p| *p
+            == OidPoint {
+                time_ms: p.time_ms,
+                value: None
+            }));
+    }
 }

@@ -1,5 +1,5 @@
 //! The rollups in progress: per device, the rate tracker and the open period of each
-//! resolution. Rebuilt from the files after a restart (see `SampleStore::replay`), so
+//! resolution (interface rates with their errors and discards, and extra OIDs' values). Rebuilt from the files after a restart (see `SampleStore::replay`), so
 //! nothing here needs saving.
 
 use std::collections::HashMap;
@@ -43,11 +43,10 @@ impl DeviceRollup {
             self.gap_ms = sample.time_ms - self.last_sample_ms;
         }
         self.last_sample_ms = self.last_sample_ms.max(sample.time_ms);
+        let step = self.tracker.step_all(sample);
         let mut closed = Vec::new();
-        for rate in self.tracker.step(sample) {
-            for (res, roller) in Resolution::ROLLUPS.into_iter().zip(&mut self.rollers) {
-                closed.extend(roller.push(&rate).map(|line| (res, line)));
-            }
+        for (res, roller) in Resolution::ROLLUPS.into_iter().zip(&mut self.rollers) {
+            closed.extend(roller.push_step(&step).into_iter().map(|line| (res, line)));
         }
         closed
     }

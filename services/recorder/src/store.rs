@@ -3,8 +3,10 @@
 //! Under `<data_dir>/devices/<device id>/`:
 //! - `samples-YYYY-MM-DD.jsonl`: every sample of one UTC day, one per line;
 //! - `rollup-1m-YYYY-MM-DD.jsonl`, `rollup-5m-YYYY-MM.jsonl`, `rollup-1h-YYYY-MM.jsonl`: one
-//!   line per period with each interface's min/avg/max rate and count (see
-//!   [`netpulse_shared::rollup`]);
+//!   line per period with each interface's min/avg/max rate and count, its errors and
+//!   discards per second, and each numeric extra OID's min/avg/max (see
+//!   [`netpulse_shared::rollup`]); lines written before errors and OIDs were rolled up lack
+//!   them and read as they are;
 //!
 //! The device id is a checked token, so no path leaves `devices/`. Appends are flushed to
 //! disk (fsync) before [`SampleStore::append`] returns: the caller acks after it.

@@ -11,7 +11,6 @@
 //! Several schedulers may run: one leads and does all of this, the others stand by (see
 //! [`lease`]). Every job and transition the leader publishes checks its lease's fence first.
 
-pub mod lease;
 pub mod plan;
 pub mod reachability;
 
@@ -27,7 +26,7 @@ use netpulse_shared::config::NatsSettings;
 use netpulse_shared::device::{Device, DeviceId};
 use netpulse_shared::interfaces::{DeviceInterfaces, DiscoveryJob};
 use netpulse_shared::messages::{oids, DeviceStatus, PollFailure, Reachability, Sample, SnmpValue};
-use netpulse_shared::{bus, subjects, time};
+use netpulse_shared::{bus, lease, subjects, time};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
@@ -163,19 +162,13 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let js = jetstream::new(client.clone());
     let leases = bus::scheduler_lease_bucket(&js, settings.replicas).await?;
-    let holder = format!(
-        "{:016x}",
-        std::hash::BuildHasher::hash_one(
-            &std::collections::hash_map::RandomState::new(),
-            (std::process::id(), time::now_ms())
-        )
-    );
+    let holder = lease::new_holder();
     let lease_ms = settings.lease_ms.max(1000);
     tokio::pin!(shutdown);
     loop {
         let mut lease = tokio::select! {
             () = &mut shutdown => break,
-            lease = lease::Lease::acquire(leases.clone(), &holder, lease_ms) => lease,
+            lease = lease::Lease::acquire(leases.clone(), "scheduler", &holder, lease_ms) => lease,
         };
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let publisher = LeaderPublisher {

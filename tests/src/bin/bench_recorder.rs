@@ -109,9 +109,11 @@ fn write_month_of_rollups(data_dir: &std::path::Path, device: &str, interfaces: 
                         count: 6,
                         in_bps: spread,
                         out_bps: spread,
+                        errors: Default::default(),
                     }
                 })
                 .collect(),
+            oids: Default::default(),
         };
         let bytes = files.entry(file_name(Resolution::Minute, t)).or_default();
         serde_json::to_writer(&mut *bytes, &line).expect("json");
@@ -135,7 +137,8 @@ async fn month_query(
     let mut query = HistoryQuery {
         schema: SCHEMA_VERSION,
         device: device.clone(),
-        interface: InterfaceRef::Name("if3".into()),
+        interface: Some(InterfaceRef::Name("if3".into())),
+        oids: Vec::new(),
         from_ms: now - 30 * 86_400_000,
         to_ms: now,
         max_points: 43_200,

@@ -1,8 +1,9 @@
-//! Leadership among several schedulers: one leads, the others stand by.
+//! Leadership among several copies of a service (schedulers, alerters): one leads, the others
+//! stand by.
 //!
-//! The leader holds a lease: the key `leader` of the bucket `netpulse_scheduler_lease`, a
-//! [`LeaseRecord`] naming it and the time its lease ends. It renews the lease every third
-//! of `scheduler.lease_ms` by compare-and-set on the key's revision. A standby reads the key
+//! The leader holds a lease: the key `leader` of the service's lease bucket
+//! (`netpulse_scheduler_lease`, `netpulse_alerter_lease`), a [`LeaseRecord`] naming it and the
+//! time its lease ends. It renews the lease every third of its `lease_ms` by compare-and-set on the key's revision. A standby reads the key
 //! every quarter of a lease (at most every half second) and takes it once it is gone
 //! (released by a leader that stopped cleanly) or its end has passed (a leader that died):
 //! creating the key, or replacing it at the revision it read, so two standbys cannot both
@@ -118,11 +119,29 @@ pub struct Lease {
     lease_ms: u64,
     revision: u64,
     until_ms: u64,
+    /// Which service leads (`scheduler`, `alerter`), for the logs.
+    service: &'static str,
+}
+
+/// A random holder name for this process.
+pub fn new_holder() -> String {
+    format!(
+        "{:016x}",
+        std::hash::BuildHasher::hash_one(
+            &std::collections::hash_map::RandomState::new(),
+            (std::process::id(), crate::time::now_ms())
+        )
+    )
 }
 
 impl Lease {
-    /// Waits until this scheduler (`holder`) holds the lease.
-    pub async fn acquire(store: kv::Store, holder: &str, lease_ms: u64) -> Self {
+    /// Waits until this copy of `service` (`holder`) holds the lease.
+    pub async fn acquire(
+        store: kv::Store,
+        service: &'static str,
+        holder: &str,
+        lease_ms: u64,
+    ) -> Self {
         let process = format!(
             "{}:{}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "unknown-host".into()),
@@ -130,13 +149,13 @@ impl Lease {
         );
         let mut waiting_logged = false;
         loop {
-            let now = netpulse_shared::time::now_ms();
+            let now = crate::time::now_ms();
             let record = LeaseRecord {
                 holder: holder.to_owned(),
                 process: process.clone(),
                 until_ms: now + lease_ms,
             };
-            if let Some(revision) = try_claim(&store, &record, now).await {
+            if let Some(revision) = try_claim(&store, service, &record, now).await {
                 let fence = Fence::default();
                 fence.set(fence_ms(record.until_ms, lease_ms));
                 return Self {
@@ -147,10 +166,11 @@ impl Lease {
                     lease_ms,
                     revision,
                     until_ms: record.until_ms,
+                    service,
                 };
             }
             if !waiting_logged {
-                tracing::info!("another scheduler leads: standing by");
+                tracing::info!(service, "another copy leads: standing by");
                 waiting_logged = true;
             }
             tokio::time::sleep(Duration::from_millis(standby_check_ms(lease_ms))).await;
@@ -174,13 +194,16 @@ impl Lease {
         let every = Duration::from_millis((self.lease_ms / 3).max(1));
         loop {
             let fence = fence_ms(self.until_ms, self.lease_ms);
-            let now = netpulse_shared::time::now_ms();
+            let now = crate::time::now_ms();
             if now >= fence {
-                tracing::warn!("could not renew the scheduler lease in time: standing down");
+                tracing::warn!(
+                    service = self.service,
+                    "could not renew the lease in time: standing down"
+                );
                 return;
             }
             tokio::time::sleep(every.min(Duration::from_millis(fence - now))).await;
-            let now = netpulse_shared::time::now_ms();
+            let now = crate::time::now_ms();
             if now >= fence {
                 continue;
             }
@@ -214,14 +237,17 @@ impl Lease {
                         }
                         None => {
                             tracing::warn!(
-                                "the scheduler lease was taken by another: standing down"
+                                service = self.service,
+                                "the lease was taken by another: standing down"
                             );
                             return;
                         }
                     }
                 }
-                Ok(Err(error)) => tracing::warn!(%error, "cannot renew the scheduler lease yet"),
-                Err(_) => tracing::warn!("renewing the scheduler lease timed out"),
+                Ok(Err(error)) => {
+                    tracing::warn!(service = self.service, %error, "cannot renew the lease yet")
+                }
+                Err(_) => tracing::warn!(service = self.service, "renewing the lease timed out"),
             }
         }
     }
@@ -245,17 +271,22 @@ impl Lease {
             .delete_expect_revision(KEY, Some(self.revision))
             .await;
         if let Err(error) = released {
-            tracing::debug!(%error, "scheduler lease not released; it will end by itself");
+            tracing::debug!(service = self.service, %error, "lease not released; it will end by itself");
         }
     }
 }
 
 /// Claims the lease if [`claim`] allows it; the new revision when this scheduler got it.
-async fn try_claim(store: &kv::Store, record: &LeaseRecord, now_ms: u64) -> Option<u64> {
+async fn try_claim(
+    store: &kv::Store,
+    service: &'static str,
+    record: &LeaseRecord,
+    now_ms: u64,
+) -> Option<u64> {
     let current = match store.entry(KEY).await {
         Ok(entry) => entry,
         Err(error) => {
-            tracing::debug!(%error, "cannot read the scheduler lease");
+            tracing::debug!(service, %error, "cannot read the lease");
             return None;
         }
     };
@@ -277,7 +308,7 @@ async fn try_claim(store: &kv::Store, record: &LeaseRecord, now_ms: u64) -> Opti
         Claim::Wait => None,
     };
     if claimed.is_some() {
-        tracing::info!(holder = %record.holder, "this scheduler leads");
+        tracing::info!(service, holder = %record.holder, "this copy leads");
     }
     claimed
 }
