@@ -170,7 +170,14 @@ impl NatsServer {
         for (key, value) in envs {
             command.env(key, value);
         }
-        for service in ["scheduler", "poller", "recorder", "gateway", "logs", "alerter"] {
+        for service in [
+            "scheduler",
+            "poller",
+            "recorder",
+            "gateway",
+            "logs",
+            "alerter",
+        ] {
             command.env(
                 format!("NETPULSE_NATS_{}_PASSWORD", service.to_uppercase()),
                 format!("{service}-secret"),

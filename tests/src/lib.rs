@@ -514,6 +514,127 @@ impl Drop for ServiceProcess {
     }
 }
 
+/// A webhook receiver: every JSON body POSTed to it, answered 200.
+#[derive(Clone)]
+pub struct Webhook {
+    /// Where it listens.
+    pub address: SocketAddr,
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+impl Webhook {
+    /// Listens on a free loopback port.
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let bodies: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = std::sync::Arc::default();
+        let kept = bodies.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let kept = kept.clone();
+                tokio::spawn(async move {
+                    let mut buffer = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        let Ok(n) = stream.read(&mut chunk).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        buffer.extend_from_slice(&chunk[..n]);
+                        let text = String::from_utf8_lossy(&buffer).to_string();
+                        let Some(end) = text.find("\r\n\r\n") else {
+                            continue;
+                        };
+                        let length = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                let (name, value) = l.split_once(':')?;
+                                name.eq_ignore_ascii_case("content-length")
+                                    .then(|| value.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if buffer.len() < end + 4 + length {
+                            continue;
+                        }
+                        let body = &buffer[end + 4..end + 4 + length];
+                        if let Ok(value) = serde_json::from_slice::<Value>(body) {
+                            kept.lock().expect("lock").push(value);
+                        }
+                        let _ = stream
+                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                            .await;
+                        return;
+                    }
+                });
+            }
+        });
+        Self { address, bodies }
+    }
+
+    /// Its URL (with a token in the query, as webhook URLs often carry).
+    pub fn url(&self) -> String {
+        format!("http://{}/hook?token=secret-token", self.address)
+    }
+
+    /// The bodies with this status (`firing`, `resolved`), repeats left out unless asked.
+    pub fn with_status(&self, status: &str, repeats: bool) -> Vec<Value> {
+        self.bodies
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|b| b["status"] == status && (repeats || b["repeat"] != true))
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until a body with `status` has come (at most `seconds`).
+    pub async fn wait_for(&self, status: &str, seconds: u64) -> Value {
+        for _ in 0..seconds * 10 {
+            if let Some(body) = self.with_status(status, false).first() {
+                return body.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no {status} notification within {seconds} s; got {:?}",
+            self.bodies.lock().expect("lock")
+        );
+    }
+}
+
+impl Webhook {
+    /// Every body received so far.
+    pub fn bodies(&self) -> Vec<Value> {
+        self.bodies.lock().expect("lock").clone()
+    }
+}
+
+impl Stack {
+    /// Starts the alerter binary on this stack (as its own NATS user under
+    /// [`Services::nats_permissions`]), checking every 200 ms, with a 1 s lease, and the
+    /// extra `NETPULSE_ALERTER__...` settings in `extra`. Killed when dropped.
+    pub fn alerter(&self, extra: &[(&str, &str)]) -> ServiceProcess {
+        let stack = self;
+        let dashboard = format!("http://{}", stack.gateway);
+        let mut env = vec![
+            ("NETPULSE_ALERTER__DASHBOARD_URL", dashboard.as_str()),
+            ("NETPULSE_ALERTER__EVALUATE_MS", "200"),
+            ("NETPULSE_ALERTER__LEASE_MS", "1000"),
+        ];
+        env.extend_from_slice(extra);
+        ServiceProcess::start(
+            "netpulse-alerter",
+            &stack.nats_settings("alerter"),
+            &stack.data_dir,
+            &env,
+        )
+    }
+}
+
 /// Puts devices straight into the registry bucket (kept in `replicas` copies); each body is
 /// validated as the API would.
 pub async fn register_devices(

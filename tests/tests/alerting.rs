@@ -5,102 +5,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use netpulse_shared::test_util::{free_tcp_port, Snmpd};
-use netpulse_tests::{http, ServiceProcess, Services, Stack};
+use netpulse_tests::{http, Services, Stack, Webhook};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// A webhook receiver: every JSON body POSTed to it, answered 200.
-#[derive(Clone)]
-struct Webhook {
-    address: SocketAddr,
-    bodies: Arc<Mutex<Vec<Value>>>,
-}
-
-impl Webhook {
-    async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let address = listener.local_addr().expect("address");
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let kept = bodies.clone();
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                let kept = kept.clone();
-                tokio::spawn(async move {
-                    let mut buffer = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    loop {
-                        let Ok(n) = stream.read(&mut chunk).await else {
-                            return;
-                        };
-                        if n == 0 {
-                            return;
-                        }
-                        buffer.extend_from_slice(&chunk[..n]);
-                        let text = String::from_utf8_lossy(&buffer).to_string();
-                        let Some(end) = text.find("\r\n\r\n") else {
-                            continue;
-                        };
-                        let length = text[..end]
-                            .lines()
-                            .find_map(|l| {
-                                let (name, value) = l.split_once(':')?;
-                                name.eq_ignore_ascii_case("content-length")
-                                    .then(|| value.trim().parse::<usize>().ok())?
-                            })
-                            .unwrap_or(0);
-                        if buffer.len() < end + 4 + length {
-                            continue;
-                        }
-                        let body = &buffer[end + 4..end + 4 + length];
-                        if let Ok(value) = serde_json::from_slice::<Value>(body) {
-                            kept.lock().expect("lock").push(value);
-                        }
-                        let _ = stream
-                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                            .await;
-                        return;
-                    }
-                });
-            }
-        });
-        Self { address, bodies }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/hook?token=secret-token", self.address)
-    }
-
-    /// The bodies with this status (`firing`, `resolved`), repeats left out unless asked.
-    fn with_status(&self, status: &str, repeats: bool) -> Vec<Value> {
-        self.bodies
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|b| b["status"] == status && (repeats || b["repeat"] != true))
-            .cloned()
-            .collect()
-    }
-
-    /// Waits until a body with `status` has come (at most `seconds`).
-    async fn wait_for(&self, status: &str, seconds: u64) -> Value {
-        for _ in 0..seconds * 10 {
-            if let Some(body) = self.with_status(status, false).first() {
-                return body.clone();
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!(
-            "no {status} notification within {seconds} s; got {:?}",
-            self.bodies.lock().expect("lock")
-        );
-    }
-}
 
 /// A real SMTP server (aiosmtpd, installed by `make setup` into tools/smtp) that prints every
 /// message it receives.
@@ -227,23 +136,6 @@ impl Drop for Alertmanager {
     }
 }
 
-/// Starts the alerter binary on `stack` (as its own NATS user) with `extra` settings.
-fn alerter(stack: &Stack, extra: &[(&str, &str)]) -> ServiceProcess {
-    let dashboard = format!("http://{}", stack.gateway);
-    let mut env = vec![
-        ("NETPULSE_ALERTER__DASHBOARD_URL", dashboard.as_str()),
-        ("NETPULSE_ALERTER__EVALUATE_MS", "200"),
-        ("NETPULSE_ALERTER__LEASE_MS", "1000"),
-    ];
-    env.extend_from_slice(extra);
-    ServiceProcess::start(
-        "netpulse-alerter",
-        &stack.nats_settings("alerter"),
-        &stack.data_dir,
-        &env,
-    )
-}
-
 async fn stack() -> Stack {
     Stack::start(Services {
         pipeline: true,
@@ -301,15 +193,12 @@ async fn a_paused_agent_is_notified_firing_then_resolved_on_every_kind_of_channe
     let smtp = SmtpServer::start();
     let alertmanager = Alertmanager::start();
     let smtp_port = smtp.port.to_string();
-    let _alerter = alerter(
-        &stack,
-        &[
-            ("NETPULSE_ALERTER__SMTP_HOST", "127.0.0.1"),
-            ("NETPULSE_ALERTER__SMTP_PORT", &smtp_port),
-            ("NETPULSE_ALERTER__SMTP_SECURITY", "none"),
-            ("NETPULSE_ALERTER__SMTP_FROM", "netpulse@example.net"),
-        ],
-    );
+    let _alerter = stack.alerter(&[
+        ("NETPULSE_ALERTER__SMTP_HOST", "127.0.0.1"),
+        ("NETPULSE_ALERTER__SMTP_PORT", &smtp_port),
+        ("NETPULSE_ALERTER__SMTP_SECURITY", "none"),
+        ("NETPULSE_ALERTER__SMTP_FROM", "netpulse@example.net"),
+    ]);
     let id = add_agent(&stack, "core-1", &agent).await;
     let webhook = post(
         &stack,
@@ -410,8 +299,8 @@ async fn two_alerters_notify_once_an_ack_stops_repeats_and_a_restart_loses_no_re
     let mut agent = Snmpd::start();
     let stack = stack().await;
     let hook = Webhook::start().await;
-    let first = alerter(&stack, &[]);
-    let second = alerter(&stack, &[]);
+    let first = stack.alerter(&[]);
+    let second = stack.alerter(&[]);
     let id = add_agent(&stack, "core-2", &agent).await;
     let webhook = post(
         &stack,
@@ -464,7 +353,7 @@ async fn two_alerters_notify_once_an_ack_stops_repeats_and_a_restart_loses_no_re
     agent.resume();
     wait_until_up(&stack, &id).await;
     assert!(hook.with_status("resolved", true).is_empty());
-    let _third = alerter(&stack, &[]);
+    let _third = stack.alerter(&[]);
     hook.wait_for("resolved", 30).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(hook.with_status("resolved", true).len(), 1);
@@ -481,7 +370,7 @@ async fn a_silence_holds_notifications_until_it_ends_and_viewers_cannot_write() 
     let mut agent = Snmpd::start();
     let stack = stack().await;
     let hook = Webhook::start().await;
-    let _alerter = alerter(&stack, &[]);
+    let _alerter = stack.alerter(&[]);
     let id = add_agent(&stack, "core-3", &agent).await;
     let webhook = post(
         &stack,
@@ -587,7 +476,7 @@ async fn a_weekly_window_holds_notifications_until_it_closes() {
     let mut agent = Snmpd::start();
     let stack = stack().await;
     let hook = Webhook::start().await;
-    let _alerter = alerter(&stack, &[]);
+    let _alerter = stack.alerter(&[]);
     let id = add_agent(&stack, "core-4", &agent).await;
     let webhook = post(
         &stack,
@@ -665,7 +554,7 @@ async fn utilisation_fires_above_its_threshold_and_clears_only_below_the_lower_o
     let sim = simulator(1, 2_000_000).await;
     let stack = stack().await;
     let hook = Webhook::start().await;
-    let _alerter = alerter(&stack, &[]);
+    let _alerter = stack.alerter(&[]);
     let id = stack
         .add_device(
             json!({"name": "uplink-1", "address": sim.addresses()[0].to_string(), "interval": 1}),
@@ -721,7 +610,7 @@ async fn an_interface_flapped_once_alerts_once_and_a_flapping_one_is_marked_flap
     let sim = simulator(2, 1_000_000).await;
     let stack = stack().await;
     let hook = Webhook::start().await;
-    let _alerter = alerter(&stack, &[]);
+    let _alerter = stack.alerter(&[]);
     let once = stack
         .add_device(
             json!({"name": "edge-1", "address": sim.addresses()[0].to_string(), "interval": 1}),

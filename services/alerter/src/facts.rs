@@ -35,6 +35,10 @@ pub enum OperState {
     Other,
 }
 
+/// An interface's error and discard counters at one sample: time, sysUpTime, and each
+/// counter with its width.
+type ErrorReading = (u64, Option<u32>, [Option<(u64, u32)>; 4]);
+
 /// The alerter's view of one device.
 #[derive(Debug, Clone)]
 pub struct DeviceFacts {
@@ -45,8 +49,8 @@ pub struct DeviceFacts {
     /// Interfaces seen up at least once (an interface never up does not alert when down).
     pub seen_up: HashSet<String>,
     rates: RateTracker,
-    /// Error counters of each interface at the previous sample: time, sysUpTime, values.
-    errors: HashMap<String, (u64, Option<u32>, [Option<(u64, u32)>; 4])>,
+    /// Error counters of each interface at the previous sample.
+    errors: HashMap<String, ErrorReading>,
     /// Counter extra OIDs at the previous sample: time, sysUpTime, value and width.
     counters: HashMap<Oid, (u64, Option<u32>, u64, u32)>,
 }

@@ -48,6 +48,9 @@ pub struct Smtp {
     pub from: String,
 }
 
+/// Why an e-mail channel fails on an alerter without an SMTP server.
+const NO_SMTP: &str = "no SMTP server set (alerter.smtp_host)";
+
 /// What deliveries need: the channels, HTTP and SMTP clients, and where to report.
 #[derive(Clone)]
 pub struct Notifier {
@@ -153,6 +156,10 @@ impl Notifier {
             .get(&delivery.channel)
             .cloned()
             .ok_or_else(|| format!("no channel {}", delivery.channel))?;
+        if matches!(channel.target, ChannelTarget::Email { .. }) && self.smtp.is_none() {
+            // Trying again cannot help until the alerter is configured.
+            return Err(NO_SMTP.into());
+        }
         let mut waits = self.backoff.iter();
         loop {
             let sent = tokio::time::timeout(self.timeout, self.send(&channel, alert, delivery))

@@ -93,7 +93,7 @@ pub enum LiveMessage<'a> {
     Alert {
         /// The transition, as on `netpulse.alert.<device>` (without its outbox).
         #[serde(flatten)]
-        event: netpulse_shared::alert::AlertEvent,
+        event: Box<netpulse_shared::alert::AlertEvent>,
     },
     /// This client fell behind and missed messages.
     Lagged {
@@ -678,7 +678,7 @@ pub async fn fan_out(
                     continue;
                 };
                 event.alert.outbox.clear();
-                (None, "alert", false, serde_json::to_string(&LiveMessage::Alert { event }))
+                (None, "alert", false, serde_json::to_string(&LiveMessage::Alert { event: Box::new(event) }))
             }
             Some(change) = changes.next() => {
                 let Ok(entry) = change else { continue };

@@ -1,0 +1,290 @@
+//! The dashboard's alerting in a real headless Chromium (driven by web/tests/alerting.mjs)
+//! against the stack, the alerter as its own process, a real snmpd and a webhook receiver:
+//! an operator sees a device's alert fire, counted in the header, acknowledges and silences
+//! it from the Alerts page, and sees it resolve. The device and rule are named with markup,
+//! which the page must show as text.
+//!
+//! The script asks for what only this side can do with a line `CONTROL down` or `CONTROL up`
+//! (pause or resume snmpd) on its standard output, and waits for `OK` or `ERR <message>` on
+//! its standard input.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use netpulse_shared::test_util::Snmpd;
+use netpulse_tests::{ServiceProcess, Services, Stack};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+/// The whole browser run, at most.
+const RUN_LIMIT: Duration = Duration::from_secs(300);
+/// A device name that is markup and script (device names allow `<` and `>`).
+const DEVICE_NAME: &str = "<img src=x onerror=alert(1)>";
+/// A rule name that is markup.
+const RULE_NAME: &str = "<b>rule</b>";
+
+#[tokio::test]
+async fn the_alerts_page_shows_counts_acks_and_silences_a_firing_alert_with_names_as_text() {
+    let mut agent = Snmpd::start();
+    let stack = Stack::start(Services {
+        pipeline: true,
+        pollers: 1,
+        nats_permissions: true,
+        ..Default::default()
+    })
+    .await;
+    let hook = Webhook::start().await;
+    let _alerter = alerter(&stack);
+    // Polled every second, down after three missed polls.
+    let device = stack
+        .add_device(
+            json!({"name": DEVICE_NAME, "address": agent.address(), "interval": 1,
+                           "timeout_ms": 300, "retries": 0, "interfaces": [1]}),
+        )
+        .await;
+    let channel = post(
+        &stack,
+        "/api/alert-channels",
+        json!({"name": "hook", "kind": "webhook", "url": hook.url()}),
+    )
+    .await;
+    let rule = post(
+        &stack,
+        "/api/alert-rules",
+        json!({"name": RULE_NAME, "kind": "device_down", "for_s": 0, "severity": "critical",
+               "scope": {"devices": [device]}, "channels": [channel["id"]]}),
+    )
+    .await;
+    let rule_id = rule["id"].as_str().expect("rule id").to_owned();
+    wait_until_up(&stack, &device).await;
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut command = Command::new("node");
+    command
+        .current_dir(root.join("web"))
+        .env(
+            "NETPULSE_ADMIN",
+            format!("admin:{}", netpulse_tests::ADMIN_PASSWORD),
+        )
+        .env("NETPULSE_DEVICE_ID", &device)
+        .env("NETPULSE_DEVICE_NAME", DEVICE_NAME)
+        .env("NETPULSE_RULE_ID", &rule_id)
+        .env("NETPULSE_RULE_NAME", RULE_NAME)
+        .arg("tests/alerting.mjs")
+        .arg(format!("http://{}/", stack.gateway))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let started = Instant::now();
+    let (success, stdout, stderr) =
+        tokio::time::timeout(RUN_LIMIT, drive(&mut command, &mut agent))
+            .await
+            .expect("the browser checks finish within 5 minutes");
+    println!(
+        "alerting browser checks took {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(success, "browser checks failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("ok - acknowledged"), "{stdout}");
+    assert!(stdout.contains("ok - the device back"), "{stdout}");
+
+    // What the page did, as the API and the channel saw it.
+    let firing = hook.wait_for("firing", 10).await;
+    assert_eq!(firing["device"]["name"], DEVICE_NAME, "{firing}");
+    assert_eq!(firing["alert"]["rule_name"], RULE_NAME, "{firing}");
+    let resolved = stack.get_json("/api/alerts?state=resolved").await;
+    let resolved = resolved.as_array().expect("a list");
+    assert_eq!(resolved.len(), 1, "{resolved:?}");
+    assert_eq!(resolved[0]["acked_by"], "admin", "{resolved:?}");
+    assert_eq!(resolved[0]["rule_name"], RULE_NAME);
+    let silences = stack.get_json("/api/silences").await;
+    assert_eq!(silences.as_array().map(Vec::len), Some(1), "{silences}");
+    assert_eq!(
+        silences[0]["scope"],
+        json!({"devices": [device], "rules": [rule_id]})
+    );
+    assert_eq!(silences[0]["created_by"], "admin");
+    stack.stop().await;
+}
+
+/// Runs the node script, printing its output line by line and answering its `CONTROL`
+/// lines; returns whether it succeeded, its standard output and its standard error.
+async fn drive(command: &mut Command, agent: &mut Snmpd) -> (bool, String, String) {
+    let mut child = command
+        .spawn()
+        .expect("run node (is Node.js installed and `make setup` done?)");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let mut stderr_pipe = child.stderr.take().expect("piped stderr");
+    let stderr_task = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stderr_pipe.read_to_string(&mut text).await;
+        text
+    });
+    let mut stdout = String::new();
+    while let Some(line) = lines.next_line().await.expect("read node's output") {
+        println!("{line}");
+        stdout.push_str(&line);
+        stdout.push('\n');
+        if let Some(request) = line.strip_prefix("CONTROL ") {
+            let reply = match request.trim() {
+                "down" => {
+                    agent.pause();
+                    "OK".to_owned()
+                }
+                "up" => {
+                    agent.resume();
+                    "OK".to_owned()
+                }
+                other => format!("ERR unknown command: {other}"),
+            };
+            println!("{reply}");
+            stdin
+                .write_all(format!("{reply}\n").as_bytes())
+                .await
+                .expect("answer node");
+            stdin.flush().await.expect("answer node");
+        }
+    }
+    let status = child.wait().await.expect("node ends");
+    let stderr = stderr_task.await.unwrap_or_default();
+    (status.success(), stdout, stderr)
+}
+
+/// Starts the alerter binary on `stack` (as its own NATS user), evaluating every 200 ms.
+fn alerter(stack: &Stack) -> ServiceProcess {
+    let dashboard = format!("http://{}", stack.gateway);
+    ServiceProcess::start(
+        "netpulse-alerter",
+        &stack.nats_settings("alerter"),
+        &stack.data_dir,
+        &[
+            ("NETPULSE_ALERTER__DASHBOARD_URL", dashboard.as_str()),
+            ("NETPULSE_ALERTER__EVALUATE_MS", "200"),
+            ("NETPULSE_ALERTER__LEASE_MS", "1000"),
+        ],
+    )
+}
+
+/// POSTs `body` as the admin, asserting 201; returns the answer.
+async fn post(stack: &Stack, path: &str, body: Value) -> Value {
+    let answer = stack
+        .http("POST", path, Some(body.to_string().as_bytes()))
+        .await;
+    assert_eq!(answer.status, 201, "{path}: {}", answer.text());
+    answer.json()
+}
+
+async fn wait_until_up(stack: &Stack, id: &str) {
+    for _ in 0..300 {
+        let device = stack.get_json(&format!("/api/devices/{id}")).await;
+        if device["status"]["state"] == "up" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{id} never came up");
+}
+
+/// A webhook receiver: every JSON body POSTed to it, answered 200.
+struct Webhook {
+    address: SocketAddr,
+    bodies: Arc<Mutex<Vec<Value>>>,
+    accepting: tokio::task::JoinHandle<()>,
+}
+
+impl Webhook {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let kept = bodies.clone();
+        let accepting = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(receive(stream, kept.clone()));
+            }
+        });
+        Self {
+            address,
+            bodies,
+            accepting,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hook", self.address)
+    }
+
+    /// Waits until a body with `status` (`firing`, `resolved`) has come (at most `seconds`).
+    async fn wait_for(&self, status: &str, seconds: u64) -> Value {
+        for _ in 0..seconds * 10 {
+            let found = self
+                .bodies
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .find(|b| b["status"] == status)
+                .cloned();
+            if let Some(body) = found {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no {status} notification within {seconds} s; got {:?}",
+            self.bodies.lock().unwrap_or_else(PoisonError::into_inner)
+        );
+    }
+}
+
+impl Drop for Webhook {
+    fn drop(&mut self) {
+        self.accepting.abort();
+    }
+}
+
+/// Reads one HTTP request from `stream`, keeps its JSON body and answers 200.
+async fn receive(mut stream: tokio::net::TcpStream, kept: Arc<Mutex<Vec<Value>>>) {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let Ok(n) = stream.read(&mut chunk).await else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&buffer[..end]).to_string();
+        let length = head
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse::<usize>().ok())?
+            })
+            .unwrap_or(0);
+        if buffer.len() < end + 4 + length {
+            continue;
+        }
+        if let Ok(value) = serde_json::from_slice::<Value>(&buffer[end + 4..end + 4 + length]) {
+            kept.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(value);
+        }
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .await;
+        return;
+    }
+}
