@@ -20,7 +20,8 @@ run: build
 run-cluster: build
 	@NETPULSE_CLUSTER=1 scripts/run.sh
 
-# cargo-nextest when installed (one process per test, a clear summary), else cargo test.
+# The dashboard's pure helpers first (Node's test runner, web/tests/*.test.js), then the Rust
+# tests: cargo-nextest when installed (one process per test, a clear summary), else cargo test.
 # Tests that run netpulse binaries as processes need them built first. The recorder crash
 # test needs 1,000 samples/s from this machine, so it runs alone after the others. The fault
 # tests (tests/tests/faults.rs: kill a poller, restart nats-server, kill a cluster node) run
@@ -28,6 +29,7 @@ run-cluster: build
 ALONE := binary_id(netpulse-tests::recorder) & test(/killed/)
 FAULTS := binary_id(netpulse-tests::faults)
 test: setup
+	cd web && node --test tests/
 	$(CARGO) build --workspace --bins
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast -E 'not ($(ALONE)) & not ($(FAULTS))'; first=$$?; \

@@ -5,7 +5,7 @@
 
 import { readError } from './api.js';
 import { el } from './dom.js';
-import { clearFieldErrors, clearOnInput, FieldError, readDeviceForm, showFieldError } from './deviceform.js';
+import { clearFieldErrors, clearOnInput, FieldError, readDeviceForm, showFieldError, tagsText } from './deviceform.js';
 import { formatDateTime, formatUptime } from './format.js';
 
 const list = (v) => (Array.isArray(v) ? v.map(String).join(', ') : '');
@@ -53,6 +53,7 @@ export class SettingsForm {
     f.interfaces.value = list(device.interfaces);
     f.oids.value = list(device.oids);
     f.log_sources.value = list(device.log_sources);
+    f.tags.value = tagsText(device.tags);
   }
 
   async submit() {

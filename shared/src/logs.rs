@@ -97,6 +97,8 @@ pub enum LogKind {
     Status,
     /// A change of the device's settings.
     Config,
+    /// An alert about the device fired, flapped, was acknowledged, silenced or resolved.
+    Alert,
 }
 
 /// An SNMP notification as received.

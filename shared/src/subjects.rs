@@ -93,6 +93,9 @@ pub const LOGS_ALL: &str = "netpulse.logs.*";
 pub const LOGS_STREAM: &str = "NETPULSE_LOGS";
 /// The recorder's durable consumer on [`LOGS_STREAM`].
 pub const RECORDER_LOGS_CONSUMER: &str = "recorder-logs";
+/// The recorder's durable consumer of alert transitions on [`ALERTS_STREAM`] (the devices'
+/// timelines).
+pub const RECORDER_ALERTS_CONSUMER: &str = "recorder-alerts";
 /// The recorder's durable consumer of configuration changes on [`EVENTS_STREAM`].
 pub const RECORDER_EVENTS_CONSUMER: &str = "recorder-events";
 /// The key-value bucket of sources that sent logs but match no device (a

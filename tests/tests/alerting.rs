@@ -291,6 +291,29 @@ async fn a_paused_agent_is_notified_firing_then_resolved_on_every_kind_of_channe
     for channel in channels.as_array().expect("list") {
         assert_eq!(channel["health"]["failing"], false, "{channel}");
     }
+    // The device's timeline has the alert's transitions.
+    let mut messages = Vec::new();
+    for _ in 0..100 {
+        let timeline = stack.get_json("/api/devices/core-1/logs?limit=100").await;
+        messages = timeline["entries"]
+            .as_array()
+            .map(|e| {
+                e.iter()
+                    .filter(|e| e["kind"] == "alert")
+                    .filter_map(|e| e["message"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if messages.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        messages.contains(&"alert firing: down: core-1 is down".to_owned())
+            && messages.contains(&"alert resolved: down: core-1 is down".to_owned()),
+        "{messages:?}"
+    );
     stack.stop().await;
 }
 
@@ -308,11 +331,19 @@ async fn two_alerters_notify_once_an_ack_stops_repeats_and_a_restart_loses_no_re
         json!({"name": "hook", "kind": "webhook", "url": hook.url()}),
     )
     .await;
+    // A channel nobody listens at: it shows as failing.
+    let closed = format!("http://127.0.0.1:{}/hook", free_tcp_port());
+    let broken = post(
+        &stack,
+        "/api/alert-channels",
+        json!({"name": "broken", "kind": "webhook", "url": closed}),
+    )
+    .await;
     post(
         &stack,
         "/api/alert-rules",
         json!({"name": "down", "kind": "device_down", "for_s": 0, "repeat_s": 2, "severity": "warning",
-               "scope": "all", "channels": [webhook["id"]]}),
+               "scope": "all", "channels": [webhook["id"], broken["id"]]}),
     )
     .await;
     wait_until_up(&stack, &id).await;
@@ -346,6 +377,29 @@ async fn two_alerters_notify_once_an_ack_stops_repeats_and_a_restart_loses_no_re
         "repeated after the ack"
     );
     assert_eq!(active_alerts(&stack).await[0]["acked_by"], "admin");
+
+    // The broken channel is failing, in the API and in /metrics; the other is not.
+    let channels = stack.get_json("/api/alert-channels").await;
+    let health = |name: &str| {
+        channels
+            .as_array()
+            .and_then(|l| l.iter().find(|c| c["name"] == name))
+            .map(|c| c["health"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(health("broken")["failing"], true, "{channels}");
+    assert!(health("broken")["last_error"].is_string(), "{channels}");
+    assert_eq!(health("hook")["failing"], false, "{channels}");
+    let metrics = stack.http("GET", "/metrics", None).await.text();
+    let failing = format!(
+        "netpulse_alert_channel_failing{{channel=\"{}\",name=\"broken\",kind=\"webhook\"}} 1",
+        broken["id"].as_str().unwrap_or_default()
+    );
+    assert!(metrics.contains(&failing), "{metrics}");
+    assert!(
+        metrics.contains("netpulse_alerts{state=\"firing\",severity=\"warning\"} 1"),
+        "{metrics}"
+    );
 
     // Both alerters die mid-firing; the device comes back while none runs.
     first.kill();

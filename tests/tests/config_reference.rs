@@ -78,6 +78,7 @@ fn every_key_is_documented_with_its_environment_variable_and_default() {
     keys_of(&netpulse_recorder::Settings::default(), &mut code);
     keys_of(&netpulse_gateway::Settings::default(), &mut code);
     keys_of(&netpulse_logs::Settings::default(), &mut code);
+    keys_of(&netpulse_alerter::Settings::default(), &mut code);
     assert!(code.len() > 30, "too few keys found: {code:?}");
 
     let rows = documented();

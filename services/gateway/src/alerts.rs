@@ -56,6 +56,81 @@ impl Alerting {
     }
 }
 
+impl Alerting {
+    /// The alerting part of `GET /metrics`: alerts pending and firing by severity, and each
+    /// channel's deliveries and whether it is failing. Empty when the buckets do not answer.
+    pub async fn metrics_text(&self) -> String {
+        use std::fmt::Write;
+        let label = crate::metrics::label;
+        let (Ok(alerts), Ok(channels)) = (
+            bus::bucket_values::<Alert>(&self.buckets.alerts).await,
+            bus::bucket_values::<Channel>(&self.buckets.channels).await,
+        ) else {
+            return String::new();
+        };
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP netpulse_alerts Alerts pending or firing now, by state and severity."
+        );
+        let _ = writeln!(out, "# TYPE netpulse_alerts gauge");
+        for state in [AlertState::Pending, AlertState::Firing] {
+            for severity in ["critical", "warning", "info"] {
+                let n = alerts
+                    .iter()
+                    .filter(|a| a.state == state && a.severity.as_str() == severity)
+                    .count();
+                let state = if state == AlertState::Pending {
+                    "pending"
+                } else {
+                    "firing"
+                };
+                let _ = writeln!(
+                    out,
+                    "netpulse_alerts{{state=\"{state}\",severity=\"{severity}\"}} {n}"
+                );
+            }
+        }
+        let _ = writeln!(out, "# HELP netpulse_alert_channel_failing 1 when the channel's latest delivery failed after its retries.");
+        let _ = writeln!(out, "# TYPE netpulse_alert_channel_failing gauge");
+        let mut rows = Vec::new();
+        for channel in &channels {
+            let seen = value::<ChannelHealth>(&self.buckets.health, &channel.id)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let labels = format!(
+                "channel=\"{}\",name=\"{}\",kind=\"{}\"",
+                label(&channel.id),
+                label(&channel.name),
+                channel.view().kind
+            );
+            let _ = writeln!(
+                out,
+                "netpulse_alert_channel_failing{{{labels}}} {}",
+                u8::from(seen.failing)
+            );
+            rows.push((labels, seen));
+        }
+        let _ = writeln!(out, "# HELP netpulse_alert_notifications_total Notifications delivered by each channel, or given up after their retries.");
+        let _ = writeln!(out, "# TYPE netpulse_alert_notifications_total counter");
+        for (labels, seen) in &rows {
+            let _ = writeln!(
+                out,
+                "netpulse_alert_notifications_total{{{labels},outcome=\"sent\"}} {}",
+                seen.sent
+            );
+            let _ = writeln!(
+                out,
+                "netpulse_alert_notifications_total{{{labels},outcome=\"failed\"}} {}",
+                seen.failed
+            );
+        }
+        out
+    }
+}
+
 /// A channel as listed: no secrets, and how its deliveries went.
 #[derive(Debug, Serialize)]
 struct ListedChannel {

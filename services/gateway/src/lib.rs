@@ -241,6 +241,7 @@ impl Gateway {
                 jetstream::new(self.client.clone()),
                 self.auth.clone(),
                 self.metrics_access.clone(),
+                self.alerting.clone(),
             )
             .boxed())
             .unify()

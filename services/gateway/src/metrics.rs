@@ -341,18 +341,20 @@ pub fn route(
     js: jetstream::Context,
     auth: Auth,
     access: Access,
+    alerting: crate::alerts::Alerting,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone {
     warp::path!("metrics")
         .and(warp::get())
         .and(warp::method())
         .and(warp::header::headers_cloned())
         .and_then(move |method: Method, headers: HeaderMap| {
-            let (metrics, live, js, auth, access) = (
+            let (metrics, live, js, auth, access, alerting) = (
                 metrics.clone(),
                 live.clone(),
                 js.clone(),
                 auth.clone(),
                 access.clone(),
+                alerting.clone(),
             );
             async move {
                 let scrape_token = access.token.as_ref().is_some_and(|token| {
@@ -364,7 +366,8 @@ pub fn route(
                         .map_err(warp::reject::custom)?;
                 }
                 let jetstream = Box::pin(jetstream_figures(&js)).await;
-                let body = metrics.render(live.receiver_count(), &jetstream, time::now_ms());
+                let mut body = metrics.render(live.receiver_count(), &jetstream, time::now_ms());
+                body.push_str(&Box::pin(alerting.metrics_text()).await);
                 Ok::<_, Rejection>(
                     warp::reply::with_header(body, "content-type", CONTENT_TYPE).into_response(),
                 )
@@ -409,6 +412,7 @@ async fn jetstream_figures(js: &jetstream::Context) -> JetStreamFigures {
         (subjects::SAMPLES_STREAM, subjects::RECORDER_CONSUMER),
         (subjects::LOGS_STREAM, subjects::RECORDER_LOGS_CONSUMER),
         (subjects::EVENTS_STREAM, subjects::RECORDER_EVENTS_CONSUMER),
+        (subjects::ALERTS_STREAM, subjects::RECORDER_ALERTS_CONSUMER),
     ];
     let read = async {
         let mut figures = JetStreamFigures {
@@ -456,7 +460,7 @@ async fn jetstream_figures(js: &jetstream::Context) -> JetStreamFigures {
 }
 
 /// Escapes a label value: backslash, double quote and line feed.
-fn label(value: &str) -> String {
+pub(crate) fn label(value: &str) -> String {
     let mut escaped = String::with_capacity(value.len());
     for c in value.chars() {
         match c {

@@ -365,8 +365,19 @@ async fn record_timelines(
             ),
         )
         .await?;
+    let alerts = bus::alerts_stream(js, settings.replicas)
+        .await?
+        .get_or_create_consumer(
+            subjects::RECORDER_ALERTS_CONSUMER,
+            durable(
+                subjects::RECORDER_ALERTS_CONSUMER,
+                "",
+                "netpulse recorder: alert transitions to the devices' timelines",
+            ),
+        )
+        .await?;
     let mut tasks = Vec::new();
-    for consumer in [timeline, changes] {
+    for consumer in [timeline, changes, alerts] {
         let (store, logs, settings) = (store.clone(), logs.clone(), settings.clone());
         tasks.push(tokio::spawn(async move {
             loop {
@@ -380,7 +391,7 @@ async fn record_timelines(
     Ok(tasks)
 }
 
-/// The timeline entry a message of the logs or events stream stands for (`None` for
+/// The timeline entry a message of the logs, alerts or events stream stands for (`None` for
 /// messages that are no entry, such as logins), or `Err` for a malformed one.
 fn timeline_entry(message: &jetstream::Message) -> Result<Option<LogEntry>, ()> {
     let sequence = message.info().map_or(0, |i| i.stream_sequence);
@@ -389,6 +400,14 @@ fn timeline_entry(message: &jetstream::Message) -> Result<Option<LogEntry>, ()> 
         let entry: LogEntry = serde_json::from_slice(&message.payload).map_err(|_| ())?;
         let matches = subjects::device_of(subject).as_ref() == Some(&entry.device);
         matches.then_some(Some(entry)).ok_or(())
+    } else if subject.starts_with("netpulse.alert.") {
+        let event: netpulse_shared::alert::AlertEvent =
+            serde_json::from_slice(&message.payload).map_err(|_| ())?;
+        let matches = subjects::device_of(subject).as_ref() == Some(&event.alert.device);
+        if !matches {
+            return Err(());
+        }
+        Ok(crate::logs::alert_entry(&event, sequence))
     } else if subject.starts_with("netpulse.status.") {
         let change: ReachabilityChanged =
             serde_json::from_slice(&message.payload).map_err(|_| ())?;

@@ -63,6 +63,50 @@ pub fn status_entry(change: &ReachabilityChanged, sequence: u64) -> LogEntry {
     )
 }
 
+/// The timeline entry of an alert's transition, for those worth a line: it fired, flaps, was
+/// acknowledged or silenced, or resolved after firing (not pending ones, nor deliveries).
+pub fn alert_entry(event: &netpulse_shared::alert::AlertEvent, sequence: u64) -> Option<LogEntry> {
+    use netpulse_shared::alert::Severity as AlertSeverity;
+    let alert = &event.alert;
+    let severity = match (event.event.as_str(), alert.severity) {
+        ("resolved", _) => Severity::Notice,
+        (_, AlertSeverity::Critical) => Severity::Critical,
+        (_, AlertSeverity::Warning) => Severity::Warning,
+        (_, AlertSeverity::Info) => Severity::Info,
+    };
+    let message = match event.event.as_str() {
+        "firing" | "flapping" | "silenced" => {
+            format!(
+                "alert {}: {}: {}",
+                event.event, alert.rule_name, alert.summary
+            )
+        }
+        "resolved" if alert.fired_ms.is_some() => {
+            format!("alert resolved: {}: {}", alert.rule_name, alert.summary)
+        }
+        "acked" => format!(
+            "alert acknowledged by {}: {}{}",
+            alert.acked_by.as_deref().unwrap_or("someone"),
+            alert.rule_name,
+            alert
+                .ack_comment
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
+        ),
+        _ => return None,
+    };
+    Some(netpulse_entry(
+        format!("alert-{sequence:016}"),
+        alert.device.clone(),
+        event.time_ms,
+        LogKind::Alert,
+        severity,
+        message,
+    ))
+}
+
 /// The entry of a device change in the audit log (`device.*` actions), if it is one.
 pub fn config_entry(event: &serde_json::Value, sequence: u64) -> Option<LogEntry> {
     let action = event["action"].as_str()?;
