@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::device::{DeviceId, Oid, ValidationError};
+use crate::device::{optional_str, required_str, DeviceId, Oid, ValidationError};
 use crate::messages::SCHEMA_VERSION;
 
 fn schema_version() -> u32 {
@@ -1092,21 +1092,6 @@ fn known_fields(map: &Map<String, Value>, known: &[&str]) -> Result<(), Validati
         Some(unknown) => Err(ValidationError::new(unknown.clone(), "unknown field")),
         None => Ok(()),
     }
-}
-
-fn optional_str<'a>(
-    map: &'a Map<String, Value>,
-    field: &str,
-) -> Result<Option<&'a str>, ValidationError> {
-    match map.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(ValidationError::new(field, "must be a string")),
-    }
-}
-
-fn required_str<'a>(map: &'a Map<String, Value>, field: &str) -> Result<&'a str, ValidationError> {
-    optional_str(map, field)?.ok_or_else(|| ValidationError::new(field, "is required"))
 }
 
 fn name(map: &Map<String, Value>) -> Result<String, ValidationError> {

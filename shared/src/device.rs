@@ -844,11 +844,16 @@ fn default_retries() -> u32 {
     DEFAULT_RETRIES
 }
 
-fn required_str<'a>(map: &'a Map<String, Value>, field: &str) -> Result<&'a str, ValidationError> {
+/// A required string field of a JSON object.
+pub(crate) fn required_str<'a>(
+    map: &'a Map<String, Value>,
+    field: &str,
+) -> Result<&'a str, ValidationError> {
     optional_str(map, field)?.ok_or_else(|| ValidationError::new(field, "is required"))
 }
 
-fn optional_str<'a>(
+/// An optional string field of a JSON object (`null` counts as absent).
+pub(crate) fn optional_str<'a>(
     map: &'a Map<String, Value>,
     field: &str,
 ) -> Result<Option<&'a str>, ValidationError> {

@@ -276,6 +276,65 @@ impl Lease {
     }
 }
 
+/// Tells a leader's work to stop: resolves once the lease is lost or the process stops.
+pub struct Stop(tokio::sync::watch::Receiver<bool>);
+
+impl Stop {
+    /// Waits until the leader must stop.
+    pub async fn stopped(mut self) {
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+}
+
+/// Runs `lead` each time this process takes the lease of `service` in `store`, until
+/// `shutdown` resolves; stands by in between. `lead` gets the lease's [`Fence`] (which every
+/// action of the leader checks) and a [`Stop`] that resolves when the lease is lost or the
+/// process stops: it then ends its work and returns. An error from `lead` ends it all (the
+/// lease released); when `lead` ends by itself, the lease is released and this returns.
+pub async fn lead_while_holding<E, Work>(
+    store: kv::Store,
+    service: &'static str,
+    lease_ms: u64,
+    shutdown: impl std::future::Future<Output = ()>,
+    mut lead: impl FnMut(Fence, Stop) -> Work,
+) -> Result<(), E>
+where
+    Work: std::future::Future<Output = Result<(), E>>,
+{
+    let holder = new_holder();
+    tokio::pin!(shutdown);
+    loop {
+        let mut lease = tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            lease = Lease::acquire(store.clone(), service, &holder, lease_ms) => lease,
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let leading = lead(lease.fence(), Stop(stopped));
+        tokio::pin!(leading);
+        let ended = tokio::select! {
+            // It stops only when told to, or on an error.
+            result = &mut leading => Some(result),
+            () = lease.hold() => None,
+            () = &mut shutdown => {
+                let _ = stop.send(true);
+                Some(leading.as_mut().await)
+            }
+        };
+        match ended {
+            // Lost the lease: the fence has passed, so the leader acts no more; end its work,
+            // then stand by.
+            None => {
+                let _ = stop.send(true);
+                leading.as_mut().await?;
+            }
+            Some(result) => {
+                lease.release().await;
+                return result;
+            }
+        }
+    }
+}
+
 /// Claims the lease if [`claim`] allows it; the new revision when this scheduler got it.
 async fn try_claim(
     store: &kv::Store,

@@ -298,6 +298,27 @@ impl Stack {
         register_devices(&self.nats, 1, bodies).await;
     }
 
+    /// POSTs `body` to `path` as the admin, asserting 201; returns the answer.
+    pub async fn post_created(&self, path: &str, body: Value) -> Value {
+        let answer = self
+            .http("POST", path, Some(body.to_string().as_bytes()))
+            .await;
+        assert_eq!(answer.status, 201, "{path}: {}", answer.text());
+        answer.json()
+    }
+
+    /// Waits until the device `id` is up (at most 30 s).
+    pub async fn wait_until_up(&self, id: &str) {
+        for _ in 0..300 {
+            let device = self.get_json(&format!("/api/devices/{id}")).await;
+            if device["status"]["state"] == "up" {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{id} never came up");
+    }
+
     /// Sends an HTTP request to the gateway as the admin (bearer token).
     pub async fn http(&self, method: &str, path: &str, body: Option<&[u8]>) -> Response {
         self.http_as(&self.token, method, path, body).await

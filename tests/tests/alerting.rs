@@ -156,25 +156,6 @@ async fn add_agent(stack: &Stack, name: &str, agent: &Snmpd) -> String {
         .await
 }
 
-async fn post(stack: &Stack, path: &str, body: Value) -> Value {
-    let answer = stack
-        .http("POST", path, Some(body.to_string().as_bytes()))
-        .await;
-    assert_eq!(answer.status, 201, "{path}: {}", answer.text());
-    answer.json()
-}
-
-async fn wait_until_up(stack: &Stack, id: &str) {
-    for _ in 0..100 {
-        let device = stack.get_json(&format!("/api/devices/{id}")).await;
-        if device["status"]["state"] == "up" {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{id} never came up");
-}
-
 /// The active alerts the API lists.
 async fn active_alerts(stack: &Stack) -> Vec<Value> {
     stack
@@ -200,31 +181,31 @@ async fn a_paused_agent_is_notified_firing_then_resolved_on_every_kind_of_channe
         ("NETPULSE_ALERTER__SMTP_FROM", "netpulse@example.net"),
     ]);
     let id = add_agent(&stack, "core-1", &agent).await;
-    let webhook = post(
-        &stack,
-        "/api/alert-channels",
-        json!({"name": "hook", "kind": "webhook", "url": hook.url()}),
-    )
-    .await;
+    let webhook = stack
+        .post_created(
+            "/api/alert-channels",
+            json!({"name": "hook", "kind": "webhook", "url": hook.url()}),
+        )
+        .await;
     assert!(!webhook.to_string().contains("secret-token"), "{webhook}");
-    let email = post(
-        &stack,
-        "/api/alert-channels",
-        json!({"name": "mail", "kind": "email", "to": ["oncall@example.net"]}),
-    )
-    .await;
-    let am = post(&stack, "/api/alert-channels", json!({"name": "am", "kind": "alertmanager", "url": format!("http://{}", alertmanager.address)})).await;
-    let rule = post(
-        &stack,
-        "/api/alert-rules",
-        json!({"name": "down", "kind": "device_down", "for_s": 0, "severity": "critical",
+    let email = stack
+        .post_created(
+            "/api/alert-channels",
+            json!({"name": "mail", "kind": "email", "to": ["oncall@example.net"]}),
+        )
+        .await;
+    let am = stack.post_created("/api/alert-channels", json!({"name": "am", "kind": "alertmanager", "url": format!("http://{}", alertmanager.address)})).await;
+    let rule = stack
+        .post_created(
+            "/api/alert-rules",
+            json!({"name": "down", "kind": "device_down", "for_s": 0, "severity": "critical",
                "scope": {"devices": [id]}, "channels": [webhook["id"], email["id"], am["id"]]}),
-    )
-    .await;
+        )
+        .await;
     assert!(rule["id"].is_string());
     let listed = stack.get_json("/api/alert-channels").await;
     assert!(!listed.to_string().contains("secret-token"), "{listed}");
-    wait_until_up(&stack, &id).await;
+    stack.wait_until_up(&id).await;
 
     agent.pause();
     let firing = hook.wait_for("firing", 30).await;
@@ -325,28 +306,26 @@ async fn two_alerters_notify_once_an_ack_stops_repeats_and_a_restart_loses_no_re
     let first = stack.alerter(&[]);
     let second = stack.alerter(&[]);
     let id = add_agent(&stack, "core-2", &agent).await;
-    let webhook = post(
-        &stack,
-        "/api/alert-channels",
-        json!({"name": "hook", "kind": "webhook", "url": hook.url()}),
-    )
-    .await;
+    let webhook = stack
+        .post_created(
+            "/api/alert-channels",
+            json!({"name": "hook", "kind": "webhook", "url": hook.url()}),
+        )
+        .await;
     // A channel nobody listens at: it shows as failing.
     let closed = format!("http://127.0.0.1:{}/hook", free_tcp_port());
-    let broken = post(
-        &stack,
-        "/api/alert-channels",
-        json!({"name": "broken", "kind": "webhook", "url": closed}),
-    )
-    .await;
-    post(
-        &stack,
-        "/api/alert-rules",
+    let broken = stack
+        .post_created(
+            "/api/alert-channels",
+            json!({"name": "broken", "kind": "webhook", "url": closed}),
+        )
+        .await;
+    stack.post_created("/api/alert-rules",
         json!({"name": "down", "kind": "device_down", "for_s": 0, "repeat_s": 2, "severity": "warning",
                "scope": "all", "channels": [webhook["id"], broken["id"]]}),
     )
     .await;
-    wait_until_up(&stack, &id).await;
+    stack.wait_until_up(&id).await;
 
     agent.pause();
     hook.wait_for("firing", 30).await;
@@ -405,7 +384,7 @@ async fn two_alerters_notify_once_an_ack_stops_repeats_and_a_restart_loses_no_re
     first.kill();
     second.kill();
     agent.resume();
-    wait_until_up(&stack, &id).await;
+    stack.wait_until_up(&id).await;
     assert!(hook.with_status("resolved", true).is_empty());
     let _third = stack.alerter(&[]);
     hook.wait_for("resolved", 30).await;
@@ -426,19 +405,19 @@ async fn a_silence_holds_notifications_until_it_ends_and_viewers_cannot_write() 
     let hook = Webhook::start().await;
     let _alerter = stack.alerter(&[]);
     let id = add_agent(&stack, "core-3", &agent).await;
-    let webhook = post(
-        &stack,
-        "/api/alert-channels",
-        json!({"name": "hook", "kind": "webhook", "url": hook.url()}),
-    )
-    .await;
-    let rule = post(
-        &stack,
-        "/api/alert-rules",
-        json!({"name": "down", "kind": "device_down", "for_s": 0, "severity": "critical",
+    let webhook = stack
+        .post_created(
+            "/api/alert-channels",
+            json!({"name": "hook", "kind": "webhook", "url": hook.url()}),
+        )
+        .await;
+    let rule = stack
+        .post_created(
+            "/api/alert-rules",
+            json!({"name": "down", "kind": "device_down", "for_s": 0, "severity": "critical",
                "scope": {"devices": [id]}, "channels": [webhook["id"]]}),
-    )
-    .await;
+        )
+        .await;
     // Bad input names its field and changes nothing.
     for (body, field) in [
         (
@@ -468,12 +447,10 @@ async fn a_silence_holds_notifications_until_it_ends_and_viewers_cannot_write() 
             .map(Vec::len),
         Some(1)
     );
-    wait_until_up(&stack, &id).await;
+    stack.wait_until_up(&id).await;
 
     let now = netpulse_shared::time::now_ms() / 1000;
-    post(
-        &stack,
-        "/api/silences",
+    stack.post_created("/api/silences",
         json!({"scope": {"devices": [id]}, "from": now - 1, "to": now + 12, "comment": "maintenance"}),
     )
     .await;
@@ -532,20 +509,20 @@ async fn a_weekly_window_holds_notifications_until_it_closes() {
     let hook = Webhook::start().await;
     let _alerter = stack.alerter(&[]);
     let id = add_agent(&stack, "core-4", &agent).await;
-    let webhook = post(
-        &stack,
-        "/api/alert-channels",
-        json!({"name": "hook", "kind": "webhook", "url": hook.url()}),
-    )
-    .await;
-    post(
-        &stack,
-        "/api/alert-rules",
-        json!({"name": "down", "kind": "device_down", "for_s": 0, "severity": "critical",
+    let webhook = stack
+        .post_created(
+            "/api/alert-channels",
+            json!({"name": "hook", "kind": "webhook", "url": hook.url()}),
+        )
+        .await;
+    stack
+        .post_created(
+            "/api/alert-rules",
+            json!({"name": "down", "kind": "device_down", "for_s": 0, "severity": "critical",
                "scope": {"devices": [id]}, "channels": [webhook["id"]]}),
-    )
-    .await;
-    wait_until_up(&stack, &id).await;
+        )
+        .await;
+    stack.wait_until_up(&id).await;
     // A weekly window of one minute starting this minute, today, in Paris time: it closes
     // within a minute.
     let now = jiff::Zoned::now().in_tz("Europe/Paris").expect("zone");
@@ -558,14 +535,14 @@ async fn a_weekly_window_holds_notifications_until_it_closes() {
     let now = jiff::Zoned::now().in_tz("Europe/Paris").expect("zone");
     let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
         [now.weekday().to_monday_zero_offset() as usize];
-    let silence = post(
-        &stack,
-        "/api/silences",
-        json!({"scope": {"rules": []  , "devices": [id]}, "comment": "weekly",
+    let silence = stack
+        .post_created(
+            "/api/silences",
+            json!({"scope": {"rules": []  , "devices": [id]}, "comment": "weekly",
                "weekly": {"days": [day], "time": format!("{:02}:{:02}", now.hour(), now.minute()),
                           "duration_s": 60, "time_zone": "Europe/Paris"}}),
-    )
-    .await;
+        )
+        .await;
     assert!(silence["weekly"].is_object(), "{silence}");
     let listed = stack.get_json("/api/silences").await;
     assert_eq!(listed[0]["active"], true, "{listed}");
@@ -614,20 +591,20 @@ async fn utilisation_fires_above_its_threshold_and_clears_only_below_the_lower_o
             json!({"name": "uplink-1", "address": sim.addresses()[0].to_string(), "interval": 1}),
         )
         .await;
-    let webhook = post(
-        &stack,
-        "/api/alert-channels",
-        json!({"name": "hook", "kind": "webhook", "url": hook.url()}),
-    )
-    .await;
-    post(
-        &stack,
-        "/api/alert-rules",
-        json!({"name": "hot", "kind": "utilisation", "direction": "in", "above_pct": 80,
+    let webhook = stack
+        .post_created(
+            "/api/alert-channels",
+            json!({"name": "hook", "kind": "webhook", "url": hook.url()}),
+        )
+        .await;
+    stack
+        .post_created(
+            "/api/alert-rules",
+            json!({"name": "hot", "kind": "utilisation", "direction": "in", "above_pct": 80,
                "clear_below_pct": 50, "for_s": 0, "severity": "warning",
                "scope": {"devices": [id]}, "channels": [webhook["id"]]}),
-    )
-    .await;
+        )
+        .await;
     // 20%: nothing.
     assert!(quiet_for(&hook, "firing", 6).await);
     // 90% on both interfaces: one notification listing both.
@@ -675,15 +652,13 @@ async fn an_interface_flapped_once_alerts_once_and_a_flapping_one_is_marked_flap
             json!({"name": "edge-2", "address": sim.addresses()[1].to_string(), "interval": 1}),
         )
         .await;
-    let webhook = post(
-        &stack,
-        "/api/alert-channels",
-        json!({"name": "hook", "kind": "webhook", "url": hook.url()}),
-    )
-    .await;
-    post(
-        &stack,
-        "/api/alert-rules",
+    let webhook = stack
+        .post_created(
+            "/api/alert-channels",
+            json!({"name": "hook", "kind": "webhook", "url": hook.url()}),
+        )
+        .await;
+    stack.post_created("/api/alert-rules",
         json!({"name": "port down", "kind": "interface_down", "for_s": 0, "severity": "warning",
                "flap_threshold": 3, "flap_window_s": 60, "scope": "all", "channels": [webhook["id"]]}),
     )

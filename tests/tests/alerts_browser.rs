@@ -8,15 +8,13 @@
 //! (pause or resume snmpd) on its standard output, and waits for `OK` or `ERR <message>` on
 //! its standard input.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use netpulse_shared::test_util::Snmpd;
-use netpulse_tests::{ServiceProcess, Services, Stack};
-use serde_json::{json, Value};
+use netpulse_tests::{Services, Stack, Webhook};
+use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
@@ -38,7 +36,7 @@ async fn the_alerts_page_shows_counts_acks_and_silences_a_firing_alert_with_name
     })
     .await;
     let hook = Webhook::start().await;
-    let _alerter = alerter(&stack);
+    let _alerter = stack.alerter(&[]);
     // Polled every second, down after three missed polls.
     let device = stack
         .add_device(
@@ -46,21 +44,21 @@ async fn the_alerts_page_shows_counts_acks_and_silences_a_firing_alert_with_name
                            "timeout_ms": 300, "retries": 0, "interfaces": [1]}),
         )
         .await;
-    let channel = post(
-        &stack,
-        "/api/alert-channels",
-        json!({"name": "hook", "kind": "webhook", "url": hook.url()}),
-    )
-    .await;
-    let rule = post(
-        &stack,
-        "/api/alert-rules",
-        json!({"name": RULE_NAME, "kind": "device_down", "for_s": 0, "severity": "critical",
+    let channel = stack
+        .post_created(
+            "/api/alert-channels",
+            json!({"name": "hook", "kind": "webhook", "url": hook.url()}),
+        )
+        .await;
+    let rule = stack
+        .post_created(
+            "/api/alert-rules",
+            json!({"name": RULE_NAME, "kind": "device_down", "for_s": 0, "severity": "critical",
                "scope": {"devices": [device]}, "channels": [channel["id"]]}),
-    )
-    .await;
+        )
+        .await;
     let rule_id = rule["id"].as_str().expect("rule id").to_owned();
-    wait_until_up(&stack, &device).await;
+    stack.wait_until_up(&device).await;
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut command = Command::new("node");
@@ -154,137 +152,4 @@ async fn drive(command: &mut Command, agent: &mut Snmpd) -> (bool, String, Strin
     let status = child.wait().await.expect("node ends");
     let stderr = stderr_task.await.unwrap_or_default();
     (status.success(), stdout, stderr)
-}
-
-/// Starts the alerter binary on `stack` (as its own NATS user), evaluating every 200 ms.
-fn alerter(stack: &Stack) -> ServiceProcess {
-    let dashboard = format!("http://{}", stack.gateway);
-    ServiceProcess::start(
-        "netpulse-alerter",
-        &stack.nats_settings("alerter"),
-        &stack.data_dir,
-        &[
-            ("NETPULSE_ALERTER__DASHBOARD_URL", dashboard.as_str()),
-            ("NETPULSE_ALERTER__EVALUATE_MS", "200"),
-            ("NETPULSE_ALERTER__LEASE_MS", "1000"),
-        ],
-    )
-}
-
-/// POSTs `body` as the admin, asserting 201; returns the answer.
-async fn post(stack: &Stack, path: &str, body: Value) -> Value {
-    let answer = stack
-        .http("POST", path, Some(body.to_string().as_bytes()))
-        .await;
-    assert_eq!(answer.status, 201, "{path}: {}", answer.text());
-    answer.json()
-}
-
-async fn wait_until_up(stack: &Stack, id: &str) {
-    for _ in 0..300 {
-        let device = stack.get_json(&format!("/api/devices/{id}")).await;
-        if device["status"]["state"] == "up" {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{id} never came up");
-}
-
-/// A webhook receiver: every JSON body POSTed to it, answered 200.
-struct Webhook {
-    address: SocketAddr,
-    bodies: Arc<Mutex<Vec<Value>>>,
-    accepting: tokio::task::JoinHandle<()>,
-}
-
-impl Webhook {
-    async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let address = listener.local_addr().expect("address");
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let kept = bodies.clone();
-        let accepting = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(receive(stream, kept.clone()));
-            }
-        });
-        Self {
-            address,
-            bodies,
-            accepting,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/hook", self.address)
-    }
-
-    /// Waits until a body with `status` (`firing`, `resolved`) has come (at most `seconds`).
-    async fn wait_for(&self, status: &str, seconds: u64) -> Value {
-        for _ in 0..seconds * 10 {
-            let found = self
-                .bodies
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .iter()
-                .find(|b| b["status"] == status)
-                .cloned();
-            if let Some(body) = found {
-                return body;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!(
-            "no {status} notification within {seconds} s; got {:?}",
-            self.bodies.lock().unwrap_or_else(PoisonError::into_inner)
-        );
-    }
-}
-
-impl Drop for Webhook {
-    fn drop(&mut self) {
-        self.accepting.abort();
-    }
-}
-
-/// Reads one HTTP request from `stream`, keeps its JSON body and answers 200.
-async fn receive(mut stream: tokio::net::TcpStream, kept: Arc<Mutex<Vec<Value>>>) {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let Ok(n) = stream.read(&mut chunk).await else {
-            return;
-        };
-        if n == 0 {
-            return;
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-        let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&buffer[..end]).to_string();
-        let length = head
-            .lines()
-            .find_map(|l| {
-                let (name, value) = l.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse::<usize>().ok())?
-            })
-            .unwrap_or(0);
-        if buffer.len() < end + 4 + length {
-            continue;
-        }
-        if let Ok(value) = serde_json::from_slice::<Value>(&buffer[end + 4..end + 4 + length]) {
-            kept.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(value);
-        }
-        let _ = stream
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            .await;
-        return;
-    }
 }

@@ -124,47 +124,13 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let js = jetstream::new(client.clone());
     let leases = bus::alerter_lease_bucket(&js, settings.replicas).await?;
-    let holder = lease::new_holder();
     let lease_ms = settings.lease_ms.max(1000);
-    tokio::pin!(shutdown);
-    loop {
-        let mut lease = tokio::select! {
-            () = &mut shutdown => break,
-            lease = lease::Lease::acquire(leases.clone(), "alerter", &holder, lease_ms) => lease,
-        };
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let leading = lead(
-            client.clone(),
-            settings.clone(),
-            lease.fence(),
-            async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            },
-        );
-        tokio::pin!(leading);
-        let ended = tokio::select! {
-            result = &mut leading => Some(result),
-            () = lease.hold() => None,
-            () = &mut shutdown => {
-                let _ = stop.send(true);
-                Some(leading.as_mut().await)
-            }
-        };
-        match ended {
-            // Lost the lease: nothing more is stored or sent; stand by.
-            None => {
-                let _ = stop.send(true);
-                leading.as_mut().await?;
-            }
-            Some(result) => {
-                lease.release().await;
-                result?;
-                break;
-            }
-        }
-    }
+    let led = lease::lead_while_holding(leases, "alerter", lease_ms, shutdown, |fence, stop| {
+        lead(client.clone(), settings.clone(), fence, stop.stopped())
+    })
+    .await;
     client.drain().await.ok();
-    Ok(())
+    led
 }
 
 /// What the leader reads and writes.

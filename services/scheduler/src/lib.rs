@@ -162,50 +162,18 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let js = jetstream::new(client.clone());
     let leases = bus::scheduler_lease_bucket(&js, settings.replicas).await?;
-    let holder = lease::new_holder();
     let lease_ms = settings.lease_ms.max(1000);
-    tokio::pin!(shutdown);
-    loop {
-        let mut lease = tokio::select! {
-            () = &mut shutdown => break,
-            lease = lease::Lease::acquire(leases.clone(), "scheduler", &holder, lease_ms) => lease,
-        };
-        let (stop, stopped) = tokio::sync::watch::channel(false);
+    let led = lease::lead_while_holding(leases, "scheduler", lease_ms, shutdown, |fence, stop| {
         let publisher = LeaderPublisher {
             client: client.clone(),
-            fence: lease.fence(),
+            fence,
         };
         let not_before_ms = lease::first_slot_not_before(time::now_ms(), lease_ms);
-        let leading = lead(publisher, settings.clone(), not_before_ms, async move {
-            let mut stopped = stopped;
-            let _ = stopped.wait_for(|s| *s).await;
-        });
-        tokio::pin!(leading);
-        let ended = tokio::select! {
-            // It stops only when told to, or on an error.
-            result = &mut leading => Some(result),
-            () = lease.hold() => None,
-            () = &mut shutdown => {
-                let _ = stop.send(true);
-                Some(leading.as_mut().await)
-            }
-        };
-        match ended {
-            // Lost the lease: the fence has passed, so nothing more is published; end the
-            // tasks, then stand by.
-            None => {
-                let _ = stop.send(true);
-                leading.as_mut().await?;
-            }
-            Some(result) => {
-                lease.release().await;
-                result?;
-                break;
-            }
-        }
-    }
+        lead(publisher, settings.clone(), not_before_ms, stop.stopped())
+    })
+    .await;
     client.drain().await.ok();
-    Ok(())
+    led
 }
 
 /// Leads until `shutdown` resolves: publishes every device's jobs from `not_before_ms` on
