@@ -95,6 +95,9 @@ export function readDeviceForm(form, { nameOptional = false, keepEmptyCommunity 
   // Only a form with a Tags input sends tags: one without it leaves the device's tags alone.
   const tags = f.namedItem('tags');
   if (tags) body.tags = parseTags(tags.value);
+  // Likewise for polling error and discard counters (on unless unticked).
+  const errors = f.namedItem('poll_errors');
+  if (errors) body.poll_errors = errors.checked;
   return body;
 }
 

@@ -54,6 +54,7 @@ export class SettingsForm {
     f.oids.value = list(device.oids);
     f.log_sources.value = list(device.log_sources);
     f.tags.value = tagsText(device.tags);
+    f.poll_errors.checked = device.poll_errors !== false;
   }
 
   async submit() {

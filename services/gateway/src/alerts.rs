@@ -42,17 +42,42 @@ const MAX_HISTORY: usize = 1000;
 /// What the alerting routes need.
 #[derive(Clone)]
 pub struct Alerting {
-    buckets: AlertBuckets,
+    /// The alerting buckets, once opened (and the alert history's stream created).
+    opened: std::sync::Arc<tokio::sync::OnceCell<AlertBuckets>>,
     js: jetstream::Context,
+    replicas: usize,
     auth: Auth,
 }
 
 impl Alerting {
-    /// Opens the alerting buckets and the alert history.
-    pub async fn open(js: jetstream::Context, replicas: usize, auth: Auth) -> anyhow::Result<Self> {
-        let buckets = bus::alert_buckets(&js, replicas).await?;
-        bus::alerts_stream(&js, replicas).await?;
-        Ok(Self { buckets, js, auth })
+    /// Alerting on `js`; its buckets are opened in the background (on a new cluster that
+    /// takes a while: the gateway serves meanwhile, alerting answers 503 until they are).
+    pub fn new(js: jetstream::Context, replicas: usize, auth: Auth) -> Self {
+        let alerting = Self {
+            opened: std::sync::Arc::default(),
+            js,
+            replicas,
+            auth,
+        };
+        let opening = alerting.clone();
+        tokio::spawn(async move {
+            if let Err(error) = opening.buckets().await {
+                tracing::warn!(error = %error.error, "alerting buckets not open yet");
+            }
+        });
+        alerting
+    }
+
+    /// The alerting buckets, opened on first use.
+    async fn buckets(&self) -> Result<&AlertBuckets, ApiError> {
+        self.opened
+            .get_or_try_init(|| async {
+                let buckets = bus::alert_buckets(&self.js, self.replicas).await?;
+                bus::alerts_stream(&self.js, self.replicas).await?;
+                Ok::<_, bus::BusError>(buckets)
+            })
+            .await
+            .map_err(unavailable)
     }
 }
 
@@ -62,9 +87,12 @@ impl Alerting {
     pub async fn metrics_text(&self) -> String {
         use std::fmt::Write;
         let label = crate::metrics::label;
+        let Ok(buckets) = self.buckets().await else {
+            return String::new();
+        };
         let (Ok(alerts), Ok(channels)) = (
-            bus::bucket_values::<Alert>(&self.buckets.alerts).await,
-            bus::bucket_values::<Channel>(&self.buckets.channels).await,
+            bus::bucket_values::<Alert>(&buckets.alerts).await,
+            bus::bucket_values::<Channel>(&buckets.channels).await,
         ) else {
             return String::new();
         };
@@ -95,7 +123,7 @@ impl Alerting {
         let _ = writeln!(out, "# TYPE netpulse_alert_channel_failing gauge");
         let mut rows = Vec::new();
         for channel in &channels {
-            let seen = value::<ChannelHealth>(&self.buckets.health, &channel.id)
+            let seen = value::<ChannelHealth>(&buckets.health, &channel.id)
                 .await
                 .ok()
                 .flatten()
@@ -303,13 +331,13 @@ async fn audit<T>(
 }
 
 async fn list_rules(a: Alerting) -> Result<Response, Rejection> {
-    let mut rules: Vec<AlertRule> = values(&a.buckets.rules).await?;
+    let mut rules: Vec<AlertRule> = values(&a.buckets().await?.rules).await?;
     rules.sort_by(|x, y| x.name.cmp(&y.name).then(x.id.cmp(&y.id)));
     Ok(reply(&rules, StatusCode::OK))
 }
 
 async fn show_rule(id: String, a: Alerting) -> Result<Response, Rejection> {
-    let rule: AlertRule = value(&a.buckets.rules, &id)
+    let rule: AlertRule = value(&a.buckets().await?.rules, &id)
         .await?
         .ok_or_else(|| not_found("alert rule", &id))?;
     Ok(reply(&rule, StatusCode::OK))
@@ -326,7 +354,7 @@ async fn save_rule(
     let result = async {
         let id = match id {
             Some(id) => {
-                value::<AlertRule>(&a.buckets.rules, &id)
+                value::<AlertRule>(&a.buckets().await?.rules, &id)
                     .await?
                     .ok_or_else(|| not_found("alert rule", &id))?;
                 id
@@ -335,7 +363,7 @@ async fn save_rule(
         };
         let rule = AlertRule::from_json_body(&body, id).map_err(ApiError::from)?;
         for channel in &rule.channels {
-            if value::<Channel>(&a.buckets.channels, channel)
+            if value::<Channel>(&a.buckets().await?.channels, channel)
                 .await?
                 .is_none()
             {
@@ -345,7 +373,7 @@ async fn save_rule(
                 )));
             }
         }
-        put(&a.buckets.rules, &rule.id, &rule).await?;
+        put(&a.buckets().await?.rules, &rule.id, &rule).await?;
         Ok(rule)
     }
     .await;
@@ -362,10 +390,15 @@ async fn save_rule(
 
 async fn delete_rule(p: Principal, id: String, a: Alerting) -> Result<Response, Rejection> {
     let result = async {
-        value::<AlertRule>(&a.buckets.rules, &id)
+        value::<AlertRule>(&a.buckets().await?.rules, &id)
             .await?
             .ok_or_else(|| not_found("alert rule", &id))?;
-        a.buckets.rules.delete(&id).await.map_err(unavailable)
+        a.buckets()
+            .await?
+            .rules
+            .delete(&id)
+            .await
+            .map_err(unavailable)
     }
     .await;
     audit(&a, &p, "rule.delete", &id, &result).await;
@@ -374,11 +407,11 @@ async fn delete_rule(p: Principal, id: String, a: Alerting) -> Result<Response, 
 }
 
 async fn list_channels(a: Alerting) -> Result<Response, Rejection> {
-    let mut channels: Vec<Channel> = values(&a.buckets.channels).await?;
+    let mut channels: Vec<Channel> = values(&a.buckets().await?.channels).await?;
     channels.sort_by(|x, y| x.name.cmp(&y.name).then(x.id.cmp(&y.id)));
     let mut listed = Vec::with_capacity(channels.len());
     for channel in channels {
-        let health = value::<ChannelHealth>(&a.buckets.health, &channel.id).await?;
+        let health = value::<ChannelHealth>(&a.buckets().await?.health, &channel.id).await?;
         listed.push(ListedChannel {
             channel: channel.view(),
             health,
@@ -390,7 +423,7 @@ async fn list_channels(a: Alerting) -> Result<Response, Rejection> {
 async fn create_channel(p: Principal, body: Bytes, a: Alerting) -> Result<Response, Rejection> {
     let result = async {
         let channel = Channel::from_json_body(&body, new_id()).map_err(ApiError::from)?;
-        put(&a.buckets.channels, &channel.id, &channel).await?;
+        put(&a.buckets().await?.channels, &channel.id, &channel).await?;
         Ok(ListedChannel {
             channel: channel.view(),
             health: None,
@@ -407,10 +440,10 @@ async fn create_channel(p: Principal, body: Bytes, a: Alerting) -> Result<Respon
 
 async fn delete_channel(p: Principal, id: String, a: Alerting) -> Result<Response, Rejection> {
     let result = async {
-        value::<Channel>(&a.buckets.channels, &id)
+        value::<Channel>(&a.buckets().await?.channels, &id)
             .await?
             .ok_or_else(|| not_found("alert channel", &id))?;
-        let rules: Vec<AlertRule> = values(&a.buckets.rules).await?;
+        let rules: Vec<AlertRule> = values(&a.buckets().await?.rules).await?;
         let users: Vec<&str> = rules
             .iter()
             .filter(|r| r.channels.contains(&id))
@@ -423,8 +456,18 @@ async fn delete_channel(p: Principal, id: String, a: Alerting) -> Result<Respons
             )
             .with_field("id"));
         }
-        a.buckets.channels.delete(&id).await.map_err(unavailable)?;
-        a.buckets.health.purge(&id).await.map_err(unavailable)
+        a.buckets()
+            .await?
+            .channels
+            .delete(&id)
+            .await
+            .map_err(unavailable)?;
+        a.buckets()
+            .await?
+            .health
+            .purge(&id)
+            .await
+            .map_err(unavailable)
     }
     .await;
     audit(&a, &p, "channel.delete", &id, &result).await;
@@ -434,7 +477,7 @@ async fn delete_channel(p: Principal, id: String, a: Alerting) -> Result<Respons
 
 async fn list_silences(a: Alerting) -> Result<Response, Rejection> {
     let now = clock::now_ms();
-    let mut silences: Vec<Silence> = values(&a.buckets.silences).await?;
+    let mut silences: Vec<Silence> = values(&a.buckets().await?.silences).await?;
     silences.sort_by_key(|s| (s.from_ms, s.to_ms));
     let listed: Vec<_> = silences
         .into_iter()
@@ -450,7 +493,7 @@ async fn create_silence(p: Principal, body: Bytes, a: Alerting) -> Result<Respon
     let result = async {
         let silence = Silence::from_json_body(&body, new_id(), &p.username, clock::now_ms())
             .map_err(ApiError::from)?;
-        put(&a.buckets.silences, &silence.id, &silence).await?;
+        put(&a.buckets().await?.silences, &silence.id, &silence).await?;
         Ok(ListedSilence {
             active: silence.active_at(clock::now_ms()),
             silence,
@@ -467,10 +510,15 @@ async fn create_silence(p: Principal, body: Bytes, a: Alerting) -> Result<Respon
 
 async fn delete_silence(p: Principal, id: String, a: Alerting) -> Result<Response, Rejection> {
     let result = async {
-        value::<Silence>(&a.buckets.silences, &id)
+        value::<Silence>(&a.buckets().await?.silences, &id)
             .await?
             .ok_or_else(|| not_found("silence", &id))?;
-        a.buckets.silences.delete(&id).await.map_err(unavailable)
+        a.buckets()
+            .await?
+            .silences
+            .delete(&id)
+            .await
+            .map_err(unavailable)
     }
     .await;
     audit(&a, &p, "silence.delete", &id, &result).await;
@@ -498,8 +546,8 @@ async fn list_alerts(query: HashMap<String, String>, a: Alerting) -> Result<Resp
     };
     let mut alerts = match query.get("state").map(String::as_str) {
         None | Some("active") => {
-            let alerts: Vec<Alert> = values(&a.buckets.alerts).await?;
-            let acks: Vec<Ack> = values(&a.buckets.acks).await?;
+            let alerts: Vec<Alert> = values(&a.buckets().await?.alerts).await?;
+            let acks: Vec<Ack> = values(&a.buckets().await?.acks).await?;
             alerts
                 .into_iter()
                 .filter(|alert| alert.state != AlertState::Resolved)
@@ -622,7 +670,7 @@ async fn ack_alert(
                 )))
             }
         };
-        let mut alert: Alert = value(&a.buckets.alerts, &id)
+        let mut alert: Alert = value(&a.buckets().await?.alerts, &id)
             .await?
             .filter(|alert: &Alert| alert.state != AlertState::Resolved)
             .ok_or_else(|| not_found("active alert", &id))?;
@@ -633,7 +681,7 @@ async fn ack_alert(
             comment,
             time_ms: clock::now_ms(),
         };
-        put(&a.buckets.acks, &id, &ack).await?;
+        put(&a.buckets().await?.acks, &id, &ack).await?;
         alert.acked_by.get_or_insert(ack.by);
         alert.ack_comment.get_or_insert(ack.comment);
         alert.outbox.clear();

@@ -133,7 +133,7 @@ impl Gateway {
         )
         .await?;
         let auth = Auth::new(users, sessions, AuditLog::new(js.clone()), &settings.auth);
-        let alerting = alerts::Alerting::open(js.clone(), replicas, auth.clone()).await?;
+        let alerting = alerts::Alerting::new(js.clone(), replicas, auth.clone());
         let listener = TcpListener::bind(settings.listen).await?;
         let address = listener.local_addr()?;
         let (live, _) = broadcast::channel(live::CLIENT_BACKLOG);
