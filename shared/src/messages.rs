@@ -158,6 +158,50 @@ pub struct PollJob {
     pub record: bool,
 }
 
+/// Most jobs in one [`PollBatch`]: a batch goes to one poller, so slots with more devices
+/// due are split and spread over the pollers.
+pub const MAX_JOBS_PER_BATCH: usize = 64;
+
+/// Poll jobs due in the same slot, on [`crate::subjects::POLL_BATCH`]: one message for up to
+/// [`MAX_JOBS_PER_BATCH`] jobs instead of one each. It carries credentials like the jobs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollBatch {
+    /// Schema version ([`SCHEMA_VERSION`]).
+    #[serde(default = "schema_version")]
+    pub schema: u32,
+    /// The jobs, each as it would travel alone on `netpulse.poll.<device>`.
+    pub jobs: Vec<PollJob>,
+}
+
+/// How one poll ended, as the scheduler needs it for reachability.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollOutcome {
+    /// The device polled.
+    pub device: DeviceId,
+    /// The sample's or the failure's time, Unix milliseconds.
+    pub time_ms: u64,
+    /// Why the poll failed; absent when it gave a sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// The agent answered noSuchInstance or noSuchObject for a polled interface's octet
+    /// counter: the interface is gone (renumbered or removed), discover again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interfaces_vanished: bool,
+}
+
+/// The outcomes of the polls a poller ended lately, on [`crate::subjects::OUTCOMES`]: one
+/// for each sample on `netpulse.sample.<device>` and each failure on
+/// `netpulse.failure.<device>` it published (live-view polls that are not stored are not
+/// outcomes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollOutcomes {
+    /// Schema version ([`SCHEMA_VERSION`]).
+    #[serde(default = "schema_version")]
+    pub schema: u32,
+    /// In the order the polls ended.
+    pub outcomes: Vec<PollOutcome>,
+}
+
 /// Which devices browsers are showing now: published on [`crate::subjects::WATCH`] by each
 /// gateway every few seconds; the scheduler polls each of them every second until `ttl_ms`
 /// passes without another.
@@ -472,6 +516,23 @@ impl InterfaceErrors {
 }
 
 impl Sample {
+    /// Whether a polled interface no longer exists at its ifIndex: the agent answered
+    /// noSuchInstance or noSuchObject for one of its octet counters.
+    pub fn interfaces_vanished(&self) -> bool {
+        let columns = [
+            oids::if_hc_in_octets(),
+            oids::if_hc_out_octets(),
+            oids::if_in_octets(),
+            oids::if_out_octets(),
+        ];
+        self.values.iter().any(|vb| {
+            matches!(
+                vb.value,
+                SnmpValue::NoSuchInstance | SnmpValue::NoSuchObject
+            ) && columns.iter().any(|c| vb.oid.index_under(c).is_some())
+        })
+    }
+
     /// The error and discard counters of each interface in this sample, by ifIndex, in
     /// ascending order: one entry per ifIndex with at least one of them.
     pub fn interface_errors(&self) -> Vec<InterfaceErrors> {

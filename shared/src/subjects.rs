@@ -9,6 +9,12 @@ pub fn poll(device: &DeviceId) -> String {
 }
 /// Every poll job.
 pub const POLL_ALL: &str = "netpulse.poll.*";
+/// Batches of poll jobs due in the same slot ([`crate::messages::PollBatch`]), each taken by
+/// one poller of the queue group `pollers`.
+pub const POLL_BATCH: &str = "netpulse.polls";
+/// Outcomes of the polls a poller ran lately ([`crate::messages::PollOutcomes`]), for the
+/// scheduler's reachability: it learns them without reading samples.
+pub const OUTCOMES: &str = "netpulse.outcomes";
 /// The queue group pollers share.
 pub const POLLERS_QUEUE: &str = "pollers";
 

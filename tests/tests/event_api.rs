@@ -21,6 +21,8 @@ fn schema_of(subject: &str) -> Option<(&'static str, Option<&'static str>)> {
     let kind = subject.strip_prefix("netpulse.")?.split('.').next()?;
     Some(match kind {
         "poll" => ("poll-job", None),
+        "polls" => ("poll-batch", None),
+        "outcomes" => ("poll-outcomes", None),
         "discover" => ("discovery-job", Some("discovery-outcome")),
         "test" => ("poll-job", Some("test-poll-outcome")),
         "sample" | "live" => ("sample", None),

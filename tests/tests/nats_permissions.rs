@@ -62,38 +62,52 @@ async fn the_poller_cannot_change_the_registry_nor_the_gateway_publish_poll_jobs
     let poller = bus::connect(&server.settings_for("poller"), "poller-2")
         .await
         .expect("poller");
-    let mut jobs = poller
-        .subscribe("netpulse.poll.>")
-        .await
-        .expect("subscribe");
+    for (listen, subject) in [
+        ("netpulse.poll.>", "netpulse.poll.core-1"),
+        (subjects::POLL_BATCH, subjects::POLL_BATCH),
+    ] {
+        let first = first_job(&poller, listen, subject, &gateway, &scheduler).await;
+        assert_eq!(
+            &first[..],
+            b"real",
+            "the gateway's forged job on {subject} was delivered"
+        );
+    }
+}
+
+/// What a poller listening on `listen` receives first when the gateway sends a forged job on
+/// `subject`, then the scheduler a real one.
+async fn first_job(
+    poller: &async_nats::Client,
+    listen: &'static str,
+    subject: &'static str,
+    gateway: &async_nats::Client,
+    scheduler: &async_nats::Client,
+) -> Vec<u8> {
+    let mut jobs = poller.subscribe(listen).await.expect("subscribe");
     poller.flush().await.expect("flush");
     gateway
-        .publish("netpulse.poll.core-1", "forged".into())
+        .publish(subject, "forged".into())
         .await
         .expect("sent (the server drops it)");
     gateway.flush().await.ok();
     // Core NATS delivers at most once: on a loaded machine the first publish after a new
     // subscription has been seen to go missing, so the scheduler repeats its job (as it
     // does every interval). The forged job, sent before all of them, would come first.
-    let first = tokio::time::timeout(Duration::from_secs(15), async {
+    tokio::time::timeout(Duration::from_secs(15), async {
         loop {
             scheduler
-                .publish("netpulse.poll.core-1", "real".into())
+                .publish(subject, "real".into())
                 .await
                 .expect("publish");
             scheduler.flush().await.expect("flush");
             if let Ok(job) = tokio::time::timeout(Duration::from_millis(500), jobs.next()).await {
-                return job.expect("open");
+                return job.expect("open").payload.to_vec();
             }
         }
     })
     .await
-    .expect("a job");
-    assert_eq!(
-        &first.payload[..],
-        b"real",
-        "the gateway's forged job was delivered"
-    );
+    .expect("a job")
 }
 
 #[tokio::test]
@@ -139,10 +153,19 @@ async fn the_pipeline_runs_under_its_permissions() {
     assert!(tested.json()["values"]
         .as_array()
         .is_some_and(|v| !v.is_empty()));
-    assert_eq!(
-        stack.get_json("/api/devices/guarded").await["status"]["state"],
-        "up"
-    );
+    // Reachability follows the pollers' outcome batches, a moment after the samples.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let state = stack.get_json("/api/devices/guarded").await["status"]["state"].clone();
+        if state == "up" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the device is {state}, not up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(!stack
         .get_json("/api/audit")
         .await

@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_nats::jetstream::kv;
 use futures::StreamExt;
 use netpulse_shared::bus;
-use netpulse_shared::messages::PollJob;
+use netpulse_shared::messages::PollBatch;
 use netpulse_shared::test_util::NatsServer;
 use netpulse_shared::time::now_ms;
 use serde_json::json;
@@ -38,21 +38,25 @@ impl Jobs {
     async fn follow(client: &async_nats::Client) -> Self {
         let jobs = Self::default();
         let mut subscription = client
-            .subscribe("netpulse.poll.*")
+            .subscribe(netpulse_shared::subjects::POLL_BATCH)
             .await
             .expect("subscribe");
         client.flush().await.expect("flush");
         let seen = jobs.clone();
         tokio::spawn(async move {
             while let Some(message) = subscription.next().await {
-                let job = serde_json::from_slice::<PollJob>(&message.payload).expect("poll job");
-                // A job's id is `<device>-<slot ms>`.
-                let slot = job.job_id.rsplit('-').next().and_then(|s| s.parse().ok());
-                seen.lock().push(Seen {
-                    device: job.device.as_str().to_owned(),
-                    slot: slot.expect("a job id ends in its slot"),
-                    at: now_ms(),
-                });
+                let batch =
+                    serde_json::from_slice::<PollBatch>(&message.payload).expect("poll batch");
+                let at = now_ms();
+                for job in batch.jobs {
+                    // A job's id is `<device>-<slot ms>`.
+                    let slot = job.job_id.rsplit('-').next().and_then(|s| s.parse().ok());
+                    seen.lock().push(Seen {
+                        device: job.device.as_str().to_owned(),
+                        slot: slot.expect("a job id ends in its slot"),
+                        at,
+                    });
+                }
             }
         });
         jobs

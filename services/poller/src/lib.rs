@@ -1,16 +1,19 @@
 //! netpulse-poller: stateless SNMP workers.
 //!
-//! Pollers share the `pollers` queue group on `netpulse.poll.*`, so each job goes to one of
+//! Pollers share the `pollers` queue group on `netpulse.polls` (batches of the jobs due in
+//! one slot) and `netpulse.poll.*` (single jobs: the live view), so each job goes to one of
 //! them and more pollers mean more capacity. A job is run with bounded concurrency, a
 //! timeout on every request and a number of retries; the result is published as a sample on
 //! `netpulse.sample.<device>` (stored by JetStream before the poller moves on) or as a
-//! failure on `netpulse.failure.<device>`. Discovery requests (`netpulse.discover.<device>`)
+//! failure on `netpulse.failure.<device>`, and its outcome joins the next
+//! `netpulse.outcomes` batch for the scheduler (see [`outcomes`]). Discovery requests (`netpulse.discover.<device>`)
 //! are served the same way: the interfaces found go to the `netpulse_interfaces` bucket (not
 //! for a probe of an unsaved device) and, when the request expects an answer, back to the
 //! requester. A test poll (`netpulse.test.<device>`, request/reply) runs a poll job like any
 //! other but only answers the requester: no sample, no failure.
 
 pub mod discover;
+pub mod outcomes;
 pub mod poll;
 pub mod snmp;
 pub mod usm_probe;
@@ -25,12 +28,14 @@ use netpulse_shared::config::NatsSettings;
 use netpulse_shared::device::DeviceId;
 use netpulse_shared::interfaces::{DiscoveryJob, DiscoveryOutcome};
 use netpulse_shared::messages::{
-    PollFailure, PollJob, PollStats, PollTestOutcome, Sample, SCHEMA_VERSION,
+    PollBatch, PollFailure, PollJob, PollOutcome, PollStats, PollTestOutcome, Sample,
+    SCHEMA_VERSION,
 };
 use netpulse_shared::{bus, subjects, time};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
+use crate::outcomes::Outcomes;
 use crate::snmp::Snmp2Agent;
 
 /// `[poller]` settings.
@@ -80,6 +85,10 @@ pub async fn run(
     let mut jobs = client
         .queue_subscribe(subjects::POLL_ALL, queue.clone())
         .await?;
+    let mut batches = client
+        .queue_subscribe(subjects::POLL_BATCH, queue.clone())
+        .await?;
+    let (outcomes, reporting) = Outcomes::start(client.clone());
     let mut discoveries = client
         .queue_subscribe(subjects::DISCOVER_ALL, queue.clone())
         .await?;
@@ -95,6 +104,10 @@ pub async fn run(
                 Some(m) => (m, Request::Poll),
                 None => break,
             },
+            message = batches.next() => match message {
+                Some(m) => (m, Request::Batch),
+                None => break,
+            },
             message = discoveries.next() => match message {
                 Some(m) => (m, Request::Discovery),
                 None => break,
@@ -104,11 +117,34 @@ pub async fn run(
                 None => break,
             },
         };
+        if let Request::Batch = kind {
+            let batch = match serde_json::from_slice::<PollBatch>(&message.payload) {
+                Ok(batch) => batch,
+                Err(error) => {
+                    tracing::warn!(%error, "ignoring malformed poll batch");
+                    continue;
+                }
+            };
+            for job in batch.jobs {
+                let permit = tokio::select! {
+                    () = &mut shutdown => break,
+                    permit = limit.clone().acquire_owned() => permit?,
+                };
+                let (client, js, settings) = (client.clone(), js.clone(), settings.clone());
+                let outcomes = outcomes.clone();
+                tokio::spawn(async move {
+                    handle_job(&client, &js, &settings, &outcomes, job).await;
+                    drop(permit);
+                });
+            }
+            continue;
+        }
         let permit = tokio::select! {
             () = &mut shutdown => break,
             permit = limit.clone().acquire_owned() => permit?,
         };
         match kind {
+            Request::Batch => {}
             Request::Discovery => {
                 let Some(job) = parse_job::<DiscoveryJob>(&message, |j| &j.device) else {
                     continue;
@@ -134,8 +170,9 @@ pub async fn run(
                     continue;
                 };
                 let (client, js, settings) = (client.clone(), js.clone(), settings.clone());
+                let outcomes = outcomes.clone();
                 tokio::spawn(async move {
-                    handle_job(&client, &js, &settings, job).await;
+                    handle_job(&client, &js, &settings, &outcomes, job).await;
                     drop(permit);
                 });
             }
@@ -147,6 +184,9 @@ pub async fn run(
         limit.acquire_many(u32::try_from(settings.concurrency.max(1)).unwrap_or(u32::MAX)),
     )
     .await;
+    // The last outcomes go out before the connection drains.
+    drop(outcomes);
+    let _ = tokio::time::timeout(Duration::from_secs(2), reporting).await;
     client.drain().await.ok();
     Ok(())
 }
@@ -161,6 +201,8 @@ fn hex(bytes: &[u8]) -> String {
 enum Request {
     /// A poll job (`netpulse.poll.*`).
     Poll,
+    /// A batch of poll jobs (`netpulse.polls`).
+    Batch,
     /// A discovery (`netpulse.discover.*`).
     Discovery,
     /// A test poll (`netpulse.test.*`).
@@ -296,6 +338,7 @@ async fn handle_job(
     client: &async_nats::Client,
     js: &jetstream::Context,
     settings: &PollerSettings,
+    outcomes: &Outcomes,
     job: PollJob,
 ) {
     if time::now_ms() > job.deadline_ms {
@@ -306,7 +349,14 @@ async fn handle_job(
         Ok(agent) => agent,
         Err(_) if job.live => return,
         Err(error) => {
-            return publish_failure(client, &job, error.to_string(), PollStats::default()).await
+            return publish_failure(
+                client,
+                outcomes,
+                &job,
+                error.to_string(),
+                PollStats::default(),
+            )
+            .await
         }
     };
     match Box::pin(poll::run_job(
@@ -326,18 +376,23 @@ async fn handle_job(
         Ok(mut sample) => {
             sample.engine_id = agent.engine_id().map(hex);
             sample.stats = agent.stats;
-            publish_sample(client, js, &sample).await;
+            publish_sample(client, js, outcomes, &sample).await;
         }
         Err(error) => {
             tracing::info!(%error, "poll failed");
-            publish_failure(client, &job, error.to_string(), agent.stats).await;
+            publish_failure(client, outcomes, &job, error.to_string(), agent.stats).await;
         }
     }
 }
 
 /// Publishes a sample into the samples stream, with its id as the deduplication id, and
-/// waits for JetStream to confirm it is stored.
-async fn publish_sample(client: &async_nats::Client, js: &jetstream::Context, sample: &Sample) {
+/// waits for JetStream to confirm it is stored; its outcome follows.
+async fn publish_sample(
+    client: &async_nats::Client,
+    js: &jetstream::Context,
+    outcomes: &Outcomes,
+    sample: &Sample,
+) {
     let payload = match serde_json::to_vec(sample) {
         Ok(p) => p,
         Err(error) => {
@@ -358,7 +413,14 @@ async fn publish_sample(client: &async_nats::Client, js: &jetstream::Context, sa
             .await
         };
         match tokio::time::timeout(Duration::from_secs(5), stored).await {
-            Ok(Ok(_)) => return,
+            Ok(Ok(_)) => {
+                return outcomes.report(PollOutcome {
+                    device: sample.device.clone(),
+                    time_ms: sample.time_ms,
+                    failure: None,
+                    interfaces_vanished: sample.interfaces_vanished(),
+                })
+            }
             Ok(Err(error)) => tracing::warn!(%error, attempt, "sample not stored, retrying"),
             Err(_) => tracing::warn!(attempt, "sample store timed out, retrying"),
         }
@@ -371,11 +433,12 @@ async fn publish_sample(client: &async_nats::Client, js: &jetstream::Context, sa
         reason: "sample could not be stored in JetStream".into(),
         stats: sample.stats.clone(),
     };
-    publish(client, subjects::failure(&sample.device), &failure).await;
+    announce_failure(client, outcomes, &failure).await;
 }
 
 async fn publish_failure(
     client: &async_nats::Client,
+    outcomes: &Outcomes,
     job: &PollJob,
     reason: String,
     stats: PollStats,
@@ -388,7 +451,18 @@ async fn publish_failure(
         reason,
         stats,
     };
-    publish(client, subjects::failure(&job.device), &failure).await;
+    announce_failure(client, outcomes, &failure).await;
+}
+
+/// Publishes a failure on `netpulse.failure.<device>`; its outcome follows.
+async fn announce_failure(client: &async_nats::Client, outcomes: &Outcomes, failure: &PollFailure) {
+    publish(client, subjects::failure(&failure.device), failure).await;
+    outcomes.report(PollOutcome {
+        device: failure.device.clone(),
+        time_ms: failure.time_ms,
+        failure: Some(failure.reason.clone()),
+        interfaces_vanished: false,
+    });
 }
 
 async fn publish<T: serde::Serialize>(client: &async_nats::Client, subject: String, message: &T) {

@@ -427,7 +427,7 @@ async fn write_timeline(
     let mut entries = Vec::with_capacity(received.len());
     for message in &received {
         match timeline_entry(message) {
-            Ok(Some(entry)) => entries.push(entry),
+            Ok(Some(entry)) => entries.push((entry, delivery_of(message))),
             Ok(None) => {}
             Err(()) => {
                 tracing::warn!(subject = %message.subject, "dropping a malformed timeline message")
@@ -437,12 +437,14 @@ async fn write_timeline(
     let (store, logs) = (store.clone(), logs.clone());
     let written = tokio::task::spawn_blocking(move || {
         let mut kept = Vec::with_capacity(entries.len());
-        for entry in entries {
+        let mut deliveries = Vec::with_capacity(entries.len());
+        for (entry, delivery) in entries {
             if !store.purged_after(&entry.device, entry.time_ms)? {
                 kept.push(entry);
+                deliveries.push(delivery);
             }
         }
-        logs.append(&kept)
+        logs.append_delivered(&kept, |n| deliveries[n])
     })
     .await;
     match written {
@@ -522,17 +524,28 @@ async fn next_batch(
     received
 }
 
+/// Whether a message may already have been written: delivered before (or of unknown
+/// delivery count).
+fn delivery_of(message: &jetstream::Message) -> store::Delivery {
+    match message.info() {
+        Ok(info) if info.delivered == 1 => store::Delivery::First,
+        _ => store::Delivery::Again,
+    }
+}
+
 /// Stores a batch and acks it; malformed messages are terminated (they can never succeed),
 /// and if the write fails nothing is acked, so JetStream redelivers.
 async fn write_batch(store: &SampleStore, received: Vec<jetstream::Message>) {
     let mut good = Vec::with_capacity(received.len());
     let mut samples = Vec::with_capacity(received.len());
+    let mut deliveries = Vec::with_capacity(received.len());
     for message in received {
         match serde_json::from_slice::<Sample>(&message.payload) {
             Ok(sample)
                 if subjects::device_of(&message.subject).as_ref() == Some(&sample.device) =>
             {
                 samples.push(sample);
+                deliveries.push(delivery_of(&message));
                 good.push(message);
             }
             Ok(_) | Err(_) => {
@@ -548,7 +561,9 @@ async fn write_batch(store: &SampleStore, received: Vec<jetstream::Message>) {
     }
     let writer = store.clone();
     let count = samples.len();
-    let written = tokio::task::spawn_blocking(move || writer.append(&samples)).await;
+    let written =
+        tokio::task::spawn_blocking(move || writer.append_delivered(&samples, |n| deliveries[n]))
+            .await;
     match written {
         Ok(Ok(written)) => {
             for message in good {

@@ -13,7 +13,7 @@ use netpulse_shared::logs::{LogAnswer, LogCursor, LogEntry, LogKind, LogQuery, S
 use netpulse_shared::messages::{Reachability, ReachabilityChanged};
 use netpulse_shared::time::{date_span, utc_date};
 
-use crate::store::{OnceWriter, SampleStore};
+use crate::store::{Delivery, Line, OnceWriter, SampleStore};
 
 /// The timeline files under a data directory.
 #[derive(Debug, Clone)]
@@ -189,14 +189,30 @@ impl LogStore {
         Ok(repaired)
     }
 
-    /// Appends entries, each id once, and syncs every file touched. Entries of devices whose
-    /// history was deleted are dropped by the caller. Returns how many were written. Blocking.
+    /// Appends entries that may have been written before: see [`LogStore::append_delivered`].
     pub fn append(&self, entries: &[LogEntry]) -> std::io::Result<usize> {
-        let items: Vec<(PathBuf, &str, &LogEntry)> = entries
+        self.append_delivered(entries, |_| Delivery::Again)
+    }
+
+    /// Appends entries, each id once (`delivery` says which entry, by position, may have
+    /// been written before), and syncs every file touched. Entries of devices whose history
+    /// was deleted are dropped by the caller. Returns how many were written. Blocking.
+    pub fn append_delivered(
+        &self,
+        entries: &[LogEntry],
+        delivery: impl Fn(usize) -> Delivery,
+    ) -> std::io::Result<usize> {
+        let lines: Vec<Line<'_, LogEntry>> = entries
             .iter()
-            .map(|e| (self.file(&e.device, e.time_ms), e.id.as_str(), e))
+            .enumerate()
+            .map(|(n, e)| Line {
+                path: self.file(&e.device, e.time_ms),
+                id: e.id.as_str(),
+                value: e,
+                delivery: delivery(n),
+            })
             .collect();
-        Ok(self.written.append(&items)?.len())
+        Ok(self.written.append(&lines)?.len())
     }
 
     /// Answers a log query: newest first, at most `limit`, filtered. Reads day files from

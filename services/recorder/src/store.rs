@@ -9,19 +9,21 @@
 //!   them and read as they are;
 //!
 //! The device id is a checked token, so no path leaves `devices/`. Appends are flushed to
-//! disk (fsync) before [`SampleStore::append`] returns: the caller acks after it.
+//! disk before [`SampleStore::append`] returns (each file synced, or the file system at once
+//! for a batch of many files): the caller acks after it.
 //!
 //! Crash safety: a crash can leave a torn last line; [`SampleStore::repair`] (run at start)
 //! and the first append to a file cut it off. A crash between the write and the ack makes
-//! JetStream deliver those samples again: the store remembers the ids of the latest samples
-//! of each file (read back from the file on first use) and writes each id once. Rollups are
+//! JetStream deliver those samples again: a sample delivered again (and the first ones for
+//! each file after a start) is checked against the ids at the end of its file, read back
+//! then, so each id is written once while nothing is kept per sample (see [`OnceWriter`]). Rollups are
 //! derived from the samples: a period still open at a crash is rebuilt from the sample files
 //! when the device's next sample arrives.
 //!
 //! Retention ([`SampleStore::sweep`]) deletes whole files once all they cover is older than
 //! the resolution's retention.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -35,28 +37,19 @@ use netpulse_shared::time::{date_span, utc_date, utc_month};
 
 use crate::rollups::{DeviceRollup, Rollups};
 
-/// Sample ids remembered per file: far more than JetStream can redeliver after a crash
-/// (its ack wait at the fastest poll interval), and bounded.
-pub const REMEMBERED_IDS: usize = 512;
+/// Ids read back from the end of a file when a line may already be in it: far more lines
+/// than JetStream can deliver again after a crash (its ack wait at the fastest poll
+/// interval).
+pub const CHECKED_IDS: usize = 512;
 
-/// The latest ids written to one file, oldest first.
-#[derive(Debug, Default)]
-struct RecentIds {
-    order: VecDeque<String>,
-    set: HashSet<String>,
-}
-
-impl RecentIds {
-    fn insert(&mut self, id: &str) {
-        if self.set.insert(id.to_owned()) {
-            self.order.push_back(id.to_owned());
-            while self.order.len() > REMEMBERED_IDS {
-                if let Some(old) = self.order.pop_front() {
-                    self.set.remove(&old);
-                }
-            }
-        }
-    }
+/// How a line came: whether it may already be in its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Delivered for the first time: never written before.
+    First,
+    /// Delivered again (a crash or a lost ack between the write and the ack), or of unknown
+    /// history: checked against the ids at the end of its file.
+    Again,
 }
 
 /// Cuts a torn last line (one without its newline) off a file. Returns the bytes removed.
@@ -92,65 +85,88 @@ pub fn cut_torn_tail(path: &Path) -> std::io::Result<u64> {
     }
 }
 
-/// The ids written lately to each file, so that a line delivered again (a crash between the
-/// write and the ack) is written once.
+/// Writes each line once, remembering nothing per line: a line delivered for the first time
+/// cannot be in its file yet and is appended; one delivered again, or the first lines for a
+/// file since this recorder started (whatever happened before it), are checked against the
+/// ids at the end of the file, read back then (which also cuts a torn last line first). What
+/// it keeps is one path per file written today, whatever the rate.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OnceWriter {
-    recent: Arc<Mutex<HashMap<PathBuf, RecentIds>>>,
+    /// Files written since this recorder started (of today and yesterday).
+    opened: Arc<Mutex<HashSet<PathBuf>>>,
+}
+
+/// One line for [`OnceWriter::append`]: its file, its id, what it holds and how it came.
+pub(crate) struct Line<'a, T> {
+    pub(crate) path: PathBuf,
+    pub(crate) id: &'a str,
+    pub(crate) value: &'a T,
+    pub(crate) delivery: Delivery,
 }
 
 impl OnceWriter {
-    /// Appends each `(file, id, value)` not written before as one JSON line, and syncs every
-    /// file touched. Returns the positions of the items written. Blocking.
+    /// Appends each line not written before as one line of JSON, and syncs every file
+    /// touched. Returns the positions of the lines written. Blocking.
     pub(crate) fn append<T: serde::Serialize>(
         &self,
-        items: &[(PathBuf, &str, &T)],
+        lines: &[Line<'_, T>],
     ) -> std::io::Result<Vec<usize>> {
-        let mut recent = self
-            .recent
+        let mut opened = self
+            .opened
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut by_file: BTreeMap<&PathBuf, (Vec<u8>, Vec<&str>)> = BTreeMap::new();
-        let mut written = Vec::with_capacity(items.len());
-        for (n, (path, id, value)) in items.iter().enumerate() {
-            if !recent.contains_key(path) {
-                recent.insert(path.clone(), SampleStore::load_recent(path)?);
+        // Per file: the bytes to append, the ids in this batch, and the ids at its end when
+        // a line of it needs checking.
+        type Pending<'i> = (Vec<u8>, HashSet<&'i str>, Option<HashSet<String>>);
+        let mut by_file: BTreeMap<&PathBuf, Pending<'_>> = BTreeMap::new();
+        let mut written = Vec::with_capacity(lines.len());
+        for (n, line) in lines.iter().enumerate() {
+            let (buffer, ids, at_end) = by_file.entry(&line.path).or_default();
+            if at_end.is_none()
+                && (line.delivery == Delivery::Again || !opened.contains(&line.path))
+            {
+                *at_end = Some(SampleStore::ids_at_end(&line.path)?);
             }
-            let (buffer, ids) = by_file.entry(path).or_default();
-            let seen = recent.get(path).is_some_and(|r| r.set.contains(*id)) || ids.contains(id);
+            let seen =
+                ids.contains(line.id) || at_end.as_ref().is_some_and(|e| e.contains(line.id));
             if seen {
-                tracing::debug!(id, "already stored; skipped");
+                tracing::debug!(id = line.id, "already stored; skipped");
                 continue;
             }
-            serde_json::to_writer(&mut *buffer, value)?;
+            serde_json::to_writer(&mut *buffer, line.value)?;
             buffer.push(b'\n');
-            ids.push(id);
+            ids.insert(line.id);
             written.push(n);
         }
-        for (path, (bytes, ids)) in by_file {
-            if bytes.is_empty() {
-                continue;
+        let mut touched = Vec::with_capacity(by_file.len());
+        for (path, (bytes, _, _)) in by_file {
+            if !bytes.is_empty() {
+                append(path, &bytes)?;
+                touched.push(path.as_path());
             }
-            append_synced(path, &bytes)?;
-            let remembered = recent.entry(path.clone()).or_default();
-            for id in ids {
-                remembered.insert(id);
+            if !opened.contains(path) {
+                opened.insert(path.clone());
             }
         }
-        // Files of past days are no longer written: forget their ids.
-        if recent.len() > 4 * 1024 {
-            let today = utc_date(netpulse_shared::time::now_ms());
-            recent.retain(|p, _| p.to_string_lossy().contains(&today));
+        sync(&touched)?;
+        // Files of past days are no longer written: forget them.
+        if opened.len() > 4 * 1024 {
+            let now = netpulse_shared::time::now_ms();
+            let (today, yesterday) = (utc_date(now), utc_date(now.saturating_sub(86_400_000)));
+            opened.retain(|p| {
+                let name = p.to_string_lossy();
+                name.contains(&today) || name.contains(&yesterday)
+            });
         }
         Ok(written)
     }
 
     /// Forgets the files under `dir` (deleted).
     pub(crate) fn forget(&self, dir: &Path) {
-        self.recent
+        self.opened
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|p, _| !p.starts_with(dir));
+            .retain(|p| !p.starts_with(dir));
     }
 }
 
@@ -278,22 +294,22 @@ impl SampleStore {
         Ok(files)
     }
 
-    /// The ids of the latest lines in a file (read on first use).
-    fn load_recent(path: &Path) -> std::io::Result<RecentIds> {
-        let mut recent = RecentIds::default();
+    /// The ids of the last lines of a file (empty when there is none).
+    fn ids_at_end(path: &Path) -> std::io::Result<HashSet<String>> {
+        let mut ids = HashSet::new();
         let Some(tail) = read_tail(path)? else {
-            return Ok(recent);
+            return Ok(ids);
         };
         #[derive(serde::Deserialize)]
         struct IdOnly {
             id: String,
         }
-        for line in &tail[tail.len().saturating_sub(REMEMBERED_IDS)..] {
+        for line in &tail[tail.len().saturating_sub(CHECKED_IDS)..] {
             if let Ok(sample) = serde_json::from_str::<IdOnly>(line) {
-                recent.insert(&sample.id);
+                ids.insert(sample.id);
             }
         }
-        Ok(recent)
+        Ok(ids)
     }
 
     /// The folder of one device.
@@ -379,15 +395,27 @@ impl SampleStore {
         Ok(None)
     }
 
-    /// Appends samples, one JSON line each, skipping ids already written and samples of
-    /// purged devices, syncs every file touched, then rolls the new samples up (writing and
-    /// syncing every period they close). Returns how many samples were written. Blocking.
+    /// Appends samples that may have been written before: see [`SampleStore::append_delivered`].
     pub fn append(&self, samples: &[Sample]) -> std::io::Result<usize> {
+        self.append_delivered(samples, |_| Delivery::Again)
+    }
+
+    /// Appends samples, one JSON line each, skipping ids already written (`delivery` says
+    /// which sample, by position, may have been) and samples of purged devices, syncs every
+    /// file touched, then rolls the new samples up (writing and syncing every period they
+    /// close). Returns how many samples were written. Blocking.
+    pub fn append_delivered(
+        &self,
+        samples: &[Sample],
+        delivery: impl Fn(usize) -> Delivery,
+    ) -> std::io::Result<usize> {
         let _writing = self.lock_writes();
         let purged = self.purged_devices()?;
-        let kept: Vec<&Sample> = samples
+        let kept: Vec<(&Sample, Delivery)> = samples
             .iter()
-            .filter(|sample| {
+            .enumerate()
+            .map(|(n, sample)| (sample, delivery(n)))
+            .filter(|(sample, _)| {
                 let dropped = purged
                     .get(&sample.device)
                     .is_some_and(|at| sample.time_ms <= at + PURGE_GRACE_MS);
@@ -397,15 +425,20 @@ impl SampleStore {
                 !dropped
             })
             .collect();
-        let items: Vec<(PathBuf, &str, &Sample)> = kept
+        let lines: Vec<Line<'_, Sample>> = kept
             .iter()
-            .map(|s| (self.sample_file(&s.device, s.time_ms), s.id.as_str(), *s))
+            .map(|(s, delivery)| Line {
+                path: self.sample_file(&s.device, s.time_ms),
+                id: s.id.as_str(),
+                value: *s,
+                delivery: *delivery,
+            })
             .collect();
         let new_samples: Vec<&Sample> = self
             .written
-            .append(&items)?
+            .append(&lines)?
             .into_iter()
-            .map(|n| kept[n])
+            .map(|n| kept[n].0)
             .collect();
         let written = new_samples.len();
         self.roll_up(&new_samples)?;
@@ -469,10 +502,10 @@ impl SampleStore {
             serde_json::to_writer(&mut *buffer, line)?;
             buffer.push(b'\n');
         }
-        for (path, bytes) in by_file {
-            append_synced(&path, &bytes)?;
+        for (path, bytes) in &by_file {
+            append(path, bytes)?;
         }
-        Ok(())
+        sync(&by_file.keys().map(PathBuf::as_path).collect::<Vec<_>>())
     }
 
     /// Writes the open rollup periods of devices that sent nothing for [`IDLE_CLOSE_MS`]
@@ -633,14 +666,31 @@ fn read_tail(path: &Path) -> std::io::Result<Option<Vec<String>>> {
     Ok(Some(lines))
 }
 
-/// Appends bytes to a file (creating it and its folder) and syncs it.
-fn append_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Appends bytes to a file (creating it and its folder), not synced yet: see [`sync`].
+fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let mut file = OpenOptions::new().create(true).append(true).open(path)?;
-    file.write_all(bytes)?;
-    file.sync_data()
+    file.write_all(bytes)
+}
+
+/// Files up to which [`sync`] syncs each one; past it, the whole file system at once.
+pub const SYNC_FILES_ONE_BY_ONE: usize = 8;
+
+/// Makes what was appended to `files` durable before it returns: each file synced when there
+/// are few, else the file system holding them synced once (syncfs), which costs one journal
+/// commit for the whole batch instead of one per file, and also makes new files' and
+/// folders' entries durable.
+fn sync(files: &[&Path]) -> std::io::Result<()> {
+    if files.len() <= SYNC_FILES_ONE_BY_ONE {
+        for path in files {
+            OpenOptions::new().append(true).open(path)?.sync_data()?;
+        }
+        return Ok(());
+    }
+    let any = std::fs::File::open(files[0])?;
+    rustix::fs::syncfs(&any).map_err(std::io::Error::from)
 }
 
 /// Replaces a file's content all at once: written beside it, synced, renamed over it.
@@ -753,6 +803,52 @@ mod tests {
         ] {
             assert_eq!(parse_file_name(other), None, "{other}");
         }
+    }
+
+    /// A sample delivered again (its ack lost, or a crash before it) is written once, both by
+    /// the store that wrote it and by a fresh one (a restart); first deliveries are written
+    /// as they come.
+    #[test]
+    fn a_sample_delivered_again_is_written_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SampleStore::new(dir.path());
+        let first = counters_sample("core-1", START, 100);
+        let second = counters_sample("core-1", START + 1_000, 100);
+        let third = counters_sample("core-1", START + 2_000, 100);
+        let batch = [first.clone(), second.clone()];
+        assert_eq!(
+            store
+                .append_delivered(&batch, |_| Delivery::First)
+                .expect("append"),
+            2
+        );
+        // The ack of `second` was lost: it comes again with a new one.
+        let batch = [second.clone(), third.clone()];
+        let again = |n: usize| {
+            if n == 0 {
+                Delivery::Again
+            } else {
+                Delivery::First
+            }
+        };
+        assert_eq!(store.append_delivered(&batch, again).expect("append"), 1);
+        // After a restart, everything unacked comes again.
+        let restarted = SampleStore::new(dir.path());
+        let batch = [first, second, third];
+        assert_eq!(
+            restarted
+                .append_delivered(&batch, |_| Delivery::Again)
+                .expect("append"),
+            0
+        );
+        let device = DeviceId::parse("core-1").expect("id");
+        let lines = std::fs::read_to_string(
+            store
+                .device_dir(&device)
+                .join(file_name(Resolution::Raw, START)),
+        )
+        .expect("read");
+        assert_eq!(lines.lines().count(), 3);
     }
 
     /// Samples stored across several restarts (each a fresh store, as after a crash) give the

@@ -1,23 +1,26 @@
 //! netpulse-scheduler: turns the device registry into a stream of poll jobs.
 //!
-//! It watches the registry bucket; every device gets a task that publishes a poll job on
-//! `netpulse.poll.<device>` at each of its slots (see [`plan`]). A new or changed device is
-//! (re)scheduled at once, a deleted one stops at once: no restart needed.
+//! It watches the registry bucket and keeps every device's next slot (see [`plan`]) in one
+//! [`slots::SlotTable`]; every [`slots::TICK`] it takes the devices due and publishes their
+//! poll jobs together, up to [`MAX_JOBS_PER_BATCH`] to a message, on `netpulse.polls`
+//! (each batch taken by one poller). A new or changed device is (re)scheduled at once, a
+//! deleted one stops at once: no restart needed. Devices shown in a live view get their
+//! one-second jobs on `netpulse.poll.<device>` besides.
 //!
-//! It also follows every poll's outcome (samples and failures) and derives each device's
-//! reachability (see [`reachability`]): transitions go out once on `netpulse.status.<device>`
-//! and the current state is kept in the `netpulse_status` bucket.
+//! It also follows every poll's outcome (the pollers' batches on `netpulse.outcomes`, not the
+//! samples themselves) and derives each device's reachability (see [`reachability`]):
+//! transitions go out once on `netpulse.status.<device>` and the current state is kept in
+//! the `netpulse_status` bucket.
 //!
 //! Several schedulers may run: one leads and does all of this, the others stand by (see
 //! [`lease`]). Every job and transition the leader publishes checks its lease's fence first.
 
 pub mod plan;
 pub mod reachability;
+pub mod slots;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
@@ -25,12 +28,16 @@ use futures::StreamExt;
 use netpulse_shared::config::NatsSettings;
 use netpulse_shared::device::{Device, DeviceId};
 use netpulse_shared::interfaces::{DeviceInterfaces, DiscoveryJob};
-use netpulse_shared::messages::{oids, DeviceStatus, PollFailure, Reachability, Sample, SnmpValue};
+use netpulse_shared::messages::{
+    DeviceStatus, PollBatch, PollJob, PollOutcomes, Reachability, MAX_JOBS_PER_BATCH,
+    SCHEMA_VERSION,
+};
 use netpulse_shared::{bus, lease, subjects, time};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
 use crate::reachability::Tracker;
+use crate::slots::{Due, SlotTable};
 
 /// `[scheduler]` settings.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -113,26 +120,23 @@ impl LeaderPublisher {
     }
 }
 
-/// One scheduled device: its definition, its reachability and the task publishing its jobs.
+/// One scheduled device: its definition, its reachability and where its polls stand.
 struct Scheduled {
     device: Device,
     /// The discovery the current poll plan was built from.
     discovered: Option<DeviceInterfaces>,
+    /// Its poll job, built once per plan: each slot's copy gets its id and deadline.
+    job: PollJob,
     /// When discovery was last requested, Unix milliseconds.
     discovery_requested_ms: u64,
     tracker: Tracker,
-    /// Slots between polls, read by the task (1 unless the device is down).
-    spacing: Arc<AtomicU64>,
-    /// The earliest slot the task may publish, Unix milliseconds: past the last one
-    /// published, so a restarted task never publishes a slot again.
-    resume_ms: Arc<AtomicU64>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for Scheduled {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    /// The earliest slot that may be published, Unix milliseconds: past the last one
+    /// published, so a rescheduled device never publishes a slot again.
+    resume_ms: u64,
+    /// The last slot a job was published for (while down, polls skip slots from it).
+    last_polled: Option<u64>,
+    /// This schedule's generation in the slot table.
+    generation: u64,
 }
 
 /// The scheduler's working state.
@@ -144,8 +148,15 @@ struct Scheduler {
     interfaces: kv::Store,
     /// The latest discovery of each device.
     discovered: HashMap<DeviceId, DeviceInterfaces>,
+    /// Each device's reachability as the status bucket held it when this leader began, until
+    /// the device is scheduled.
+    known: HashMap<DeviceId, DeviceStatus>,
     settings: SchedulerSettings,
     devices: HashMap<DeviceId, Scheduled>,
+    /// When each device is next due.
+    slots: SlotTable,
+    /// The generation the next (re)scheduled device gets.
+    next_generation: u64,
     /// Devices shown in a live view: until when, and the task polling them every second.
     live: HashMap<DeviceId, (u64, JoinHandle<()>)>,
 }
@@ -176,6 +187,52 @@ pub async fn run(
     led
 }
 
+/// Every device's reachability in the status bucket now, read in one pass (a watch of its
+/// latest values); empty, with a warning, if that takes longer than 5 s (a stream without a
+/// leader yet): devices then start as unknown rather than hold their polls up.
+async fn known_statuses(status: &kv::Store) -> HashMap<DeviceId, DeviceStatus> {
+    let read = async {
+        let mut known = HashMap::new();
+        let held = status.status().await.map(|s| s.values()).unwrap_or(1);
+        if held == 0 {
+            return Ok::<_, kv::WatchError>(known);
+        }
+        let mut entries = status.watch_with_history(">").await?;
+        while let Some(entry) = entries.next().await {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    tracing::debug!(%error, "status entry unreadable");
+                    continue;
+                }
+            };
+            if entry.operation == kv::Operation::Put {
+                if let (Ok(id), Ok(last)) = (
+                    DeviceId::parse(&entry.key),
+                    serde_json::from_slice::<DeviceStatus>(&entry.value),
+                ) {
+                    known.insert(id, last);
+                }
+            }
+            if entry.delta == 0 {
+                break;
+            }
+        }
+        Ok(known)
+    };
+    match tokio::time::timeout(Duration::from_secs(5), read).await {
+        Ok(Ok(known)) => known,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "cannot read reachability states; devices start unknown");
+            HashMap::new()
+        }
+        Err(_) => {
+            tracing::warn!("reading reachability states timed out; devices start unknown");
+            HashMap::new()
+        }
+    }
+}
+
 /// Leads until `shutdown` resolves: publishes every device's jobs from `not_before_ms` on
 /// and tracks reachability, through `publisher`.
 async fn lead(
@@ -189,18 +246,23 @@ async fn lead(
     let registry = bus::devices_bucket(&js, settings.replicas).await?;
     let status = bus::status_bucket(&js, settings.replicas).await?;
     let interfaces = bus::interfaces_bucket(&js, settings.replicas).await?;
-    let mut samples = client.subscribe(subjects::SAMPLE_ALL).await?;
-    let mut failures = client.subscribe(subjects::FAILURE_ALL).await?;
+    let mut outcomes = client.subscribe(subjects::OUTCOMES).await?;
+    let known = known_statuses(&status).await;
     let mut scheduler = Scheduler {
         publisher,
         not_before_ms,
         status,
         interfaces,
         discovered: HashMap::new(),
+        known,
         settings,
         devices: HashMap::new(),
+        slots: SlotTable::default(),
+        next_generation: 0,
         live: HashMap::new(),
     };
+    let mut slot_tick = tokio::time::interval(slots::TICK);
+    slot_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut viewers = client.subscribe(subjects::WATCH).await?;
     let mut live_tick = tokio::time::interval(Duration::from_secs(1));
     let mut discovery_tick = tokio::time::interval(Duration::from_secs(15));
@@ -238,6 +300,7 @@ async fn lead(
                     Some(Ok(entry)) => scheduler.discovered(entry),
                     _ => continue 'watching,
                 },
+                _ = slot_tick.tick() => scheduler.publish_due(time::now_ms()).await,
                 _ = discovery_tick.tick() => scheduler.rediscover().await,
                 _ = live_tick.tick() => scheduler.expire_live(time::now_ms()),
                 Some(message) = viewers.next() => {
@@ -246,17 +309,19 @@ async fn lead(
                         Err(error) => tracing::debug!(%error, "ignoring a malformed watch"),
                     }
                 }
-                Some(message) = samples.next() => {
-                    if let Ok(sample) = serde_json::from_slice::<Sample>(&message.payload) {
-                        scheduler.outcome(&sample.device, sample.time_ms, None).await;
-                        if interfaces_vanished(&sample) {
-                            scheduler.interfaces_changed(&sample.device).await;
+                Some(message) = outcomes.next() => {
+                    match serde_json::from_slice::<PollOutcomes>(&message.payload) {
+                        Ok(batch) => {
+                            for outcome in batch.outcomes {
+                                scheduler
+                                    .outcome(&outcome.device, outcome.time_ms, outcome.failure.as_deref())
+                                    .await;
+                                if outcome.interfaces_vanished {
+                                    scheduler.interfaces_changed(&outcome.device).await;
+                                }
+                            }
                         }
-                    }
-                }
-                Some(message) = failures.next() => {
-                    if let Ok(failure) = serde_json::from_slice::<PollFailure>(&message.payload) {
-                        scheduler.outcome(&failure.device, failure.time_ms, Some(&failure.reason)).await;
+                        Err(error) => tracing::debug!(%error, "ignoring malformed poll outcomes"),
                     }
                 }
             }
@@ -264,6 +329,7 @@ async fn lead(
     }
     scheduler.stop_live_views();
     scheduler.devices.clear();
+    scheduler.slots.clear();
     Ok(())
 }
 
@@ -367,44 +433,107 @@ impl Scheduler {
         }
     }
 
-    /// (Re)starts the poll task of `device` with the current discovery.
+    /// (Re)schedules `device` with the current discovery, from its next slot on.
     async fn schedule(&mut self, device: Device) {
         let id = device.id.clone();
         // A changed device: its live view restarts with the new settings at the next watch.
         self.stop_live(&id);
         let (tracker, requested, resume_ms) = match self.devices.remove(&id) {
             Some(previous) => (
-                previous.tracker.clone(),
+                previous.tracker,
                 previous.discovery_requested_ms,
-                previous.resume_ms.clone(),
+                previous.resume_ms,
             ),
-            None => (
-                self.restore(&id).await,
-                0,
-                Arc::new(AtomicU64::new(self.not_before_ms)),
-            ),
+            None => (self.restore(&id), 0, self.not_before_ms),
         };
         let discovered = self.discovered.get(&id).cloned();
-        let spacing = Arc::new(AtomicU64::new(self.spacing(&device, &tracker)));
-        let task = tokio::spawn(publish_jobs(
-            self.publisher.clone(),
-            device.clone(),
-            discovered.clone(),
-            spacing.clone(),
-            resume_ms.clone(),
-        ));
+        let job = plan::job(&device, discovered.as_ref(), 0);
+        self.next_generation += 1;
+        let generation = self.next_generation;
+        let first = plan::next_slot(&device, time::now_ms().max(resume_ms));
+        self.slots.insert(first, id.clone(), generation);
         self.devices.insert(
             id,
             Scheduled {
                 device,
                 discovered,
+                job,
                 discovery_requested_ms: requested,
                 tracker,
-                spacing,
                 resume_ms,
-                task,
+                last_polled: None,
+                generation,
             },
         );
+    }
+
+    /// Publishes the jobs of every device due by `now_ms`, in batches, and enters each at
+    /// its next slot.
+    async fn publish_due(&mut self, now_ms: u64) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let jobs: Vec<PollJob> = self
+            .slots
+            .take_due(now_ms)
+            .into_iter()
+            .filter_map(|due| self.job_due(due, now_ms))
+            .collect();
+        for jobs in jobs.chunks(MAX_JOBS_PER_BATCH) {
+            let batch = PollBatch {
+                schema: SCHEMA_VERSION,
+                jobs: jobs.to_vec(),
+            };
+            match serde_json::to_vec(&batch) {
+                Ok(payload) => {
+                    if let Err(error) = self
+                        .publisher
+                        .publish(subjects::POLL_BATCH.to_owned(), payload)
+                        .await
+                    {
+                        tracing::warn!(%error, jobs = jobs.len(), "cannot publish poll jobs");
+                    }
+                }
+                Err(error) => tracing::error!(%error, "cannot encode poll jobs"),
+            }
+        }
+    }
+
+    /// The job of a device come due, if it is polled at this slot (not while a down device
+    /// skips slots, not a stale entry); enters the device at its next slot.
+    fn job_due(&mut self, due: Due, now_ms: u64) -> Option<PollJob> {
+        let scheduled = self
+            .devices
+            .get_mut(&due.device)
+            .filter(|s| s.generation == due.generation)?;
+        let interval = plan::interval_ms(&scheduled.device);
+        if now_ms >= due.slot_ms + interval {
+            // Fell behind by a whole interval (suspended, clock jump): skip to the next slot.
+            let next = plan::next_slot(&scheduled.device, now_ms);
+            self.slots.insert(next, due.device, due.generation);
+            return None;
+        }
+        self.slots
+            .insert(due.slot_ms + interval, due.device.clone(), due.generation);
+        let every = scheduled
+            .tracker
+            .slots_between_polls(
+                Duration::from_millis(interval),
+                Duration::from_secs(self.settings.down_backoff_max_secs),
+            )
+            .max(1);
+        if scheduled
+            .last_polled
+            .is_some_and(|last| due.slot_ms < last + every * interval)
+        {
+            return None;
+        }
+        scheduled.last_polled = Some(due.slot_ms);
+        scheduled.resume_ms = due.slot_ms + 1;
+        let mut job = scheduled.job.clone();
+        job.job_id = format!("{}-{}", due.device, due.slot_ms);
+        job.deadline_ms = due.slot_ms + interval;
+        Some(job)
     }
 
     /// Asks the pollers to discover a device's interfaces.
@@ -488,33 +617,16 @@ impl Scheduler {
             return;
         }
         tracing::info!(device = %id, interfaces = after.1.len(), "poll plan follows discovery");
-        scheduled.task.abort();
-        scheduled.task = tokio::spawn(publish_jobs(
-            self.publisher.clone(),
-            scheduled.device.clone(),
-            now,
-            scheduled.spacing.clone(),
-            scheduled.resume_ms.clone(),
-        ));
+        scheduled.job = plan::job(&scheduled.device, scheduled.discovered.as_ref(), 0);
     }
 
-    /// The tracker of a device seen before this scheduler started, from the status bucket.
-    async fn restore(&self, id: &DeviceId) -> Tracker {
+    /// The tracker of a device, from what the status bucket held when this leader began.
+    fn restore(&mut self, id: &DeviceId) -> Tracker {
         let mut tracker = Tracker::new(id.clone(), self.settings.down_after);
-        let known = self.status.get(id.as_str()).await.ok().flatten();
-        if let Some(last) =
-            known.and_then(|bytes| serde_json::from_slice::<DeviceStatus>(&bytes).ok())
-        {
+        if let Some(last) = self.known.remove(id) {
             tracker.restore(&last);
         }
         tracker
-    }
-
-    fn spacing(&self, device: &Device, tracker: &Tracker) -> u64 {
-        tracker.slots_between_polls(
-            Duration::from_secs(u64::from(device.interval)),
-            Duration::from_secs(self.settings.down_backoff_max_secs),
-        )
     }
 
     async fn outcome(&mut self, id: &DeviceId, time_ms: u64, failure: Option<&str>) {
@@ -530,11 +642,6 @@ impl Scheduler {
             None => scheduled.tracker.succeeded(time_ms),
             Some(reason) => scheduled.tracker.failed(time_ms, reason),
         };
-        let spacing = scheduled.tracker.slots_between_polls(
-            Duration::from_secs(u64::from(scheduled.device.interval)),
-            Duration::from_secs(self.settings.down_backoff_max_secs),
-        );
-        scheduled.spacing.store(spacing, Ordering::Relaxed);
         let after = scheduled.tracker.status();
         // Store on a transition, or when the error shown changes (the first failure, a new
         // reason, or recovery): not on every poll.
@@ -566,22 +673,6 @@ impl Scheduler {
     }
 }
 
-/// Whether a sample says a polled interface no longer exists at its ifIndex.
-fn interfaces_vanished(sample: &Sample) -> bool {
-    let columns = [
-        oids::if_hc_in_octets(),
-        oids::if_hc_out_octets(),
-        oids::if_in_octets(),
-        oids::if_out_octets(),
-    ];
-    sample.values.iter().any(|vb| {
-        matches!(
-            vb.value,
-            SnmpValue::NoSuchInstance | SnmpValue::NoSuchObject
-        ) && columns.iter().any(|c| vb.oid.index_under(c).is_some())
-    })
-}
-
 /// Publishes a live-view poll job for `device` every `every` milliseconds while this scheduler
 /// leads, until aborted; with `record`, its samples are stored like the normal ones.
 async fn publish_live_jobs(
@@ -610,54 +701,5 @@ async fn publish_live_jobs(
             }
             Err(error) => tracing::error!(%error, "cannot encode poll job"),
         }
-    }
-}
-
-/// Publishes a poll job for `device` at each of its slots from `resume_ms` on while this
-/// scheduler leads, until aborted; while the device is down, only every `spacing`-th slot.
-/// Moves `resume_ms` past each slot due.
-async fn publish_jobs(
-    publisher: LeaderPublisher,
-    device: Device,
-    discovered: Option<DeviceInterfaces>,
-    spacing: Arc<AtomicU64>,
-    resume_ms: Arc<AtomicU64>,
-) {
-    let subject = subjects::poll(&device.id);
-    let interval = plan::interval_ms(&device);
-    let mut slot = plan::next_slot(
-        &device,
-        time::now_ms().max(resume_ms.load(Ordering::Relaxed)),
-    );
-    let mut last_polled: Option<u64> = None;
-    loop {
-        let now = time::now_ms();
-        if now < slot {
-            // Sleep at most one interval, then look again (the clock may have stepped).
-            tokio::time::sleep(Duration::from_millis((slot - now).min(interval))).await;
-            continue;
-        }
-        if now >= slot + interval {
-            // Fell behind by a whole interval (suspended, clock jump): skip to the next slot.
-            slot = plan::next_slot(&device, now);
-            continue;
-        }
-        let every = spacing.load(Ordering::Relaxed).max(1);
-        if last_polled.is_some_and(|last| slot < last + every * interval) {
-            slot += interval;
-            continue;
-        }
-        last_polled = Some(slot);
-        resume_ms.store(slot + 1, Ordering::Relaxed);
-        let job = plan::job(&device, discovered.as_ref(), slot);
-        match serde_json::to_vec(&job) {
-            Ok(payload) => {
-                if let Err(error) = publisher.publish(subject.clone(), payload).await {
-                    tracing::warn!(device = %device.id, %error, "cannot publish poll job");
-                }
-            }
-            Err(error) => tracing::error!(%error, "cannot encode poll job"),
-        }
-        slot += interval;
     }
 }

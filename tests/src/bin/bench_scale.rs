@@ -509,20 +509,21 @@ async fn listen_on_nats(client: &async_nats::Client, seen: Arc<Mutex<Seen>>) {
 /// Records every scheduled poll job (not live ones: none run here).
 async fn listen_for_jobs(client: &async_nats::Client, seen: Arc<Mutex<Seen>>) {
     let mut jobs = client
-        .subscribe("netpulse.poll.*")
+        .subscribe(netpulse_shared::subjects::POLL_BATCH)
         .await
         .expect("subscribe");
     tokio::spawn(async move {
         while let Some(message) = jobs.next().await {
             let at = time::now_ms();
-            let device = message
-                .subject
-                .as_str()
-                .rsplit('.')
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            seen.lock().expect("seen").jobs.push((at, device));
+            let Ok(batch) =
+                serde_json::from_slice::<netpulse_shared::messages::PollBatch>(&message.payload)
+            else {
+                continue;
+            };
+            let mut seen = seen.lock().expect("seen");
+            for job in batch.jobs {
+                seen.jobs.push((at, job.device.to_string()));
+            }
         }
     });
 }
