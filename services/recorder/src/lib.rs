@@ -30,7 +30,7 @@ use crate::store::SampleStore;
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct RecorderSettings {
-    /// Most samples written and synced together. Default 512.
+    /// Most samples written and synced together. Default 2048.
     pub batch_size: usize,
     /// Milliseconds to wait for a batch to fill. Default 250.
     pub batch_wait_ms: u64,
@@ -59,7 +59,7 @@ impl Default for RecorderSettings {
     fn default() -> Self {
         let days = |n: u64| Period(Duration::from_secs(n * 86_400));
         Self {
-            batch_size: 512,
+            batch_size: 2048,
             batch_wait_ms: 250,
             raw_retention: days(2),
             rollup_1m_retention: days(7),
@@ -178,16 +178,21 @@ pub async fn run(
         })
     };
     tokio::pin!(shutdown);
+    // One batch is fetched and parsed while the one before it is written.
+    let (batches, mut fetched) = tokio::sync::mpsc::channel(1);
+    let fetching = tokio::spawn(fetch_batches(consumer, settings.clone(), batches));
     loop {
         // Unacked messages are delivered again, so stopping mid-batch loses nothing.
-        let received = tokio::select! {
+        let batch = tokio::select! {
             () = &mut shutdown => break,
-            received = next_batch(&consumer, &settings) => received,
+            batch = fetched.recv() => match batch {
+                Some(batch) => batch,
+                None => break,
+            },
         };
-        if !received.is_empty() {
-            write_batch(&store, received).await;
-        }
+        write_batch(&store, batch).await;
     }
+    fetching.abort();
     upkeep.abort();
     for task in answering {
         task.abort();
@@ -533,20 +538,28 @@ fn delivery_of(message: &jetstream::Message) -> store::Delivery {
     }
 }
 
-/// Stores a batch and acks it; malformed messages are terminated (they can never succeed),
-/// and if the write fails nothing is acked, so JetStream redelivers.
-async fn write_batch(store: &SampleStore, received: Vec<jetstream::Message>) {
-    let mut good = Vec::with_capacity(received.len());
-    let mut samples = Vec::with_capacity(received.len());
-    let mut deliveries = Vec::with_capacity(received.len());
+/// A batch fetched and parsed: the messages to ack once it is stored, and their samples.
+struct ParsedBatch {
+    messages: Vec<jetstream::Message>,
+    samples: Vec<Sample>,
+    deliveries: Vec<store::Delivery>,
+}
+
+/// Parses a batch; malformed messages are terminated (they can never succeed).
+async fn parse_batch(received: Vec<jetstream::Message>) -> ParsedBatch {
+    let mut parsed = ParsedBatch {
+        messages: Vec::with_capacity(received.len()),
+        samples: Vec::with_capacity(received.len()),
+        deliveries: Vec::with_capacity(received.len()),
+    };
     for message in received {
         match serde_json::from_slice::<Sample>(&message.payload) {
             Ok(sample)
                 if subjects::device_of(&message.subject).as_ref() == Some(&sample.device) =>
             {
-                samples.push(sample);
-                deliveries.push(delivery_of(&message));
-                good.push(message);
+                parsed.samples.push(sample);
+                parsed.deliveries.push(delivery_of(&message));
+                parsed.messages.push(message);
             }
             Ok(_) | Err(_) => {
                 tracing::warn!(subject = %message.subject, "dropping malformed sample");
@@ -556,17 +569,59 @@ async fn write_batch(store: &SampleStore, received: Vec<jetstream::Message>) {
             }
         }
     }
-    if samples.is_empty() {
-        return;
+    parsed
+}
+
+/// Fetches and parses batches into `batches` until it closes, so the next batch is on its
+/// way while the writer stores the last one.
+async fn fetch_batches(
+    consumer: consumer::Consumer<consumer::pull::Config>,
+    settings: RecorderSettings,
+    batches: tokio::sync::mpsc::Sender<ParsedBatch>,
+) {
+    loop {
+        let received = next_batch(&consumer, &settings).await;
+        if received.is_empty() {
+            continue;
+        }
+        let parsed = parse_batch(received).await;
+        if parsed.samples.is_empty() {
+            continue;
+        }
+        if batches.send(parsed).await.is_err() {
+            return;
+        }
     }
+}
+
+/// Stores a batch and acks it; if the write fails nothing is acked, so JetStream
+/// redelivers.
+async fn write_batch(store: &SampleStore, batch: ParsedBatch) {
+    let ParsedBatch {
+        messages,
+        samples,
+        deliveries,
+    } = batch;
     let writer = store.clone();
     let count = samples.len();
-    let written =
-        tokio::task::spawn_blocking(move || writer.append_delivered(&samples, |n| deliveries[n]))
-            .await;
+    let raws: Vec<bytes::Bytes> = messages.iter().map(|m| m.payload.clone()).collect();
+    let written = tokio::task::spawn_blocking(move || {
+        let incoming: Vec<store::Incoming<'_>> = samples
+            .iter()
+            .zip(&deliveries)
+            .zip(&raws)
+            .map(|((sample, delivery), raw)| store::Incoming {
+                sample,
+                delivery: *delivery,
+                raw: Some(raw),
+            })
+            .collect();
+        writer.append_incoming(&incoming)
+    })
+    .await;
     match written {
         Ok(Ok(written)) => {
-            for message in good {
+            for message in messages {
                 if let Err(error) = message.ack().await {
                     tracing::warn!(%error, "cannot ack stored sample; it will be delivered again");
                 }
@@ -575,7 +630,7 @@ async fn write_batch(store: &SampleStore, received: Vec<jetstream::Message>) {
         }
         Ok(Err(error)) => {
             tracing::error!(%error, count, "cannot write samples; they will be delivered again");
-            for message in good {
+            for message in messages {
                 let _ = message
                     .ack_with(AckKind::Nak(Some(Duration::from_secs(5))))
                     .await;

@@ -210,6 +210,7 @@ impl LogStore {
                 id: e.id.as_str(),
                 value: e,
                 delivery: delivery(n),
+                raw: None,
             })
             .collect();
         Ok(self.written.append(&lines)?.len())

@@ -102,6 +102,8 @@ pub(crate) struct Line<'a, T> {
     pub(crate) id: &'a str,
     pub(crate) value: &'a T,
     pub(crate) delivery: Delivery,
+    /// `value` as it came, one line of JSON (no newline in it), written as is.
+    pub(crate) raw: Option<&'a [u8]>,
 }
 
 impl OnceWriter {
@@ -133,18 +135,30 @@ impl OnceWriter {
                 tracing::debug!(id = line.id, "already stored; skipped");
                 continue;
             }
-            serde_json::to_writer(&mut *buffer, line.value)?;
+            match line.raw {
+                Some(raw) => buffer.extend_from_slice(raw),
+                None => serde_json::to_writer(&mut *buffer, line.value)?,
+            }
             buffer.push(b'\n');
             ids.insert(line.id);
             written.push(n);
         }
         let mut touched = Vec::with_capacity(by_file.len());
         for (path, (bytes, _, _)) in by_file {
+            let known = opened.contains(path);
             if !bytes.is_empty() {
-                append(path, &bytes)?;
+                match known.then(|| append_existing(path, &bytes)) {
+                    Some(Ok(())) => {}
+                    // Unknown, or its folder went (removed by hand): create what is missing.
+                    Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                        append(path, &bytes)?
+                    }
+                    Some(Err(e)) => return Err(e),
+                    None => append(path, &bytes)?,
+                }
                 touched.push(path.as_path());
             }
-            if !opened.contains(path) {
+            if !known {
                 opened.insert(path.clone());
             }
         }
@@ -190,6 +204,17 @@ pub const PURGE_GRACE_MS: u64 = 120_000;
 
 /// A device that sent nothing for this long has its open rollup periods written.
 pub const IDLE_CLOSE_MS: u64 = 10 * 60_000;
+
+/// A sample as it came from the stream, for [`SampleStore::append_incoming`].
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    /// The sample, parsed.
+    pub sample: &'a Sample,
+    /// Whether it may have been written before.
+    pub delivery: Delivery,
+    /// The message it was parsed from, stored as is when it is one line.
+    pub raw: Option<&'a [u8]>,
+}
 
 /// A rollup period closed for a device, to be written.
 type Closed = (DeviceId, Resolution, RollupLine);
@@ -395,27 +420,40 @@ impl SampleStore {
         Ok(None)
     }
 
-    /// Appends samples that may have been written before: see [`SampleStore::append_delivered`].
+    /// Appends samples that may have been written before: see [`SampleStore::append_incoming`].
     pub fn append(&self, samples: &[Sample]) -> std::io::Result<usize> {
         self.append_delivered(samples, |_| Delivery::Again)
     }
 
-    /// Appends samples, one JSON line each, skipping ids already written (`delivery` says
-    /// which sample, by position, may have been) and samples of purged devices, syncs every
-    /// file touched, then rolls the new samples up (writing and syncing every period they
-    /// close). Returns how many samples were written. Blocking.
+    /// Appends samples, `delivery` saying which, by position, may have been written before:
+    /// see [`SampleStore::append_incoming`].
     pub fn append_delivered(
         &self,
         samples: &[Sample],
         delivery: impl Fn(usize) -> Delivery,
     ) -> std::io::Result<usize> {
-        let _writing = self.lock_writes();
-        let purged = self.purged_devices()?;
-        let kept: Vec<(&Sample, Delivery)> = samples
+        let incoming: Vec<Incoming<'_>> = samples
             .iter()
             .enumerate()
-            .map(|(n, sample)| (sample, delivery(n)))
-            .filter(|(sample, _)| {
+            .map(|(n, sample)| Incoming {
+                sample,
+                delivery: delivery(n),
+                raw: None,
+            })
+            .collect();
+        self.append_incoming(&incoming)
+    }
+
+    /// Appends samples, one JSON line each (as they came, when that is one line), skipping
+    /// ids already written and samples of purged devices, syncs every file touched, then
+    /// rolls the new samples up (writing and syncing every period they close). Returns how
+    /// many samples were written. Blocking.
+    pub fn append_incoming(&self, incoming: &[Incoming<'_>]) -> std::io::Result<usize> {
+        let _writing = self.lock_writes();
+        let purged = self.purged_devices()?;
+        let kept: Vec<&Incoming<'_>> = incoming
+            .iter()
+            .filter(|Incoming { sample, .. }| {
                 let dropped = purged
                     .get(&sample.device)
                     .is_some_and(|at| sample.time_ms <= at + PURGE_GRACE_MS);
@@ -427,18 +465,19 @@ impl SampleStore {
             .collect();
         let lines: Vec<Line<'_, Sample>> = kept
             .iter()
-            .map(|(s, delivery)| Line {
-                path: self.sample_file(&s.device, s.time_ms),
-                id: s.id.as_str(),
-                value: *s,
-                delivery: *delivery,
+            .map(|i| Line {
+                path: self.sample_file(&i.sample.device, i.sample.time_ms),
+                id: i.sample.id.as_str(),
+                value: i.sample,
+                delivery: i.delivery,
+                raw: i.raw.filter(|raw| !raw.contains(&b'\n')),
             })
             .collect();
         let new_samples: Vec<&Sample> = self
             .written
             .append(&lines)?
             .into_iter()
-            .map(|n| kept[n].0)
+            .map(|n| kept[n].sample)
             .collect();
         let written = new_samples.len();
         self.roll_up(&new_samples)?;
@@ -671,6 +710,11 @@ fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
+    append_existing(path, bytes)
+}
+
+/// Appends bytes to a file in a folder known to exist (the file is created if missing).
+fn append_existing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = OpenOptions::new().create(true).append(true).open(path)?;
     file.write_all(bytes)
 }

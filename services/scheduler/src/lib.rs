@@ -21,6 +21,7 @@ pub mod slots;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::io::Write as _;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
@@ -29,8 +30,7 @@ use netpulse_shared::config::NatsSettings;
 use netpulse_shared::device::{Device, DeviceId};
 use netpulse_shared::interfaces::{DeviceInterfaces, DiscoveryJob};
 use netpulse_shared::messages::{
-    DeviceStatus, PollBatch, PollJob, PollOutcomes, Reachability, MAX_JOBS_PER_BATCH,
-    SCHEMA_VERSION,
+    DeviceStatus, PollOutcomes, Reachability, MAX_JOBS_PER_BATCH, SCHEMA_VERSION,
 };
 use netpulse_shared::{bus, lease, subjects, time};
 use serde::{Deserialize, Serialize};
@@ -125,8 +125,8 @@ struct Scheduled {
     device: Device,
     /// The discovery the current poll plan was built from.
     discovered: Option<DeviceInterfaces>,
-    /// Its poll job, built once per plan: each slot's copy gets its id and deadline.
-    job: PollJob,
+    /// Its poll job, encoded once per plan: each slot's copy gets its id and deadline.
+    job: plan::PreparedJob,
     /// When discovery was last requested, Unix milliseconds.
     discovery_requested_ms: u64,
     tracker: Tracker,
@@ -447,7 +447,7 @@ impl Scheduler {
             None => (self.restore(&id), 0, self.not_before_ms),
         };
         let discovered = self.discovered.get(&id).cloned();
-        let job = plan::job(&device, discovered.as_ref(), 0);
+        let job = plan::PreparedJob::new(&device, discovered.as_ref());
         self.next_generation += 1;
         let generation = self.next_generation;
         let first = plan::next_slot(&device, time::now_ms().max(resume_ms));
@@ -473,45 +473,61 @@ impl Scheduler {
         if self.slots.is_empty() {
             return;
         }
-        let jobs: Vec<PollJob> = self
-            .slots
-            .take_due(now_ms)
-            .into_iter()
-            .filter_map(|due| self.job_due(due, now_ms))
-            .collect();
-        for jobs in jobs.chunks(MAX_JOBS_PER_BATCH) {
-            let batch = PollBatch {
-                schema: SCHEMA_VERSION,
-                jobs: jobs.to_vec(),
-            };
-            match serde_json::to_vec(&batch) {
-                Ok(payload) => {
-                    if let Err(error) = self
-                        .publisher
-                        .publish(subjects::POLL_BATCH.to_owned(), payload)
-                        .await
-                    {
-                        tracing::warn!(%error, jobs = jobs.len(), "cannot publish poll jobs");
-                    }
-                }
-                Err(error) => tracing::error!(%error, "cannot encode poll jobs"),
+        let due = self.slots.take_due(now_ms);
+        let mut batch = Vec::new();
+        let mut in_batch = 0;
+        for due in due {
+            if in_batch == 0 {
+                batch.clear();
+                let _ = write!(batch, "{{\"schema\":{SCHEMA_VERSION},\"jobs\":[");
+            } else {
+                batch.push(b',');
             }
+            if self.write_job_due(due, now_ms, &mut batch) {
+                in_batch += 1;
+            } else if in_batch > 0 {
+                batch.pop();
+            }
+            if in_batch == MAX_JOBS_PER_BATCH {
+                self.publish_batch(&mut batch, in_batch).await;
+                in_batch = 0;
+            }
+        }
+        if in_batch > 0 {
+            self.publish_batch(&mut batch, in_batch).await;
         }
     }
 
-    /// The job of a device come due, if it is polled at this slot (not while a down device
-    /// skips slots, not a stale entry); enters the device at its next slot.
-    fn job_due(&mut self, due: Due, now_ms: u64) -> Option<PollJob> {
-        let scheduled = self
+    /// Closes and publishes a batch of `jobs` jobs.
+    async fn publish_batch(&self, batch: &mut Vec<u8>, jobs: usize) {
+        batch.extend_from_slice(b"]}");
+        let payload = std::mem::take(batch);
+        if let Err(error) = self
+            .publisher
+            .publish(subjects::POLL_BATCH.to_owned(), payload)
+            .await
+        {
+            tracing::warn!(%error, jobs, "cannot publish poll jobs");
+        }
+    }
+
+    /// Writes the job of a device come due to `out`, if it is polled at this slot (not
+    /// while a down device skips slots, not a stale entry); enters the device at its next
+    /// slot. Whether it wrote one.
+    fn write_job_due(&mut self, due: Due, now_ms: u64, out: &mut Vec<u8>) -> bool {
+        let Some(scheduled) = self
             .devices
             .get_mut(&due.device)
-            .filter(|s| s.generation == due.generation)?;
+            .filter(|s| s.generation == due.generation)
+        else {
+            return false;
+        };
         let interval = plan::interval_ms(&scheduled.device);
         if now_ms >= due.slot_ms + interval {
             // Fell behind by a whole interval (suspended, clock jump): skip to the next slot.
             let next = plan::next_slot(&scheduled.device, now_ms);
             self.slots.insert(next, due.device, due.generation);
-            return None;
+            return false;
         }
         self.slots
             .insert(due.slot_ms + interval, due.device.clone(), due.generation);
@@ -526,14 +542,14 @@ impl Scheduler {
             .last_polled
             .is_some_and(|last| due.slot_ms < last + every * interval)
         {
-            return None;
+            return false;
         }
         scheduled.last_polled = Some(due.slot_ms);
         scheduled.resume_ms = due.slot_ms + 1;
-        let mut job = scheduled.job.clone();
-        job.job_id = format!("{}-{}", due.device, due.slot_ms);
-        job.deadline_ms = due.slot_ms + interval;
-        Some(job)
+        scheduled
+            .job
+            .write(out, &due.device, due.slot_ms, due.slot_ms + interval);
+        true
     }
 
     /// Asks the pollers to discover a device's interfaces.
@@ -617,7 +633,7 @@ impl Scheduler {
             return;
         }
         tracing::info!(device = %id, interfaces = after.1.len(), "poll plan follows discovery");
-        scheduled.job = plan::job(&scheduled.device, scheduled.discovered.as_ref(), 0);
+        scheduled.job = plan::PreparedJob::new(&scheduled.device, scheduled.discovered.as_ref());
     }
 
     /// The tracker of a device, from what the status bucket held when this leader began.

@@ -6,7 +6,7 @@
 //! instead of all firing at once, and a restarted scheduler keeps the same slots, so the job
 //! ids (device plus slot) stay the same and JetStream drops a sample polled twice.
 
-use netpulse_shared::device::Device;
+use netpulse_shared::device::{Device, DeviceId};
 use netpulse_shared::interfaces::DeviceInterfaces;
 use netpulse_shared::messages::PollJob;
 
@@ -46,6 +46,75 @@ pub fn job(device: &Device, discovered: Option<&DeviceInterfaces>, slot_ms: u64)
         format!("{}-{slot_ms}", device.id),
         slot_ms + interval_ms(device),
     )
+}
+
+/// A device's poll job encoded once per plan: each slot's job is these bytes with its id and
+/// deadline put in, so a poll costs a copy, not an encoding of every OID.
+#[derive(Debug, Clone)]
+pub struct PreparedJob(Prepared);
+
+#[derive(Debug, Clone)]
+enum Prepared {
+    /// The JSON before the id's value, between the id and the deadline's value, and after it.
+    Spliced {
+        head: Vec<u8>,
+        middle: Vec<u8>,
+        tail: Vec<u8>,
+    },
+    /// The job, encoded for each slot (should the encoding not have the expected shape).
+    Whole(Box<PollJob>),
+}
+
+/// The id and deadline in a template's encoding (serde writes the fields in their order, and
+/// a quote inside a string value is always escaped, so these occur once).
+const ID_FIELD: &[u8] = b"\"job_id\":\"\"";
+const DEADLINE_FIELD: &[u8] = b"\"deadline_ms\":0";
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+impl PreparedJob {
+    /// Prepares `device`'s job as planned with `discovered`.
+    pub fn new(device: &Device, discovered: Option<&DeviceInterfaces>) -> Self {
+        let mut template = job(device, discovered, 0);
+        template.job_id = String::new();
+        template.deadline_ms = 0;
+        let spliced = serde_json::to_vec(&template).ok().and_then(|bytes| {
+            let id = find(&bytes, ID_FIELD)?;
+            let after_id = id + ID_FIELD.len() - 1;
+            let deadline = after_id + find(&bytes[after_id..], DEADLINE_FIELD)?;
+            let after_deadline = deadline + DEADLINE_FIELD.len() - 1;
+            Some(Prepared::Spliced {
+                head: bytes[..after_id].to_vec(),
+                middle: bytes[after_id..after_deadline].to_vec(),
+                tail: bytes[after_deadline + 1..].to_vec(),
+            })
+        });
+        Self(spliced.unwrap_or_else(|| Prepared::Whole(Box::new(template))))
+    }
+
+    /// Appends the JSON of the job for `slot_ms` to `out`: id `<device>-<slot>`, deadline
+    /// `deadline_ms`.
+    pub fn write(&self, out: &mut Vec<u8>, device: &DeviceId, slot_ms: u64, deadline_ms: u64) {
+        use std::io::Write as _;
+        match &self.0 {
+            Prepared::Spliced { head, middle, tail } => {
+                out.extend_from_slice(head);
+                // Device ids are [a-z0-9_-]: nothing to escape.
+                let _ = write!(out, "{device}-{slot_ms}");
+                out.extend_from_slice(middle);
+                let _ = write!(out, "{deadline_ms}");
+                out.extend_from_slice(tail);
+            }
+            Prepared::Whole(template) => {
+                let mut job = (**template).clone();
+                job.job_id = format!("{device}-{slot_ms}");
+                job.deadline_ms = deadline_ms;
+                let _ = serde_json::to_writer(out, &job);
+            }
+        }
+    }
 }
 
 /// How often the live view polls `device`: every `live_interval_ms` (at least 200), or the
@@ -97,6 +166,17 @@ mod tests {
             tenths.insert(phase_ms(&device(&format!("dev-{i}"), 10)) / 1000);
         }
         assert!(tenths.len() >= 8, "phases bunch up: {tenths:?}");
+    }
+
+    #[test]
+    fn a_prepared_job_is_the_job_of_its_slot() {
+        let d = device("core-1", 10);
+        let prepared = PreparedJob::new(&d, None);
+        assert!(matches!(prepared.0, Prepared::Spliced { .. }));
+        let mut out = Vec::new();
+        prepared.write(&mut out, &d.id, 50_000, 60_000);
+        let decoded: PollJob = serde_json::from_slice(&out).expect("a poll job");
+        assert_eq!(decoded, job(&d, None, 50_000));
     }
 
     #[test]
