@@ -1,5 +1,5 @@
 # netpulse. `make run` starts everything; `make test` runs every test.
-.PHONY: all setup build run run-cluster test test-faults fuzz lint fmt clean bench bench-poller bench-recorder bench-logs bench-ws bench-scale bench-alerter user
+.PHONY: all setup build run run-cluster test test-faults fuzz lint fmt clean bench bench-poller bench-recorder bench-logs bench-ws bench-scale bench-capacity bench-alerter user
 
 CARGO ?= cargo
 # Tests find the nats-server chosen by `make setup` here.
@@ -88,6 +88,12 @@ bench-scale: setup
 	@scripts/setup-bench.sh
 	$(CARGO) build --release --workspace
 	ulimit -n $$(ulimit -Hn) && target/release/bench-scale $(BENCH_ARGS)
+
+# The most devices (10 interfaces, 60 s) this machine keeps up with; tens of minutes.
+bench-capacity: setup
+	@scripts/setup-bench.sh
+	$(CARGO) build --release --workspace
+	ulimit -n $$(ulimit -Hn) && target/release/bench-scale --capacity 100000 --devices 10000 --seconds 60 --base-port 2000 --exporter none $(BENCH_ARGS)
 
 lint:
 	$(CARGO) fmt --all --check

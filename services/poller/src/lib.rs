@@ -97,7 +97,7 @@ pub async fn run(
     let settings = Arc::new(settings);
     tracing::info!(concurrency = settings.concurrency, "poller ready");
     tokio::pin!(shutdown);
-    loop {
+    'taking: loop {
         let (message, kind) = tokio::select! {
             () = &mut shutdown => break,
             message = jobs.next() => match message {
@@ -127,7 +127,7 @@ pub async fn run(
             };
             for job in batch.jobs {
                 let permit = tokio::select! {
-                    () = &mut shutdown => break,
+                    () = &mut shutdown => break 'taking,
                     permit = limit.clone().acquire_owned() => permit?,
                 };
                 let (client, js, settings) = (client.clone(), js.clone(), settings.clone());

@@ -17,8 +17,17 @@
 //! 10,000 devices are 10,000 UDP sockets in the simulator: raise the open-file limit first
 //! (`make bench-scale` does).
 //!
+//! With `--capacity MAX` (`make bench-capacity`) it looks for the most devices this machine
+//! polls, stores, rolls up and streams to /ws: it runs netpulse at `--devices`, then half as
+//! many again each time, up to MAX (and the simulator's port range), and stops at the first
+//! count where a poll due was not answered (beyond 1 in 2,000 that the window's edges cut) or
+//! failed, a poll was answered more than one
+//! interval after its slot, or the p99 from a sample's time to its delivery on /ws passed
+//! 100 ms. It prints each step's figures, then the largest count that met all three.
+//!
 //! Flags: --devices 10000 --interfaces 10 --interval 60 --seconds 180 --pollers 1
-//! --base-port 20000 --exporter-seconds 90 --exporter walk,get (or none)
+//! --base-port 20000 --exporter-seconds 90 --exporter walk,get (or none) --capacity MAX
+//! --errors off (on: errors and discards polled too, as devices do by default)
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,7 +48,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 const USAGE: &str =
     "usage: bench-scale [--devices N] [--interfaces M] [--interval S] [--seconds S] \
-[--pollers P] [--base-port P] [--exporter-seconds S] [--exporter walk,get|none]";
+[--pollers P] [--base-port P] [--exporter-seconds S] [--exporter walk,get|none] [--capacity MAX] [--errors on|off]";
 
 struct Flags {
     devices: usize,
@@ -51,6 +60,11 @@ struct Flags {
     exporter_seconds: u64,
     /// snmp_exporter modules to run, without the `netpulse_` prefix.
     exporter: Vec<String>,
+    /// Find the capacity, up to this many devices (0: measure `devices` once).
+    capacity: usize,
+    /// Poll errors and discards too (`poll_errors`): seven OIDs per interface instead of the
+    /// three (octets in and out, oper status) snmp_exporter's modules here read.
+    errors: bool,
 }
 
 fn flags() -> Flags {
@@ -63,6 +77,8 @@ fn flags() -> Flags {
         base_port: 20_000,
         exporter_seconds: 90,
         exporter: vec!["walk".into(), "get".into()],
+        capacity: 0,
+        errors: false,
     };
     let fail = |why: String| -> ! {
         eprintln!("{why}\n{USAGE}");
@@ -87,6 +103,14 @@ fn flags() -> Flags {
             "--pollers" => flags.pollers = number() as usize,
             "--base-port" => flags.base_port = u16::try_from(number()).unwrap_or(20_000),
             "--exporter-seconds" => flags.exporter_seconds = number(),
+            "--capacity" => flags.capacity = number() as usize,
+            "--errors" => {
+                flags.errors = match value.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    _ => fail(format!("--errors takes on or off, not {value}")),
+                }
+            }
             "--exporter" => {
                 flags.exporter = value
                     .split(',')
@@ -150,51 +174,200 @@ fn per_thousand(cpu: f64, polls: u64) -> f64 {
 #[tokio::main]
 async fn main() {
     let flags = flags();
+    if flags.capacity > 0 {
+        return find_capacity(flags).await;
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "bench-scale: {} devices x {} interfaces every {} s; netpulse ({} poller(s)) measured {} s after {} s of warm-up, \
+        "bench-scale: {} devices x {} interfaces every {} s (errors and discards {}); netpulse ({} poller(s)) measured {} s after {} s of warm-up, \
          then snmp_exporter ({}) {} s each; {cores} cores",
         flags.devices,
         flags.interfaces,
         flags.interval,
+        if flags.errors { "polled too" } else { "not polled" },
         flags.pollers,
         flags.seconds,
         flags.interval,
         if flags.exporter.is_empty() { "skipped".to_owned() } else { flags.exporter.join(", ") },
         flags.exporter_seconds,
     );
-    let sim = start(
-        "netpulse-sim",
-        &[
-            "--devices".into(),
-            flags.devices.to_string(),
-            "--interfaces".into(),
-            flags.interfaces.to_string(),
-            "--base-port".into(),
-            flags.base_port.to_string(),
-            "--control".into(),
-            format!("127.0.0.1:{}", free_tcp_port()),
-        ],
-        &[],
-    );
-    let netpulse = run_netpulse(&flags, sim).await;
-    let Some((sim, netpulse)) = netpulse else {
+    let netpulse = run_netpulse(&flags, simulators(&flags)).await;
+    let Some((sims, netpulse)) = netpulse else {
         return;
     };
+    let sim = &sims[0];
     let mut exporter = Vec::new();
     for module in &flags.exporter {
-        if let Some(result) = run_exporter(&flags, module, &sim).await {
+        if let Some(result) = run_exporter(&flags, module, sim).await {
             exporter.push(result);
         }
     }
     side_by_side(&netpulse, &exporter);
 }
 
-/// Per-poll CPU of netpulse, for the comparison.
+/// The first port the system gives outgoing sockets: simulated devices stay below it, or a
+/// device's port may already be some socket's source port.
+fn ephemeral_start() -> usize {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
+/// The most files a process may open (one socket per simulated device counts).
+fn open_files_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+            line.split_whitespace().nth(3)?.parse().ok()
+        })
+        .unwrap_or(1024)
+}
+
+/// Devices one simulator holds: its ports run from `base_port` to below the ephemeral range,
+/// and its sockets stay 1,000 below the open-files limit.
+fn per_simulator(flags: &Flags) -> usize {
+    ephemeral_start()
+        .saturating_sub(usize::from(flags.base_port))
+        .min(open_files_limit().saturating_sub(1000))
+        .max(1)
+}
+
+/// The address of simulated device `i`: simulator `i / per` listens on 127.0.0.<that + 1>.
+fn device_address(flags: &Flags, i: usize) -> String {
+    let per = per_simulator(flags);
+    format!(
+        "127.0.0.{}:{}",
+        i / per + 1,
+        usize::from(flags.base_port) + i % per
+    )
+}
+
+/// netpulse-sim processes for `flags.devices` devices, as many as the port range needs.
+fn simulators(flags: &Flags) -> Vec<Running> {
+    let per = per_simulator(flags);
+    (0..flags.devices.div_ceil(per))
+        .map(|k| {
+            let devices = per.min(flags.devices - k * per);
+            start(
+                "netpulse-sim",
+                &[
+                    "--devices".into(),
+                    devices.to_string(),
+                    "--interfaces".into(),
+                    flags.interfaces.to_string(),
+                    "--bind".into(),
+                    format!("127.0.0.{}", k + 1),
+                    "--base-port".into(),
+                    flags.base_port.to_string(),
+                    "--control".into(),
+                    format!("127.0.0.1:{}", free_tcp_port()),
+                ],
+                &[],
+            )
+        })
+        .collect()
+}
+
+/// Runs netpulse at more and more devices until it no longer keeps up; see the module's
+/// documentation.
+async fn find_capacity(mut flags: Flags) {
+    // One UDP port per simulated device, 254 loopback addresses.
+    let most = flags.capacity.min(per_simulator(&flags) * 254);
+    println!(
+        "bench-capacity: from {} devices x {} interfaces ({}) every {} s, up to {most}; each step {} s of warm-up, {} s measured; {} cores",
+        flags.devices,
+        flags.interfaces,
+        if flags.errors { "octets, oper status, errors and discards" } else { "octets and oper status" },
+        flags.interval,
+        flags.interval,
+        flags.seconds,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let mut kept_up: Option<(usize, NetpulseCost)> = None;
+    let mut failed = None;
+    loop {
+        println!("\n=== {} devices", flags.devices);
+        let Some((sims, cost)) = run_netpulse(&flags, simulators(&flags)).await else {
+            failed = Some((
+                flags.devices,
+                "netpulse or the simulator did not start".to_owned(),
+            ));
+            break;
+        };
+        drop(sims);
+        let interval_ms = flags.interval * 1000;
+        // The window's edges cut a few polls either way: up to 1 in 2,000 short is counted
+        // as the edges', not as polls missed.
+        let missing = cost.due.saturating_sub(cost.samples);
+        let why = if !cost.exited.is_empty() {
+            Some(format!("exited: {}", cost.exited.join(", ")))
+        } else if missing > cost.due / 2000 || cost.failures > 0 {
+            Some(format!(
+                "{missing} polls due not answered, {} failed",
+                cost.failures
+            ))
+        } else if cost.max_lag_ms >= interval_ms {
+            Some(format!(
+                "a poll answered {} ms after its slot (interval {interval_ms} ms)",
+                cost.max_lag_ms
+            ))
+        } else if cost.ws_p99_ms > 100 {
+            Some(format!("p99 sample to /ws {} ms", cost.ws_p99_ms))
+        } else {
+            None
+        };
+        match why {
+            Some(why) => {
+                failed = Some((flags.devices, why));
+                break;
+            }
+            None => kept_up = Some((flags.devices, cost)),
+        }
+        if flags.devices >= most {
+            break;
+        }
+        flags.devices = (flags.devices * 3 / 2)
+            .div_ceil(1000)
+            .saturating_mul(1000)
+            .min(most);
+    }
+    println!();
+    match kept_up {
+        Some((devices, cost)) => println!(
+            "capacity: {devices} devices x {} interfaces every {} s ({} interfaces a minute), every poll answered within its interval, p99 sample to /ws {} ms; CPU per poll {:.3} ms for netpulse and nats-server, {:.3} ms the poller, {:.3} ms the simulator (apart)",
+            flags.interfaces,
+            flags.interval,
+            devices as u64 * flags.interfaces as u64 * 60 / flags.interval,
+            cost.ws_p99_ms,
+            cost.all_ms,
+            cost.poller_ms,
+            cost.sim_ms,
+        ),
+        None => println!("capacity: below {} devices", flags.devices),
+    }
+    match failed {
+        Some((devices, why)) => println!("at {devices} devices it did not keep up: {why}"),
+        None => println!("the largest count tried ({most}) kept up: the capacity is at least that"),
+    }
+}
+
+/// Per-poll CPU of netpulse, for the comparison, and whether it kept up.
 struct NetpulseCost {
     poller_ms: f64,
     all_ms: f64,
     sim_ms: f64,
+    /// Polls due in the window, samples and failures in it.
+    due: u64,
+    samples: u64,
+    failures: u64,
+    /// The longest from a poll's slot to its answer.
+    max_lag_ms: u64,
+    /// p99 from a sample's time to its delivery on /ws.
+    ws_p99_ms: u64,
+    /// Processes that exited during the run.
+    exited: Vec<String>,
 }
 
 /// Per-scrape CPU of one snmp_exporter module.
@@ -205,7 +378,10 @@ struct ExporterCost {
 }
 
 /// Runs and measures netpulse; the simulator is handed back for the exporter's turn.
-async fn run_netpulse(flags: &Flags, mut sim: Running) -> Option<(Running, NetpulseCost)> {
+async fn run_netpulse(
+    flags: &Flags,
+    mut sims: Vec<Running>,
+) -> Option<(Vec<Running>, NetpulseCost)> {
     let nats = NatsServer::start_with_netpulse_config();
     let url = nats.url();
     let data = tempfile::tempdir().expect("data dir");
@@ -260,9 +436,11 @@ async fn run_netpulse(flags: &Flags, mut sim: Running) -> Option<(Running, Netpu
         eprintln!("bench-scale: the gateway did not start");
         return None;
     };
-    if let Ok(Some(status)) = sim.0.try_wait() {
-        eprintln!("bench-scale: netpulse-sim exited ({status}); is the open-file limit high enough (ulimit -n)?");
-        return None;
+    for sim in &mut sims {
+        if let Ok(Some(status)) = sim.0.try_wait() {
+            eprintln!("bench-scale: netpulse-sim exited ({status}); is the open-file limit high enough (ulimit -n)?");
+            return None;
+        }
     }
     let client = bus::connect(&nats.settings_for("gateway"), "bench")
         .await
@@ -290,8 +468,9 @@ async fn run_netpulse(flags: &Flags, mut sim: Running) -> Option<(Running, Netpu
             let (registry, interfaces) = (&registry, &interfaces);
             async move {
                 let body = json!({"name": format!("sim-{i}"),
-                                  "address": format!("127.0.0.1:{}", usize::from(flags.base_port) + i),
-                                  "interval": flags.interval, "interfaces": interfaces});
+                                  "address": device_address(flags, i),
+                                  "interval": flags.interval, "interfaces": interfaces,
+                                  "poll_errors": flags.errors});
                 let device = Device::from_json_body(body.to_string().as_bytes()).expect("device");
                 let value = serde_json::to_vec(&device).expect("json");
                 registry
@@ -320,10 +499,12 @@ async fn run_netpulse(flags: &Flags, mut sim: Running) -> Option<(Running, Netpu
         name: "nats-server".into(),
         pid: child_named("nats-server").expect("nats-server is a child of the bench"),
     });
-    measured.push(Measured {
-        name: "netpulse-sim".into(),
-        pid: sim.0.id(),
-    });
+    for sim in &sims {
+        measured.push(Measured {
+            name: "netpulse-sim".into(),
+            pid: sim.0.id(),
+        });
+    }
     let before = cpu_of(&measured);
     let machine_before = machine_cpu();
     let from_ms = time::now_ms();
@@ -334,7 +515,7 @@ async fn run_netpulse(flags: &Flags, mut sim: Running) -> Option<(Running, Netpu
     let rss: Vec<u64> = measured.iter().map(|p| usage(p.pid).1).collect();
     // Deliveries of samples answered in the window may still be on their way.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let exited: Vec<String> = processes
+    let mut exited: Vec<String> = processes
         .iter_mut()
         .filter_map(|(name, running)| {
             running
@@ -345,6 +526,10 @@ async fn run_netpulse(flags: &Flags, mut sim: Running) -> Option<(Running, Netpu
                 .map(|status| format!("{name} ({status})"))
         })
         .collect();
+    exited.extend(sims.iter_mut().filter_map(|sim| {
+        let status = sim.0.try_wait().ok().flatten()?;
+        Some(format!("netpulse-sim ({status})"))
+    }));
     drop(processes);
     drop(nats);
 
@@ -445,7 +630,7 @@ async fn run_netpulse(flags: &Flags, mut sim: Running) -> Option<(Running, Netpu
             mib(rss[i])
         );
         if process.name == "netpulse-sim" {
-            sim_cpu = cpu;
+            sim_cpu += cpu;
         } else {
             all += cpu;
         }
@@ -462,6 +647,7 @@ async fn run_netpulse(flags: &Flags, mut sim: Running) -> Option<(Running, Netpu
     if !exited.is_empty() {
         println!("exited during the run: {}", exited.join(", "));
     }
+    let exited = exited.clone();
     if polls < expected * 95 / 100 {
         println!(
             "LIMIT: only {:.1}% of the polls due were answered; the machine was {:.0}% busy",
@@ -473,8 +659,14 @@ async fn run_netpulse(flags: &Flags, mut sim: Running) -> Option<(Running, Netpu
         poller_ms: per_thousand(poller, polls),
         all_ms: per_thousand(all, polls),
         sim_ms: per_thousand(sim_cpu, polls),
+        due: expected,
+        samples,
+        failures,
+        max_lag_ms: lags.last().copied().unwrap_or(0),
+        ws_p99_ms: percentile(&delays, 0.99),
+        exited,
     };
-    Some((sim, cost))
+    Some((sims, cost))
 }
 
 /// Records every sample and poll failure published.
