@@ -432,7 +432,7 @@ async fn write_timeline(
     let mut entries = Vec::with_capacity(received.len());
     for message in &received {
         match timeline_entry(message) {
-            Ok(Some(entry)) => entries.push((entry, delivery_of(message))),
+            Ok(Some(entry)) => entries.push((entry, stream_seq(message))),
             Ok(None) => {}
             Err(()) => {
                 tracing::warn!(subject = %message.subject, "dropping a malformed timeline message")
@@ -442,14 +442,14 @@ async fn write_timeline(
     let (store, logs) = (store.clone(), logs.clone());
     let written = tokio::task::spawn_blocking(move || {
         let mut kept = Vec::with_capacity(entries.len());
-        let mut deliveries = Vec::with_capacity(entries.len());
-        for (entry, delivery) in entries {
+        let mut seqs = Vec::with_capacity(entries.len());
+        for (entry, seq) in entries {
             if !store.purged_after(&entry.device, entry.time_ms)? {
                 kept.push(entry);
-                deliveries.push(delivery);
+                seqs.push(seq);
             }
         }
-        logs.append_delivered(&kept, |n| deliveries[n])
+        logs.append_sequenced(&kept, |n| seqs[n])
     })
     .await;
     match written {
@@ -529,20 +529,16 @@ async fn next_batch(
     received
 }
 
-/// Whether a message may already have been written: delivered before (or of unknown
-/// delivery count).
-fn delivery_of(message: &jetstream::Message) -> store::Delivery {
-    match message.info() {
-        Ok(info) if info.delivered == 1 => store::Delivery::First,
-        _ => store::Delivery::Again,
-    }
+/// A message's sequence in its stream (0 when it cannot be read: checked like a redelivery).
+fn stream_seq(message: &jetstream::Message) -> store::StreamSeq {
+    message.info().map_or(0, |info| info.stream_sequence)
 }
 
 /// A batch fetched and parsed: the messages to ack once it is stored, and their samples.
 struct ParsedBatch {
     messages: Vec<jetstream::Message>,
     samples: Vec<Sample>,
-    deliveries: Vec<store::Delivery>,
+    seqs: Vec<store::StreamSeq>,
 }
 
 /// Parses a batch; malformed messages are terminated (they can never succeed).
@@ -550,7 +546,7 @@ async fn parse_batch(received: Vec<jetstream::Message>) -> ParsedBatch {
     let mut parsed = ParsedBatch {
         messages: Vec::with_capacity(received.len()),
         samples: Vec::with_capacity(received.len()),
-        deliveries: Vec::with_capacity(received.len()),
+        seqs: Vec::with_capacity(received.len()),
     };
     for message in received {
         match serde_json::from_slice::<Sample>(&message.payload) {
@@ -558,7 +554,7 @@ async fn parse_batch(received: Vec<jetstream::Message>) -> ParsedBatch {
                 if subjects::device_of(&message.subject).as_ref() == Some(&sample.device) =>
             {
                 parsed.samples.push(sample);
-                parsed.deliveries.push(delivery_of(&message));
+                parsed.seqs.push(stream_seq(&message));
                 parsed.messages.push(message);
             }
             Ok(_) | Err(_) => {
@@ -600,7 +596,7 @@ async fn write_batch(store: &SampleStore, batch: ParsedBatch) {
     let ParsedBatch {
         messages,
         samples,
-        deliveries,
+        seqs,
     } = batch;
     let writer = store.clone();
     let count = samples.len();
@@ -608,11 +604,11 @@ async fn write_batch(store: &SampleStore, batch: ParsedBatch) {
     let written = tokio::task::spawn_blocking(move || {
         let incoming: Vec<store::Incoming<'_>> = samples
             .iter()
-            .zip(&deliveries)
+            .zip(&seqs)
             .zip(&raws)
-            .map(|((sample, delivery), raw)| store::Incoming {
+            .map(|((sample, seq), raw)| store::Incoming {
                 sample,
-                delivery: *delivery,
+                seq: *seq,
                 raw: Some(raw),
             })
             .collect();

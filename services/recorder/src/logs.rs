@@ -13,7 +13,7 @@ use netpulse_shared::logs::{LogAnswer, LogCursor, LogEntry, LogKind, LogQuery, S
 use netpulse_shared::messages::{Reachability, ReachabilityChanged};
 use netpulse_shared::time::{date_span, utc_date};
 
-use crate::store::{Delivery, Line, OnceWriter, SampleStore};
+use crate::store::{Line, OnceWriter, SampleStore, StreamSeq};
 
 /// The timeline files under a data directory.
 #[derive(Debug, Clone)]
@@ -189,18 +189,19 @@ impl LogStore {
         Ok(repaired)
     }
 
-    /// Appends entries that may have been written before: see [`LogStore::append_delivered`].
+    /// Appends entries of unknown stream sequence (each checked): see
+    /// [`LogStore::append_sequenced`].
     pub fn append(&self, entries: &[LogEntry]) -> std::io::Result<usize> {
-        self.append_delivered(entries, |_| Delivery::Again)
+        self.append_sequenced(entries, |_| 0)
     }
 
-    /// Appends entries, each id once (`delivery` says which entry, by position, may have
-    /// been written before), and syncs every file touched. Entries of devices whose history
+    /// Appends entries, each id once (`seq` gives each one's stream sequence by position, see
+    /// `OnceWriter`), and syncs every file touched. Entries of devices whose history
     /// was deleted are dropped by the caller. Returns how many were written. Blocking.
-    pub fn append_delivered(
+    pub fn append_sequenced(
         &self,
         entries: &[LogEntry],
-        delivery: impl Fn(usize) -> Delivery,
+        seq: impl Fn(usize) -> StreamSeq,
     ) -> std::io::Result<usize> {
         let lines: Vec<Line<'_, LogEntry>> = entries
             .iter()
@@ -209,7 +210,7 @@ impl LogStore {
                 path: self.file(&e.device, e.time_ms),
                 id: e.id.as_str(),
                 value: e,
-                delivery: delivery(n),
+                seq: seq(n),
                 raw: None,
             })
             .collect();

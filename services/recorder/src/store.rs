@@ -14,9 +14,10 @@
 //!
 //! Crash safety: a crash can leave a torn last line; [`SampleStore::repair`] (run at start)
 //! and the first append to a file cut it off. A crash between the write and the ack makes
-//! JetStream deliver those samples again: a sample delivered again (and the first ones for
-//! each file after a start) is checked against the ids at the end of its file, read back
-//! then, so each id is written once while nothing is kept per sample (see [`OnceWriter`]). Rollups are
+//! JetStream deliver those samples again: a sample whose stream sequence is not above the
+//! highest written to its file (and the first ones for each file after a start) is checked
+//! against the ids at the end of the file, read back then, so each id is written once while
+//! one number is kept per file (see [`OnceWriter`]). Rollups are
 //! derived from the samples: a period still open at a crash is rebuilt from the sample files
 //! when the device's next sample arrives.
 //!
@@ -42,15 +43,8 @@ use crate::rollups::{DeviceRollup, Rollups};
 /// interval).
 pub const CHECKED_IDS: usize = 512;
 
-/// How a line came: whether it may already be in its file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
-    /// Delivered for the first time: never written before.
-    First,
-    /// Delivered again (a crash or a lost ack between the write and the ack), or of unknown
-    /// history: checked against the ids at the end of its file.
-    Again,
-}
+/// A line's sequence number in the stream it came from (0: unknown, always checked).
+pub type StreamSeq = u64;
 
 /// Cuts a torn last line (one without its newline) off a file. Returns the bytes removed.
 pub fn cut_torn_tail(path: &Path) -> std::io::Result<u64> {
@@ -85,15 +79,18 @@ pub fn cut_torn_tail(path: &Path) -> std::io::Result<u64> {
     }
 }
 
-/// Writes each line once, remembering nothing per line: a line delivered for the first time
-/// cannot be in its file yet and is appended; one delivered again, or the first lines for a
+/// Writes each line once, remembering one number per file, not the lines: the highest
+/// stream sequence written to it. A line with a higher sequence cannot be in the file yet
+/// (everything written has a lower or equal one) and is appended; one with a sequence not
+/// above it (delivered again after a crash or a lost ack, also when nats-server restarted and
+/// its consumer forgot deliveries, or a message of another stream), or the first lines for a
 /// file since this recorder started (whatever happened before it), are checked against the
-/// ids at the end of the file, read back then (which also cuts a torn last line first). What
-/// it keeps is one path per file written today, whatever the rate.
+/// ids at the end of the file, read back then (which also cuts a torn last line first).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OnceWriter {
-    /// Files written since this recorder started (of today and yesterday).
-    opened: Arc<Mutex<HashSet<PathBuf>>>,
+    /// Files written since this recorder started (of today and yesterday), with the highest
+    /// stream sequence written or found in each.
+    opened: Arc<Mutex<HashMap<PathBuf, StreamSeq>>>,
 }
 
 /// One line for [`OnceWriter::append`]: its file, its id, what it holds and how it came.
@@ -101,7 +98,7 @@ pub(crate) struct Line<'a, T> {
     pub(crate) path: PathBuf,
     pub(crate) id: &'a str,
     pub(crate) value: &'a T,
-    pub(crate) delivery: Delivery,
+    pub(crate) seq: StreamSeq,
     /// `value` as it came, one line of JSON (no newline in it), written as is.
     pub(crate) raw: Option<&'a [u8]>,
 }
@@ -117,20 +114,25 @@ impl OnceWriter {
             .opened
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Per file: the bytes to append, the ids in this batch, and the ids at its end when
-        // a line of it needs checking.
-        type Pending<'i> = (Vec<u8>, HashSet<&'i str>, Option<HashSet<String>>);
+        // Per file: the bytes to append, the ids in this batch, the ids at its end when a
+        // line of it needs checking, and the highest sequence of its lines.
+        type Pending<'i> = (
+            Vec<u8>,
+            HashSet<&'i str>,
+            Option<HashSet<String>>,
+            StreamSeq,
+        );
         let mut by_file: BTreeMap<&PathBuf, Pending<'_>> = BTreeMap::new();
         let mut written = Vec::with_capacity(lines.len());
         for (n, line) in lines.iter().enumerate() {
-            let (buffer, ids, at_end) = by_file.entry(&line.path).or_default();
-            if at_end.is_none()
-                && (line.delivery == Delivery::Again || !opened.contains(&line.path))
-            {
+            let (buffer, ids, at_end, highest) = by_file.entry(&line.path).or_default();
+            *highest = (*highest).max(line.seq);
+            let new = opened.get(&line.path).is_some_and(|last| line.seq > *last);
+            if at_end.is_none() && !new {
                 *at_end = Some(SampleStore::ids_at_end(&line.path)?);
             }
-            let seen =
-                ids.contains(line.id) || at_end.as_ref().is_some_and(|e| e.contains(line.id));
+            let seen = ids.contains(line.id)
+                || (!new && at_end.as_ref().is_some_and(|e| e.contains(line.id)));
             if seen {
                 tracing::debug!(id = line.id, "already stored; skipped");
                 continue;
@@ -144,8 +146,8 @@ impl OnceWriter {
             written.push(n);
         }
         let mut touched = Vec::with_capacity(by_file.len());
-        for (path, (bytes, _, _)) in by_file {
-            let known = opened.contains(path);
+        for (path, (bytes, _, _, highest)) in by_file {
+            let known = opened.contains_key(path);
             if !bytes.is_empty() {
                 match known.then(|| append_existing(path, &bytes)) {
                     Some(Ok(())) => {}
@@ -158,16 +160,15 @@ impl OnceWriter {
                 }
                 touched.push(path.as_path());
             }
-            if !known {
-                opened.insert(path.clone());
-            }
+            let last = opened.entry(path.clone()).or_default();
+            *last = (*last).max(highest);
         }
         sync(&touched)?;
         // Files of past days are no longer written: forget them.
         if opened.len() > 4 * 1024 {
             let now = netpulse_shared::time::now_ms();
             let (today, yesterday) = (utc_date(now), utc_date(now.saturating_sub(86_400_000)));
-            opened.retain(|p| {
+            opened.retain(|p, _| {
                 let name = p.to_string_lossy();
                 name.contains(&today) || name.contains(&yesterday)
             });
@@ -180,7 +181,7 @@ impl OnceWriter {
         self.opened
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|p| !p.starts_with(dir));
+            .retain(|p, _| !p.starts_with(dir));
     }
 }
 
@@ -210,8 +211,8 @@ pub const IDLE_CLOSE_MS: u64 = 10 * 60_000;
 pub struct Incoming<'a> {
     /// The sample, parsed.
     pub sample: &'a Sample,
-    /// Whether it may have been written before.
-    pub delivery: Delivery,
+    /// Its sequence in the samples stream (0: unknown).
+    pub seq: StreamSeq,
     /// The message it was parsed from, stored as is when it is one line.
     pub raw: Option<&'a [u8]>,
 }
@@ -420,24 +421,25 @@ impl SampleStore {
         Ok(None)
     }
 
-    /// Appends samples that may have been written before: see [`SampleStore::append_incoming`].
+    /// Appends samples of unknown stream sequence (each checked): see
+    /// [`SampleStore::append_incoming`].
     pub fn append(&self, samples: &[Sample]) -> std::io::Result<usize> {
-        self.append_delivered(samples, |_| Delivery::Again)
+        self.append_sequenced(samples, |_| 0)
     }
 
-    /// Appends samples, `delivery` saying which, by position, may have been written before:
-    /// see [`SampleStore::append_incoming`].
-    pub fn append_delivered(
+    /// Appends samples, `seq` giving each one's stream sequence by position: see
+    /// [`SampleStore::append_incoming`].
+    pub fn append_sequenced(
         &self,
         samples: &[Sample],
-        delivery: impl Fn(usize) -> Delivery,
+        seq: impl Fn(usize) -> StreamSeq,
     ) -> std::io::Result<usize> {
         let incoming: Vec<Incoming<'_>> = samples
             .iter()
             .enumerate()
             .map(|(n, sample)| Incoming {
                 sample,
-                delivery: delivery(n),
+                seq: seq(n),
                 raw: None,
             })
             .collect();
@@ -469,7 +471,7 @@ impl SampleStore {
                 path: self.sample_file(&i.sample.device, i.sample.time_ms),
                 id: i.sample.id.as_str(),
                 value: i.sample,
-                delivery: i.delivery,
+                seq: i.seq,
                 raw: i.raw.filter(|raw| !raw.contains(&b'\n')),
             })
             .collect();
@@ -849,41 +851,50 @@ mod tests {
         }
     }
 
-    /// A sample delivered again (its ack lost, or a crash before it) is written once, both by
-    /// the store that wrote it and by a fresh one (a restart); first deliveries are written
-    /// as they come.
+    /// A sample delivered again (its ack lost, a crash before it, or a nats-server restart
+    /// that made its consumer forget the delivery) is written once, both by the store that
+    /// wrote it and by a fresh one (a restart); samples past the highest sequence written are
+    /// written as they come, and one below it that is not in the file (a delivery that
+    /// went missing) is written too.
     #[test]
     fn a_sample_delivered_again_is_written_once() {
         let dir = tempfile::tempdir().expect("dir");
         let store = SampleStore::new(dir.path());
-        let first = counters_sample("core-1", START, 100);
-        let second = counters_sample("core-1", START + 1_000, 100);
-        let third = counters_sample("core-1", START + 2_000, 100);
-        let batch = [first.clone(), second.clone()];
+        let samples: Vec<Sample> = (0..5)
+            .map(|n| counters_sample("core-1", START + n * 1_000, 100))
+            .collect();
+        let seqs = [10, 11, 12, 13, 14];
+        let at = |batch: &[usize]| -> (Vec<Sample>, Vec<StreamSeq>) {
+            (
+                batch.iter().map(|n| samples[*n].clone()).collect(),
+                batch.iter().map(|n| seqs[*n]).collect(),
+            )
+        };
+        let (batch, seq) = at(&[0, 1]);
         assert_eq!(
-            store
-                .append_delivered(&batch, |_| Delivery::First)
-                .expect("append"),
+            store.append_sequenced(&batch, |n| seq[n]).expect("append"),
             2
         );
-        // The ack of `second` was lost: it comes again with a new one.
-        let batch = [second.clone(), third.clone()];
-        let again = |n: usize| {
-            if n == 0 {
-                Delivery::Again
-            } else {
-                Delivery::First
-            }
-        };
-        assert_eq!(store.append_delivered(&batch, again).expect("append"), 1);
-        // After a restart, everything unacked comes again.
+        // The ack of the second was lost: it comes again, with the fourth.
+        let (batch, seq) = at(&[1, 3]);
+        assert_eq!(
+            store.append_sequenced(&batch, |n| seq[n]).expect("append"),
+            1
+        );
+        // The third went missing and comes late, below the highest sequence written.
+        let (batch, seq) = at(&[2]);
+        assert_eq!(
+            store.append_sequenced(&batch, |n| seq[n]).expect("append"),
+            1
+        );
+        // After a restart, everything comes again, and the fifth.
         let restarted = SampleStore::new(dir.path());
-        let batch = [first, second, third];
+        let (batch, seq) = at(&[0, 1, 2, 3, 4]);
         assert_eq!(
             restarted
-                .append_delivered(&batch, |_| Delivery::Again)
+                .append_sequenced(&batch, |n| seq[n])
                 .expect("append"),
-            0
+            1
         );
         let device = DeviceId::parse("core-1").expect("id");
         let lines = std::fs::read_to_string(
@@ -892,7 +903,7 @@ mod tests {
                 .join(file_name(Resolution::Raw, START)),
         )
         .expect("read");
-        assert_eq!(lines.lines().count(), 3);
+        assert_eq!(lines.lines().count(), 5);
     }
 
     /// Samples stored across several restarts (each a fresh store, as after a crash) give the
