@@ -154,7 +154,8 @@ async fn an_agent_polled_every_second_shows_no_zero_then_double() {
     );
     let answer = stack.get_json(&path).await;
     let points = answer["points"].as_array().expect("points");
-    assert!(points.len() >= 20, "{answer}");
+    // Raw steps are one and a half poll spacings wide: about 25 s of samples give 16.
+    assert!(points.len() >= 15, "{answer}");
     let stored: Vec<Option<f64>> = points.iter().map(|p| p["in_bps"]["avg"].as_f64()).collect();
     let empty = stored.iter().filter(|r| r.is_none()).count();
     assert!(
