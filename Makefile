@@ -23,7 +23,7 @@ run-cluster: build
 # The dashboard's pure helpers first (Node's test runner, web/tests/*.test.js), then the Rust
 # tests: cargo-nextest when installed (one process per test, a clear summary), else cargo test.
 # Tests that run netpulse binaries as processes need them built first. The recorder crash
-# test needs 1,000 samples/s from this machine, so it runs alone after the others. The fault
+# test needs about 1,000 samples/s from this machine, so it runs alone after the others. The fault
 # tests (tests/tests/faults.rs: kill a poller, restart nats-server, kill a cluster node) run
 # in `make test-faults`.
 ALONE := binary_id(netpulse-tests::recorder) & test(/killed/)
