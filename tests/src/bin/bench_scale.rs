@@ -647,7 +647,6 @@ async fn run_netpulse(
     if !exited.is_empty() {
         println!("exited during the run: {}", exited.join(", "));
     }
-    let exited = exited.clone();
     if polls < expected * 95 / 100 {
         println!(
             "LIMIT: only {:.1}% of the polls due were answered; the machine was {:.0}% busy",
