@@ -922,7 +922,7 @@ mod tests {
     #[test]
     fn series_gives_the_interfaces_rates_with_errors_and_the_oids_asked_for() {
         use crate::device::DeviceId;
-        use crate::messages::{PolledInterface, SnmpValue, VarBind, SCHEMA_VERSION};
+        use crate::messages::{PolledInterface, SnmpValue, VarBind};
         let oid = |text: &str| Oid::parse(text).expect("oid");
         let sample = |n: u64| {
             let vb = |text: &str, value| VarBind {
@@ -931,13 +931,12 @@ mod tests {
             };
             let c32 = |v: u64| SnmpValue::Counter32(u32::try_from(v).expect("fits"));
             let ticks = u32::try_from(n * 1000).expect("ticks");
-            Sample {
-                schema: SCHEMA_VERSION,
-                id: n.to_string(),
-                device: DeviceId::parse("d").expect("id"),
-                time_ms: n * 10_000,
-                uptime_ticks: Some(ticks),
-                values: vec![
+            Sample::from_answers(
+                n.to_string(),
+                DeviceId::parse("d").expect("id"),
+                n * 10_000,
+                Some(ticks),
+                vec![
                     vb("1.3.6.1.2.1.1.3.0", SnmpValue::Timeticks(ticks)),
                     vb("1.3.6.1.2.1.31.1.1.1.6.1", SnmpValue::Counter64(n * 12_500)),
                     vb("1.3.6.1.2.1.31.1.1.1.10.1", SnmpValue::Counter64(n * 1250)),
@@ -950,15 +949,12 @@ mod tests {
                         SnmpValue::Integer(n as i64 * 1000),
                     ),
                 ],
-                interfaces: vec![PolledInterface {
+                &[PolledInterface {
                     index: 1,
                     key: "eth0".into(),
                     speed_bps: 0,
                 }],
-                duration_ms: None,
-                stats: Default::default(),
-                engine_id: None,
-            }
+            )
         };
         let samples: Vec<Sample> = (0..5).map(sample).collect();
         let memory = oid("1.3.6.1.4.1.2021.4.6.0");

@@ -312,11 +312,22 @@ pub struct VarBind {
     pub value: SnmpValue,
 }
 
+/// The version of the sample message ([`Sample`]): 2 since samples are structured by
+/// interface. Version 1 samples (a flat list of every OID polled) are still read: see
+/// [`Sample`]'s deserialisation.
+pub const SAMPLE_SCHEMA_VERSION: u32 = 2;
+
 /// The result of one successful poll, on `netpulse.sample.<device>`.
+///
+/// The poller places every answer once: each polled interface's counters and status in
+/// [`Sample::interfaces`], everything else (sysUpTime.0, the extra OIDs, and any interface
+/// value of an unexpected type) in [`Sample::values`], so no consumer maps OIDs to
+/// interfaces again. A version 1 sample (every answer in `values`) is placed the same way
+/// when it is read, so old history files and old pollers are understood.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SampleWire")]
 pub struct Sample {
-    /// Schema version ([`SCHEMA_VERSION`]).
-    #[serde(default = "schema_version")]
+    /// Schema version ([`SAMPLE_SCHEMA_VERSION`]).
     pub schema: u32,
     /// Unique sample id (the poll job's id): the recorder stores each id once.
     pub id: String,
@@ -326,12 +337,13 @@ pub struct Sample {
     pub time_ms: u64,
     /// sysUpTime.0 in hundredths of a second, when the agent returned it.
     pub uptime_ticks: Option<u32>,
-    /// Every OID asked for, with its value and type.
+    /// The interfaces polled, each with what the agent answered for it: ifIndex, stable key
+    /// and speed (copied from the poll job, so history follows an interface by key across
+    /// renumbering), octet counters, oper status, errors and discards.
+    pub interfaces: Vec<SampledInterface>,
+    /// The answers that are not an interface's: sysUpTime.0, the device's extra OIDs, and
+    /// interface values of a type the column does not have (shown as the agent sent them).
     pub values: Vec<VarBind>,
-    /// The interfaces polled (copied from the poll job): ifIndex, stable key and speed, so
-    /// history follows an interface by key across renumbering.
-    #[serde(default)]
-    pub interfaces: Vec<PolledInterface>,
     /// How long the poll took, from its first request to its last answer, milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
@@ -341,6 +353,284 @@ pub struct Sample {
     /// SNMPv3: the agent's snmpEngineID, in hex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine_id: Option<String>,
+}
+
+/// One polled interface in a [`Sample`]: who it is and what the agent answered for it.
+/// A reading the agent did not give (not polled, absent, or of the wrong type) is `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampledInterface {
+    /// ifIndex at the time of the poll.
+    pub index: u32,
+    /// Stable key: ifName, else ifDescr (see [`crate::interfaces::Interface::key`]).
+    pub key: String,
+    /// Speed in bits per second (0 when unknown).
+    pub speed_bps: u64,
+    /// Received octets (ifHCInOctets, or ifInOctets where only 32-bit counters are polled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_octets: Option<u64>,
+    /// Sent octets (ifHCOutOctets or ifOutOctets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out_octets: Option<u64>,
+    /// The width of both octet counters in bits: 64, or 32 (Counter32) for SNMPv1 agents and
+    /// interfaces without 64-bit counters.
+    #[serde(default = "bits_64")]
+    pub octet_bits: u32,
+    /// ifOperStatus as the agent gave it (1 up, 2 down, 3 testing, 4 unknown, 5 dormant,
+    /// 6 notPresent, 7 lowerLayerDown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oper_status: Option<i64>,
+    /// ifInErrors (Counter32), when polled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_errors: Option<u64>,
+    /// ifOutErrors (Counter32), when polled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out_errors: Option<u64>,
+    /// ifInDiscards (Counter32), when polled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_discards: Option<u64>,
+    /// ifOutDiscards (Counter32), when polled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out_discards: Option<u64>,
+    /// The agent answered noSuchInstance or noSuchObject for an octet counter: the
+    /// interface is no longer at this ifIndex (renumbered or removed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gone: bool,
+}
+
+fn bits_64() -> u32 {
+    64
+}
+
+impl SampledInterface {
+    /// An interface of a poll job, before anything is read for it.
+    pub fn of(polled: &PolledInterface) -> Self {
+        Self::new(polled.index, polled.key.clone(), polled.speed_bps)
+    }
+
+    /// Who this interface is, as a poll job names it.
+    pub fn polled(&self) -> PolledInterface {
+        PolledInterface {
+            index: self.index,
+            key: self.key.clone(),
+            speed_bps: self.speed_bps,
+        }
+    }
+
+    fn new(index: u32, key: String, speed_bps: u64) -> Self {
+        Self {
+            index,
+            key,
+            speed_bps,
+            in_octets: None,
+            out_octets: None,
+            octet_bits: 64,
+            oper_status: None,
+            in_errors: None,
+            out_errors: None,
+            in_discards: None,
+            out_discards: None,
+            gone: false,
+        }
+    }
+
+    /// Places one answer under one of the interface columns: whether it fitted. A counter
+    /// of another width than the octet counter already placed, a second reading for the
+    /// same column, or a value of the wrong type does not fit and stays a plain value; an
+    /// error counter or status the agent lacks is simply absent.
+    fn place(&mut self, column: Column, value: &SnmpValue) -> bool {
+        let counter = value.as_counter();
+        let missing = matches!(value, SnmpValue::NoSuchInstance | SnmpValue::NoSuchObject);
+        match column {
+            Column::InOctets | Column::OutOctets => {
+                if missing {
+                    self.gone = true;
+                    return true;
+                }
+                let Some((reading, bits)) = counter else {
+                    return false;
+                };
+                let (slot, other) = if column == Column::InOctets {
+                    (&mut self.in_octets, self.out_octets)
+                } else {
+                    (&mut self.out_octets, self.in_octets)
+                };
+                if slot.is_some() || (other.is_some() && self.octet_bits != bits) {
+                    return false;
+                }
+                *slot = Some(reading);
+                self.octet_bits = bits;
+                true
+            }
+            Column::OperStatus => match value {
+                SnmpValue::Integer(code) if self.oper_status.is_none() => {
+                    self.oper_status = Some(*code);
+                    true
+                }
+                _ => missing,
+            },
+            Column::InErrors | Column::OutErrors | Column::InDiscards | Column::OutDiscards => {
+                let slot = match column {
+                    Column::InErrors => &mut self.in_errors,
+                    Column::OutErrors => &mut self.out_errors,
+                    Column::InDiscards => &mut self.in_discards,
+                    _ => &mut self.out_discards,
+                };
+                match value {
+                    SnmpValue::Counter32(n) if slot.is_none() => {
+                        *slot = Some(u64::from(*n));
+                        true
+                    }
+                    _ => missing,
+                }
+            }
+        }
+    }
+
+    /// This interface's readings as the varbinds a poll GETs, for showing a poll as the
+    /// agent answered it.
+    fn varbinds(&self, out: &mut Vec<VarBind>) {
+        let (in_column, out_column, wrap): (Oid, Oid, fn(u64) -> SnmpValue) =
+            if self.octet_bits == 32 {
+                (oids::if_in_octets(), oids::if_out_octets(), |n| {
+                    SnmpValue::Counter32(u32::try_from(n).unwrap_or(u32::MAX))
+                })
+            } else {
+                (
+                    oids::if_hc_in_octets(),
+                    oids::if_hc_out_octets(),
+                    SnmpValue::Counter64,
+                )
+            };
+        let index = self.index;
+        for (column, reading) in [(in_column, self.in_octets), (out_column, self.out_octets)] {
+            let value = match reading {
+                Some(n) => wrap(n),
+                None if self.gone => SnmpValue::NoSuchInstance,
+                None => continue,
+            };
+            out.push(VarBind {
+                oid: column.child(index),
+                value,
+            });
+        }
+        if let Some(code) = self.oper_status {
+            out.push(VarBind {
+                oid: oids::if_oper_status().child(index),
+                value: SnmpValue::Integer(code),
+            });
+        }
+        for (column, reading) in [
+            (oids::if_in_discards(), self.in_discards),
+            (oids::if_in_errors(), self.in_errors),
+            (oids::if_out_discards(), self.out_discards),
+            (oids::if_out_errors(), self.out_errors),
+        ] {
+            if let Some(n) = reading {
+                out.push(VarBind {
+                    oid: column.child(index),
+                    value: SnmpValue::Counter32(u32::try_from(n).unwrap_or(u32::MAX)),
+                });
+            }
+        }
+    }
+}
+
+/// The IF-MIB columns a poll reads per interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    InOctets,
+    OutOctets,
+    OperStatus,
+    InErrors,
+    OutErrors,
+    InDiscards,
+    OutDiscards,
+}
+
+/// Which interface column `oid` is an instance of, and the ifIndex: ifTable
+/// (1.3.6.1.2.1.2.2.1.C.N) or ifXTable (1.3.6.1.2.1.31.1.1.1.C.N), without building OIDs.
+fn interface_column(oid: &Oid) -> Option<(Column, u32)> {
+    const IF_ENTRY: [u32; 9] = [1, 3, 6, 1, 2, 1, 2, 2, 1];
+    const IFX_ENTRY: [u32; 10] = [1, 3, 6, 1, 2, 1, 31, 1, 1, 1];
+    match oid.arcs() {
+        [entry @ .., column, index] if entry == IF_ENTRY => {
+            let column = match column {
+                10 => Column::InOctets,
+                16 => Column::OutOctets,
+                8 => Column::OperStatus,
+                13 => Column::InDiscards,
+                14 => Column::InErrors,
+                19 => Column::OutDiscards,
+                20 => Column::OutErrors,
+                _ => return None,
+            };
+            Some((column, *index))
+        }
+        [entry @ .., column, index] if entry == IFX_ENTRY => match column {
+            6 => Some((Column::InOctets, *index)),
+            10 => Some((Column::OutOctets, *index)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A sample as it travels: version 2, or version 1 with every answer in `values`.
+#[derive(Deserialize)]
+struct SampleWire {
+    #[serde(default = "schema_version")]
+    schema: u32,
+    id: String,
+    device: DeviceId,
+    time_ms: u64,
+    uptime_ticks: Option<u32>,
+    #[serde(default)]
+    values: Vec<VarBind>,
+    #[serde(default)]
+    interfaces: Vec<SampledInterface>,
+    #[serde(default)]
+    duration_ms: Option<u64>,
+    #[serde(default)]
+    stats: PollStats,
+    #[serde(default)]
+    engine_id: Option<String>,
+}
+
+impl From<SampleWire> for Sample {
+    fn from(wire: SampleWire) -> Self {
+        let mut sample = if wire.schema >= 2 {
+            Sample {
+                schema: wire.schema,
+                id: wire.id,
+                device: wire.device,
+                time_ms: wire.time_ms,
+                uptime_ticks: wire.uptime_ticks,
+                interfaces: wire.interfaces,
+                values: wire.values,
+                duration_ms: None,
+                stats: PollStats::default(),
+                engine_id: None,
+            }
+        } else {
+            let polled: Vec<PolledInterface> = wire
+                .interfaces
+                .iter()
+                .map(SampledInterface::polled)
+                .collect();
+            Sample::from_answers(
+                wire.id,
+                wire.device,
+                wire.time_ms,
+                wire.uptime_ticks,
+                wire.values,
+                &polled,
+            )
+        };
+        sample.duration_ms = wire.duration_ms;
+        sample.stats = wire.stats;
+        sample.engine_id = wire.engine_id;
+        sample
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -516,117 +806,141 @@ impl InterfaceErrors {
 }
 
 impl Sample {
+    /// Builds the sample of a poll from the agent's answers, in the order they were asked:
+    /// each answer under an interface column of an interface in `polled` is placed in that
+    /// interface, the rest kept in [`Sample::values`]. With no `polled` interfaces (version 1
+    /// samples from before polls named them) every interface column found is placed, under
+    /// the key `#<ifIndex>`.
+    pub fn from_answers(
+        id: String,
+        device: DeviceId,
+        time_ms: u64,
+        uptime_ticks: Option<u32>,
+        answers: Vec<VarBind>,
+        polled: &[PolledInterface],
+    ) -> Self {
+        let mut interfaces: Vec<SampledInterface> =
+            polled.iter().map(SampledInterface::of).collect();
+        // Polls list interfaces in ifIndex order; look them up by a sorted index anyway.
+        let mut order: Vec<(u32, usize)> = interfaces
+            .iter()
+            .enumerate()
+            .map(|(at, i)| (i.index, at))
+            .collect();
+        order.sort_unstable();
+        let mut values = Vec::new();
+        for answer in answers {
+            let placed = interface_column(&answer.oid).is_some_and(|(column, index)| {
+                let at = match order.binary_search_by_key(&index, |&(i, _)| i) {
+                    Ok(found) => order[found].1,
+                    Err(_) if polled.is_empty() => {
+                        interfaces.push(SampledInterface::new(index, format!("#{index}"), 0));
+                        let at = interfaces.len() - 1;
+                        let slot = order.partition_point(|&(i, _)| i < index);
+                        order.insert(slot, (index, at));
+                        at
+                    }
+                    Err(_) => return false,
+                };
+                interfaces[at].place(column, &answer.value)
+            });
+            if !placed {
+                values.push(answer);
+            }
+        }
+        if polled.is_empty() {
+            interfaces.sort_by_key(|i| i.index);
+        }
+        Sample {
+            schema: SAMPLE_SCHEMA_VERSION,
+            id,
+            device,
+            time_ms,
+            uptime_ticks,
+            interfaces,
+            values,
+            duration_ms: None,
+            stats: PollStats::default(),
+            engine_id: None,
+        }
+    }
+
+    /// Every answer of this poll as a varbind, as the agent gave it: sysUpTime.0, then each
+    /// interface's readings, then the other values. For showing one poll (a test poll), not
+    /// for reading counters.
+    pub fn varbinds(&self) -> Vec<VarBind> {
+        let uptime = oids::sys_uptime();
+        let mut out: Vec<VarBind> = self
+            .values
+            .iter()
+            .filter(|vb| vb.oid == uptime)
+            .cloned()
+            .collect();
+        for interface in &self.interfaces {
+            interface.varbinds(&mut out);
+        }
+        out.extend(self.values.iter().filter(|vb| vb.oid != uptime).cloned());
+        out
+    }
+
     /// Whether a polled interface no longer exists at its ifIndex: the agent answered
     /// noSuchInstance or noSuchObject for one of its octet counters.
     pub fn interfaces_vanished(&self) -> bool {
-        let columns = [
-            oids::if_hc_in_octets(),
-            oids::if_hc_out_octets(),
-            oids::if_in_octets(),
-            oids::if_out_octets(),
-        ];
-        self.values.iter().any(|vb| {
-            matches!(
-                vb.value,
-                SnmpValue::NoSuchInstance | SnmpValue::NoSuchObject
-            ) && columns.iter().any(|c| vb.oid.index_under(c).is_some())
-        })
+        self.interfaces.iter().any(|i| i.gone)
     }
 
     /// The error and discard counters of each interface in this sample, by ifIndex, in
     /// ascending order: one entry per ifIndex with at least one of them.
     pub fn interface_errors(&self) -> Vec<InterfaceErrors> {
-        use std::collections::BTreeMap;
-        let columns = [
-            oids::if_in_errors(),
-            oids::if_out_errors(),
-            oids::if_in_discards(),
-            oids::if_out_discards(),
-        ];
-        let mut by_index: BTreeMap<u32, InterfaceErrors> = BTreeMap::new();
-        for vb in &self.values {
-            let Some(counter) = vb.value.as_counter() else {
-                continue;
-            };
-            for (n, column) in columns.iter().enumerate() {
-                let Some(index) = vb.oid.index_under(column) else {
-                    continue;
-                };
-                let entry = by_index.entry(index).or_insert(InterfaceErrors {
-                    index,
-                    ..Default::default()
-                });
-                let slot = match n {
-                    0 => &mut entry.in_errors,
-                    1 => &mut entry.out_errors,
-                    2 => &mut entry.in_discards,
-                    _ => &mut entry.out_discards,
-                };
-                *slot = Some(counter);
-            }
-        }
-        by_index.into_values().collect()
+        let counter = |reading: Option<u64>| reading.map(|n| (n, 32));
+        let mut found: Vec<InterfaceErrors> = self
+            .interfaces
+            .iter()
+            .map(|i| InterfaceErrors {
+                index: i.index,
+                in_errors: counter(i.in_errors),
+                out_errors: counter(i.out_errors),
+                in_discards: counter(i.in_discards),
+                out_discards: counter(i.out_discards),
+            })
+            .filter(|e| e.readings().iter().any(Option::is_some))
+            .collect();
+        found.sort_by_key(|e| e.index);
+        found
     }
 
     /// The numeric values of this sample that are not an interface's counters or status:
     /// sysUpTime.0 (always polled) and the device's numeric extra OIDs, in the sample's
-    /// order. Values under the interface columns of [`oids::interface_columns`] count as an
-    /// interface's when their ifIndex is one the sample covers (or the sample names no
-    /// interfaces, as older ones did not); strings, OIDs, addresses and errors are left out.
+    /// order. A value under an interface column of an interface the sample covers (one of a
+    /// type the column does not have) is left out, as are strings, OIDs, addresses and
+    /// errors.
     pub fn numeric_values(&self) -> Vec<&VarBind> {
-        let columns = oids::interface_columns();
-        let indexes: std::collections::HashSet<u32> =
-            self.interfaces.iter().map(|i| i.index).collect();
-        let covered = |index: u32| indexes.is_empty() || indexes.contains(&index);
         self.values
             .iter()
             .filter(|vb| vb.value.as_counter().is_some() || vb.value.as_gauge().is_some())
             .filter(|vb| {
-                !columns
-                    .iter()
-                    .any(|c| vb.oid.index_under(c).is_some_and(covered))
+                interface_column(&vb.oid)
+                    .is_none_or(|(_, index)| !self.interfaces.iter().any(|i| i.index == index))
             })
             .collect()
     }
 
-    /// The octet counters of each interface in this sample, by ifIndex, in ascending order.
-    /// 64-bit counters are preferred; 32-bit ones are used where only they are present.
+    /// The octet counters of each interface in this sample, by ifIndex, in ascending order:
+    /// those with both directions read.
     pub fn interface_counters(&self) -> Vec<InterfaceCounters> {
-        use std::collections::BTreeMap;
-        let columns = [
-            (oids::if_hc_in_octets(), true),
-            (oids::if_hc_out_octets(), false),
-            (oids::if_in_octets(), true),
-            (oids::if_out_octets(), false),
-        ];
-        type Pair = (Option<(u64, u32)>, Option<(u64, u32)>);
-        let mut by_index: BTreeMap<u32, Pair> = BTreeMap::new();
-        for vb in &self.values {
-            let Some(counter) = vb.value.as_counter() else {
-                continue;
-            };
-            for (column, inbound) in &columns {
-                if let Some(index) = vb.oid.index_under(column) {
-                    let slot = by_index.entry(index).or_default();
-                    let side = if *inbound { &mut slot.0 } else { &mut slot.1 };
-                    // Keep a 64-bit reading over a 32-bit one.
-                    if side.is_none_or(|(_, bits)| bits < counter.1) {
-                        *side = Some(counter);
-                    }
-                }
-            }
-        }
-        by_index
-            .into_iter()
-            .filter_map(|(index, pair)| match pair {
-                (Some(i), Some(o)) => Some(InterfaceCounters {
-                    index,
-                    in_octets: i,
-                    out_octets: o,
-                }),
-                _ => None,
+        let mut found: Vec<InterfaceCounters> = self
+            .interfaces
+            .iter()
+            .filter_map(|i| {
+                Some(InterfaceCounters {
+                    index: i.index,
+                    in_octets: (i.in_octets?, i.octet_bits),
+                    out_octets: (i.out_octets?, i.octet_bits),
+                })
             })
-            .collect()
+            .collect();
+        found.sort_by_key(|c| c.index);
+        found
     }
 }
 
@@ -638,53 +952,111 @@ mod tests {
         Oid::parse(s).expect("oid")
     }
 
+    fn answers() -> Vec<VarBind> {
+        vec![
+            varbind("1.3.6.1.2.1.1.3.0", SnmpValue::Timeticks(12345)),
+            varbind("1.3.6.1.2.1.31.1.1.1.6.1", SnmpValue::Counter64(5665)),
+            varbind("1.3.6.1.2.1.31.1.1.1.10.1", SnmpValue::Counter64(7000)),
+            varbind("1.3.6.1.2.1.2.2.1.8.1", SnmpValue::Integer(1)),
+            varbind("1.3.6.1.2.1.31.1.1.1.6.2", SnmpValue::NoSuchInstance),
+            varbind(
+                "1.3.6.1.2.1.1.5.0",
+                SnmpValue::OctetString("<b>r1</b>".into()),
+            ),
+        ]
+    }
+
+    fn polled(indexes: &[u32]) -> Vec<PolledInterface> {
+        indexes
+            .iter()
+            .map(|&index| PolledInterface {
+                index,
+                key: format!("eth{index}"),
+                speed_bps: 1_000_000_000,
+            })
+            .collect()
+    }
+
+    fn sample_of(answers: Vec<VarBind>, indexes: &[u32]) -> Sample {
+        Sample::from_answers(
+            "core-1-1764323456000".into(),
+            DeviceId::parse("core-1").expect("id"),
+            1_764_323_456_000,
+            Some(12345),
+            answers,
+            &polled(indexes),
+        )
+    }
+
     fn sample() -> Sample {
-        Sample {
-            engine_id: Default::default(),
-            schema: SCHEMA_VERSION,
-            id: "core-1-1764323456000".into(),
-            device: DeviceId::parse("core-1").expect("id"),
-            time_ms: 1_764_323_456_000,
-            uptime_ticks: Some(12345),
-            values: vec![
-                VarBind {
-                    oid: oids::sys_uptime(),
-                    value: SnmpValue::Timeticks(12345),
-                },
-                VarBind {
-                    oid: oid("1.3.6.1.2.1.31.1.1.1.6.1"),
-                    value: SnmpValue::Counter64(5665),
-                },
-                VarBind {
-                    oid: oid("1.3.6.1.2.1.31.1.1.1.10.1"),
-                    value: SnmpValue::Counter64(7000),
-                },
-                VarBind {
-                    oid: oid("1.3.6.1.2.1.31.1.1.1.6.2"),
-                    value: SnmpValue::NoSuchInstance,
-                },
-                VarBind {
-                    oid: oid("1.3.6.1.2.1.1.5.0"),
-                    value: SnmpValue::OctetString("<b>r1</b>".into()),
-                },
-            ],
-            interfaces: vec![],
-            duration_ms: None,
-            stats: Default::default(),
-        }
+        sample_of(answers(), &[1, 2])
     }
 
     #[test]
     fn sample_round_trips_and_reads_like_documented() {
         let s = sample();
         let json = serde_json::to_value(&s).expect("json");
-        assert_eq!(json["schema"], 1);
-        assert_eq!(json["values"][1]["oid"], "1.3.6.1.2.1.31.1.1.1.6.1");
-        assert_eq!(json["values"][1]["type"], "counter64");
-        assert_eq!(json["values"][1]["value"], 5665);
-        assert_eq!(json["values"][3]["type"], "no_such_instance");
+        assert_eq!(json["schema"], 2);
+        assert_eq!(
+            json["interfaces"][0],
+            serde_json::json!({"index": 1, "key": "eth1", "speed_bps": 1_000_000_000u64,
+                "in_octets": 5665, "out_octets": 7000, "octet_bits": 64, "oper_status": 1})
+        );
+        assert_eq!(
+            json["interfaces"][1],
+            serde_json::json!({"index": 2, "key": "eth2", "speed_bps": 1_000_000_000u64,
+                "octet_bits": 64, "gone": true})
+        );
+        assert_eq!(json["values"][0]["oid"], "1.3.6.1.2.1.1.3.0");
+        assert_eq!(json["values"][0]["type"], "timeticks");
+        assert_eq!(json["values"][1]["type"], "octet_string");
+        assert_eq!(json["values"].as_array().map(Vec::len), Some(2));
         let back: Sample = serde_json::from_value(json).expect("back");
         assert_eq!(back, s);
+        assert!(s.interfaces_vanished());
+        // Shown as the agent answered, interfaces after sysUpTime.
+        let shown: Vec<String> = s.varbinds().iter().map(|vb| vb.oid.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "1.3.6.1.2.1.1.3.0",
+                "1.3.6.1.2.1.31.1.1.1.6.1",
+                "1.3.6.1.2.1.31.1.1.1.10.1",
+                "1.3.6.1.2.1.2.2.1.8.1",
+                "1.3.6.1.2.1.31.1.1.1.6.2",
+                "1.3.6.1.2.1.31.1.1.1.10.2",
+                "1.3.6.1.2.1.1.5.0",
+            ]
+        );
+    }
+
+    #[test]
+    fn version_1_samples_are_read_into_interfaces() {
+        let v1 = serde_json::json!({
+            "schema": 1, "id": "core-1-1", "device": "core-1", "time_ms": 5,
+            "uptime_ticks": 12345, "duration_ms": 7,
+            "values": serde_json::to_value(answers()).expect("json"),
+            "interfaces": [{"index": 1, "key": "eth1", "speed_bps": 100}],
+        });
+        let s: Sample = serde_json::from_value(v1).expect("v1");
+        assert_eq!(s.schema, SAMPLE_SCHEMA_VERSION);
+        assert_eq!(s.duration_ms, Some(7));
+        assert_eq!(s.interfaces.len(), 1);
+        assert_eq!(s.interfaces[0].key, "eth1");
+        assert_eq!(s.interfaces[0].in_octets, Some(5665));
+        assert_eq!(s.interfaces[0].oper_status, Some(1));
+        // ifIndex 2 was not one of the poll's interfaces: its answer stays a value.
+        assert_eq!(s.values.len(), 3);
+        // Older still: no interfaces named, every interface column is placed.
+        let oldest = serde_json::json!({
+            "id": "core-1-1", "device": "core-1", "time_ms": 5, "uptime_ticks": null,
+            "values": serde_json::to_value(answers()).expect("json"),
+        });
+        let s: Sample = serde_json::from_value(oldest).expect("oldest");
+        let keys: Vec<&str> = s.interfaces.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["#1", "#2"]);
+        assert!(s.interfaces_vanished());
+        assert_eq!(s.interface_counters().len(), 1);
     }
 
     #[test]
@@ -767,6 +1139,8 @@ mod tests {
     fn messages_with_unsafe_device_ids_are_refused() {
         let text = r#"{"schema":1,"id":"x","device":"../../etc","time_ms":1,"uptime_ticks":null,"values":[]}"#;
         assert!(serde_json::from_str::<Sample>(text).is_err());
+        let text = r#"{"schema":2,"id":"x","device":"../../etc","time_ms":1,"uptime_ticks":null,"interfaces":[],"values":[]}"#;
+        assert!(serde_json::from_str::<Sample>(text).is_err());
     }
 
     fn varbind(oid_text: &str, value: SnmpValue) -> VarBind {
@@ -778,8 +1152,8 @@ mod tests {
 
     #[test]
     fn interface_errors_are_decoded_per_index() {
-        let mut s = sample();
-        s.values.extend([
+        let mut answers = answers();
+        answers.extend([
             varbind("1.3.6.1.2.1.2.2.1.14.1", SnmpValue::Counter32(7)),
             varbind("1.3.6.1.2.1.2.2.1.20.1", SnmpValue::Counter32(8)),
             varbind("1.3.6.1.2.1.2.2.1.13.1", SnmpValue::Counter32(9)),
@@ -792,6 +1166,7 @@ mod tests {
             varbind("1.3.6.1.2.1.2.2.1.15.1", SnmpValue::Counter32(3)),
             varbind("1.3.6.1.2.1.2.2.1.14", SnmpValue::Counter32(3)),
         ]);
+        let s = sample_of(answers, &[1, 2, 3]);
         assert_eq!(
             s.interface_errors(),
             vec![
@@ -815,21 +1190,31 @@ mod tests {
             s.interface_errors()[0].readings()[3],
             Some((u64::from(u32::MAX), 32))
         );
+        // The wrong type stays a value, shown as sent; what the agent lacks is absent.
+        let kept: Vec<String> = s.values.iter().map(|vb| vb.oid.to_string()).collect();
+        assert!(
+            kept.contains(&"1.3.6.1.2.1.2.2.1.14.3".to_owned()),
+            "{kept:?}"
+        );
+        assert!(
+            !kept.contains(&"1.3.6.1.2.1.2.2.1.19.3".to_owned()),
+            "{kept:?}"
+        );
+        assert!(
+            kept.contains(&"1.3.6.1.2.1.2.2.1.15.1".to_owned()),
+            "{kept:?}"
+        );
         // Without error counters (poll_errors off, or an older sample): nothing.
         assert!(sample().interface_errors().is_empty());
     }
 
     #[test]
     fn numeric_values_leave_out_the_interfaces_columns() {
-        let mut s = sample();
-        s.interfaces = vec![PolledInterface {
-            index: 1,
-            key: "eth0".into(),
-            speed_bps: 0,
-        }];
-        s.values.extend([
-            varbind("1.3.6.1.2.1.2.2.1.8.1", SnmpValue::Integer(1)),
+        let mut answers = answers();
+        answers.extend([
             varbind("1.3.6.1.2.1.2.2.1.14.1", SnmpValue::Counter32(7)),
+            // A second reading of a column already placed is not an extra OID either.
+            varbind("1.3.6.1.2.1.2.2.1.8.1", SnmpValue::Integer(1)),
             // Columns of an interface the sample does not cover are extra OIDs.
             varbind("1.3.6.1.2.1.2.2.1.8.4", SnmpValue::Integer(2)),
             varbind("1.3.6.1.4.1.2021.10.1.5.1", SnmpValue::Integer(42)),
@@ -838,6 +1223,7 @@ mod tests {
             varbind("1.3.6.1.2.1.1.1.0", SnmpValue::OctetString("7".into())),
             varbind("1.3.6.1.2.1.1.2.0", SnmpValue::NoSuchObject),
         ]);
+        let s = sample_of(answers, &[1]);
         let found: Vec<(String, &str)> = s
             .numeric_values()
             .iter()
@@ -858,6 +1244,30 @@ mod tests {
             let json = serde_json::to_value(vb).expect("json");
             assert_eq!(json["type"], vb.value.type_name());
         }
+    }
+
+    #[test]
+    fn octet_counters_of_two_widths_are_not_paired() {
+        let s = sample_of(
+            vec![
+                varbind("1.3.6.1.2.1.2.2.1.10.1", SnmpValue::Counter32(10)),
+                varbind("1.3.6.1.2.1.2.2.1.16.1", SnmpValue::Counter32(20)),
+                varbind("1.3.6.1.2.1.31.1.1.1.6.2", SnmpValue::Counter64(1 << 40)),
+                varbind("1.3.6.1.2.1.31.1.1.1.10.2", SnmpValue::Counter32(5)),
+            ],
+            &[1, 2],
+        );
+        assert_eq!(
+            s.interface_counters(),
+            vec![InterfaceCounters {
+                index: 1,
+                in_octets: (10, 32),
+                out_octets: (20, 32),
+            }]
+        );
+        assert_eq!(s.values.len(), 1, "{:?}", s.values);
+        let json = serde_json::to_value(&s).expect("json");
+        assert_eq!(json["interfaces"][0]["octet_bits"], 32);
     }
 
     #[test]

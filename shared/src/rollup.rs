@@ -627,7 +627,7 @@ impl Roller {
 mod tests {
     use super::*;
     use crate::device::{DeviceId, Oid};
-    use crate::messages::{PolledInterface, SnmpValue, VarBind, SCHEMA_VERSION};
+    use crate::messages::{PolledInterface, SampledInterface, SnmpValue, VarBind};
     use proptest::prelude::*;
 
     fn sample(time_ms: u64, counters: &[(u32, &str, u64, u64)]) -> Sample {
@@ -641,25 +641,41 @@ mod tests {
                 });
             }
         }
-        Sample {
-            engine_id: Default::default(),
-            schema: SCHEMA_VERSION,
-            id: format!("s{time_ms}"),
-            device: DeviceId::parse("d").expect("id"),
+        let polled: Vec<PolledInterface> = counters
+            .iter()
+            .map(|&(index, key, _, _)| PolledInterface {
+                index,
+                key: key.into(),
+                speed_bps: 0,
+            })
+            .collect();
+        Sample::from_answers(
+            format!("s{time_ms}"),
+            DeviceId::parse("d").expect("id"),
             time_ms,
-            uptime_ticks: Some(u32::try_from(time_ms / 10).unwrap_or(u32::MAX)),
+            Some(u32::try_from(time_ms / 10).unwrap_or(u32::MAX)),
             values,
-            interfaces: counters
-                .iter()
-                .map(|&(index, key, _, _)| PolledInterface {
-                    index,
-                    key: key.into(),
-                    speed_bps: 0,
-                })
-                .collect(),
-            duration_ms: None,
-            stats: Default::default(),
-        }
+            &polled,
+        )
+    }
+
+    /// `sample` as if its poll had also asked for `more`.
+    fn with_answers(sample: Sample, more: Vec<VarBind>) -> Sample {
+        let polled: Vec<PolledInterface> = sample
+            .interfaces
+            .iter()
+            .map(SampledInterface::polled)
+            .collect();
+        let mut answers = sample.varbinds();
+        answers.extend(more);
+        Sample::from_answers(
+            sample.id,
+            sample.device,
+            sample.time_ms,
+            sample.uptime_ticks,
+            answers,
+            &polled,
+        )
     }
 
     #[test]
@@ -798,22 +814,24 @@ mod tests {
 
     /// `sample` with interface `index`'s error and discard counters (in errors, out errors,
     /// in discards, out discards) as Counter32 values.
-    fn with_errors(mut sample: Sample, index: u32, counters: [u32; 4]) -> Sample {
-        for (column, value) in [14, 20, 13, 19].into_iter().zip(counters) {
-            sample.values.push(VarBind {
+    fn with_errors(sample: Sample, index: u32, counters: [u32; 4]) -> Sample {
+        let more = [14, 20, 13, 19]
+            .into_iter()
+            .zip(counters)
+            .map(|(column, value)| VarBind {
                 oid: Oid::parse(&format!("1.3.6.1.2.1.2.2.1.{column}.{index}")).expect("oid"),
                 value: SnmpValue::Counter32(value),
-            });
-        }
-        sample
+            })
+            .collect();
+        with_answers(sample, more)
     }
 
-    fn with_value(mut sample: Sample, oid: &str, value: SnmpValue) -> Sample {
-        sample.values.push(VarBind {
+    fn with_value(sample: Sample, oid: &str, value: SnmpValue) -> Sample {
+        let more = vec![VarBind {
             oid: Oid::parse(oid).expect("oid"),
             value,
-        });
-        sample
+        }];
+        with_answers(sample, more)
     }
 
     #[test]

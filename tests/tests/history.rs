@@ -140,27 +140,23 @@ async fn history_answers_with_rates_spreads_and_the_95th_percentile() {
 /// A sample of `device` at `time_ms` with interface 1 (eth0) at the given counters.
 fn synthetic(device: &str, time_ms: u64, in_octets: u64, out_octets: u64) -> Sample {
     use netpulse_shared::device::{DeviceId, Oid};
-    use netpulse_shared::messages::{PolledInterface, SnmpValue, VarBind, SCHEMA_VERSION};
+    use netpulse_shared::messages::{PolledInterface, SnmpValue, VarBind};
     let counter = |column: u32, value: u64| VarBind {
         oid: Oid::parse(&format!("1.3.6.1.2.1.31.1.1.1.{column}.1")).expect("oid"),
         value: SnmpValue::Counter64(value),
     };
-    Sample {
-        engine_id: Default::default(),
-        schema: SCHEMA_VERSION,
-        id: format!("{device}-synthetic-{time_ms}"),
-        device: DeviceId::parse(device).expect("id"),
+    Sample::from_answers(
+        format!("{device}-synthetic-{time_ms}"),
+        DeviceId::parse(device).expect("id"),
         time_ms,
-        uptime_ticks: Some(u32::try_from(time_ms / 10 % 4_000_000_000).expect("ticks")),
-        values: vec![counter(6, in_octets), counter(10, out_octets)],
-        interfaces: vec![PolledInterface {
+        Some(u32::try_from(time_ms / 10 % 4_000_000_000).expect("ticks")),
+        vec![counter(6, in_octets), counter(10, out_octets)],
+        &[PolledInterface {
             index: 1,
             key: "eth0".into(),
             speed_bps: 0,
         }],
-        duration_ms: None,
-        stats: Default::default(),
-    }
+    )
 }
 
 #[tokio::test]

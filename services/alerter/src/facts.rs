@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use netpulse_shared::device::{Device, Oid};
-use netpulse_shared::messages::{oids, Reachability, Sample, SnmpValue};
+use netpulse_shared::messages::{Reachability, Sample, SnmpValue};
 use netpulse_shared::rate::{counter_delta, restarted};
 use netpulse_shared::rollup::RateTracker;
 
@@ -81,21 +81,21 @@ impl DeviceFacts {
                 .find(|p| p.index == index)
                 .map_or_else(|| format!("#{index}"), |p| p.key.clone())
         };
-        let oper_column = oids::if_oper_status();
-        for vb in &sample.values {
-            if let Some(index) = vb.oid.index_under(&oper_column) {
-                let state = match vb.value {
-                    SnmpValue::Integer(1) => OperState::Up,
-                    SnmpValue::Integer(2 | 7) => OperState::Down,
-                    _ => OperState::Other,
-                };
-                let key = key_of(index);
-                if state == OperState::Up {
-                    self.seen_up.insert(key.clone());
-                }
-                reading.oper.push((key, state));
+        for interface in &sample.interfaces {
+            let Some(code) = interface.oper_status else {
                 continue;
+            };
+            let state = match code {
+                1 => OperState::Up,
+                2 | 7 => OperState::Down,
+                _ => OperState::Other,
+            };
+            if state == OperState::Up {
+                self.seen_up.insert(interface.key.clone());
             }
+            reading.oper.push((interface.key.clone(), state));
+        }
+        for vb in &sample.values {
             if self.device.oids.contains(&vb.oid) {
                 if let Some(value) = self.oid_value(&vb.oid, &vb.value, sample) {
                     reading.oids.insert(vb.oid.clone(), value);
@@ -181,7 +181,7 @@ fn per_second(
 mod tests {
     use super::*;
     use netpulse_shared::device::DeviceId;
-    use netpulse_shared::messages::{PolledInterface, VarBind, SCHEMA_VERSION};
+    use netpulse_shared::messages::{PolledInterface, VarBind};
 
     pub(crate) fn device(extra: &[&str]) -> Device {
         let mut device = Device::from_json_body(br#"{"name": "core-1", "address": "192.0.2.1"}"#)
@@ -195,13 +195,12 @@ mod tests {
             oid: Oid::parse(oid).expect("oid"),
             value,
         };
-        Sample {
-            schema: SCHEMA_VERSION,
-            id: format!("s{time_ms}"),
-            device: DeviceId::parse("core-1").expect("id"),
+        Sample::from_answers(
+            format!("s{time_ms}"),
+            DeviceId::parse("core-1").expect("id"),
             time_ms,
-            uptime_ticks: Some((time_ms / 10) as u32),
-            values: vec![
+            Some((time_ms / 10) as u32),
+            vec![
                 vb("1.3.6.1.2.1.31.1.1.1.6.3", SnmpValue::Counter64(octets)),
                 vb(
                     "1.3.6.1.2.1.31.1.1.1.10.3",
@@ -211,15 +210,12 @@ mod tests {
                 vb("1.3.6.1.2.1.2.2.1.14.3", SnmpValue::Counter32(errors)),
                 vb("1.3.6.1.4.1.9.9.13.1.3.1.3.1", SnmpValue::Integer(temp)),
             ],
-            interfaces: vec![PolledInterface {
+            &[PolledInterface {
                 index: 3,
                 key: "eth0".into(),
                 speed_bps: 1_000_000,
             }],
-            duration_ms: None,
-            stats: Default::default(),
-            engine_id: None,
-        }
+        )
     }
 
     #[test]

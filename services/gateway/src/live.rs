@@ -490,26 +490,28 @@ pub fn interface_rates(
     current: &Sample,
     rate_of: impl Fn(u32) -> (Option<f64>, Option<f64>, Option<&'static str>),
 ) -> Vec<InterfaceRate> {
-    current
-        .interface_counters()
-        .into_iter()
-        .map(|now| {
-            let known = current.interfaces.iter().find(|i| i.index == now.index);
-            let (in_bps, out_bps, gap) = rate_of(now.index);
-            InterfaceRate {
-                index: now.index,
-                name: known.map(|i| i.key.clone()),
-                speed_bps: known.map(|i| i.speed_bps).filter(|s| *s > 0),
-                in_octets: now.in_octets.0.to_string(),
-                out_octets: now.out_octets.0.to_string(),
+    let mut rates: Vec<InterfaceRate> = current
+        .interfaces
+        .iter()
+        .filter_map(|known| {
+            let (in_octets, out_octets) = (known.in_octets?, known.out_octets?);
+            let (in_bps, out_bps, gap) = rate_of(known.index);
+            Some(InterfaceRate {
+                index: known.index,
+                name: Some(known.key.clone()),
+                speed_bps: Some(known.speed_bps).filter(|s| *s > 0),
+                in_octets: in_octets.to_string(),
+                out_octets: out_octets.to_string(),
                 in_bps,
                 out_bps,
                 gap,
                 cached: false,
                 errors: ErrorCounters::default(),
-            }
+            })
         })
-        .collect()
+        .collect();
+    rates.sort_by_key(|r| r.index);
+    rates
 }
 
 /// The latest normal sample of each device as the overview shows it: when, sysUpTime, the
@@ -827,21 +829,18 @@ async fn serve_client(
 mod tests {
     use super::*;
     use netpulse_shared::device::Oid;
-    use netpulse_shared::messages::SCHEMA_VERSION;
 
     fn sample(time_ms: u64, uptime: u32, in_octets: u64, out_octets: u64) -> Sample {
         let vb = |oid: &str, value| VarBind {
             oid: Oid::parse(oid).expect("oid"),
             value,
         };
-        Sample {
-            engine_id: Default::default(),
-            schema: SCHEMA_VERSION,
-            id: format!("d-{time_ms}"),
-            device: DeviceId::parse("d").expect("id"),
+        Sample::from_answers(
+            format!("d-{time_ms}"),
+            DeviceId::parse("d").expect("id"),
             time_ms,
-            uptime_ticks: Some(uptime),
-            values: vec![
+            Some(uptime),
+            vec![
                 vb("1.3.6.1.2.1.1.3.0", SnmpValue::Timeticks(uptime)),
                 vb("1.3.6.1.2.1.31.1.1.1.6.3", SnmpValue::Counter64(in_octets)),
                 vb(
@@ -849,10 +848,8 @@ mod tests {
                     SnmpValue::Counter64(out_octets),
                 ),
             ],
-            interfaces: vec![],
-            duration_ms: None,
-            stats: Default::default(),
-        }
+            &[],
+        )
     }
 
     #[test]

@@ -20,7 +20,7 @@ use futures::StreamExt;
 use netpulse_shared::device::{Device, DeviceId};
 use netpulse_shared::health::{self, Health};
 use netpulse_shared::interfaces::DeviceInterfaces;
-use netpulse_shared::messages::{oids, PollFailure, PollStats, Reachability, Sample, SnmpValue};
+use netpulse_shared::messages::{PollFailure, PollStats, Reachability, Sample};
 use netpulse_shared::{subjects, time};
 use serde::Deserialize;
 use warp::http::{HeaderMap, Method};
@@ -125,25 +125,19 @@ impl Metrics {
 
     /// A sample arrived, with the rates the live stream computed from it.
     pub fn sample(&self, sample: &Sample, rates: &[InterfaceRate], cache: &CacheSeen) {
-        let oper_oid = oids::if_oper_status();
-        let oper: HashMap<u32, i64> = sample
-            .values
-            .iter()
-            .filter_map(|vb| match vb.value {
-                SnmpValue::Integer(code) => Some((vb.oid.index_under(&oper_oid)?, code)),
-                _ => None,
-            })
-            .collect();
         let interfaces = rates
             .iter()
-            .map(|rate| InterfaceSeries {
-                index: rate.index,
-                in_octets: rate.in_octets.parse().ok(),
-                out_octets: rate.out_octets.parse().ok(),
-                in_bps: rate.in_bps,
-                out_bps: rate.out_bps,
-                speed_bps: rate.speed_bps,
-                oper_status: oper.get(&rate.index).copied(),
+            .map(|rate| {
+                let polled = sample.interfaces.iter().find(|i| i.index == rate.index);
+                InterfaceSeries {
+                    index: rate.index,
+                    in_octets: polled.and_then(|i| i.in_octets),
+                    out_octets: polled.and_then(|i| i.out_octets),
+                    in_bps: rate.in_bps,
+                    out_bps: rate.out_bps,
+                    speed_bps: rate.speed_bps,
+                    oper_status: polled.and_then(|i| i.oper_status),
+                }
             })
             .collect();
         let mut state = self.lock();

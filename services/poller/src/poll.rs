@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 
 use netpulse_shared::device::Oid;
-use netpulse_shared::messages::{oids, PollJob, Sample, SnmpValue, VarBind, SCHEMA_VERSION};
+use netpulse_shared::messages::{oids, PollJob, Sample, SnmpValue, VarBind};
 
 use crate::snmp::{Agent, SnmpError};
 
@@ -81,18 +81,16 @@ pub async fn run_job<A: Agent>(
         SnmpValue::Timeticks(t) if vb.oid == uptime_oid => Some(t),
         _ => None,
     });
-    Ok(Sample {
-        engine_id: Default::default(),
-        schema: SCHEMA_VERSION,
-        id: job.job_id.clone(),
-        device: job.device.clone(),
-        time_ms: netpulse_shared::time::now_ms(),
+    let mut sample = Sample::from_answers(
+        job.job_id.clone(),
+        job.device.clone(),
+        netpulse_shared::time::now_ms(),
         uptime_ticks,
         values,
-        interfaces: job.interfaces.clone(),
-        duration_ms: Some(duration_ms),
-        stats: Default::default(),
-    })
+        &job.interfaces,
+    );
+    sample.duration_ms = Some(duration_ms);
+    Ok(sample)
 }
 
 #[cfg(test)]

@@ -276,22 +276,18 @@ mod tests {
                 vb("1.3.6.1.2.1.2.2.1.19.1", c32(n * 10)),
             ]);
         }
-        Sample {
-            schema: SCHEMA_VERSION,
-            id: format!("q-{n}"),
-            device: DeviceId::parse("q").expect("id"),
-            time_ms: START + n * 10_000,
-            uptime_ticks: Some(c(n * 1000)),
+        Sample::from_answers(
+            format!("q-{n}"),
+            DeviceId::parse("q").expect("id"),
+            START + n * 10_000,
+            Some(c(n * 1000)),
             values,
-            interfaces: vec![PolledInterface {
+            &[PolledInterface {
                 index: 1,
                 key: "eth0".into(),
                 speed_bps: 0,
             }],
-            duration_ms: None,
-            stats: Default::default(),
-            engine_id: None,
-        }
+        )
     }
 
     fn c(v: u64) -> u32 {

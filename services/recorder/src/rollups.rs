@@ -131,21 +131,16 @@ impl Rollups {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netpulse_shared::messages::SCHEMA_VERSION;
 
     fn sample(time_ms: u64) -> Sample {
-        Sample {
-            engine_id: Default::default(),
-            schema: SCHEMA_VERSION,
-            id: time_ms.to_string(),
-            device: DeviceId::parse("slow").expect("id"),
+        Sample::from_answers(
+            time_ms.to_string(),
+            DeviceId::parse("slow").expect("id"),
             time_ms,
-            uptime_ticks: None,
-            values: vec![],
-            interfaces: vec![],
-            duration_ms: None,
-            stats: Default::default(),
-        }
+            None,
+            vec![],
+            &[],
+        )
     }
 
     #[test]

@@ -785,7 +785,7 @@ mod tests {
         .expect("write");
         assert_eq!(SampleStore::new(dir.path()).repair().expect("repair"), 1);
     }
-    use netpulse_shared::messages::{PolledInterface, SnmpValue, VarBind, SCHEMA_VERSION};
+    use netpulse_shared::messages::{PolledInterface, SnmpValue, VarBind};
     use netpulse_shared::rollup::RateTracker;
 
     const DAY: u64 = 86_400_000;
@@ -807,25 +807,21 @@ mod tests {
                 });
             }
         }
-        Sample {
-            engine_id: Default::default(),
-            schema: SCHEMA_VERSION,
-            id: format!("{device}-{time_ms}"),
-            device: DeviceId::parse(device).expect("id"),
+        Sample::from_answers(
+            format!("{device}-{time_ms}"),
+            DeviceId::parse(device).expect("id"),
             time_ms,
-            uptime_ticks: Some(u32::try_from(seconds * 100).expect("ticks")),
+            Some(u32::try_from(seconds * 100).expect("ticks")),
             values,
-            interfaces: [(1, "eth0"), (2, "eth1")]
+            &[(1, "eth0"), (2, "eth1")]
                 .iter()
                 .map(|&(index, key)| PolledInterface {
                     index,
                     key: key.into(),
                     speed_bps: 0,
                 })
-                .collect(),
-            duration_ms: None,
-            stats: Default::default(),
-        }
+                .collect::<Vec<_>>(),
+        )
     }
 
     #[test]
@@ -1062,20 +1058,18 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let store = SampleStore::new(dir.path());
         let device = DeviceId::parse("core-1").expect("id");
-        let sample = |id: &str, time_ms| Sample {
-            engine_id: Default::default(),
-            schema: SCHEMA_VERSION,
-            id: id.into(),
-            device: device.clone(),
-            time_ms,
-            uptime_ticks: Some(1),
-            values: vec![VarBind {
-                oid: netpulse_shared::device::Oid::parse("1.3.6.1.2.1.1.5.0").expect("oid"),
-                value: SnmpValue::OctetString("line\nbreak".into()),
-            }],
-            interfaces: vec![],
-            duration_ms: None,
-            stats: Default::default(),
+        let sample = |id: &str, time_ms| {
+            Sample::from_answers(
+                id.into(),
+                device.clone(),
+                time_ms,
+                Some(1),
+                vec![VarBind {
+                    oid: netpulse_shared::device::Oid::parse("1.3.6.1.2.1.1.5.0").expect("oid"),
+                    value: SnmpValue::OctetString("line\nbreak".into()),
+                }],
+                &[],
+            )
         };
         let day = 1_764_288_000_000;
         store

@@ -11,7 +11,7 @@ use std::time::Instant;
 use netpulse_alerter::engine::{Engine, Input};
 use netpulse_shared::alert::AlertRule;
 use netpulse_shared::device::{Device, DeviceId, Oid};
-use netpulse_shared::messages::{PolledInterface, Sample, SnmpValue, VarBind, SCHEMA_VERSION};
+use netpulse_shared::messages::{PolledInterface, Sample, SnmpValue, VarBind};
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
@@ -89,24 +89,20 @@ fn sample(device: usize, interfaces: u32, round: u64) -> Vec<u8> {
         oid: Oid::parse("1.3.6.1.4.1.2021.10.1.5.1").expect("oid"),
         value: SnmpValue::Integer(20),
     });
-    let sample = Sample {
-        schema: SCHEMA_VERSION,
-        id: format!("dev-{device}-{round}"),
-        device: DeviceId::parse(&format!("dev-{device}")).expect("id"),
+    let sample = Sample::from_answers(
+        format!("dev-{device}-{round}"),
+        DeviceId::parse(&format!("dev-{device}")).expect("id"),
         time_ms,
-        uptime_ticks: Some((round * 6000) as u32 + 100),
+        Some((round * 6000) as u32 + 100),
         values,
-        interfaces: (1..=interfaces)
+        &(1..=interfaces)
             .map(|index| PolledInterface {
                 index,
                 key: format!("eth{index}"),
                 speed_bps: 10_000_000_000,
             })
-            .collect(),
-        duration_ms: None,
-        stats: Default::default(),
-        engine_id: None,
-    };
+            .collect::<Vec<_>>(),
+    );
     serde_json::to_vec(&sample).expect("json")
 }
 

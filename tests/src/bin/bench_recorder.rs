@@ -69,18 +69,14 @@ fn sample(device: usize, round: u64, time_ms: u64, interfaces: usize) -> Sample 
             speed_bps: 10_000_000_000,
         });
     }
-    Sample {
-        engine_id: Default::default(),
-        schema: SCHEMA_VERSION,
-        id: format!("bench-{device}-{time_ms}"),
-        device: DeviceId::parse(&format!("bench-{device}")).expect("id"),
+    Sample::from_answers(
+        format!("bench-{device}-{time_ms}"),
+        DeviceId::parse(&format!("bench-{device}")).expect("id"),
         time_ms,
-        uptime_ticks: Some(u32::try_from(round * 100).unwrap_or(0)),
+        Some(u32::try_from(round * 100).unwrap_or(0)),
         values,
-        interfaces: polled,
-        duration_ms: None,
-        stats: Default::default(),
-    }
+        &polled,
+    )
 }
 
 /// 30 days of one-minute rollups of `device`, written as the recorder writes them.

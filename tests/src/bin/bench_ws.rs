@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use netpulse_shared::device::{DeviceId, Oid};
-use netpulse_shared::messages::{PolledInterface, Sample, SnmpValue, VarBind, SCHEMA_VERSION};
+use netpulse_shared::messages::{PolledInterface, Sample, SnmpValue, VarBind};
 use netpulse_shared::test_util::{free_tcp_port, NatsServer};
 use netpulse_shared::{bus, subjects, time};
 use netpulse_tests::bench::{percentile, start, usage};
@@ -59,24 +59,20 @@ fn sample(device: &DeviceId, n: u64) -> Sample {
             });
         }
     }
-    Sample {
-        engine_id: Default::default(),
-        schema: SCHEMA_VERSION,
-        id: format!("{device}-{time_ms}"),
-        device: device.clone(),
+    Sample::from_answers(
+        format!("{device}-{time_ms}"),
+        device.clone(),
         time_ms,
-        uptime_ticks: Some(u32::try_from(n * 10).unwrap_or(0)),
+        Some(u32::try_from(n * 10).unwrap_or(0)),
         values,
-        interfaces: (1..=4)
+        &(1..=4)
             .map(|index| PolledInterface {
                 index,
                 key: format!("eth{index}"),
                 speed_bps: 1_000_000_000,
             })
-            .collect(),
-        duration_ms: None,
-        stats: Default::default(),
-    }
+            .collect::<Vec<_>>(),
+    )
 }
 
 #[tokio::main]

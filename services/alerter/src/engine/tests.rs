@@ -58,24 +58,20 @@ fn sample(time_ms: u64, eth: [(i64, u64); 2]) -> Input {
         values.push(vb("1.3.6.1.2.1.31.1.1.1.6", SnmpValue::Counter64(*octets)));
         values.push(vb("1.3.6.1.2.1.31.1.1.1.10", SnmpValue::Counter64(0)));
     }
-    Input::Sample(Box::new(Sample {
-        schema: SCHEMA_VERSION,
-        id: format!("s{time_ms}"),
-        device: id("core-1"),
+    Input::Sample(Box::new(Sample::from_answers(
+        format!("s{time_ms}"),
+        id("core-1"),
         time_ms,
-        uptime_ticks: Some(((time_ms - T0) / 10) as u32 + 100),
+        Some(((time_ms - T0) / 10) as u32 + 100),
         values,
-        interfaces: (1..=2)
+        &(1..=2)
             .map(|index| PolledInterface {
                 index,
                 key: format!("eth{}", index - 1),
                 speed_bps: 1_000_000,
             })
-            .collect(),
-        duration_ms: None,
-        stats: Default::default(),
-        engine_id: None,
-    }))
+            .collect::<Vec<_>>(),
+    )))
 }
 
 fn events(effects: &[Effect]) -> Vec<String> {

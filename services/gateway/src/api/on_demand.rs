@@ -158,7 +158,7 @@ fn test_result(sample: &Sample, duration_ms: u64) -> Value {
         "time_ms": sample.time_ms,
         "duration_ms": duration_ms,
         "uptime_ticks": sample.uptime_ticks,
-        "values": browser_values(&sample.values),
+        "values": browser_values(&sample.varbinds()),
         "interfaces": interfaces,
     })
 }
