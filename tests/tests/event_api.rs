@@ -248,6 +248,14 @@ async fn every_message_netpulse_sends_matches_its_schema() {
 
     let (mut sorted, unknown) = by_schema(&seen.lock().expect("seen"));
     assert!(unknown.is_empty(), "subjects no schema covers: {unknown:?}");
+    // Samples travel in version 2: each polled interface with its own counters and status.
+    let samples = sorted.get("sample").expect("samples seen");
+    assert!(samples.iter().all(|s| s["schema"] == 2), "{samples:?}");
+    assert!(
+        samples.iter().any(|s| s["interfaces"][0]["in_octets"].is_u64()
+            && s["interfaces"][0]["oper_status"] == 1),
+        "{samples:?}"
+    );
     for (schema, bucket) in [
         ("device", subjects::DEVICES_BUCKET),
         ("device-status", subjects::STATUS_BUCKET),

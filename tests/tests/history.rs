@@ -431,7 +431,6 @@ async fn history_carries_errors_discards_and_extra_oid_series_from_a_real_agent(
         )
         .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-    let errors_oid = "1.3.6.1.2.1.2.2.1.14.1";
     while stored(&stack, "errs").len() < 12 {
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -549,7 +548,7 @@ async fn history_carries_errors_discards_and_extra_oid_series_from_a_real_agent(
         let now = stored(&stack, "errs");
         let without: Vec<&Sample> = now
             .iter()
-            .skip_while(|s| s.values.iter().any(|v| v.oid.to_string() == errors_oid))
+            .skip_while(|s| s.interfaces.iter().any(|i| i.in_errors.is_some()))
             .collect();
         if without.len() >= 6 {
             break without[0].time_ms;

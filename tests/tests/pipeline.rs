@@ -37,11 +37,11 @@ fn stored_samples(stack: &Stack, device: &str) -> Vec<Value> {
 }
 
 fn in_octets(line: &Value) -> Option<u64> {
-    line["values"]
+    line["interfaces"]
         .as_array()?
         .iter()
-        .find(|v| v["oid"] == IF_HC_IN_OCTETS_1)
-        .and_then(|v| v["value"].as_u64())
+        .find(|i| i["index"] == 1)
+        .and_then(|i| i["in_octets"].as_u64())
 }
 
 #[tokio::test]

@@ -921,12 +921,12 @@ mod tests {
                 octets,
                 0,
             );
-            for (column, value) in [(14, in_errors), (20, 0), (13, 0), (19, 0)] {
-                s.values.push(VarBind {
-                    oid: Oid::parse(&format!("1.3.6.1.2.1.2.2.1.{column}.3")).expect("oid"),
-                    value: SnmpValue::Counter32(value),
-                });
-            }
+            let interface = &mut s.interfaces[0];
+            assert_eq!(interface.index, 3);
+            interface.in_errors = Some(u64::from(in_errors));
+            interface.out_errors = Some(0);
+            interface.in_discards = Some(0);
+            interface.out_discards = Some(0);
             s
         };
         rates.step(&with_errors(0, 0, 0));
@@ -1036,7 +1036,12 @@ mod tests {
 
     #[test]
     fn messages_carry_type_and_device() {
-        let s = sample(10_000, 100, 1, 2);
+        let mut s = sample(10_000, 100, 1, 2);
+        // An extra OID that is a 64-bit counter.
+        s.values.push(VarBind {
+            oid: Oid::parse("1.3.6.1.4.1.9.9.1.0").expect("oid"),
+            value: SnmpValue::Counter64(u64::MAX),
+        });
         let text = serde_json::to_value(LiveMessage::Sample {
             device: &s.device,
             time_ms: s.time_ms,
@@ -1050,7 +1055,8 @@ mod tests {
         assert_eq!(text["device"], "d");
         assert_eq!(text["interfaces"][0]["in_octets"], "1");
         assert_eq!(
-            text["values"][1]["value"], "1",
+            text["values"][1]["value"],
+            u64::MAX.to_string(),
             "Counter64 values reach the browser exactly"
         );
         assert!(text["interfaces"][0]["in_bps"].is_null());
