@@ -252,8 +252,10 @@ async fn every_message_netpulse_sends_matches_its_schema() {
     let samples = sorted.get("sample").expect("samples seen");
     assert!(samples.iter().all(|s| s["schema"] == 2), "{samples:?}");
     assert!(
-        samples.iter().any(|s| s["interfaces"][0]["in_octets"].is_u64()
-            && s["interfaces"][0]["oper_status"] == 1),
+        samples
+            .iter()
+            .any(|s| s["interfaces"][0]["in_octets"].is_u64()
+                && s["interfaces"][0]["oper_status"] == 1),
         "{samples:?}"
     );
     for (schema, bucket) in [
