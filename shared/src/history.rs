@@ -65,6 +65,12 @@ pub struct Spread {
     pub max: f64,
 }
 
+/// A mean computed as a sum over a count, kept within the values it averages: rounding can
+/// otherwise put the mean of equal values one ulp above their maximum.
+pub fn mean_within(sum: f64, count: f64, min: f64, max: f64) -> f64 {
+    (sum / count).max(min).min(max)
+}
+
 impl Spread {
     /// A single value.
     pub fn one(value: f64) -> Self {
@@ -144,7 +150,7 @@ impl Tally {
         (self.count > 0).then(|| Aggregate {
             count: u32::try_from(self.count).unwrap_or(u32::MAX),
             min: self.min,
-            avg: self.sum / self.count as f64,
+            avg: mean_within(self.sum, self.count as f64, self.min, self.max),
             max: self.max,
         })
     }
@@ -496,8 +502,8 @@ pub fn merge_periods(entries: &[Entry], period_ms: u64) -> Vec<Entry> {
     out.into_iter()
         .map(|(mut m, in_sum, out_sum, errors)| {
             let n = f64::from(m.count.max(1));
-            m.in_bps.avg = in_sum / n;
-            m.out_bps.avg = out_sum / n;
+            m.in_bps.avg = mean_within(in_sum, n, m.in_bps.min, m.in_bps.max);
+            m.out_bps.avg = mean_within(out_sum, n, m.out_bps.min, m.out_bps.max);
             m.errors = finish_errors(&errors);
             m
         })
@@ -654,8 +660,8 @@ impl Plan {
                     },
                     Some((mut i, mut o, n, errors)) => {
                         let n = n.max(1) as f64;
-                        i.avg /= n;
-                        o.avg /= n;
+                        i.avg = mean_within(i.avg, n, i.min, i.max);
+                        o.avg = mean_within(o.avg, n, o.min, o.max);
                         HistoryPoint {
                             time_ms,
                             in_bps: Some(i),
@@ -794,6 +800,15 @@ pub fn percentile95(values: &[f64]) -> Option<f64> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_mean_of_equal_values_is_that_value() {
+        // The sum of three equal rates over three is one ulp above the rate.
+        let rate = 251_684.945_164_506_5_f64;
+        let sum = rate * 3.0;
+        assert_eq!(mean_within(sum, 3.0, rate, rate), rate);
+        assert_eq!(mean_within(6.0, 3.0, 1.0, 3.0), 2.0);
+    }
 
     #[test]
     fn percentile_of_known_series() {

@@ -584,8 +584,9 @@ struct SampleWire {
     device: DeviceId,
     time_ms: u64,
     uptime_ticks: Option<u32>,
-    #[serde(default)]
+    // Every version carries `values`: a line without it (a log entry) is not a sample.
     values: Vec<VarBind>,
+    // The oldest samples name no interfaces.
     #[serde(default)]
     interfaces: Vec<SampledInterface>,
     #[serde(default)]
@@ -1057,6 +1058,9 @@ mod tests {
         assert_eq!(keys, ["#1", "#2"]);
         assert!(s.interfaces_vanished());
         assert_eq!(s.interface_counters().len(), 1);
+        // A line of another kind with an id, a device and a time is no sample.
+        let entry = serde_json::json!({"id": "config-1", "device": "core-1", "time_ms": 5});
+        assert!(serde_json::from_value::<Sample>(entry).is_err());
     }
 
     #[test]

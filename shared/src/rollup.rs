@@ -481,7 +481,7 @@ impl Accumulator {
         let n = f64::from(self.count);
         let spread = |(min, sum, max): (f64, f64, f64)| Spread {
             min,
-            avg: sum / n,
+            avg: crate::history::mean_within(sum, n, min, max),
             max,
         };
         InterfaceRollup {

@@ -440,9 +440,10 @@ async fn history_carries_errors_discards_and_extra_oid_series_from_a_real_agent(
     }
     let samples = stored(&stack, "errs");
     // Polled with the octets, decoded by the shared helper.
+    let without = samples.iter().find(|s| s.interface_errors().len() != 1);
     assert!(
-        samples.iter().all(|s| s.interface_errors().len() == 1),
-        "every sample holds lo's error counters"
+        without.is_none(),
+        "every sample holds lo's error counters: {without:?}"
     );
     let (from_ms, to_ms) = (samples[0].time_ms, samples[samples.len() - 1].time_ms + 1);
     let range = format!(

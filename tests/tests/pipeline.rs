@@ -114,7 +114,7 @@ async fn a_device_is_polled_stored_and_streamed_live_until_deleted() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert_eq!(line["schema"], 1);
+    assert_eq!(line["schema"], 2);
     assert_eq!(line["device"], id.as_str());
 
     // Deleted: no sample after one more interval.

@@ -37,7 +37,13 @@ fn walked(tool: &str, output: &Output) -> Vec<String> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{tool} failed: {stderr}\n{stdout}");
-    assert!(stderr.trim().is_empty(), "{tool} complained: {stderr}");
+    // net-snmp's tools say once on a new machine that they created their state folder
+    // (/var/lib/snmp/...): not a complaint about the walk.
+    let complaints: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with("Created directory:"))
+        .collect();
+    assert!(complaints.is_empty(), "{tool} complained: {stderr}");
     stdout
         .lines()
         .filter(|line| line.contains(" = "))
