@@ -3,7 +3,7 @@
 use netpulse_poller::{run, Settings};
 use netpulse_shared::{bus, config, shutdown, telemetry};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     telemetry::init();
     let mut settings: Settings = config::load()?;

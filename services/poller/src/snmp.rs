@@ -440,9 +440,15 @@ impl Snmp2Agent {
                 if engine.boots == 0 && user.auth.is_some() {
                     return Ok(None);
                 }
-                let security = security(user)
-                    .with_engine_id(&engine.id)
-                    .map_err(|e| describe(&e))?;
+                // Localising the user's keys hashes a megabyte per key: off the poller's
+                // one thread, so the other polls go on meanwhile.
+                let (owner, engine_id) = (user.clone(), engine.id.clone());
+                let security = tokio::task::spawn_blocking(move || {
+                    security(&owner).with_engine_id(&engine_id)
+                })
+                .await
+                .map_err(|e| SnmpError::Security(format!("key localisation failed: {e}")))?
+                .map_err(|e| describe(&e))?;
                 let known = KnownEngine {
                     user: user.clone(),
                     security,

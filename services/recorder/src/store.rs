@@ -90,8 +90,22 @@ pub fn cut_torn_tail(path: &Path) -> std::io::Result<u64> {
 pub(crate) struct OnceWriter {
     /// Files written since this recorder started (of today and yesterday), with the highest
     /// stream sequence written or found in each.
-    opened: Arc<Mutex<HashMap<PathBuf, StreamSeq>>>,
+    opened: Arc<Mutex<OpenedFiles>>,
 }
+
+/// The files an [`OnceWriter`] has written, and when to forget those of past days.
+#[derive(Debug, Default)]
+struct OpenedFiles {
+    seqs: HashMap<PathBuf, StreamSeq>,
+    /// The number of files past which the next sweep runs: twice what the last one kept (at
+    /// least [`SWEEP_FROM`]). A sweep reads every name, so it must not run on every batch
+    /// once a day's files outnumber the threshold (at 10,000 devices it did, and cost a fifth
+    /// of the recorder's CPU).
+    sweep_above: usize,
+}
+
+/// Files remembered before the first sweep of past days' files.
+const SWEEP_FROM: usize = 4 * 1024;
 
 /// One line for [`OnceWriter::append`]: its file, its id, what it holds and how it came.
 pub(crate) struct Line<'a, T> {
@@ -110,10 +124,12 @@ impl OnceWriter {
         &self,
         lines: &[Line<'_, T>],
     ) -> std::io::Result<Vec<usize>> {
-        let mut opened = self
+        let mut guard = self
             .opened
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let files = &mut *guard;
+        let opened = &mut files.seqs;
         // Per file: the bytes to append, the ids in this batch, the ids at its end when a
         // line of it needs checking, and the highest sequence of its lines.
         type Pending<'i> = (
@@ -165,13 +181,14 @@ impl OnceWriter {
         }
         sync(&touched)?;
         // Files of past days are no longer written: forget them.
-        if opened.len() > 4 * 1024 {
+        if opened.len() > files.sweep_above.max(SWEEP_FROM) {
             let now = netpulse_shared::time::now_ms();
             let (today, yesterday) = (utc_date(now), utc_date(now.saturating_sub(86_400_000)));
             opened.retain(|p, _| {
                 let name = p.to_string_lossy();
                 name.contains(&today) || name.contains(&yesterday)
             });
+            files.sweep_above = 2 * opened.len();
         }
         Ok(written)
     }
@@ -181,6 +198,7 @@ impl OnceWriter {
         self.opened
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .seqs
             .retain(|p, _| !p.starts_with(dir));
     }
 }

@@ -21,9 +21,10 @@
 //! polls, stores, rolls up and streams to /ws: it runs netpulse at `--devices`, then half as
 //! many again each time, up to MAX (and the simulator's port range), and stops at the first
 //! count where a poll due was not answered (beyond 1 in 2,000 that the window's edges cut) or
-//! failed, a poll was answered more than one
-//! interval after its slot, or the p99 from a sample's time to its delivery on /ws passed
-//! 100 ms. It prints each step's figures, then the largest count that met all three.
+//! failed, a poll was answered more than one interval after its slot, the p99 from a
+//! sample's time to its delivery on /ws passed 100 ms, or the recorder had more than 10 s of
+//! polls not yet stored when the window ended. It prints each step's figures, then the
+//! largest count that met all four.
 //!
 //! Flags: --devices 10000 --interfaces 10 --interval 60 --seconds 180 --pollers 1
 //! --base-port 20000 --exporter-seconds 90 --exporter walk,get (or none) --capacity MAX
@@ -272,6 +273,10 @@ fn simulators(flags: &Flags) -> Vec<Running> {
 
 /// Runs netpulse at more and more devices until it no longer keeps up; see the module's
 /// documentation.
+/// A step keeps up only if the recorder had stored all but this many seconds of polls when
+/// the window ended (it stores in batches, each synced before it is acknowledged).
+const STORED_WITHIN_S: f64 = 10.0;
+
 async fn find_capacity(mut flags: Flags) {
     // One UDP port per simulated device, 254 loopback addresses.
     let most = flags.capacity.min(per_simulator(&flags) * 254);
@@ -315,6 +320,14 @@ async fn find_capacity(mut flags: Flags) {
             ))
         } else if cost.ws_p99_ms > 100 {
             Some(format!("p99 sample to /ws {} ms", cost.ws_p99_ms))
+        } else if cost
+            .backlog
+            .is_none_or(|n| n as f64 > cost.polls_per_s * STORED_WITHIN_S)
+        {
+            Some(format!(
+                "the recorder was behind by {} samples at the window's end (more than {STORED_WITHIN_S} s of polls)",
+                cost.backlog.map_or_else(|| "an unknown number of".to_owned(), |n| n.to_string())
+            ))
         } else {
             None
         };
@@ -368,6 +381,21 @@ struct NetpulseCost {
     ws_p99_ms: u64,
     /// Processes that exited during the run.
     exited: Vec<String>,
+    /// Samples the recorder had not stored at the window's end (`None`: not read).
+    backlog: Option<u64>,
+    /// Polls answered per second in the window.
+    polls_per_s: f64,
+}
+
+/// Samples the recorder has not stored yet: still pending in its consumer, or delivered and
+/// not acknowledged (acknowledged once synced to disk). `None` when it cannot be read.
+async fn recorder_backlog(js: &async_nats::jetstream::Context) -> Option<u64> {
+    let stream = js.get_stream(subjects::SAMPLES_STREAM).await.ok()?;
+    let info = stream
+        .consumer_info(subjects::RECORDER_CONSUMER)
+        .await
+        .ok()?;
+    Some(info.num_pending + info.num_ack_pending as u64)
 }
 
 /// Per-scrape CPU of one snmp_exporter module.
@@ -447,6 +475,12 @@ async fn run_netpulse(
         .expect("connect");
     let seen = Arc::new(Mutex::new(Seen::default()));
     listen_on_nats(&client, seen.clone()).await;
+    // The recorder's consumer, read as the recorder: what it has not stored yet.
+    let recorder_js = async_nats::jetstream::new(
+        bus::connect(&nats.settings_for("recorder"), "bench backlog")
+            .await
+            .expect("connect"),
+    );
     // Poll jobs are for pollers' eyes only: watch them as one (outside its queue group).
     let jobs_client = bus::connect(&nats.settings_for("poller"), "bench jobs")
         .await
@@ -505,6 +539,7 @@ async fn run_netpulse(
             pid: sim.0.id(),
         });
     }
+    let backlog_before = recorder_backlog(&recorder_js).await;
     let before = cpu_of(&measured);
     let machine_before = machine_cpu();
     let from_ms = time::now_ms();
@@ -513,6 +548,7 @@ async fn run_netpulse(
     let after = cpu_of(&measured);
     let machine_after = machine_cpu();
     let rss: Vec<u64> = measured.iter().map(|p| usage(p.pid).1).collect();
+    let backlog_after = recorder_backlog(&recorder_js).await;
     // Deliveries of samples answered in the window may still be on their way.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut exited: Vec<String> = processes
@@ -609,6 +645,12 @@ async fn run_netpulse(
         delays.len(),
         seen.missed_on_ws
     );
+    let show = |n: Option<u64>| n.map_or_else(|| "unknown".to_owned(), |n| n.to_string());
+    println!(
+        "samples not yet stored:  {} at the window's start, {} at its end (the recorder's consumer: pending and unacknowledged)",
+        show(backlog_before),
+        show(backlog_after)
+    );
     println!(
         "machine CPU busy:        {:.0}% of {} cores",
         busy as f64 * 100.0 / total as f64,
@@ -664,6 +706,8 @@ async fn run_netpulse(
         max_lag_ms: lags.last().copied().unwrap_or(0),
         ws_p99_ms: percentile(&delays, 0.99),
         exited,
+        backlog: backlog_after,
+        polls_per_s: polls as f64 / elapsed,
     };
     Some((sims, cost))
 }
