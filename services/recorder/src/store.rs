@@ -107,6 +107,18 @@ struct OpenedFiles {
 /// Files remembered before the first sweep of past days' files.
 const SWEEP_FROM: usize = 4 * 1024;
 
+/// What the names of files still written at `now_ms` contain: today's and yesterday's date
+/// (daily files), and this month's and yesterday's month before `.jsonl` (monthly rollups).
+fn current_periods(now_ms: u64) -> [String; 4] {
+    let yesterday = now_ms.saturating_sub(86_400_000);
+    [
+        utc_date(now_ms),
+        utc_date(yesterday),
+        format!("-{}.jsonl", utc_month(now_ms)),
+        format!("-{}.jsonl", utc_month(yesterday)),
+    ]
+}
+
 /// One line for [`OnceWriter::append`]: its file, its id, what it holds and how it came.
 pub(crate) struct Line<'a, T> {
     pub(crate) path: PathBuf,
@@ -180,13 +192,13 @@ impl OnceWriter {
             *last = (*last).max(highest);
         }
         sync(&touched)?;
-        // Files of past days are no longer written: forget them.
+        // Files of past days (and months) are no longer written: forget them.
         if opened.len() > files.sweep_above.max(SWEEP_FROM) {
             let now = netpulse_shared::time::now_ms();
-            let (today, yesterday) = (utc_date(now), utc_date(now.saturating_sub(86_400_000)));
+            let current = current_periods(now);
             opened.retain(|p, _| {
                 let name = p.to_string_lossy();
-                name.contains(&today) || name.contains(&yesterday)
+                current.iter().any(|period| name.contains(period.as_str()))
             });
             files.sweep_above = 2 * opened.len();
         }
@@ -805,6 +817,45 @@ mod tests {
     }
     use netpulse_shared::messages::{PolledInterface, SnmpValue, VarBind};
     use netpulse_shared::rollup::RateTracker;
+
+    #[test]
+    fn past_files_are_forgotten_in_sweeps_and_current_ones_kept() {
+        let dir = tempfile::tempdir().expect("dir");
+        let now = netpulse_shared::time::now_ms();
+        let value = serde_json::json!({});
+        let ids: Vec<String> = (0..=SWEEP_FROM).map(|i| format!("s{i}")).collect();
+        let line = |path: PathBuf, i: usize| Line {
+            path,
+            id: ids[i].as_str(),
+            value: &value,
+            seq: i as u64 + 1,
+            raw: None,
+        };
+        let writer = OnceWriter::default();
+        // Past days' files, up to the sweep threshold: nothing is forgotten yet.
+        let past: Vec<Line<'_, serde_json::Value>> = (0..SWEEP_FROM - 2)
+            .map(|i| line(dir.path().join(format!("d{i}/samples-2020-01-01.jsonl")), i))
+            .collect();
+        writer.append(&past).expect("append");
+        let monthly = dir.path().join(file_name(Resolution::FiveMinutes, now));
+        let daily = dir.path().join(file_name(Resolution::Raw, now));
+        let current = [
+            line(monthly.clone(), SWEEP_FROM - 2),
+            line(daily.clone(), SWEEP_FROM - 1),
+        ];
+        writer.append(&current).expect("append");
+        assert_eq!(writer.opened.lock().expect("lock").seqs.len(), SWEEP_FROM);
+        // One more file passes the threshold: the past ones go, the current ones stay.
+        let last = [line(
+            dir.path().join("d/samples-2020-01-02.jsonl"),
+            SWEEP_FROM,
+        )];
+        writer.append(&last).expect("append");
+        let opened = writer.opened.lock().expect("lock");
+        let kept: HashSet<&PathBuf> = opened.seqs.keys().collect();
+        assert_eq!(kept, HashSet::from([&monthly, &daily]));
+        assert_eq!(opened.sweep_above, 4);
+    }
 
     const DAY: u64 = 86_400_000;
     const START: u64 = 1_764_288_000_000; // 2025-11-28T00:00:00Z

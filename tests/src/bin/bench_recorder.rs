@@ -7,7 +7,8 @@
 //!   its ack, rollups included; the recorder's CPU seconds per 1,000 samples;
 //! - the latency of a 30-day query at one-minute resolution for one interface (43,200
 //!   points, fetched page by page over NATS as the gateway does), best and median of 5;
-//! - the recorder's peak RSS.
+//! - the recorder's peak RSS while ingesting, and over the whole run (the query's pages
+//!   included).
 //!
 //! A benchmark prints figures; it does not pass or fail on them.
 //!
@@ -247,7 +248,7 @@ async fn main() {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let (cpu, _) = usage(recorder.0.id());
+    let (cpu, ingest_rss) = usage(recorder.0.id());
     println!(
         "ingest:        {:.0} samples/s sustained ({published} in {elapsed:.1} s, synced before each ack)",
         published as f64 / elapsed
@@ -255,6 +256,11 @@ async fn main() {
     println!(
         "recorder CPU:  {:.3} s per 1,000 samples",
         cpu * 1000.0 / published.max(1) as f64
+    );
+    println!(
+        "recorder peak RSS while ingesting: {:.1} MiB ({} samples per device stored)",
+        ingest_rss as f64 / 1024.0,
+        published / devices.max(1)
     );
 
     let mut times = Vec::new();
@@ -271,5 +277,8 @@ async fn main() {
         times[0].as_secs_f64() * 1000.0
     );
     let (_, rss) = usage(recorder.0.id());
-    println!("recorder peak RSS: {:.1} MiB", rss as f64 / 1024.0);
+    println!(
+        "recorder peak RSS, whole run: {:.1} MiB",
+        rss as f64 / 1024.0
+    );
 }
