@@ -96,6 +96,34 @@ fn connection_event(event: async_nats::Event) {
     }
 }
 
+/// Runs a JetStream set-up step (opening a stream or bucket) until it succeeds, for at most
+/// `SETUP_PATIENCE`: on a cluster that is starting, or that just lost a node, the JetStream
+/// API may not answer for several seconds while leaders are elected, and a service that gave
+/// up then would stay down. Waits 250 ms, doubling to 4 s, between tries; each failure is
+/// logged. The last error is returned once the time is up.
+pub async fn until_set_up<T, F, Fut>(mut step: F) -> Result<T, BusError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, BusError>>,
+{
+    let deadline = tokio::time::Instant::now() + SETUP_PATIENCE;
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match step().await {
+            Ok(done) => return Ok(done),
+            Err(error) if tokio::time::Instant::now() + pause < deadline => {
+                tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "JetStream not ready");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(4));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// How long [`until_set_up`] keeps trying.
+pub const SETUP_PATIENCE: Duration = Duration::from_secs(60);
+
 /// The samples stream: keeps every sample until the recorder has stored it, bounded by age
 /// and size so a long outage cannot fill the disk. Deduplicates by sample id. Kept in
 /// `replicas` copies (see [`with_replicas`]).

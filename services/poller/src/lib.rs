@@ -79,8 +79,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let js = jetstream::new(client.clone());
-    bus::samples_stream(&js, settings.replicas).await?;
-    let interfaces = bus::interfaces_bucket(&js, settings.replicas).await?;
+    // On a cluster electing leaders (starting, or a node lost) these may take a while.
+    bus::until_set_up(|| bus::samples_stream(&js, settings.replicas)).await?;
+    let interfaces = bus::until_set_up(|| bus::interfaces_bucket(&js, settings.replicas)).await?;
     let queue = subjects::POLLERS_QUEUE.to_owned();
     let mut jobs = client
         .queue_subscribe(subjects::POLL_ALL, queue.clone())
