@@ -542,3 +542,29 @@ async fn with_replicas<E: std::fmt::Display>(
     }
     Ok(stream)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_set_up_step_is_tried_again_until_it_succeeds() {
+        let mut tries = 0;
+        let opened = until_set_up(|| {
+            tries += 1;
+            let now = tries;
+            async move {
+                if now < 3 {
+                    Err(BusError::JetStream {
+                        what: "samples stream",
+                        reason: "jetstream request timed out".into(),
+                    })
+                } else {
+                    Ok(now)
+                }
+            }
+        })
+        .await;
+        assert_eq!(opened.expect("opened on the third try"), 3);
+    }
+}
