@@ -887,28 +887,31 @@ pub async fn stream_sample_ids(js: &async_nats::jetstream::Context) -> Vec<Strin
     ids
 }
 
+/// What the recorder has not stored yet: samples still pending in its consumer, and samples
+/// delivered but not acknowledged (it acknowledges once they are synced to disk). `None` when
+/// the consumer cannot be read.
+pub async fn recorder_backlog(js: &async_nats::jetstream::Context) -> Option<(u64, u64)> {
+    use netpulse_shared::subjects;
+    let stream = js.get_stream(subjects::SAMPLES_STREAM).await.ok()?;
+    let mut recorder: async_nats::jetstream::consumer::PullConsumer = stream
+        .get_consumer(subjects::RECORDER_CONSUMER)
+        .await
+        .ok()?;
+    let info = recorder.info().await.ok()?;
+    Some((info.num_pending, info.num_ack_pending as u64))
+}
+
 /// Waits until the recorder has stored and acked everything in the samples stream.
 pub async fn wait_until_recorded(js: &async_nats::jetstream::Context, limit: Duration) {
-    use netpulse_shared::subjects;
     let deadline = tokio::time::Instant::now() + limit;
     loop {
-        let stream = js
-            .get_stream(subjects::SAMPLES_STREAM)
-            .await
-            .expect("stream");
-        let mut recorder: async_nats::jetstream::consumer::PullConsumer = stream
-            .get_consumer(subjects::RECORDER_CONSUMER)
-            .await
-            .expect("recorder consumer");
-        let info = recorder.info().await.expect("consumer info");
-        if info.num_pending == 0 && info.num_ack_pending == 0 {
+        let (pending, unacked) = recorder_backlog(js).await.expect("recorder consumer info");
+        if pending == 0 && unacked == 0 {
             return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the recorder did not catch up: {} pending, {} unacked",
-            info.num_pending,
-            info.num_ack_pending
+            "the recorder did not catch up: {pending} pending, {unacked} unacked"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

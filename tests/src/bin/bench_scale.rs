@@ -387,15 +387,10 @@ struct NetpulseCost {
     polls_per_s: f64,
 }
 
-/// Samples the recorder has not stored yet: still pending in its consumer, or delivered and
-/// not acknowledged (acknowledged once synced to disk). `None` when it cannot be read.
+/// Samples the recorder has not stored yet (pending and unacknowledged), if readable.
 async fn recorder_backlog(js: &async_nats::jetstream::Context) -> Option<u64> {
-    let stream = js.get_stream(subjects::SAMPLES_STREAM).await.ok()?;
-    let info = stream
-        .consumer_info(subjects::RECORDER_CONSUMER)
-        .await
-        .ok()?;
-    Some(info.num_pending + info.num_ack_pending as u64)
+    let (pending, unacked) = netpulse_tests::recorder_backlog(js).await?;
+    Some(pending + unacked)
 }
 
 /// Per-scrape CPU of one snmp_exporter module.
