@@ -2,8 +2,8 @@
 //!
 //! - [`alert`]: alert rules, channels, silences and alerts, and their validation.
 //! - [`device`]: the device model and the validation every device passes at the API edge.
-//! - [`history`]: history queries, answers, downsampling and the 95th percentile.
-//! - [`logs`]: device log entries, the syslog parser and framing, log queries.
+//! - [`history`]: history queries and answers, resolutions, removed devices' labels.
+//! - [`logs`]: device log entries and log queries.
 //! - [`interfaces`]: discovered interfaces, selection by name or index, discovery messages.
 //! - [`lease`]: leadership among several copies of a service (scheduler, alerter).
 //! - [`messages`]: the JSON messages carried over NATS, each with a schema version.
@@ -14,10 +14,11 @@
 //! - [`config`]: typed settings from `netpulse.toml` and `NETPULSE_` environment variables.
 //! - [`bus`]: connecting to NATS and declaring the streams and buckets the services share.
 //! - [`rate`]: counter deltas and bits-per-second math.
-//! - [`rollup`]: rates per interface and their 1 min / 5 min / 1 h aggregates.
+//! - [`tracker`]: a device's samples in, each interface's rates out.
 //! - [`shutdown`]: the Ctrl-C / SIGTERM signal the binaries stop on.
 //! - [`telemetry`]: tracing setup for the binaries.
 //! - `test_util` (feature `test-util`): real nats-server and snmpd processes for tests.
+//! - `test_samples` (tests and feature `test-util`): samples made by hand for rate math.
 
 pub mod alert;
 pub mod bus;
@@ -31,13 +32,15 @@ pub mod logs;
 pub mod messages;
 pub mod poll_plan;
 pub mod rate;
-pub mod rollup;
 pub mod shutdown;
 pub mod subjects;
 pub mod telemetry;
 pub mod time;
+pub mod tracker;
 pub mod usm;
 pub mod wire;
 
+#[cfg(any(test, feature = "test-util"))]
+pub mod test_samples;
 #[cfg(feature = "test-util")]
 pub mod test_util;

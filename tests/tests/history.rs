@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use netpulse_recorder::series;
 use netpulse_shared::history;
 use netpulse_shared::interfaces::InterfaceRef;
 use netpulse_shared::messages::Sample;
@@ -77,13 +78,13 @@ async fn history_answers_with_rates_spreads_and_the_95th_percentile() {
     // Brute force over the same raw files (the API's range may have more samples by now,
     // so compare on the samples inside it).
     let now = stored(&stack, "hist");
-    let rates = history::rates(&now, &InterfaceRef::Index(1));
+    let rates = series::rates(&now, &InterfaceRef::Index(1));
     let inside: Vec<f64> = rates
         .iter()
         .filter(|r| r.time_ms >= from_ms && r.time_ms < to_ms)
         .map(|r| r.in_bps)
         .collect();
-    let expected = history::percentile95(&inside);
+    let expected = series::percentile95(&inside);
     assert_eq!(answer["p95_in_bps"].as_f64(), expected, "{answer}");
 
     // By interface name, once discovery has named it; and RFC 3339 times.
@@ -203,7 +204,7 @@ async fn long_ranges_come_from_rollups_equal_to_brute_force_and_in_pages() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let rates = history::rates(&samples, &InterfaceRef::Index(1));
+    let rates = series::rates(&samples, &InterfaceRef::Index(1));
     let (from_ms, to_ms) = (first - 1_000, time);
     for (resolution, max_points, pages) in [
         ("raw", 5000, true),
@@ -285,7 +286,7 @@ async fn long_ranges_come_from_rollups_equal_to_brute_force_and_in_pages() {
             .iter()
             .map(|(_, sum, n)| if *n == 1 { *sum } else { sum / f64::from(*n) })
             .collect();
-        let expected = history::percentile95(&averages).expect("p95");
+        let expected = series::percentile95(&averages).expect("p95");
         let got = answer["p95_in_bps"].as_f64().expect("p95");
         assert!(
             (got - expected).abs() <= expected * 1e-9,

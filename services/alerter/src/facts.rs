@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use netpulse_shared::device::{Device, Oid};
 use netpulse_shared::messages::{Reachability, Sample, SnmpValue};
 use netpulse_shared::rate::{counter_delta, restarted};
-use netpulse_shared::rollup::RateTracker;
+use netpulse_shared::tracker::RateTracker;
 
 /// One sample as rules see it.
 #[derive(Debug, Clone, Default, PartialEq)]

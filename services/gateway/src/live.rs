@@ -18,8 +18,8 @@ use netpulse_shared::messages::{
     PollFailure, Reachability, ReachabilityChanged, Sample, SnmpValue, VarBind,
 };
 use netpulse_shared::rate::Gap;
-use netpulse_shared::rollup::RateTracker;
 use netpulse_shared::subjects;
+use netpulse_shared::tracker::RateTracker;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 use warp::filters::ws::{Message, WebSocket, Ws};

@@ -10,6 +10,7 @@
 
 pub mod limit;
 pub mod sources;
+pub mod syslog;
 pub mod trap;
 
 use std::future::Future;
@@ -22,7 +23,7 @@ use async_nats::jetstream::{self, kv};
 use futures::StreamExt;
 use netpulse_shared::config::NatsSettings;
 use netpulse_shared::device::{Device, DeviceId, Host};
-use netpulse_shared::logs::{parse_syslog, Framer, LogEntry, LogKind, Severity};
+use netpulse_shared::logs::{LogEntry, LogKind, Severity};
 use netpulse_shared::time::now_ms;
 use netpulse_shared::{bus, subjects};
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,7 @@ use tokio::sync::mpsc;
 
 use crate::limit::Limiter;
 use crate::sources::{key_of, SourceMap, Unknown};
+use crate::syslog::{parse_syslog, Framer};
 
 /// `[logs]` settings.
 #[derive(Debug, Clone, Deserialize, Serialize)]

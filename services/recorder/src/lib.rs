@@ -7,7 +7,9 @@
 
 pub mod logs;
 pub mod query;
+pub mod roller;
 pub mod rollups;
+pub mod series;
 pub mod store;
 
 use std::future::Future;
@@ -17,13 +19,14 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer, AckKind};
 use futures::StreamExt;
 use netpulse_shared::config::{default_data_dir, NatsSettings, Period, Size};
-use netpulse_shared::history::{HistoryAnswer, HistoryQuery, Kept, PurgeAnswer};
+use netpulse_shared::history::{HistoryAnswer, HistoryQuery, PurgeAnswer};
 use netpulse_shared::logs::{LogAnswer, LogEntry, LogQuery};
 use netpulse_shared::messages::{ReachabilityChanged, Sample};
 use netpulse_shared::time::now_ms;
 use netpulse_shared::{bus, subjects};
 use serde::{Deserialize, Serialize};
 
+use crate::series::Kept;
 use crate::store::SampleStore;
 
 /// `[recorder]` settings.

@@ -5,21 +5,20 @@
 use std::collections::BTreeMap;
 
 use netpulse_shared::device::{DeviceId, Oid};
-use netpulse_shared::history::{
-    self, choose_resolution, is_counter_type, typical_gap, Aggregate, Entry, HistoryAnswer,
-    HistoryQuery, Kept, OidEntry, OidSeries, Plan, PAGE_POINTS,
-};
+use netpulse_shared::history::{HistoryAnswer, HistoryQuery, OidSeries, Resolution, PAGE_POINTS};
 use netpulse_shared::interfaces::InterfaceRef;
 use netpulse_shared::messages::SCHEMA_VERSION;
-use netpulse_shared::rollup::Resolution;
 
+use crate::series::{
+    self, choose_resolution, is_counter_type, typical_gap, Aggregate, Entry, Kept, OidEntry, Plan,
+};
 use crate::store::SampleStore;
 
 /// How far before a range raw samples are read, so its first step has a rate.
 const LOOKBACK_MS: u64 = 3_600_000;
 /// How far after a range raw samples are read, so readings an agent answered from its cache
 /// at the end of the range get the rate the next fresh reading gives them.
-const LOOKAHEAD_MS: u64 = 2 * netpulse_shared::rollup::MAX_CACHE_MS;
+const LOOKAHEAD_MS: u64 = 2 * netpulse_shared::tracker::MAX_CACHE_MS;
 
 /// One extra OID's history in a range.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -42,7 +41,7 @@ pub struct Found {
 impl Found {
     /// The typical time between entries: the interface's, else the OIDs'.
     fn spacing(&self) -> Option<u64> {
-        history::typical_spacing(&self.entries).or_else(|| {
+        series::typical_spacing(&self.entries).or_else(|| {
             let mut times: Vec<u64> = self
                 .oids
                 .values()
@@ -119,7 +118,7 @@ pub fn answer(
     }
     let percentile = |side: fn(&Entry) -> f64| {
         whole
-            .then(|| history::percentile95(&found.entries.iter().map(side).collect::<Vec<_>>()))
+            .then(|| series::percentile95(&found.entries.iter().map(side).collect::<Vec<_>>()))
             .flatten()
     };
     let first = query.page * PAGE_POINTS;
@@ -179,7 +178,7 @@ pub fn read(
                 found.entries.extend(
                     line.interfaces
                         .iter()
-                        .filter(|i| history::matches(interface, i.index, &i.key))
+                        .filter(|i| series::matches(interface, i.index, &i.key))
                         .map(|i| Entry {
                             time_ms: line.time_ms,
                             count: i.count,
@@ -207,7 +206,7 @@ pub fn read(
             to_ms.saturating_add(LOOKAHEAD_MS),
         )?;
         let inside = |time_ms: u64| time_ms >= raw_from && time_ms < to_ms;
-        let (rates, values) = history::series(&samples, interface, oids);
+        let (rates, values) = series::series(&samples, interface, oids);
         let rates: Vec<Entry> = rates
             .iter()
             .filter(|r| inside(r.time_ms))
@@ -228,12 +227,12 @@ pub fn read(
             // Aggregated as the rollup will be once its period closes.
             found
                 .entries
-                .extend(history::merge_periods(&rates, resolution.period_ms()));
+                .extend(series::merge_periods(&rates, resolution.period_ms()));
         }
         for (oid, (kind, entries)) in raw {
             let entries = match resolution {
                 Resolution::Raw => entries,
-                _ => history::merge_oid_periods(&entries, resolution.period_ms()),
+                _ => series::merge_oid_periods(&entries, resolution.period_ms()),
             };
             for entry in entries {
                 found.add_oid(oid, kind, entry);

@@ -5,8 +5,11 @@
 use std::collections::HashMap;
 
 use netpulse_shared::device::DeviceId;
+use netpulse_shared::history::Resolution;
 use netpulse_shared::messages::Sample;
-use netpulse_shared::rollup::{RateTracker, Resolution, Roller, RollupLine};
+use netpulse_shared::tracker::RateTracker;
+
+use crate::roller::{Roller, RollupLine};
 
 /// One device's rollups in progress.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@
 //! - `rollup-1m-YYYY-MM-DD.jsonl`, `rollup-5m-YYYY-MM.jsonl`, `rollup-1h-YYYY-MM.jsonl`: one
 //!   line per period with each interface's min/avg/max rate and count, its errors and
 //!   discards per second, and each numeric extra OID's min/avg/max (see
-//!   [`netpulse_shared::rollup`]); lines written before errors and OIDs were rolled up lack
+//!   [`crate::roller`]); lines written before errors and OIDs were rolled up lack
 //!   them and read as they are;
 //!
 //! The device id is a checked token, so no path leaves `devices/`. Appends are flushed to
@@ -31,12 +31,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use netpulse_shared::device::DeviceId;
-use netpulse_shared::history::Kept;
+use netpulse_shared::history::Resolution;
 use netpulse_shared::messages::Sample;
-use netpulse_shared::rollup::{Resolution, RollupLine};
 use netpulse_shared::time::{date_span, utc_date, utc_month};
 
+use crate::roller::RollupLine;
 use crate::rollups::{DeviceRollup, Rollups};
+use crate::series::Kept;
 
 /// Ids read back from the end of a file when a line may already be in it: far more lines
 /// than JetStream can deliver again after a crash (its ack wait at the fastest poll
@@ -816,7 +817,7 @@ mod tests {
         assert_eq!(SampleStore::new(dir.path()).repair().expect("repair"), 1);
     }
     use netpulse_shared::messages::{PolledInterface, SnmpValue, VarBind};
-    use netpulse_shared::rollup::RateTracker;
+    use netpulse_shared::tracker::RateTracker;
 
     #[test]
     fn past_files_are_forgotten_in_sweeps_and_current_ones_kept() {

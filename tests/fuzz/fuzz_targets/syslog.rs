@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = netpulse_shared::logs::parse_syslog(data, 1_764_323_456_789);
+    let _ = netpulse_logs::syslog::parse_syslog(data, 1_764_323_456_789);
 });

@@ -17,12 +17,12 @@
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer};
+use netpulse_recorder::roller::{InterfaceRollup, RollupLine};
 use netpulse_recorder::store::file_name;
 use netpulse_shared::device::{DeviceId, Oid};
-use netpulse_shared::history::{HistoryAnswer, HistoryQuery, Spread};
+use netpulse_shared::history::{HistoryAnswer, HistoryQuery, Resolution, Spread};
 use netpulse_shared::interfaces::InterfaceRef;
 use netpulse_shared::messages::{PolledInterface, Sample, SnmpValue, VarBind, SCHEMA_VERSION};
-use netpulse_shared::rollup::{InterfaceRollup, Resolution, RollupLine};
 use netpulse_shared::test_util::NatsServer;
 use netpulse_shared::{bus, subjects, time};
 use netpulse_tests::bench::{start, usage};
