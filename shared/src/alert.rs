@@ -23,8 +23,12 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::device::{optional_str, required_str, DeviceId, Oid, ValidationError};
+use crate::device::{optional_str, required_str, DeviceId};
+
+use crate::snmp::Oid;
+
 use crate::messages::SCHEMA_VERSION;
+use crate::validation::ValidationError;
 
 fn schema_version() -> u32 {
     SCHEMA_VERSION

@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::device::{DeviceId, Oid};
+use crate::device::DeviceId;
+
 use crate::interfaces::InterfaceRef;
+use crate::snmp::Oid;
 
 fn schema_version() -> u32 {
     crate::messages::SCHEMA_VERSION

@@ -4,7 +4,10 @@
 //! - [`device`]: the device model and the validation every device passes at the API edge.
 //! - [`history`]: history queries and answers, resolutions, removed devices' labels.
 //! - [`logs`]: device log entries and log queries.
-//! - [`interfaces`]: discovered interfaces, selection by name or index, discovery messages.
+//! - [`interfaces`]: discovered interfaces and their selection by name or index.
+//! - [`discovery`]: the discovery job, its answer and the result kept per device.
+//! - [`snmp`]: agent addresses, OIDs, the SNMP version and the community.
+//! - [`validation`]: the error a refused input gives, naming its field.
 //! - [`lease`]: leadership among several copies of a service (scheduler, alerter).
 //! - [`messages`]: the JSON messages carried over NATS, each with a schema version.
 //! - [`poll_plan`]: what one poll of a device GETs, and its poll job.
@@ -24,6 +27,7 @@ pub mod alert;
 pub mod bus;
 pub mod config;
 pub mod device;
+pub mod discovery;
 pub mod health;
 pub mod history;
 pub mod interfaces;
@@ -33,11 +37,13 @@ pub mod messages;
 pub mod poll_plan;
 pub mod rate;
 pub mod shutdown;
+pub mod snmp;
 pub mod subjects;
 pub mod telemetry;
 pub mod time;
 pub mod tracker;
 pub mod usm;
+pub mod validation;
 pub mod wire;
 
 #[cfg(any(test, feature = "test-util"))]

@@ -5,9 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::device::{
-    Address, Community, Device, DeviceId, Oid, SnmpVersion, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS,
-};
+use crate::device::{Device, DeviceId, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS};
+
+use crate::snmp::{Address, Community, Oid, SnmpVersion};
 use crate::usm::UsmUser;
 
 /// The schema version written into every message.
@@ -27,7 +27,7 @@ fn default_retries() -> u32 {
 
 /// Well-known OIDs polled by default.
 pub mod oids {
-    use crate::device::Oid;
+    use crate::snmp::Oid;
 
     /// SNMPv2-MIB::sysUpTime.0, hundredths of a second since the agent started.
     pub fn sys_uptime() -> Oid {

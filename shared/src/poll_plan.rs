@@ -2,9 +2,12 @@
 //! the job of every slot with it and the gateway the job of a test poll, so a test polls
 //! exactly what the schedule would.
 
-use crate::device::{Device, Oid, SnmpVersion};
-use crate::interfaces::{selected, DeviceInterfaces, InterfaceRef};
+use crate::device::Device;
+
+use crate::discovery::DeviceInterfaces;
+use crate::interfaces::{selected, InterfaceRef};
 use crate::messages::{oids, AgentTarget, PollJob, PolledInterface, SCHEMA_VERSION};
+use crate::snmp::{Oid, SnmpVersion};
 
 /// What one poll of `device` GETs, and the interfaces it covers.
 ///

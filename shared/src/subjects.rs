@@ -165,7 +165,7 @@ pub const STATUS_BUCKET: &str = "netpulse_status";
 /// Key-value bucket holding the scheduler lease: which scheduler leads.
 pub const SCHEDULER_LEASE_BUCKET: &str = "netpulse_scheduler_lease";
 /// The key-value bucket holding each device's discovered interfaces (a
-/// [`crate::interfaces::DeviceInterfaces`]), one key per device id.
+/// [`crate::discovery::DeviceInterfaces`]), one key per device id.
 pub const INTERFACES_BUCKET: &str = "netpulse_interfaces";
 /// The key-value bucket labelling the histories kept of deleted devices (a
 /// [`crate::history::RemovedDevice`]), one key per device id.

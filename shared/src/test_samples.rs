@@ -2,8 +2,10 @@
 //! error counters and extra OIDs added as if the poll had asked for them. Enabled in tests and
 //! by the `test-util` feature.
 
-use crate::device::{DeviceId, Oid};
+use crate::device::DeviceId;
+
 use crate::messages::{PolledInterface, Sample, SampledInterface, SnmpValue, VarBind};
+use crate::snmp::Oid;
 
 /// A sample of device `d` at `time_ms` with ifHCInOctets and ifHCOutOctets for each
 /// `(index, key, in, out)`, and an uptime of a tenth of `time_ms` in ticks.

@@ -5,10 +5,10 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::device::Oid;
 use crate::history::ErrorCounters;
 use crate::messages::Sample;
 use crate::rate::{bits_per_second, packets_per_second, per_second, Gap, Reading};
+use crate::snmp::Oid;
 
 /// One interface's rate over one step between two samples.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,7 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::device::ValidationError;
+use crate::validation::ValidationError;
 
 /// Shortest password SNMPv3 accepts (RFC 3414 asks for at least 8 characters).
 pub const MIN_PASSWORD_CHARS: usize = 8;

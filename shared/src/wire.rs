@@ -1,8 +1,8 @@
 //! Values and OIDs as the snmp2 library decodes them, turned into netpulse's owned types:
 //! shared by the poller (responses) and the logs service (notifications).
 
-use crate::device::Oid;
 use crate::messages::SnmpValue;
+use crate::snmp::Oid;
 
 /// Converts a value from snmp2 into an owned, typed [`SnmpValue`]. `None` for types that
 /// cannot appear in a GET response varbind (PDUs, sequences).

@@ -140,8 +140,9 @@ async fn history_answers_with_rates_spreads_and_the_95th_percentile() {
 
 /// A sample of `device` at `time_ms` with interface 1 (eth0) at the given counters.
 fn synthetic(device: &str, time_ms: u64, in_octets: u64, out_octets: u64) -> Sample {
-    use netpulse_shared::device::{DeviceId, Oid};
+    use netpulse_shared::device::DeviceId;
     use netpulse_shared::messages::{PolledInterface, SnmpValue, VarBind};
+    use netpulse_shared::snmp::Oid;
     let counter = |column: u32, value: u64| VarBind {
         oid: Oid::parse(&format!("1.3.6.1.2.1.31.1.1.1.{column}.1")).expect("oid"),
         value: SnmpValue::Counter64(value),

@@ -278,7 +278,7 @@ async fn a_hostile_agent_is_counted_and_shown_and_holds_no_other_device_back() {
 #[tokio::test]
 async fn each_kind_of_bad_reply_is_refused_and_counted() {
     use netpulse_poller::snmp::{Agent, Credentials, Snmp2Agent};
-    use netpulse_shared::device::{Address, Community, Oid};
+    use netpulse_shared::snmp::{Address, Community, Oid};
     let snmpd = Snmpd::start();
     let (hostile, _) = hostile_agent(snmpd.address().parse().expect("snmpd address")).await;
     let uptime = Oid::parse("1.3.6.1.2.1.1.3.0").expect("oid");

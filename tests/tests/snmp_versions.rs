@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use netpulse_poller::snmp::{Agent, Credentials, Snmp2Agent, SnmpError};
-use netpulse_shared::device::{Address, Community, Oid};
 use netpulse_shared::messages::SnmpValue;
+use netpulse_shared::snmp::{Address, Community, Oid};
 use netpulse_shared::test_util::{Snmpd, SNMPD_V3_USERS};
 use netpulse_shared::usm::UsmUser;
 use serde_json::json;

@@ -3,9 +3,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use netpulse_shared::device::{Device, Oid};
+use netpulse_shared::device::Device;
+
 use netpulse_shared::messages::{Reachability, Sample, SnmpValue};
 use netpulse_shared::rate::{counter_delta, restarted};
+use netpulse_shared::snmp::Oid;
 use netpulse_shared::tracker::RateTracker;
 
 /// One sample as rules see it.

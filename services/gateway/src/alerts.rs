@@ -23,10 +23,11 @@ use netpulse_shared::alert::{
     ChannelView, Silence,
 };
 use netpulse_shared::bus::{self, AlertBuckets};
-use netpulse_shared::device::{DeviceId, ValidationError};
+use netpulse_shared::device::DeviceId;
 use netpulse_shared::messages::SCHEMA_VERSION;
 use netpulse_shared::subjects;
 use netpulse_shared::time as clock;
+use netpulse_shared::validation::ValidationError;
 use serde::Serialize;
 use warp::http::StatusCode;
 use warp::reply::Response;

@@ -17,7 +17,9 @@ use futures::StreamExt;
 use netpulse_shared::device::Device;
 use std::collections::HashMap;
 
-use netpulse_shared::interfaces::{selected, DeviceInterfaces, DiscoveryJob, DiscoveryOutcome};
+use netpulse_shared::discovery::{DeviceInterfaces, DiscoveryJob, DiscoveryOutcome};
+
+use netpulse_shared::interfaces::selected;
 use netpulse_shared::subjects;
 use serde_json::json;
 use warp::http::StatusCode;

@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 
-use netpulse_shared::device::ValidationError;
+use netpulse_shared::validation::ValidationError;
 use serde::Serialize;
 use warp::http::StatusCode;
 use warp::reject::Reject;

@@ -13,13 +13,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use netpulse_shared::device::{Device, DeviceId, Oid, MAX_EXTRA_OIDS};
+use netpulse_shared::device::{Device, DeviceId, MAX_EXTRA_OIDS};
+
 use netpulse_shared::history::{
     self, HistoryAnswer, HistoryQuery, OidSeries, PurgeAnswer, RemovedDevice, RemovedInterface,
     Resolution, PAGE_POINTS,
 };
 use netpulse_shared::interfaces::{selected, InterfaceRef};
 use netpulse_shared::logs::{LogAnswer, LogCursor, LogQuery, Severity, MAX_LOG_LIMIT};
+use netpulse_shared::snmp::Oid;
 use netpulse_shared::subjects;
 use serde_json::json;
 use warp::http::StatusCode;

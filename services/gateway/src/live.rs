@@ -848,7 +848,7 @@ async fn serve_client(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netpulse_shared::device::Oid;
+    use netpulse_shared::snmp::Oid;
 
     fn sample(time_ms: u64, uptime: u32, in_octets: u64, out_octets: u64) -> Sample {
         let vb = |oid: &str, value| VarBind {

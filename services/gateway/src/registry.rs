@@ -3,8 +3,8 @@
 
 use async_nats::jetstream::kv;
 use netpulse_shared::device::{Device, DeviceId};
+use netpulse_shared::discovery::DeviceInterfaces;
 use netpulse_shared::history::RemovedDevice;
-use netpulse_shared::interfaces::DeviceInterfaces;
 use netpulse_shared::messages::DeviceStatus;
 use warp::http::StatusCode;
 

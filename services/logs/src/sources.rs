@@ -4,7 +4,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
-use netpulse_shared::device::{Device, DeviceId, Host};
+use netpulse_shared::device::{Device, DeviceId};
+
+use netpulse_shared::snmp::Host;
 use serde::{Deserialize, Serialize};
 
 /// IP address to device, from the registry.

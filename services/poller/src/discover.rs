@@ -9,9 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use netpulse_shared::device::Oid;
-use netpulse_shared::interfaces::{DeviceInterfaces, IfStatus, Interface, SystemInfo};
+use netpulse_shared::discovery::{DeviceInterfaces, SystemInfo};
+use netpulse_shared::interfaces::{IfStatus, Interface};
 use netpulse_shared::messages::SnmpValue;
+use netpulse_shared::snmp::Oid;
 
 use crate::snmp::{Agent, SnmpError};
 

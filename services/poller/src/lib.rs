@@ -26,7 +26,7 @@ use async_nats::jetstream;
 use futures::StreamExt;
 use netpulse_shared::config::NatsSettings;
 use netpulse_shared::device::DeviceId;
-use netpulse_shared::interfaces::{DiscoveryJob, DiscoveryOutcome};
+use netpulse_shared::discovery::{DiscoveryJob, DiscoveryOutcome};
 use netpulse_shared::messages::{
     PollBatch, PollFailure, PollJob, PollOutcome, PollStats, PollTestOutcome, Sample,
     SCHEMA_VERSION,

@@ -6,8 +6,8 @@
 
 use std::collections::VecDeque;
 
-use netpulse_shared::device::Oid;
 use netpulse_shared::messages::{oids, PollJob, Sample, SnmpValue, VarBind};
+use netpulse_shared::snmp::Oid;
 
 use crate::snmp::{Agent, SnmpError};
 

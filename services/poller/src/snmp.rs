@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use netpulse_shared::device::{Address, Community, Oid, SnmpVersion};
 use netpulse_shared::messages::{AgentTarget, PollJob, PollStats, VarBind};
+use netpulse_shared::snmp::{Address, Community, Oid, SnmpVersion};
 use netpulse_shared::usm::{AuthProtocol, PrivProtocol, UsmUser};
 use netpulse_shared::wire::{convert, from_library_oid};
 

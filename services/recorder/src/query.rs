@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use netpulse_shared::device::{DeviceId, Oid};
+use netpulse_shared::device::DeviceId;
+
 use netpulse_shared::history::{HistoryAnswer, HistoryQuery, OidSeries, Resolution, PAGE_POINTS};
 use netpulse_shared::interfaces::InterfaceRef;
 use netpulse_shared::messages::SCHEMA_VERSION;
+use netpulse_shared::snmp::Oid;
 
 use crate::series::{
     self, choose_resolution, is_counter_type, typical_gap, Aggregate, Entry, Kept, OidEntry, Plan,

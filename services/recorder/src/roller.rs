@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use netpulse_shared::device::Oid;
 use netpulse_shared::history::{ErrorCounters, Resolution, Spread};
+use netpulse_shared::snmp::Oid;
 use netpulse_shared::tracker::{InterfaceRate, OidValue, Stepped};
 use serde::{Deserialize, Serialize};
 

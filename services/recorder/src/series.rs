@@ -2,12 +2,12 @@
 //! merged into periods, the plan of an answer's steps and pages, downsampling with min, average
 //! and max, the resolution to read, and the 95th percentile.
 
-use netpulse_shared::device::Oid;
 use netpulse_shared::history::{
     ErrorCounters, HistoryPoint, OidPoint, Resolution, Spread, MAX_POINTS, PAGE_POINTS,
 };
 use netpulse_shared::interfaces::InterfaceRef;
 use netpulse_shared::messages::Sample;
+use netpulse_shared::snmp::Oid;
 use netpulse_shared::tracker::{OidValue, RateTracker};
 use serde::{Deserialize, Serialize};
 

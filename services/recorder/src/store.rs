@@ -869,7 +869,7 @@ mod tests {
         for (index, octets) in [(1u32, seconds * step), (2, seconds * step / 3)] {
             for column in [6u64, 10] {
                 values.push(VarBind {
-                    oid: netpulse_shared::device::Oid::parse(&format!(
+                    oid: netpulse_shared::snmp::Oid::parse(&format!(
                         "1.3.6.1.2.1.31.1.1.1.{column}.{index}"
                     ))
                     .expect("oid"),
@@ -1135,7 +1135,7 @@ mod tests {
                 time_ms,
                 Some(1),
                 vec![VarBind {
-                    oid: netpulse_shared::device::Oid::parse("1.3.6.1.2.1.1.5.0").expect("oid"),
+                    oid: netpulse_shared::snmp::Oid::parse("1.3.6.1.2.1.1.5.0").expect("oid"),
                     value: SnmpValue::OctetString("line\nbreak".into()),
                 }],
                 &[],

@@ -28,7 +28,7 @@ use async_nats::jetstream::{self, kv};
 use futures::StreamExt;
 use netpulse_shared::config::NatsSettings;
 use netpulse_shared::device::{Device, DeviceId};
-use netpulse_shared::interfaces::{DeviceInterfaces, DiscoveryJob};
+use netpulse_shared::discovery::{DeviceInterfaces, DiscoveryJob};
 use netpulse_shared::messages::{
     DeviceStatus, PollOutcomes, Reachability, MAX_JOBS_PER_BATCH, SCHEMA_VERSION,
 };

@@ -7,7 +7,7 @@
 //! ids (device plus slot) stay the same and JetStream drops a sample polled twice.
 
 use netpulse_shared::device::{Device, DeviceId};
-use netpulse_shared::interfaces::DeviceInterfaces;
+use netpulse_shared::discovery::DeviceInterfaces;
 use netpulse_shared::messages::PollJob;
 
 pub use netpulse_shared::poll_plan::plan;

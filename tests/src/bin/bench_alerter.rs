@@ -10,8 +10,9 @@ use std::time::Instant;
 
 use netpulse_alerter::engine::{Engine, Input};
 use netpulse_shared::alert::AlertRule;
-use netpulse_shared::device::{Device, DeviceId, Oid};
+use netpulse_shared::device::{Device, DeviceId};
 use netpulse_shared::messages::{PolledInterface, Sample, SnmpValue, VarBind};
+use netpulse_shared::snmp::Oid;
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();

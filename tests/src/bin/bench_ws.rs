@@ -14,8 +14,9 @@
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
-use netpulse_shared::device::{DeviceId, Oid};
+use netpulse_shared::device::DeviceId;
 use netpulse_shared::messages::{PolledInterface, Sample, SnmpValue, VarBind};
+use netpulse_shared::snmp::Oid;
 use netpulse_shared::test_util::{free_tcp_port, NatsServer};
 use netpulse_shared::{bus, subjects, time};
 use netpulse_tests::bench::{percentile, start, usage};

@@ -1,11 +1,12 @@
 //! The engine's life of an alert, step by step, with the clock in the test's hands.
 
 use netpulse_shared::alert::{AlertRule, Silence};
-use netpulse_shared::device::{Device, DeviceId, Oid};
+use netpulse_shared::device::{Device, DeviceId};
 use netpulse_shared::messages::{
     DeviceStatus, PollFailure, PolledInterface, Reachability, Sample, SnmpValue, VarBind,
     SCHEMA_VERSION,
 };
+use netpulse_shared::snmp::Oid;
 
 use super::*;
 

@@ -10,9 +10,10 @@
 //! so a dead device answers in seconds.
 
 use bytes::Bytes;
-use netpulse_shared::device::{Device, ValidationError};
-use netpulse_shared::interfaces::{DiscoveryJob, DiscoveryOutcome};
+use netpulse_shared::device::Device;
+use netpulse_shared::discovery::{DiscoveryJob, DiscoveryOutcome};
 use netpulse_shared::messages::{AgentTarget, PollTestOutcome, Sample};
+use netpulse_shared::validation::ValidationError;
 use netpulse_shared::{poll_plan, subjects, time};
 use serde_json::{json, Value};
 use warp::http::StatusCode;
