@@ -5,6 +5,7 @@
 //! only then acks. A crash before the ack means JetStream delivers the batch again; nothing
 //! acked is lost.
 
+pub mod files;
 pub mod logs;
 pub mod query;
 pub mod roller;
@@ -174,7 +175,10 @@ pub async fn run(
                         maintain(&store, |s| s.close_idle(now_ms()), "close idle rollups").await;
                     }
                     _ = sweep.tick() => {
-                        maintain(&store, move |s| s.sweep(now_ms(), &kept, logs_kept_ms), "delete expired history").await;
+                        maintain(&store, move |s| {
+                            let now = now_ms();
+                            s.sweep(now, &kept, |dir| logs::sweep_logs(dir, now, logs_kept_ms))
+                        }, "delete expired history").await;
                     }
                 }
             }
@@ -533,7 +537,7 @@ async fn next_batch(
 }
 
 /// A message's sequence in its stream (0 when it cannot be read: checked like a redelivery).
-fn stream_seq(message: &jetstream::Message) -> store::StreamSeq {
+fn stream_seq(message: &jetstream::Message) -> files::StreamSeq {
     message.info().map_or(0, |info| info.stream_sequence)
 }
 
@@ -541,7 +545,7 @@ fn stream_seq(message: &jetstream::Message) -> store::StreamSeq {
 struct ParsedBatch {
     messages: Vec<jetstream::Message>,
     samples: Vec<Sample>,
-    seqs: Vec<store::StreamSeq>,
+    seqs: Vec<files::StreamSeq>,
 }
 
 /// Parses a batch; malformed messages are terminated (they can never succeed).

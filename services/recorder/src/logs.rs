@@ -13,7 +13,8 @@ use netpulse_shared::logs::{LogAnswer, LogCursor, LogEntry, LogKind, LogQuery, S
 use netpulse_shared::messages::{Reachability, ReachabilityChanged};
 use netpulse_shared::time::{date_span, utc_date};
 
-use crate::store::{Line, OnceWriter, SampleStore, StreamSeq};
+use crate::files::{cut_torn_tail, Line, OnceWriter, StreamSeq};
+use crate::store::SampleStore;
 
 /// The timeline files under a data directory.
 #[derive(Debug, Clone)]
@@ -180,7 +181,7 @@ impl LogStore {
                     .and_then(|n| n.to_str())
                     .and_then(log_file_span)
                     .is_some();
-                if is_log && crate::store::cut_torn_tail(&path)? > 0 {
+                if is_log && cut_torn_tail(&path)? > 0 {
                     tracing::warn!(file = %path.display(), "cut a torn last line");
                     repaired += 1;
                 }
