@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod limits;
+pub mod role;
 pub mod routes;
 pub mod sessions;
 pub mod users;
@@ -20,36 +21,13 @@ use warp::http::{HeaderMap, Method, StatusCode};
 use warp::{Filter, Rejection};
 
 use crate::error::ApiError;
+pub use role::Role;
 pub use sessions::Principal;
 use sessions::Sessions;
 use users::UserStore;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "netpulse_session";
-
-/// What a user may do; each role includes the ones below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Reads dashboards, status, history and logs.
-    Viewer,
-    /// Also adds, changes, deletes and rediscovers devices.
-    Operator,
-    /// Also manages users and reads the audit log.
-    Admin,
-}
-
-impl Role {
-    /// Parses `admin`, `operator` or `viewer`.
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "admin" => Some(Self::Admin),
-            "operator" => Some(Self::Operator),
-            "viewer" => Some(Self::Viewer),
-            _ => None,
-        }
-    }
-}
 
 /// `[gateway]` settings about sign-in.
 #[derive(Debug, Clone, Deserialize, Serialize)]

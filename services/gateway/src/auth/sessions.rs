@@ -30,7 +30,7 @@ use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::Role;
+use super::role::Role;
 
 /// How long a cached session is trusted before the bucket is read again.
 pub const RECHECK: Duration = Duration::from_secs(5);

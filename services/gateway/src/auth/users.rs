@@ -7,7 +7,7 @@ use async_nats::jetstream::kv;
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::Role;
+use super::role::Role;
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 10;
