@@ -11,8 +11,9 @@ use netpulse_shared::interfaces::InterfaceRef;
 use netpulse_shared::messages::SCHEMA_VERSION;
 use netpulse_shared::snmp::Oid;
 
+use crate::roller::Aggregate;
 use crate::series::{
-    self, choose_resolution, is_counter_type, typical_gap, Aggregate, Entry, Kept, OidEntry, Plan,
+    self, choose_resolution, is_counter_type, typical_gap, Entry, Kept, OidEntry, Plan,
 };
 use crate::store::SampleStore;
 

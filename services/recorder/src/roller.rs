@@ -11,7 +11,85 @@ use netpulse_shared::snmp::Oid;
 use netpulse_shared::tracker::{InterfaceRate, OidValue, Stepped};
 use serde::{Deserialize, Serialize};
 
-use crate::series::{mean_within, Aggregate, Tally};
+/// A mean computed as a sum over a count, kept within the values it averages: rounding can
+/// otherwise put the mean of equal values one ulp above their maximum.
+pub fn mean_within(sum: f64, count: f64, min: f64, max: f64) -> f64 {
+    (sum / count).max(min).min(max)
+}
+
+/// Min, average and max of `count` values: how rollups keep the series besides the octet
+/// rates (errors and discards per second, extra OIDs), whose counts may differ from the
+/// interface's (a counter missing from some samples).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Aggregate {
+    /// How many values.
+    pub count: u32,
+    /// Lowest.
+    pub min: f64,
+    /// Mean.
+    pub avg: f64,
+    /// Highest.
+    pub max: f64,
+}
+
+impl Aggregate {
+    /// A single value.
+    pub fn one(value: f64) -> Self {
+        Self {
+            count: 1,
+            min: value,
+            avg: value,
+            max: value,
+        }
+    }
+
+    /// Its min, average and max.
+    pub fn spread(&self) -> Spread {
+        Spread {
+            min: self.min,
+            avg: self.avg,
+            max: self.max,
+        }
+    }
+}
+
+/// Aggregates being combined: min of the mins, max of the maxes, average weighted by count.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Tally {
+    count: u64,
+    min: f64,
+    max: f64,
+    /// Sum of the averages weighted by their counts.
+    sum: f64,
+}
+
+impl Tally {
+    /// Adds an aggregate.
+    pub fn add(&mut self, value: &Aggregate) {
+        if value.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            self.min = value.min;
+            self.max = value.max;
+        } else {
+            self.min = self.min.min(value.min);
+            self.max = self.max.max(value.max);
+        }
+        self.count += u64::from(value.count);
+        self.sum += value.avg * f64::from(value.count);
+    }
+
+    /// The combined aggregate; `None` when nothing was added.
+    pub fn finish(&self) -> Option<Aggregate> {
+        (self.count > 0).then(|| Aggregate {
+            count: u32::try_from(self.count).unwrap_or(u32::MAX),
+            min: self.min,
+            avg: mean_within(self.sum, self.count as f64, self.min, self.max),
+            max: self.max,
+        })
+    }
+}
 
 /// One interface's aggregate over one period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -257,6 +335,15 @@ mod tests {
     use netpulse_shared::test_samples::{sample, with_errors, with_value};
     use netpulse_shared::tracker::RateTracker;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_mean_of_equal_values_is_that_value() {
+        // The sum of three equal rates over three is one ulp above the rate.
+        let rate = 251_684.945_164_506_5_f64;
+        let sum = rate * 3.0;
+        assert_eq!(mean_within(sum, 3.0, rate, rate), rate);
+        assert_eq!(mean_within(6.0, 3.0, 1.0, 3.0), 2.0);
+    }
 
     #[test]
     fn extra_oids_roll_up_in_time_order_with_the_rates() {
