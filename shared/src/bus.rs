@@ -192,20 +192,6 @@ pub async fn logs_stream(
     with_replicas(js, stream.await, replicas, "logs stream").await
 }
 
-/// Sources that sent logs but match no device: one key per address.
-pub async fn unknown_sources_bucket(
-    js: &jetstream::Context,
-    replicas: usize,
-) -> Result<kv::Store, BusError> {
-    bucket(
-        js,
-        replicas,
-        subjects::UNKNOWN_SOURCES_BUCKET,
-        "netpulse log sources matching no device",
-    )
-    .await
-}
-
 /// The events stream: audit and configuration events, kept a year (bounded in size), in
 /// `replicas` copies.
 pub async fn events_stream(
@@ -226,9 +212,97 @@ pub async fn events_stream(
     with_replicas(js, stream.await, replicas, "events stream").await
 }
 
-/// Users of the gateway: one key per user name.
-pub async fn users_bucket(js: &jetstream::Context, replicas: usize) -> Result<kv::Store, BusError> {
-    bucket(js, replicas, "netpulse_users", "netpulse users").await
+/// A key-value bucket the services share, kept in `nats.replicas` copies with one value per
+/// key: its name and what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bucket {
+    /// The bucket's name.
+    pub name: &'static str,
+    /// What it holds, as the server shows it.
+    pub description: &'static str,
+}
+
+impl Bucket {
+    /// Sources that sent logs but match no device: one key per address.
+    pub const UNKNOWN_SOURCES: Bucket = Bucket {
+        name: subjects::UNKNOWN_SOURCES_BUCKET,
+        description: "netpulse log sources matching no device",
+    };
+    /// Users of the gateway: one key per user name.
+    pub const USERS: Bucket = Bucket {
+        name: "netpulse_users",
+        description: "netpulse users",
+    };
+    /// The device registry: one key per device id, the value a device as JSON.
+    pub const DEVICES: Bucket = Bucket {
+        name: subjects::DEVICES_BUCKET,
+        description: "netpulse device registry",
+    };
+    /// Discovered interfaces of every device: one key per device id.
+    pub const INTERFACES: Bucket = Bucket {
+        name: subjects::INTERFACES_BUCKET,
+        description: "netpulse discovered interfaces",
+    };
+    /// Labels of the histories kept of deleted devices: one key per device id.
+    pub const REMOVED: Bucket = Bucket {
+        name: subjects::REMOVED_BUCKET,
+        description: "netpulse removed devices with kept history",
+    };
+    /// The scheduler lease: one key naming the scheduler that leads.
+    pub const SCHEDULER_LEASE: Bucket = Bucket {
+        name: subjects::SCHEDULER_LEASE_BUCKET,
+        description: "netpulse scheduler leadership",
+    };
+    /// Current reachability of every device: one key per device id.
+    pub const STATUS: Bucket = Bucket {
+        name: subjects::STATUS_BUCKET,
+        description: "netpulse device reachability",
+    };
+    /// The alerter lease: one key naming the alerter that leads.
+    pub const ALERTER_LEASE: Bucket = Bucket {
+        name: subjects::ALERTER_LEASE_BUCKET,
+        description: "netpulse alerter leadership",
+    };
+    /// Alert rules: see [`subjects::ALERT_RULES_BUCKET`].
+    pub const ALERT_RULES: Bucket = Bucket {
+        name: subjects::ALERT_RULES_BUCKET,
+        description: "netpulse alert rules",
+    };
+    /// Notification channels: see [`subjects::ALERT_CHANNELS_BUCKET`].
+    pub const ALERT_CHANNELS: Bucket = Bucket {
+        name: subjects::ALERT_CHANNELS_BUCKET,
+        description: "netpulse alert channels",
+    };
+    /// Silences and maintenance windows: see [`subjects::SILENCES_BUCKET`].
+    pub const SILENCES: Bucket = Bucket {
+        name: subjects::SILENCES_BUCKET,
+        description: "netpulse silences",
+    };
+    /// Pending and firing alerts: see [`subjects::ALERTS_BUCKET`].
+    pub const ALERTS: Bucket = Bucket {
+        name: subjects::ALERTS_BUCKET,
+        description: "netpulse active alerts",
+    };
+    /// Acknowledgements: see [`subjects::ALERT_ACKS_BUCKET`].
+    pub const ALERT_ACKS: Bucket = Bucket {
+        name: subjects::ALERT_ACKS_BUCKET,
+        description: "netpulse alert acknowledgements",
+    };
+    /// Channels' delivery health: see [`subjects::CHANNEL_HEALTH_BUCKET`].
+    pub const CHANNEL_HEALTH: Bucket = Bucket {
+        name: subjects::CHANNEL_HEALTH_BUCKET,
+        description: "netpulse alert channel health",
+    };
+
+    /// Opens (or creates) the bucket in `replicas` copies; an existing bucket with another
+    /// number of replicas is changed to it.
+    pub async fn open(
+        self,
+        js: &jetstream::Context,
+        replicas: usize,
+    ) -> Result<kv::Store, BusError> {
+        bucket(js, replicas, self.name, self.description).await
+    }
 }
 
 /// Sign-in sessions of the gateways: one key per session. Entries vanish `max_age` after
@@ -271,76 +345,6 @@ pub async fn sessions_bucket(
     .map_err(|e| fail(&e))
 }
 
-/// The device registry: one key per device id, the value a device as JSON.
-pub async fn devices_bucket(
-    js: &jetstream::Context,
-    replicas: usize,
-) -> Result<kv::Store, BusError> {
-    bucket(
-        js,
-        replicas,
-        subjects::DEVICES_BUCKET,
-        "netpulse device registry",
-    )
-    .await
-}
-
-/// Discovered interfaces of every device: one key per device id.
-pub async fn interfaces_bucket(
-    js: &jetstream::Context,
-    replicas: usize,
-) -> Result<kv::Store, BusError> {
-    bucket(
-        js,
-        replicas,
-        subjects::INTERFACES_BUCKET,
-        "netpulse discovered interfaces",
-    )
-    .await
-}
-
-/// Labels of the histories kept of deleted devices: one key per device id.
-pub async fn removed_bucket(
-    js: &jetstream::Context,
-    replicas: usize,
-) -> Result<kv::Store, BusError> {
-    bucket(
-        js,
-        replicas,
-        subjects::REMOVED_BUCKET,
-        "netpulse removed devices with kept history",
-    )
-    .await
-}
-
-/// The scheduler lease: one key naming the scheduler that leads.
-pub async fn scheduler_lease_bucket(
-    js: &jetstream::Context,
-    replicas: usize,
-) -> Result<kv::Store, BusError> {
-    bucket(
-        js,
-        replicas,
-        subjects::SCHEDULER_LEASE_BUCKET,
-        "netpulse scheduler leadership",
-    )
-    .await
-}
-
-/// Current reachability of every device: one key per device id.
-pub async fn status_bucket(
-    js: &jetstream::Context,
-    replicas: usize,
-) -> Result<kv::Store, BusError> {
-    bucket(
-        js,
-        replicas,
-        subjects::STATUS_BUCKET,
-        "netpulse device reachability",
-    )
-    .await
-}
-
 /// The alerting buckets, opened together: rules, channels, silences, alerts, acks, channel
 /// health, each one key per id.
 #[derive(Clone)]
@@ -365,42 +369,12 @@ pub async fn alert_buckets(
     replicas: usize,
 ) -> Result<AlertBuckets, BusError> {
     Ok(AlertBuckets {
-        rules: bucket(
-            js,
-            replicas,
-            subjects::ALERT_RULES_BUCKET,
-            "netpulse alert rules",
-        )
-        .await?,
-        channels: bucket(
-            js,
-            replicas,
-            subjects::ALERT_CHANNELS_BUCKET,
-            "netpulse alert channels",
-        )
-        .await?,
-        silences: bucket(js, replicas, subjects::SILENCES_BUCKET, "netpulse silences").await?,
-        alerts: bucket(
-            js,
-            replicas,
-            subjects::ALERTS_BUCKET,
-            "netpulse active alerts",
-        )
-        .await?,
-        acks: bucket(
-            js,
-            replicas,
-            subjects::ALERT_ACKS_BUCKET,
-            "netpulse alert acknowledgements",
-        )
-        .await?,
-        health: bucket(
-            js,
-            replicas,
-            subjects::CHANNEL_HEALTH_BUCKET,
-            "netpulse alert channel health",
-        )
-        .await?,
+        rules: Bucket::ALERT_RULES.open(js, replicas).await?,
+        channels: Bucket::ALERT_CHANNELS.open(js, replicas).await?,
+        silences: Bucket::SILENCES.open(js, replicas).await?,
+        alerts: Bucket::ALERTS.open(js, replicas).await?,
+        acks: Bucket::ALERT_ACKS.open(js, replicas).await?,
+        health: Bucket::CHANNEL_HEALTH.open(js, replicas).await?,
     })
 }
 
@@ -423,20 +397,6 @@ pub async fn alerts_stream(
         ..Default::default()
     });
     with_replicas(js, stream.await, replicas, "alerts stream").await
-}
-
-/// The alerter lease: one key naming the alerter that leads.
-pub async fn alerter_lease_bucket(
-    js: &jetstream::Context,
-    replicas: usize,
-) -> Result<kv::Store, BusError> {
-    bucket(
-        js,
-        replicas,
-        subjects::ALERTER_LEASE_BUCKET,
-        "netpulse alerter leadership",
-    )
-    .await
 }
 
 /// Every key of a bucket that holds an entry, sorted, deleted ones included (their `get`

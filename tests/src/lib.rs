@@ -667,7 +667,7 @@ pub async fn register_devices(
     // A cluster just started may not answer JetStream requests at once.
     let give_up = tokio::time::Instant::now() + Duration::from_secs(15);
     let registry = loop {
-        match bus::devices_bucket(&js, replicas).await {
+        match bus::Bucket::DEVICES.open(&js, replicas).await {
             Ok(registry) => break registry,
             Err(error) => {
                 assert!(tokio::time::Instant::now() < give_up, "registry: {error}");

@@ -23,7 +23,8 @@ async fn the_poller_cannot_change_the_registry_nor_the_gateway_publish_poll_jobs
         .await
         .expect("scheduler");
 
-    let as_gateway = bus::devices_bucket(&async_nats::jetstream::new(gateway.clone()), 1)
+    let as_gateway = bus::Bucket::DEVICES
+        .open(&async_nats::jetstream::new(gateway.clone()), 1)
         .await
         .expect("bucket");
     as_gateway
@@ -224,7 +225,7 @@ async fn only_the_gateway_reaches_the_users_and_sessions_buckets() {
         .await
         .expect("gateway");
     let js = async_nats::jetstream::new(gateway);
-    let users = bus::users_bucket(&js, 1).await.expect("users bucket");
+    let users = bus::Bucket::USERS.open(&js, 1).await.expect("users bucket");
     users
         .put("ann", "a user".into())
         .await

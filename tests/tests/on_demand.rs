@@ -106,7 +106,8 @@ async fn an_unsaved_device_is_discovered_and_nothing_is_kept() {
     // Nothing saved, nothing stored.
     assert_eq!(stack.get_json("/api/devices").await, before);
     let js = async_nats::jetstream::new(stack.nats.clone());
-    let bucket = netpulse_shared::bus::interfaces_bucket(&js, 1)
+    let bucket = netpulse_shared::bus::Bucket::INTERFACES
+        .open(&js, 1)
         .await
         .expect("bucket");
     let keys: Vec<String> = bucket

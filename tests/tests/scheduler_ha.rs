@@ -155,7 +155,8 @@ impl Setup {
             .await
             .expect("connect");
         let js = async_nats::jetstream::new(scheduler);
-        let leases = bus::scheduler_lease_bucket(&js, 1)
+        let leases = bus::Bucket::SCHEDULER_LEASE
+            .open(&js, 1)
             .await
             .expect("lease bucket");
         Self {

@@ -123,7 +123,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let js = jetstream::new(client.clone());
-    let leases = bus::alerter_lease_bucket(&js, settings.replicas).await?;
+    let leases = bus::Bucket::ALERTER_LEASE
+        .open(&js, settings.replicas)
+        .await?;
     let lease_ms = settings.lease_ms.max(1000);
     let led = lease::lead_while_holding(leases, "alerter", lease_ms, shutdown, |fence, stop| {
         lead(client.clone(), settings.clone(), fence, stop.stopped())
@@ -215,8 +217,8 @@ async fn lead(
 ) -> anyhow::Result<()> {
     let js = jetstream::new(client.clone());
     let buckets = bus::alert_buckets(&js, settings.replicas).await?;
-    let registry = bus::devices_bucket(&js, settings.replicas).await?;
-    let status = bus::status_bucket(&js, settings.replicas).await?;
+    let registry = bus::Bucket::DEVICES.open(&js, settings.replicas).await?;
+    let status = bus::Bucket::STATUS.open(&js, settings.replicas).await?;
     bus::alerts_stream(&js, settings.replicas).await?;
     let (inputs, mut queue) = mpsc::channel::<Input>(QUEUE);
     let notifier = Notifier::new(

@@ -63,7 +63,7 @@ pub async fn run(
     args: &[String],
 ) -> anyhow::Result<i32> {
     let js = async_nats::jetstream::new(client);
-    let users = UserStore::new(bus::users_bucket(&js, replicas).await?);
+    let users = UserStore::new(bus::Bucket::USERS.open(&js, replicas).await?);
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let role = |r: &str| {
         Role::parse(r).ok_or_else(|| anyhow::anyhow!("role must be admin, operator or viewer"))

@@ -113,12 +113,12 @@ impl Gateway {
     ) -> anyhow::Result<Self> {
         let js = jetstream::new(client.clone());
         let replicas = settings.replicas;
-        let store = bus::devices_bucket(&js, replicas).await?;
-        let status = bus::status_bucket(&js, replicas).await?;
-        let interfaces = bus::interfaces_bucket(&js, replicas).await?;
-        let removed = bus::removed_bucket(&js, replicas).await?;
-        let unknown_sources = bus::unknown_sources_bucket(&js, replicas).await?;
-        let users = UserStore::new(bus::users_bucket(&js, replicas).await?);
+        let store = bus::Bucket::DEVICES.open(&js, replicas).await?;
+        let status = bus::Bucket::STATUS.open(&js, replicas).await?;
+        let interfaces = bus::Bucket::INTERFACES.open(&js, replicas).await?;
+        let removed = bus::Bucket::REMOVED.open(&js, replicas).await?;
+        let unknown_sources = bus::Bucket::UNKNOWN_SOURCES.open(&js, replicas).await?;
+        let users = UserStore::new(bus::Bucket::USERS.open(&js, replicas).await?);
         if let Some(password) = users.ensure_admin(admin_password).await? {
             println!(
                 "netpulse: created user 'admin' with password {password} (shown once; change it with \

@@ -176,8 +176,10 @@ impl Receivers {
     ) -> anyhow::Result<()> {
         let js = jetstream::new(client.clone());
         bus::logs_stream(&js, settings.replicas).await?;
-        let registry = bus::devices_bucket(&js, settings.replicas).await?;
-        let unknown_bucket = bus::unknown_sources_bucket(&js, settings.replicas).await?;
+        let registry = bus::Bucket::DEVICES.open(&js, settings.replicas).await?;
+        let unknown_bucket = bus::Bucket::UNKNOWN_SOURCES
+            .open(&js, settings.replicas)
+            .await?;
         let (out, entries) = mpsc::channel(10_000);
         let intake = Arc::new(Intake {
             sources: RwLock::new(SourceMap::default()),
@@ -201,13 +203,17 @@ impl Receivers {
         let tasks = vec![
             tokio::spawn(publish(js.clone(), entries)),
             tokio::spawn(follow_registry(registry, intake.clone())),
-            tokio::spawn(receive_syslog_udp(self.syslog_udp, intake.clone())),
+            tokio::spawn(receive_datagrams(
+                self.syslog_udp,
+                intake.clone(),
+                syslog_datagram,
+            )),
             tokio::spawn(accept_syslog_tcp(
                 self.syslog_tcp,
                 intake.clone(),
                 settings.max_connections,
             )),
-            tokio::spawn(receive_traps(self.traps, intake.clone())),
+            tokio::spawn(receive_datagrams(self.traps, intake.clone(), trap_datagram)),
             tokio::spawn(report(intake.clone(), unknown_bucket)),
         ];
         shutdown.await;
@@ -435,22 +441,6 @@ async fn follow_registry(registry: kv::Store, intake: Arc<Intake>) {
     }
 }
 
-async fn receive_syslog_udp(socket: Arc<UdpSocket>, intake: Arc<Intake>) {
-    let mut buffer = vec![0u8; 65_536];
-    loop {
-        let (len, source) = match socket.recv_from(&mut buffer).await {
-            Ok(received) => received,
-            Err(error) => {
-                tracing::debug!(%error, "syslog receive error");
-                continue;
-            }
-        };
-        if let Some(entry) = intake.syslog(source, &buffer[..len], false) {
-            let _ = intake.out.send(entry.into()).await;
-        }
-    }
-}
-
 async fn accept_syslog_tcp(listener: TcpListener, intake: Arc<Intake>, max_connections: usize) {
     let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     loop {
@@ -489,32 +479,60 @@ async fn accept_syslog_tcp(listener: TcpListener, intake: Arc<Intake>, max_conne
     }
 }
 
-async fn receive_traps(socket: Arc<UdpSocket>, intake: Arc<Intake>) {
+/// What one datagram gave: an entry to keep, and an inform to acknowledge.
+type Datagram = (Option<LogEntry>, Option<InformAnswer>);
+
+/// Receives datagrams on `socket` for ever, each read by `read`: an entry is kept (its
+/// inform acknowledged once it is stored); an inform with nothing to keep (an unknown source,
+/// counted) is acknowledged at once.
+async fn receive_datagrams(
+    socket: Arc<UdpSocket>,
+    intake: Arc<Intake>,
+    read: fn(&Intake, &Arc<UdpSocket>, SocketAddr, &[u8]) -> Datagram,
+) {
     let mut buffer = vec![0u8; 65_536];
     loop {
         let (len, source) = match socket.recv_from(&mut buffer).await {
             Ok(received) => received,
             Err(error) => {
-                tracing::debug!(%error, "trap receive error");
+                tracing::debug!(%error, port = ?socket.local_addr().ok(), "receive error");
                 continue;
             }
         };
-        let (entry, response) = intake.notification(source, &buffer[..len]);
-        let inform = response.map(|response| InformAnswer {
-            socket: socket.clone(),
-            to: source,
-            response,
-        });
-        match (entry, inform) {
-            // Kept: the inform is acknowledged once the entry is stored.
+        match read(&intake, &socket, source, &buffer[..len]) {
             (Some(entry), inform) => {
                 let _ = intake.out.send(Pending { entry, inform }).await;
             }
-            // Nothing to keep (an unknown source, counted): acknowledged at once.
             (None, Some(inform)) => inform.send().await,
             (None, None) => {}
         }
     }
+}
+
+/// A syslog datagram: one message.
+fn syslog_datagram(
+    intake: &Intake,
+    _socket: &Arc<UdpSocket>,
+    source: SocketAddr,
+    bytes: &[u8],
+) -> Datagram {
+    (intake.syslog(source, bytes, false), None)
+}
+
+/// A notification datagram: a trap, or an inform to acknowledge.
+fn trap_datagram(
+    intake: &Intake,
+    socket: &Arc<UdpSocket>,
+    source: SocketAddr,
+    bytes: &[u8],
+) -> Datagram {
+    let (entry, response) = intake.notification(source, bytes);
+    let inform = response.map(|response| InformAnswer {
+        socket: socket.clone(),
+        to: source,
+        response,
+    });
+    (entry, inform)
 }
 
 /// Every few seconds: reports what the flood control dropped, and saves the unknown sources

@@ -81,7 +81,8 @@ pub async fn run(
     let js = jetstream::new(client.clone());
     // On a cluster electing leaders (starting, or a node lost) these may take a while.
     bus::until_set_up(|| bus::samples_stream(&js, settings.replicas)).await?;
-    let interfaces = bus::until_set_up(|| bus::interfaces_bucket(&js, settings.replicas)).await?;
+    let interfaces =
+        bus::until_set_up(|| bus::Bucket::INTERFACES.open(&js, settings.replicas)).await?;
     let queue = subjects::POLLERS_QUEUE.to_owned();
     let mut jobs = client
         .queue_subscribe(subjects::POLL_ALL, queue.clone())
@@ -95,8 +96,15 @@ pub async fn run(
         .await?;
     let mut tests = client.queue_subscribe(subjects::TEST_ALL, queue).await?;
     let limit = Arc::new(Semaphore::new(settings.concurrency.max(1)));
-    let settings = Arc::new(settings);
-    tracing::info!(concurrency = settings.concurrency, "poller ready");
+    let concurrency = settings.concurrency;
+    tracing::info!(concurrency, "poller ready");
+    let context = Arc::new(Context {
+        client: client.clone(),
+        js,
+        settings,
+        outcomes,
+        interfaces,
+    });
     tokio::pin!(shutdown);
     'taking: loop {
         let (message, kind) = tokio::select! {
@@ -118,75 +126,26 @@ pub async fn run(
                 None => break,
             },
         };
-        if let Request::Batch = kind {
-            let batch = match serde_json::from_slice::<PollBatch>(&message.payload) {
-                Ok(batch) => batch,
-                Err(error) => {
-                    tracing::warn!(%error, "ignoring malformed poll batch");
-                    continue;
-                }
+        for work in kind.work(message) {
+            let permit = tokio::select! {
+                () = &mut shutdown => break 'taking,
+                permit = limit.clone().acquire_owned() => permit?,
             };
-            for job in batch.jobs {
-                let permit = tokio::select! {
-                    () = &mut shutdown => break 'taking,
-                    permit = limit.clone().acquire_owned() => permit?,
-                };
-                let (client, js, settings) = (client.clone(), js.clone(), settings.clone());
-                let outcomes = outcomes.clone();
-                tokio::spawn(async move {
-                    handle_job(&client, &js, &settings, &outcomes, job).await;
-                    drop(permit);
-                });
-            }
-            continue;
-        }
-        let permit = tokio::select! {
-            () = &mut shutdown => break,
-            permit = limit.clone().acquire_owned() => permit?,
-        };
-        match kind {
-            Request::Batch => {}
-            Request::Discovery => {
-                let Some(job) = parse_job::<DiscoveryJob>(&message, |j| &j.device) else {
-                    continue;
-                };
-                let (client, interfaces) = (client.clone(), interfaces.clone());
-                tokio::spawn(async move {
-                    handle_discovery(&client, &interfaces, job, message.reply).await;
-                    drop(permit);
-                });
-            }
-            Request::Test => {
-                let Some(job) = parse_job::<PollJob>(&message, |j| &j.device) else {
-                    continue;
-                };
-                let (client, settings) = (client.clone(), settings.clone());
-                tokio::spawn(async move {
-                    handle_test(&client, &settings, job, message.reply).await;
-                    drop(permit);
-                });
-            }
-            Request::Poll => {
-                let Some(job) = parse_job::<PollJob>(&message, |j| &j.device) else {
-                    continue;
-                };
-                let (client, js, settings) = (client.clone(), js.clone(), settings.clone());
-                let outcomes = outcomes.clone();
-                tokio::spawn(async move {
-                    handle_job(&client, &js, &settings, &outcomes, job).await;
-                    drop(permit);
-                });
-            }
+            let context = context.clone();
+            tokio::spawn(async move {
+                context.run(work).await;
+                drop(permit);
+            });
         }
     }
     // Let polls under way finish and publish.
     let _ = tokio::time::timeout(
         Duration::from_secs(10),
-        limit.acquire_many(u32::try_from(settings.concurrency.max(1)).unwrap_or(u32::MAX)),
+        limit.acquire_many(u32::try_from(concurrency.max(1)).unwrap_or(u32::MAX)),
     )
     .await;
     // The last outcomes go out before the connection drains.
-    drop(outcomes);
+    drop(context);
     let _ = tokio::time::timeout(Duration::from_secs(2), reporting).await;
     client.drain().await.ok();
     Ok(())
@@ -208,6 +167,64 @@ enum Request {
     Discovery,
     /// A test poll (`netpulse.test.*`).
     Test,
+}
+
+impl Request {
+    /// The work a message asks for: every job of a batch, else one job; none when it is
+    /// malformed or names another device than its subject's.
+    fn work(self, message: async_nats::Message) -> Vec<Work> {
+        match self {
+            Request::Batch => match serde_json::from_slice::<PollBatch>(&message.payload) {
+                Ok(batch) => batch.jobs.into_iter().map(Work::Poll).collect(),
+                Err(error) => {
+                    tracing::warn!(%error, "ignoring malformed poll batch");
+                    Vec::new()
+                }
+            },
+            Request::Poll => parse_job::<PollJob>(&message, |j| &j.device)
+                .map(Work::Poll)
+                .into_iter()
+                .collect(),
+            Request::Discovery => parse_job::<DiscoveryJob>(&message, |j| &j.device)
+                .map(|job| Work::Discovery(job, message.reply.clone()))
+                .into_iter()
+                .collect(),
+            Request::Test => parse_job::<PollJob>(&message, |j| &j.device)
+                .map(|job| Work::Test(job, message.reply.clone()))
+                .into_iter()
+                .collect(),
+        }
+    }
+}
+
+/// One piece of work, with the subject to answer on where there is one.
+enum Work {
+    Poll(PollJob),
+    Discovery(DiscoveryJob, Option<async_nats::Subject>),
+    Test(PollJob, Option<async_nats::Subject>),
+}
+
+/// What every piece of work runs with.
+struct Context {
+    client: async_nats::Client,
+    js: jetstream::Context,
+    settings: PollerSettings,
+    outcomes: Outcomes,
+    interfaces: jetstream::kv::Store,
+}
+
+impl Context {
+    async fn run(&self, work: Work) {
+        match work {
+            Work::Poll(job) => {
+                handle_job(&self.client, &self.js, &self.settings, &self.outcomes, job).await;
+            }
+            Work::Discovery(job, reply) => {
+                handle_discovery(&self.client, &self.interfaces, job, reply).await;
+            }
+            Work::Test(job, reply) => handle_test(&self.client, &self.settings, job, reply).await,
+        }
+    }
 }
 
 /// A job from a message, if it is valid and names the device of its subject.

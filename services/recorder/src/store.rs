@@ -186,14 +186,14 @@ impl SampleStore {
             .join(file_name(Resolution::Raw, time_ms))
     }
 
-    /// The lines of `device`'s files of `resolution` that overlap `[from_ms, to_ms)`, parsed
-    /// (unreadable lines skipped), in file order.
+    /// The lines of `device`'s files of `resolution` whose time (by `time_of`) is in
+    /// `[from_ms, to_ms)`, parsed (unreadable lines skipped), in time order. Blocking.
     fn read_lines<T: serde::de::DeserializeOwned>(
         &self,
         device: &DeviceId,
         resolution: Resolution,
-        from_ms: u64,
-        to_ms: u64,
+        (from_ms, to_ms): (u64, u64),
+        time_of: fn(&T) -> u64,
     ) -> std::io::Result<Vec<T>> {
         let mut out = Vec::new();
         for (path, res, start, end) in Self::history_files(&self.device_dir(device))? {
@@ -206,6 +206,8 @@ impl SampleStore {
                 Err(e) => return Err(e),
             }
         }
+        out.retain(|line| (from_ms..to_ms).contains(&time_of(line)));
+        out.sort_by_key(time_of);
         Ok(out)
     }
 
@@ -217,10 +219,9 @@ impl SampleStore {
         from_ms: u64,
         to_ms: u64,
     ) -> std::io::Result<Vec<Sample>> {
-        let mut samples: Vec<Sample> = self.read_lines(device, Resolution::Raw, from_ms, to_ms)?;
-        samples.retain(|s| s.time_ms >= from_ms && s.time_ms < to_ms);
-        samples.sort_by_key(|s| s.time_ms);
-        Ok(samples)
+        self.read_lines(device, Resolution::Raw, (from_ms, to_ms), |s: &Sample| {
+            s.time_ms
+        })
     }
 
     /// The rollup periods of `device` at `resolution` starting in `[from_ms, to_ms)`, in time
@@ -232,10 +233,9 @@ impl SampleStore {
         from_ms: u64,
         to_ms: u64,
     ) -> std::io::Result<Vec<RollupLine>> {
-        let mut lines: Vec<RollupLine> = self.read_lines(device, resolution, from_ms, to_ms)?;
-        lines.retain(|l| l.time_ms >= from_ms && l.time_ms < to_ms);
-        lines.sort_by_key(|l| l.time_ms);
-        Ok(lines)
+        self.read_lines(device, resolution, (from_ms, to_ms), |l: &RollupLine| {
+            l.time_ms
+        })
     }
 
     /// The end of the last rollup period of `resolution` written for `device`, if any.

@@ -172,7 +172,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let js = jetstream::new(client.clone());
-    let leases = bus::scheduler_lease_bucket(&js, settings.replicas).await?;
+    let leases = bus::Bucket::SCHEDULER_LEASE
+        .open(&js, settings.replicas)
+        .await?;
     let lease_ms = settings.lease_ms.max(1000);
     let led = lease::lead_while_holding(leases, "scheduler", lease_ms, shutdown, |fence, stop| {
         let publisher = LeaderPublisher {
@@ -243,9 +245,9 @@ async fn lead(
 ) -> anyhow::Result<()> {
     let client = publisher.client.clone();
     let js = jetstream::new(client.clone());
-    let registry = bus::devices_bucket(&js, settings.replicas).await?;
-    let status = bus::status_bucket(&js, settings.replicas).await?;
-    let interfaces = bus::interfaces_bucket(&js, settings.replicas).await?;
+    let registry = bus::Bucket::DEVICES.open(&js, settings.replicas).await?;
+    let status = bus::Bucket::STATUS.open(&js, settings.replicas).await?;
+    let interfaces = bus::Bucket::INTERFACES.open(&js, settings.replicas).await?;
     let mut outcomes = client.subscribe(subjects::OUTCOMES).await?;
     let known = known_statuses(&status).await;
     let mut scheduler = Scheduler {

@@ -66,7 +66,7 @@ async fn main() {
         .await
         .expect("connect");
     let js = jetstream::new(client.clone());
-    let registry = bus::devices_bucket(&js, 1).await.expect("registry");
+    let registry = bus::Bucket::DEVICES.open(&js, 1).await.expect("registry");
     for n in 1..=sources {
         let body = json!({"name": format!("logger-{n}"), "address": format!("192.0.2.{n}:161"),
                           "interval": 3600, "log_sources": [format!("127.0.1.{n}")]});

@@ -81,7 +81,7 @@ async fn main() {
         .await
         .expect("connect");
     let js = async_nats::jetstream::new(client.clone());
-    let registry = bus::devices_bucket(&js, 1).await.expect("registry");
+    let registry = bus::Bucket::DEVICES.open(&js, 1).await.expect("registry");
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     println!(
