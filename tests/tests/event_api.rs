@@ -149,6 +149,34 @@ async fn every_message_netpulse_sends_matches_its_schema() {
         assert_eq!(created.status, 201, "{}", created.text());
     }
 
+    // A page showing the first device live, connected before the devices exist so that it
+    // sees them added; a malformed subscribe is refused (and changes nothing).
+    let (socket, _) = tokio_tungstenite::connect_async(stack.ws_request())
+        .await
+        .expect("ws");
+    let (mut to_gateway, mut from_gateway) = socket.split();
+    for subscribe in [
+        json!({"type": "subscribe", "devices": "*", "live": ["schema-up"]}),
+        json!({"type": "subscribe", "colour": 1}),
+    ] {
+        to_gateway
+            .send(subscribe.to_string().into())
+            .await
+            .expect("subscribe");
+    }
+    let frames: Arc<Mutex<Vec<Value>>> = Arc::default();
+    {
+        let frames = frames.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(frame)) = from_gateway.next().await {
+                if let Ok(text) = frame.to_text() {
+                    let value = serde_json::from_str(text).expect("a /ws message is JSON");
+                    frames.lock().expect("frames").push(value);
+                }
+            }
+        });
+    }
+
     // One device that answers, one that never does (nothing listens on its port).
     let silent = std::net::UdpSocket::bind("127.0.0.3:0").expect("a port nobody answers on");
     let devices = [
@@ -163,18 +191,6 @@ async fn every_message_netpulse_sends_matches_its_schema() {
             .await;
         assert_eq!(created.status, 201, "{}", created.text());
     }
-    // A page showing the first device live.
-    let (mut socket, _) = tokio_tungstenite::connect_async(stack.ws_request())
-        .await
-        .expect("ws");
-    socket
-        .send(
-            json!({"type": "subscribe", "devices": "*", "live": ["schema-up"]})
-                .to_string()
-                .into(),
-        )
-        .await
-        .expect("subscribe");
     // Syslog from the device, and from an address that is no device's.
     let syslog = stack.syslog.expect("syslog");
     for from in ["127.0.0.1:0", "127.0.0.4:0"] {
@@ -276,6 +292,34 @@ async fn every_message_netpulse_sends_matches_its_schema() {
         sorted.entry(schema).or_default().extend(values);
     }
     sorted.insert("removed-device", removed);
+    // What the page received on /ws: every kind a dashboard shows, each frame against the
+    // /ws schema, and log and alert frames also against their NATS schemas (without `type`).
+    let frames = frames.lock().expect("frames").clone();
+    let kinds: std::collections::BTreeSet<&str> =
+        frames.iter().filter_map(|f| f["type"].as_str()).collect();
+    for kind in [
+        "sample",
+        "failure",
+        "status",
+        "log",
+        "device_added",
+        "device_removed",
+        "alert",
+        "error",
+    ] {
+        assert!(kinds.contains(kind), "no {kind} message on /ws: {kinds:?}");
+    }
+    for frame in &frames {
+        let schema = match frame["type"].as_str() {
+            Some("log") => "log-entry",
+            Some("alert") => "alert-event",
+            _ => continue,
+        };
+        let mut inner = frame.clone();
+        inner.as_object_mut().expect("object").remove("type");
+        sorted.entry(schema).or_default().push(inner);
+    }
+    sorted.insert("ws-message", frames);
     sorted.entry("alert").or_default().extend(alerts);
     // Webhook bodies never travel on NATS: checked as they came.
     sorted.insert("notification", hook.bodies());
