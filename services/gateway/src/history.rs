@@ -191,7 +191,7 @@ async fn timeline(
     match answer {
         Ok(LogAnswer::Entries { entries, next }) => Ok(warp::reply::with_status(
             warp::reply::json(&json!({
-                "entries": entries.iter().map(crate::live::browser_entry).collect::<Vec<_>>(),
+                "entries": entries.iter().map(crate::live::rates::browser_entry).collect::<Vec<_>>(),
                 "next_before": next.as_ref().map(LogCursor::text),
             })),
             StatusCode::OK,

@@ -87,12 +87,12 @@ pub struct Gateway {
     address: SocketAddr,
     client: async_nats::Client,
     registry: Registry,
-    live: live::LiveSender,
+    live: live::protocol::LiveSender,
     fan_out: tokio::task::JoinHandle<()>,
-    viewers: live::Viewers,
+    viewers: live::viewers::Viewers,
     watching: tokio::task::JoinHandle<()>,
     /// Closes the `/ws` connections when the gateway stops.
-    clients: live::ClientShutdown,
+    clients: live::viewers::ClientShutdown,
     web_dir: PathBuf,
     auth: Auth,
     unknown_sources: async_nats::jetstream::kv::Store,
@@ -136,7 +136,7 @@ impl Gateway {
         let alerting = alerts::Alerting::new(js.clone(), replicas, auth.clone());
         let listener = TcpListener::bind(settings.listen).await?;
         let address = listener.local_addr()?;
-        let (live, _) = broadcast::channel(live::CLIENT_BACKLOG);
+        let (live, _) = broadcast::channel(live::protocol::CLIENT_BACKLOG);
         let registry = Registry::new(store.clone(), status.clone(), interfaces.clone(), removed);
         let metrics = registry.metrics().clone();
         let following = tokio::spawn(metrics::follow(
@@ -151,15 +151,20 @@ impl Gateway {
             let latest = registry.latest().clone();
             let metrics = metrics.clone();
             async move {
-                if let Err(error) = live::fan_out(client, store, live, latest, metrics).await {
+                if let Err(error) =
+                    live::reader::fan_out(client, store, live, latest, metrics).await
+                {
                     tracing::error!(%error, "live stream stopped");
                 }
             }
         });
-        let viewers = live::Viewers::default();
-        let watching = tokio::spawn(live::publish_viewers(client.clone(), viewers.clone()));
+        let viewers = live::viewers::Viewers::default();
+        let watching = tokio::spawn(live::viewers::publish_viewers(
+            client.clone(),
+            viewers.clone(),
+        ));
         Ok(Self {
-            clients: live::ClientShutdown::default(),
+            clients: live::viewers::ClientShutdown::default(),
             viewers,
             watching,
             listener,
@@ -245,7 +250,7 @@ impl Gateway {
             )
             .boxed())
             .unify()
-            .or(live::route(
+            .or(live::socket::route(
                 self.live.clone(),
                 self.viewers.clone(),
                 &self.auth,

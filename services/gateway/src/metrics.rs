@@ -27,7 +27,8 @@ use warp::http::{HeaderMap, Method};
 use warp::{Filter, Rejection, Reply};
 
 use crate::auth::{Auth, Role};
-use crate::live::{InterfaceRate, LiveSender};
+use crate::live::protocol::LiveSender;
+use crate::live::rates::{CacheSeen, InterfaceRate};
 use netpulse_shared::usm::Secret;
 
 /// The content type of the text format, version 0.0.4.
@@ -76,15 +77,6 @@ struct Polled {
     cached_readings: u64,
     /// The agent's cache period learned from normal polls and from the live view's.
     cache_period_ms: [Option<u64>; 2],
-}
-
-/// What the rates of one sample showed of the agent's counter cache.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CacheSeen {
-    /// The sample was a cached reading.
-    pub cached: bool,
-    /// The cache period learned so far.
-    pub period_ms: Option<u64>,
 }
 
 impl Polled {

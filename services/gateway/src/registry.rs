@@ -9,7 +9,7 @@ use netpulse_shared::messages::DeviceStatus;
 use warp::http::StatusCode;
 
 use crate::error::ApiError;
-use crate::live::Latest;
+use crate::live::latest::Latest;
 
 /// Handle on the registry bucket and the reachability bucket.
 #[derive(Clone)]

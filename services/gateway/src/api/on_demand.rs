@@ -23,7 +23,7 @@ use warp::{Filter, Rejection};
 use super::{ask, interface_list, json_reply, limited_body, with_auth, with_registry};
 use crate::auth::{Auth, Principal, Role};
 use crate::error::ApiError;
-use crate::live::{browser_values, interface_rates};
+use crate::live::rates::{browser_values, interface_rates};
 use crate::registry::Registry;
 
 /// The name a probed device gets when the form has none yet (it is never saved).
