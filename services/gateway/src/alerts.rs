@@ -33,9 +33,9 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use crate::api::{limited_body, MAX_BODY_BYTES};
 use crate::auth::{Auth, Principal, Role};
 use crate::error::ApiError;
+use crate::http::{limited_body, with, MAX_BODY_BYTES};
 
 /// Most resolved alerts one history answer lists.
 const MAX_HISTORY: usize = 1000;
@@ -87,7 +87,7 @@ impl Alerting {
     /// channel's deliveries and whether it is failing. Empty when the buckets do not answer.
     pub async fn metrics_text(&self) -> String {
         use std::fmt::Write;
-        let label = crate::metrics::label;
+        let label = crate::metrics::exposition::label;
         let Ok(buckets) = self.buckets().await else {
             return String::new();
         };
@@ -181,7 +181,7 @@ pub fn routes(alerting: Alerting) -> impl Filter<Extract = (Response,), Error = 
     let auth = alerting.auth.clone();
     let with = move || {
         let alerting = alerting.clone();
-        warp::any().map(move || alerting.clone())
+        with(alerting)
     };
     let body = || limited_body(MAX_BODY_BYTES);
     let rules = warp::path!("api" / "alert-rules");

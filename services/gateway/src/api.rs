@@ -12,8 +12,7 @@
 
 pub mod on_demand;
 
-use bytes::{Buf, Bytes, BytesMut};
-use futures::StreamExt;
+use bytes::Bytes;
 use netpulse_shared::device::Device;
 use std::collections::HashMap;
 
@@ -27,58 +26,9 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::auth::{Auth, Principal, Role};
-use crate::error::{ApiError, BodyTooLarge};
+use crate::error::ApiError;
+use crate::http::{ask, json_reply, limited_body, with, MAX_BODY_BYTES};
 use crate::registry::Registry;
-
-/// Largest request body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// Reads the request body, refusing more than `limit` bytes whether or not the client
-/// declared a Content-Length.
-pub fn limited_body(limit: usize) -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
-    warp::header::optional::<u64>("content-length")
-        .and(warp::body::stream())
-        .and_then(move |declared: Option<u64>, stream| read_limited(declared, stream, limit))
-}
-
-async fn read_limited<S, B>(
-    declared: Option<u64>,
-    stream: S,
-    limit: usize,
-) -> Result<Bytes, Rejection>
-where
-    S: futures::Stream<Item = Result<B, warp::Error>>,
-    B: Buf,
-{
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(warp::reject::custom(BodyTooLarge(limit)));
-    }
-    let mut stream = std::pin::pin!(stream);
-    let mut body = BytesMut::new();
-    while let Some(chunk) = stream.next().await {
-        let mut chunk = chunk.map_err(|_| {
-            warp::reject::custom(
-                ApiError::new(StatusCode::BAD_REQUEST, "body could not be read").with_field("body"),
-            )
-        })?;
-        if body.len() + chunk.remaining() > limit {
-            return Err(warp::reject::custom(BodyTooLarge(limit)));
-        }
-        while chunk.has_remaining() {
-            let part = chunk.chunk();
-            let n = part.len();
-            body.extend_from_slice(part);
-            chunk.advance(n);
-        }
-    }
-    Ok(body.freeze())
-}
-
-pub(crate) fn with_registry(
-    registry: Registry,
-) -> impl Filter<Extract = (Registry,), Error = std::convert::Infallible> + Clone {
-    warp::any().map(move || registry.clone())
-}
 
 /// The `/api/devices` routes.
 pub fn devices(
@@ -91,34 +41,34 @@ pub fn devices(
     let list = base
         .and(warp::get())
         .and(auth.require(Role::Viewer))
-        .and(with_registry(registry.clone()))
+        .and(with(registry.clone()))
         .and_then(list_devices);
     let create = base
         .and(warp::post())
         .and(auth.require(Role::Operator))
         .and(limited_body(MAX_BODY_BYTES))
-        .and(with_registry(registry.clone()))
-        .and(with_auth(auth.clone()))
+        .and(with(registry.clone()))
+        .and(with(auth.clone()))
         .and_then(create_device);
     let show = one
         .and(warp::get())
         .and(auth.require(Role::Viewer))
-        .and(with_registry(registry.clone()))
+        .and(with(registry.clone()))
         .and_then(show_device);
     let delete = one
         .and(warp::delete())
         .and(auth.require(Role::Operator))
         .and(warp::query::<HashMap<String, String>>())
-        .and(with_registry(registry.clone()))
-        .and(warp::any().map(move || client.clone()))
-        .and(with_auth(auth.clone()))
+        .and(with(registry.clone()))
+        .and(with(client))
+        .and(with(auth.clone()))
         .and_then(delete_device);
     let update = warp::path!("api" / "devices" / String)
         .and(warp::patch())
         .and(auth.require(Role::Operator))
         .and(limited_body(MAX_BODY_BYTES))
-        .and(with_registry(registry.clone()))
-        .and(with_auth(auth.clone()))
+        .and(with(registry.clone()))
+        .and(with(auth.clone()))
         .and_then(update_device);
     // Each route boxed: their futures nest, and unboxed they outgrow a small stack.
     list.boxed()
@@ -141,8 +91,8 @@ pub fn export(
     warp::path!("api" / "export" / "devices")
         .and(warp::get())
         .and(auth.require(Role::Admin))
-        .and(with_registry(registry))
-        .and(with_auth(auth))
+        .and(with(registry))
+        .and(with(auth))
         .and_then(export_devices)
 }
 
@@ -165,16 +115,6 @@ async fn export_devices(
     devices.sort_by(|a, b| a.id.cmp(&b.id));
     let bodies: Vec<_> = devices.iter().map(Device::to_input).collect();
     Ok(json_reply(&bodies, StatusCode::OK))
-}
-
-fn with_auth(
-    auth: Auth,
-) -> impl Filter<Extract = (Auth,), Error = std::convert::Infallible> + Clone {
-    warp::any().map(move || auth.clone())
-}
-
-fn json_reply(value: &impl serde::Serialize, status: StatusCode) -> Response {
-    warp::reply::with_status(warp::reply::json(value), status).into_response()
 }
 
 async fn list_devices(_: Principal, registry: Registry) -> Result<Response, Rejection> {
@@ -302,8 +242,7 @@ async fn delete_device(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `GET /api/devices/{id}/interfaces`, `POST /api/devices/{id}/discover`, and the
-/// [`on_demand`] routes.
+/// `GET /api/devices/{id}/interfaces` and `POST /api/devices/{id}/discover`.
 pub fn interfaces(
     registry: Registry,
     client: async_nats::Client,
@@ -312,22 +251,16 @@ pub fn interfaces(
     let list = warp::path!("api" / "devices" / String / "interfaces")
         .and(warp::get())
         .and(auth.require(Role::Viewer))
-        .and(with_registry(registry.clone()))
+        .and(with(registry.clone()))
         .and_then(list_interfaces);
     let discover = warp::path!("api" / "devices" / String / "discover")
         .and(warp::post())
         .and(auth.require(Role::Operator))
-        .and(with_registry(registry.clone()))
-        .and(warp::any().map({
-            let client = client.clone();
-            move || client.clone()
-        }))
-        .and(with_auth(auth.clone()))
+        .and(with(registry.clone()))
+        .and(with(client.clone()))
+        .and(with(auth.clone()))
         .and_then(discover_now);
-    list.or(discover)
-        .unify()
-        .or(on_demand::routes(registry, client, auth).boxed())
-        .unify()
+    list.or(discover).unify()
 }
 
 /// The interfaces of a discovery, as the API shows them, each with whether it is polled.
@@ -364,36 +297,6 @@ async fn list_interfaces(
         &interface_list(&device, found.as_ref()),
         StatusCode::OK,
     ))
-}
-
-/// Sends `message` to the service behind `subject` (NATS request/reply) and decodes its
-/// answer: 504 when it does not answer within `wait_secs`, 503 when none is running. The
-/// inner result is the decoding of the answer.
-pub(crate) async fn ask<M: serde::Serialize, A: serde::de::DeserializeOwned>(
-    client: &async_nats::Client,
-    subject: String,
-    message: &M,
-    wait_secs: u64,
-    service: &str,
-) -> Result<Result<A, serde_json::Error>, ApiError> {
-    let payload = serde_json::to_vec(message).map_err(|e| ApiError::unavailable("encoder", &e))?;
-    let request = client.request(subject, payload.into());
-    let answer = tokio::time::timeout(std::time::Duration::from_secs(wait_secs), request)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                format!("no {service} answered in time"),
-            )
-        })?
-        .map_err(|e| match e.kind() {
-            async_nats::RequestErrorKind::NoResponders => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("no {service} is running"),
-            ),
-            _ => ApiError::unavailable(service, &e),
-        })?;
-    Ok(serde_json::from_slice(&answer.payload))
 }
 
 /// Seconds to wait for a poller to finish an on-demand discovery.

@@ -28,9 +28,9 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use crate::api::{ask, with_registry};
 use crate::auth::{Auth, Principal, Role};
 use crate::error::ApiError;
+use crate::http::{ask, with};
 use crate::registry::Registry;
 
 /// Seconds to wait for the recorder to answer one page or a purge.
@@ -42,32 +42,32 @@ pub fn routes(
     client: async_nats::Client,
     auth: Auth,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    let with_client = warp::any().map(move || client.clone());
+    let with_client = with(client.clone());
     let series = warp::path!("api" / "devices" / String / "history")
         .and(warp::get())
         .and(auth.require(Role::Viewer))
         .and(warp::query::<HashMap<String, String>>())
-        .and(with_registry(registry.clone()))
+        .and(with(registry.clone()))
         .and(with_client.clone())
         .and_then(series);
     let sparkline = warp::path!("api" / "devices" / String / "sparkline")
         .and(warp::get())
         .and(auth.require(Role::Viewer))
         .and(warp::query::<HashMap<String, String>>())
-        .and(with_registry(registry.clone()))
+        .and(with(registry.clone()))
         .and(with_client.clone())
         .and_then(sparkline);
     let removed = warp::path!("api" / "history" / "removed")
         .and(warp::get())
         .and(auth.require(Role::Viewer))
-        .and(with_registry(registry.clone()))
+        .and(with(registry.clone()))
         .and_then(list_removed);
     let forget = warp::path!("api" / "history" / String)
         .and(warp::delete())
         .and(auth.require(Role::Operator))
-        .and(with_registry(registry))
+        .and(with(registry))
         .and(with_client)
-        .and(warp::any().map(move || auth.clone()))
+        .and(with(auth.clone()))
         .and_then(delete_kept);
     series
         .or(sparkline)
@@ -91,13 +91,13 @@ pub fn log_routes(
         .and(warp::get())
         .and(auth.require(Role::Viewer))
         .and(warp::query::<HashMap<String, String>>())
-        .and(with_registry(registry))
-        .and(warp::any().map(move || client.clone()))
+        .and(with(registry))
+        .and(with(client.clone()))
         .and_then(timeline);
     let unknown_sources = warp::path!("api" / "logs" / "unknown-sources")
         .and(warp::get())
         .and(auth.require(Role::Operator))
-        .and(warp::any().map(move || unknown.clone()))
+        .and(with(unknown.clone()))
         .and_then(list_unknown_sources);
     timeline.or(unknown_sources).unify()
 }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod error;
 pub mod history;
+pub mod http;
 pub mod live;
 pub mod metrics;
 pub mod registry;
@@ -98,7 +99,7 @@ pub struct Gateway {
     unknown_sources: async_nats::jetstream::kv::Store,
     metrics: metrics::Metrics,
     following: tokio::task::JoinHandle<()>,
-    metrics_access: metrics::Access,
+    metrics_access: metrics::scrape::Access,
     alerting: alerts::Alerting,
 }
 
@@ -179,7 +180,7 @@ impl Gateway {
             metrics,
             following,
             alerting,
-            metrics_access: metrics::Access {
+            metrics_access: metrics::scrape::Access {
                 role: settings.metrics_role,
                 token: settings.metrics_token,
             },
@@ -238,9 +239,16 @@ impl Gateway {
             )
             .boxed())
             .unify()
+            .or(api::on_demand::routes(
+                self.registry.clone(),
+                self.client.clone(),
+                self.auth.clone(),
+            )
+            .boxed())
+            .unify()
             .boxed();
         let routes = api
-            .or(metrics::route(
+            .or(metrics::scrape::route(
                 self.metrics.clone(),
                 self.live.clone(),
                 jetstream::new(self.client.clone()),

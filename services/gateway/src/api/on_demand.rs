@@ -20,9 +20,10 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::{ask, interface_list, json_reply, limited_body, with_auth, with_registry};
+use super::interface_list;
 use crate::auth::{Auth, Principal, Role};
 use crate::error::ApiError;
+use crate::http::{ask, json_reply, limited_body, with, MAX_BODY_BYTES};
 use crate::live::rates::{browser_values, interface_rates};
 use crate::registry::Registry;
 
@@ -40,21 +41,21 @@ pub fn routes(
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let with_client = {
         let client = client.clone();
-        warp::any().map(move || client.clone())
+        with(client.clone())
     };
     let probe = warp::path!("api" / "discover")
         .and(warp::post())
         .and(auth.require(Role::Operator))
-        .and(limited_body(super::MAX_BODY_BYTES))
+        .and(limited_body(MAX_BODY_BYTES))
         .and(with_client.clone())
-        .and(with_auth(auth.clone()))
+        .and(with(auth.clone()))
         .and_then(discover_unsaved);
     let test = warp::path!("api" / "devices" / String / "test")
         .and(warp::post())
         .and(auth.require(Role::Operator))
-        .and(with_registry(registry))
+        .and(with(registry))
         .and(with_client)
-        .and(with_auth(auth))
+        .and(with(auth))
         .and_then(test_poll);
     probe.or(test).unify()
 }

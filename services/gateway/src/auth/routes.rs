@@ -16,17 +16,11 @@ use warp::{Filter, Rejection, Reply};
 
 use super::users::{self, UserError};
 use super::{source_address, token_of, Auth, Principal, Role, COOKIE};
-use crate::api::{limited_body, MAX_BODY_BYTES};
 use crate::error::ApiError;
+use crate::http::{limited_body, with, MAX_BODY_BYTES};
 
 fn json_reply(value: &Value, status: StatusCode) -> Response {
     warp::reply::with_status(warp::reply::json(value), status).into_response()
-}
-
-fn with_auth(
-    auth: Auth,
-) -> impl Filter<Extract = (Auth,), Error = std::convert::Infallible> + Clone {
-    warp::any().map(move || auth.clone())
 }
 
 impl From<UserError> for ApiError {
@@ -113,13 +107,13 @@ pub fn routes(auth: Auth) -> impl Filter<Extract = (Response,), Error = Rejectio
         .and(warp::post())
         .and(limited_body(MAX_BODY_BYTES))
         .and(source_address())
-        .and(with_auth(auth.clone()))
+        .and(with(auth.clone()))
         .and_then(login);
     let logout = warp::path!("api" / "logout")
         .and(warp::post())
         .and(auth.require(Role::Viewer))
         .and(warp::header::headers_cloned())
-        .and(with_auth(auth.clone()))
+        .and(with(auth.clone()))
         .and_then(logout);
     let me = warp::path!("api" / "me")
         .and(warp::get())
@@ -133,29 +127,29 @@ pub fn routes(auth: Auth) -> impl Filter<Extract = (Response,), Error = Rejectio
     let list = warp::path!("api" / "users")
         .and(warp::get())
         .and(auth.require(Role::Admin))
-        .and(with_auth(auth.clone()))
+        .and(with(auth.clone()))
         .and_then(list_users);
     let add = warp::path!("api" / "users")
         .and(warp::post())
         .and(auth.require(Role::Admin))
         .and(limited_body(MAX_BODY_BYTES))
-        .and(with_auth(auth.clone()))
+        .and(with(auth.clone()))
         .and_then(add_user);
     let update = warp::path!("api" / "users" / String)
         .and(warp::patch())
         .and(auth.require(Role::Admin))
         .and(limited_body(MAX_BODY_BYTES))
-        .and(with_auth(auth.clone()))
+        .and(with(auth.clone()))
         .and_then(update_user);
     let delete = warp::path!("api" / "users" / String)
         .and(warp::delete())
         .and(auth.require(Role::Admin))
-        .and(with_auth(auth.clone()))
+        .and(with(auth.clone()))
         .and_then(delete_user);
     let audit = warp::path!("api" / "audit")
         .and(warp::get())
         .and(auth.require(Role::Admin))
-        .and(with_auth(auth))
+        .and(with(auth))
         .and_then(read_audit);
     login
         .or(logout)

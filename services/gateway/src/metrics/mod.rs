@@ -1,0 +1,309 @@
+//! `GET /metrics`: Prometheus' text exposition format.
+//!
+//! Per device and interface: the octet counters as the agent reports them, the rates since
+//! the previous poll, speed and oper status (labels `device`, `name`, `if_index`, `if_name`,
+//! `if_alias`: snake case, as Prometheus names labels, and rates in bytes, its base unit); per device: up or down, the last poll's
+//! duration and time, polls and failures. And netpulse's own health: every service's
+//! heartbeat (up, start time, NATS reconnections), the recorder's backlog in JetStream and
+//! how far behind it is, and the WebSocket clients of this gateway.
+//!
+//! Everything per device is kept in memory from what this gateway sees on NATS: counters and
+//! rates appear with each device's first poll after the gateway starts.
+
+pub mod exposition;
+mod render;
+pub mod scrape;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use async_nats::jetstream::kv;
+use futures::StreamExt;
+use netpulse_shared::device::{Device, DeviceId};
+use netpulse_shared::discovery::DeviceInterfaces;
+use netpulse_shared::health::{self, Health};
+use netpulse_shared::messages::{PollFailure, PollStats, Reachability, Sample};
+use netpulse_shared::subjects;
+use serde::Deserialize;
+
+use crate::live::rates::{CacheSeen, InterfaceRate};
+
+/// The content type of the text format, version 0.0.4.
+const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// A service that has not reported for this long counts as down; after ten times as long,
+/// it is forgotten (a process that went away for good).
+const SERVICE_SILENT: Duration = Duration::from_secs(3 * health::EVERY.as_secs());
+
+/// What `/metrics` reports, filled from NATS.
+#[derive(Debug, Clone, Default)]
+pub struct Metrics(Arc<Mutex<State>>);
+
+#[derive(Debug, Default)]
+struct State {
+    /// Device names, from the registry.
+    names: HashMap<DeviceId, String>,
+    /// Reachability, from the status bucket.
+    reachability: HashMap<DeviceId, Reachability>,
+    /// (ifName, ifAlias) by ifIndex, from discovery.
+    labels: HashMap<DeviceId, HashMap<u32, (String, String)>>,
+    /// What the polls of each device gave.
+    polled: HashMap<DeviceId, Polled>,
+    /// The latest heartbeat of each (service, instance).
+    services: HashMap<(String, String), Health>,
+    /// Polls and failures seen since this gateway started.
+    polls: u64,
+    failures: u64,
+}
+
+#[derive(Debug, Default)]
+struct Polled {
+    time_ms: u64,
+    duration_ms: Option<u64>,
+    polls: u64,
+    failures: u64,
+    retries: u64,
+    timeouts: u64,
+    bad_replies: std::collections::BTreeMap<String, u64>,
+    last_failure: Option<(u64, String)>,
+    interfaces: Vec<InterfaceSeries>,
+    resyncs: u64,
+    /// SNMPv3: the agent's engine ID (hex), from its latest sample.
+    engine_id: Option<String>,
+    /// Readings the agent answered from its cache.
+    cached_readings: u64,
+    /// The agent's cache period learned from normal polls and from the live view's.
+    cache_period_ms: [Option<u64>; 2],
+}
+
+impl Polled {
+    /// Counts what a sample (`live`: of the live view) showed of the agent's cache.
+    fn cache_seen(&mut self, live: bool, cache: &CacheSeen) {
+        self.cached_readings += u64::from(cache.cached);
+        self.cache_period_ms[usize::from(live)] = cache.period_ms;
+    }
+
+    fn add(&mut self, stats: &PollStats) {
+        self.retries += u64::from(stats.retries);
+        self.timeouts += u64::from(stats.timeouts);
+        self.resyncs += u64::from(stats.resyncs);
+        for (kind, n) in &stats.bad_replies {
+            // Kinds come from pollers; a kind name goes into a label: keep it plain.
+            if kind.len() <= 32 && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                *self.bad_replies.entry(kind.clone()).or_default() += u64::from(*n);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct InterfaceSeries {
+    index: u32,
+    in_octets: Option<u64>,
+    out_octets: Option<u64>,
+    in_bps: Option<f64>,
+    out_bps: Option<f64>,
+    speed_bps: Option<u64>,
+    oper_status: Option<i64>,
+}
+
+impl Metrics {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A sample arrived, with the rates the live stream computed from it.
+    pub fn sample(&self, sample: &Sample, rates: &[InterfaceRate], cache: &CacheSeen) {
+        let interfaces = rates
+            .iter()
+            .map(|rate| {
+                let polled = sample.interfaces.iter().find(|i| i.index == rate.index);
+                InterfaceSeries {
+                    index: rate.index,
+                    in_octets: polled.and_then(|i| i.in_octets),
+                    out_octets: polled.and_then(|i| i.out_octets),
+                    in_bps: rate.in_bps,
+                    out_bps: rate.out_bps,
+                    speed_bps: rate.speed_bps,
+                    oper_status: polled.and_then(|i| i.oper_status),
+                }
+            })
+            .collect();
+        let mut state = self.lock();
+        state.polls += 1;
+        let polled = state.polled.entry(sample.device.clone()).or_default();
+        polled.polls += 1;
+        polled.add(&sample.stats);
+        polled.cache_seen(false, cache);
+        // Samples may come out of order from several pollers: keep the newest reading.
+        if sample.time_ms >= polled.time_ms {
+            polled.time_ms = sample.time_ms;
+            polled.duration_ms = sample.duration_ms;
+            polled.interfaces = interfaces;
+            polled.engine_id.clone_from(&sample.engine_id);
+        }
+    }
+
+    /// A sample of the live view arrived: what its rates showed of the agent's cache.
+    pub fn live_sample(&self, device: &DeviceId, cache: &CacheSeen) {
+        let mut state = self.lock();
+        let polled = state.polled.entry(device.clone()).or_default();
+        polled.cache_seen(true, cache);
+    }
+
+    /// A poll failed.
+    pub fn failure(&self, failure: &PollFailure) {
+        let mut state = self.lock();
+        state.failures += 1;
+        let polled = state.polled.entry(failure.device.clone()).or_default();
+        polled.failures += 1;
+        polled.add(&failure.stats);
+        polled.last_failure = Some((failure.time_ms, failure.reason.clone()));
+    }
+
+    /// A device's poll statistics since this gateway started, for the API (zeros before its
+    /// first poll).
+    pub fn poll_stats(&self, device: &DeviceId) -> serde_json::Value {
+        let state = self.lock();
+        let none = Polled::default();
+        let polled = state.polled.get(device).unwrap_or(&none);
+        // Two agents with one engine ID confuse any SNMPv3 manager or trap receiver that
+        // keeps state per engine: show each the others.
+        let mut shared_with: Vec<&str> = match &polled.engine_id {
+            Some(engine) => state
+                .polled
+                .iter()
+                .filter(|(id, p)| *id != device && p.engine_id.as_ref() == Some(engine))
+                .map(|(id, _)| id.as_str())
+                .collect(),
+            None => Vec::new(),
+        };
+        shared_with.sort_unstable();
+        serde_json::json!({
+            "last_poll_ms": (polled.time_ms > 0).then_some(polled.time_ms),
+            "last_duration_ms": polled.duration_ms,
+            "polls": polled.polls,
+            "failures": polled.failures,
+            "retries": polled.retries,
+            "timeouts": polled.timeouts,
+            "bad_replies": polled.bad_replies,
+            "resyncs": polled.resyncs,
+            "engine_id": polled.engine_id,
+            "engine_id_shared_with": shared_with,
+            "cached_readings": polled.cached_readings,
+            "cache_period_ms": polled.cache_period_ms[0].or(polled.cache_period_ms[1]),
+            "last_failure": polled.last_failure.as_ref().map(|(time_ms, reason)| {
+                serde_json::json!({"time_ms": time_ms, "reason": reason})
+            }),
+        })
+    }
+
+    fn heartbeat(&self, beat: Health) {
+        self.lock()
+            .services
+            .insert((beat.service.clone(), beat.instance.clone()), beat);
+    }
+
+    fn device_changed(&self, entry: &kv::Entry) {
+        let Ok(id) = DeviceId::parse(&entry.key) else {
+            return;
+        };
+        let mut state = self.lock();
+        match entry.operation {
+            kv::Operation::Put => {
+                if let Ok(device) = serde_json::from_slice::<Device>(&entry.value) {
+                    state.names.insert(id, device.name.as_str().to_owned());
+                }
+            }
+            kv::Operation::Delete | kv::Operation::Purge => {
+                state.names.remove(&id);
+                state.reachability.remove(&id);
+                state.labels.remove(&id);
+                state.polled.remove(&id);
+            }
+        }
+    }
+
+    fn status_changed(&self, entry: &kv::Entry) {
+        #[derive(Deserialize)]
+        struct Stored {
+            state: Reachability,
+        }
+        let Ok(id) = DeviceId::parse(&entry.key) else {
+            return;
+        };
+        let mut state = self.lock();
+        match serde_json::from_slice::<Stored>(&entry.value) {
+            Ok(stored) if entry.operation == kv::Operation::Put => {
+                state.reachability.insert(id, stored.state);
+            }
+            _ => {
+                state.reachability.remove(&id);
+            }
+        }
+    }
+
+    fn interfaces_changed(&self, entry: &kv::Entry) {
+        let Ok(id) = DeviceId::parse(&entry.key) else {
+            return;
+        };
+        let mut state = self.lock();
+        match serde_json::from_slice::<DeviceInterfaces>(&entry.value) {
+            Ok(found) if entry.operation == kv::Operation::Put => {
+                let labels = found
+                    .interfaces
+                    .into_iter()
+                    .map(|i| (i.index, (i.key(), i.alias)))
+                    .collect();
+                state.labels.insert(id, labels);
+            }
+            _ => {
+                state.labels.remove(&id);
+            }
+        }
+    }
+}
+
+/// Follows the registry, the status and interfaces buckets and the heartbeats into `metrics`
+/// until the connection closes.
+pub async fn follow(
+    client: async_nats::Client,
+    metrics: Metrics,
+    registry: kv::Store,
+    status: kv::Store,
+    interfaces: kv::Store,
+) {
+    let watch = |store: kv::Store, apply: fn(&Metrics, &kv::Entry)| {
+        let metrics = metrics.clone();
+        async move {
+            loop {
+                match store.watch_with_history(">").await {
+                    Ok(mut changes) => {
+                        while let Some(Ok(entry)) = changes.next().await {
+                            apply(&metrics, &entry);
+                        }
+                    }
+                    Err(error) => tracing::debug!(%error, "cannot watch a bucket for metrics"),
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    let heartbeats = async {
+        let Ok(mut beats) = client.subscribe(subjects::HEALTH_ALL).await else {
+            return;
+        };
+        while let Some(message) = beats.next().await {
+            if let Ok(beat) = serde_json::from_slice::<Health>(&message.payload) {
+                metrics.heartbeat(beat);
+            }
+        }
+    };
+    tokio::join!(
+        watch(registry, Metrics::device_changed),
+        watch(status, Metrics::status_changed),
+        watch(interfaces, Metrics::interfaces_changed),
+        heartbeats,
+    );
+}
