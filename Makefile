@@ -95,9 +95,10 @@ bench-capacity: setup
 	$(CARGO) build --release --workspace
 	ulimit -n $$(ulimit -Hn) && target/release/bench-scale --capacity 100000 --devices 10000 --seconds 60 --base-port 2000 --exporter none $(BENCH_ARGS)
 
-lint:
+lint: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	cd web && npx eslint --max-warnings 0 .
 
 fmt:
 	$(CARGO) fmt --all

@@ -6,6 +6,9 @@ export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
 
+/** A finite number as it is, anything else (null, NaN, a string) as null. */
+export const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
 export const pad2 = (n) => String(n).padStart(2, '0');
 
 /** "HH:MM:SS" in local time. */

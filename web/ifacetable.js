@@ -5,9 +5,7 @@
 // device: text only.
 
 import { el } from './dom.js';
-import { formatBps, formatPerSecond } from './format.js';
-
-const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+import { formatBps, formatPerSecond, num } from './format.js';
 
 /** Utilisation in percent: the busier direction over the speed; null when unknown. */
 export function utilisation(inBps, outBps, speedBps) {

@@ -8,7 +8,7 @@
 // Device strings (names, sysName, interface names, tags) reach the DOM as text only.
 
 import { el } from './dom.js';
-import { formatBps, formatUptime } from './format.js';
+import { formatBps, formatUptime, num } from './format.js';
 import { drawSparkline, SPARK_WINDOW_MS } from './sparkline.js';
 import { reachability, renderStatusBadge } from './status.js';
 import { onThemeChange, theme } from './theme.js';
@@ -21,7 +21,6 @@ const TICK_MS = 15_000;
 const SPARK_CONCURRENCY = 4;
 
 const STATE_RANK = { down: 0, unknown: 1, up: 2 };
-const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** Sum of the numbers in `values`, null when there are none. */
 function total(values) {

@@ -3,12 +3,12 @@
 // t is Unix milliseconds; rates are bits per second; null where there is no data (a gap).
 // A live row is one measured rate: its min and max are null (nothing to spread).
 
+import { num } from './format.js';
+
 /** How far back the live view reaches. */
 export const LIVE_WINDOW_MS = 15 * 60 * 1000;
 /** Most live rows kept per interface (a device polled every second fills 900). */
 const LIVE_MAX_ROWS = 5000;
-
-const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** The rows of a history API answer, oldest first. */
 export function rowsFromHistory(body) {

@@ -366,8 +366,8 @@ try {
   // The numeric extra OID gets a chart over the chosen range; the text one does not.
   await page.click('#range-bar button[data-range="1h"]');
   await page.waitForFunction(() => {
-    const canvas = document.querySelector('#oid-charts canvas[data-oid="1.3.6.1.2.1.1.3.0"]');
-    const chart = canvas && window.Chart.getChart(canvas);
+    const oidCanvas = document.querySelector('#oid-charts canvas[data-oid="1.3.6.1.2.1.1.3.0"]');
+    const chart = oidCanvas && window.Chart.getChart(oidCanvas);
     return (chart?.data.datasets[0].data.filter((p) => p.y !== null).length ?? 0) > 0;
   }, null, { timeout: 30000 });
   check(await page.locator('#oid-charts').isVisible() && await page.locator('#oid-charts canvas').count() === 1
@@ -611,7 +611,7 @@ try {
   await page.reload();
   await page.locator('#device-detail').waitFor({ state: 'visible', timeout: 30000 });
   check(await page.locator('#detail-title').textContent() === HOSTILE_NAME, 'after a reload, the address opens the same device page');
-  let shown = await waitForChart(page, 1, (s) => s.range === 'live' && s.state === 'ready' && s.oldestWithData < reloadedAt - 4000,
+  const shown = await waitForChart(page, 1, (s) => s.range === 'live' && s.state === 'ready' && s.oldestWithData < reloadedAt - 4000,
     'the live range is filled from the history API');
   check(true, `the live range first shows the stored last 15 minutes (${shown.in} points, the oldest ${Math.round((reloadedAt - shown.oldestWithData) / 1000)} s before the page loaded)`);
   check(shown.max - shown.min === 15 * 60 * 1000, 'the live range spans 15 minutes');
@@ -739,7 +739,7 @@ try {
     const sent = JSON.parse(posted.postData());
     check(JSON.stringify(sent.interfaces) === '["eth0","eth1"]' && sent.interval === 5,
       `saving sends the checked interfaces by name (${JSON.stringify(sent.interfaces)}, every ${sent.interval} s)`);
-    const addedAt = Date.now();
+    const simAddedAt = Date.now();
     const simRow = deviceRow(page, 'edge-sim');
     await simRow.waitFor({ timeout: 30000 });
     check(await page.locator('#discovered').isHidden() && await form.locator('input[name=interfaces]').isVisible(), 'the form is ready for the next device');
@@ -749,7 +749,7 @@ try {
       null, { timeout: 30000 });
     const upCounts = await counts();
     check(upCounts.up === before.up + 1 && upCounts.total === before.total + 1,
-      `edge-sim comes up on the overview ${((Date.now() - addedAt) / 1000).toFixed(1)} s after adding; the up count goes ${before.up} → ${upCounts.up}`);
+      `edge-sim comes up on the overview ${((Date.now() - simAddedAt) / 1000).toFixed(1)} s after adding; the up count goes ${before.up} → ${upCounts.up}`);
     check(await simRow.locator('.status-icon').textContent() === '✓', 'up is said with a symbol and a word, not colour alone');
     await page.waitForFunction(() => /\d/.test(document.querySelector('#devices tr[data-device-id="edge-sim"] .rate-in')?.textContent ?? ''),
       null, { timeout: 15000 });
