@@ -13,7 +13,7 @@ import { AddDeviceForm } from './addform.js';
 import { AlertsPage } from './alerts.js';
 import { readError } from './api.js';
 import { askConfirm, askDeleteDevice } from './dialogs.js';
-import { el } from './dom.js';
+import { $, el } from './dom.js';
 import { clock, formatBps, formatDateTime, formatUptime } from './format.js';
 import { InterfaceTable } from './ifacetable.js';
 import { LogsView } from './logs.js';
@@ -22,11 +22,13 @@ import { OverviewView } from './overview.js';
 import { endsInGap, liveRow, pushLive } from './series.js';
 import { SettingsForm, SnmpTest } from './settings.js';
 import { LiveSocket } from './socket.js';
+import { showLogin, startSignIn } from './signin.js';
 import { renderStatusBadge } from './status.js';
 import { attachTabs } from './tabs.js';
 import { startTheme } from './theme.js';
 import { TrafficView } from './traffic.js';
 import { UnknownSources } from './unknown.js';
+import { UsersPanel } from './users.js';
 
 /** The live indicator goes out when no live sample came for this long. */
 const LIVE_STALE_MS = 2500;
@@ -56,7 +58,6 @@ const state = {
   socket: null,
 };
 
-const $ = (sel) => document.querySelector(sel);
 const canChangeDevices = () => state.role === 'operator' || state.role === 'admin';
 
 // ---------- message fields ----------
@@ -675,81 +676,7 @@ async function deleteKeptHistory(entry) {
   loadRemoved();
 }
 
-// ---------- sign-in, roles, users ----------
-
-function showLogin(message) {
-  $('#app').hidden = true;
-  $('#login').hidden = false;
-  $('#logout').hidden = true;
-  $('#whoami').textContent = '';
-  $('#login-error').textContent = message ?? '';
-  $('#login-form').elements.username.focus();
-}
-
-async function submitLogin(ev) {
-  ev.preventDefault();
-  const f = ev.target.elements;
-  const res = await fetch('/api/login', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username: f.username.value.trim(), password: f.password.value }),
-  });
-  if (res.ok) {
-    location.reload();
-    return;
-  }
-  const { message } = await readError(res);
-  $('#login-error').textContent = message;
-}
-
-async function logout() {
-  await fetch('/api/logout', { method: 'POST' });
-  location.reload();
-}
-
-async function loadUsers() {
-  const res = await fetch('/api/users');
-  if (!res.ok) return;
-  const users = await res.json();
-  const list = $('#users');
-  list.replaceChildren(...users.map((u) => {
-    const li = el('li', 'user');
-    li.dataset.username = String(u.username);
-    li.append(el('span', 'user-name', String(u.username)), el('span', 'user-role muted', String(u.role)));
-    if (u.username !== state.username) {
-      const del = el('button', 'delete', 'Delete');
-      del.type = 'button';
-      del.setAttribute('aria-label', `Delete user ${String(u.username)}`);
-      del.addEventListener('click', async () => {
-        const confirmed = await askConfirm({ title: 'Delete user?', text: `The user ${String(u.username)} will be deleted.`, confirm: 'Delete user' });
-        if (!confirmed) return;
-        const r = await fetch(`/api/users/${encodeURIComponent(u.username)}`, { method: 'DELETE' });
-        if (!r.ok) $('#user-error').textContent = (await readError(r)).message;
-        loadUsers();
-      });
-      li.append(del);
-    }
-    return li;
-  }));
-}
-
-async function submitUser(ev) {
-  ev.preventDefault();
-  const form = ev.target;
-  const f = form.elements;
-  const res = await fetch('/api/users', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username: f.username.value.trim(), password: f.password.value, role: f.role.value }),
-  });
-  if (res.ok) {
-    form.reset();
-    $('#user-error').textContent = '';
-    loadUsers();
-  } else {
-    $('#user-error').textContent = (await readError(res)).message;
-  }
-}
+// ---------- roles ----------
 
 function startApp(me) {
   state.username = String(me.username);
@@ -791,9 +718,12 @@ function startApp(me) {
     for (const sel of ['#add-device-panel', '#unknown-panel', '#tab-settings', '#panel-settings', '.device-actions', '#test-result']) $(sel).remove();
   }
   if (state.role === 'admin') {
-    $('#users-panel').hidden = false;
-    $('#add-user').addEventListener('submit', submitUser);
-    loadUsers();
+    new UsersPanel({
+      panel: $('#users-panel'),
+      list: $('#users'),
+      form: $('#add-user'),
+      error: $('#user-error'),
+    }, state.username).start();
   } else {
     $('#users-panel').remove();
   }
@@ -826,8 +756,7 @@ function startApp(me) {
 
 async function init() {
   startTheme();
-  $('#login-form').addEventListener('submit', submitLogin);
-  $('#logout').addEventListener('click', logout);
+  startSignIn();
   state.overview = new OverviewView({
     table: $('#devices'),
     empty: $('#devices-empty'),

@@ -7,3 +7,6 @@ export function el(tag, className, text) {
   if (text !== undefined) node.textContent = text;
   return node;
 }
+
+/** The first element matching a CSS selector, or null. */
+export const $ = (selector) => document.querySelector(selector);
