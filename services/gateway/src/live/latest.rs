@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::live::rates::InterfaceRate;
+use crate::live::rates::ShownInterface;
 use netpulse_shared::device::DeviceId;
 use netpulse_shared::history::ErrorCounters;
 use serde::Serialize;
@@ -56,9 +56,9 @@ impl Latest {
         device: &DeviceId,
         time_ms: u64,
         uptime: Option<u32>,
-        rates: &[InterfaceRate],
+        rates: &[ShownInterface],
     ) {
-        let total = |pick: fn(&InterfaceRate) -> Option<f64>| {
+        let total = |pick: fn(&ShownInterface) -> Option<f64>| {
             rates.iter().filter_map(pick).reduce(|a, b| a + b)
         };
         let summary = LatestSample {

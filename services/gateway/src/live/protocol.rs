@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::live::rates::InterfaceRate;
+use crate::live::rates::ShownInterface;
 use netpulse_shared::device::{DeviceId, DeviceView};
 use netpulse_shared::messages::Reachability;
 use serde::Serialize;
@@ -27,7 +27,7 @@ pub enum LiveMessage<'a> {
         /// sysUpTime, hundredths of a second.
         uptime_ticks: Option<u32>,
         /// Per-interface counters and rates.
-        interfaces: Vec<InterfaceRate>,
+        interfaces: Vec<ShownInterface>,
         /// Every value read, with its type (64-bit counters as strings).
         values: Vec<serde_json::Value>,
         /// True for a sample of the one-second live view (not stored; sent only to clients

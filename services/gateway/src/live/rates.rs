@@ -22,7 +22,7 @@ pub struct CacheSeen {
 ///
 /// Counters travel as decimal strings: a 64-bit counter does not fit a JavaScript number.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct InterfaceRate {
+pub struct ShownInterface {
     /// ifIndex.
     pub index: u32,
     /// Stable key (ifName, else ifDescr) when discovery knows the interface.
@@ -118,7 +118,7 @@ impl DeviceRates {
 
     /// Takes a sample; its interfaces with their rates, and whether it was a cached reading.
     /// An older sample than the latest gives counters without rates.
-    pub fn step(&mut self, sample: &Sample) -> (Vec<InterfaceRate>, bool) {
+    pub fn step(&mut self, sample: &Sample) -> (Vec<ShownInterface>, bool) {
         if !self.in_order(sample) {
             return (interface_rates(sample, |_| (None, None, None)), false);
         }
@@ -151,7 +151,7 @@ impl DeviceRates {
         });
         let interfaces = interfaces
             .into_iter()
-            .map(|i| InterfaceRate {
+            .map(|i| ShownInterface {
                 cached: step.cached && i.in_bps.is_some(),
                 errors: rate_of(i.index).map(|r| r.2).unwrap_or_default(),
                 ..i
@@ -166,14 +166,14 @@ impl DeviceRates {
 pub fn interface_rates(
     current: &Sample,
     rate_of: impl Fn(u32) -> (Option<f64>, Option<f64>, Option<&'static str>),
-) -> Vec<InterfaceRate> {
-    let mut rates: Vec<InterfaceRate> = current
+) -> Vec<ShownInterface> {
+    let mut rates: Vec<ShownInterface> = current
         .interfaces
         .iter()
         .filter_map(|known| {
             let (in_octets, out_octets) = (known.in_octets?, known.out_octets?);
             let (in_bps, out_bps, gap) = rate_of(known.index);
-            Some(InterfaceRate {
+            Some(ShownInterface {
                 index: known.index,
                 name: Some(known.key.clone()),
                 speed_bps: Some(known.speed_bps).filter(|s| *s > 0),

@@ -27,7 +27,7 @@ use netpulse_shared::messages::{PollFailure, PollStats, Reachability, Sample};
 use netpulse_shared::subjects;
 use serde::Deserialize;
 
-use crate::live::rates::{CacheSeen, InterfaceRate};
+use crate::live::rates::{CacheSeen, ShownInterface};
 
 /// The content type of the text format, version 0.0.4.
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -114,7 +114,7 @@ impl Metrics {
     }
 
     /// A sample arrived, with the rates the live stream computed from it.
-    pub fn sample(&self, sample: &Sample, rates: &[InterfaceRate], cache: &CacheSeen) {
+    pub fn sample(&self, sample: &Sample, rates: &[ShownInterface], cache: &CacheSeen) {
         let interfaces = rates
             .iter()
             .map(|rate| {
