@@ -28,11 +28,13 @@ use warp::{Filter, Rejection, Reply};
 use crate::auth::{Auth, Principal, Role};
 use crate::error::ApiError;
 use crate::http::{ask, json_reply, limited_body, with, MAX_BODY_BYTES};
+use crate::observed::Observed;
 use crate::registry::Registry;
 
 /// The `/api/devices` routes.
 pub fn devices(
     registry: Registry,
+    observed: Observed,
     client: async_nats::Client,
     auth: Auth,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
@@ -42,18 +44,21 @@ pub fn devices(
         .and(warp::get())
         .and(auth.require(Role::Viewer))
         .and(with(registry.clone()))
+        .and(with(observed.clone()))
         .and_then(list_devices);
     let create = base
         .and(warp::post())
         .and(auth.require(Role::Operator))
         .and(limited_body(MAX_BODY_BYTES))
         .and(with(registry.clone()))
+        .and(with(observed.clone()))
         .and(with(auth.clone()))
         .and_then(create_device);
     let show = one
         .and(warp::get())
         .and(auth.require(Role::Viewer))
         .and(with(registry.clone()))
+        .and(with(observed.clone()))
         .and_then(show_device);
     let delete = one
         .and(warp::delete())
@@ -68,6 +73,7 @@ pub fn devices(
         .and(auth.require(Role::Operator))
         .and(limited_body(MAX_BODY_BYTES))
         .and(with(registry.clone()))
+        .and(with(observed))
         .and(with(auth.clone()))
         .and_then(update_device);
     // Each route boxed: their futures nest, and unboxed they outgrow a small stack.
@@ -117,11 +123,15 @@ async fn export_devices(
     Ok(json_reply(&bodies, StatusCode::OK))
 }
 
-async fn list_devices(_: Principal, registry: Registry) -> Result<Response, Rejection> {
+async fn list_devices(
+    _: Principal,
+    registry: Registry,
+    observed: Observed,
+) -> Result<Response, Rejection> {
     let devices = registry.list().await?;
     let mut shown = Vec::with_capacity(devices.len());
     for device in &devices {
-        shown.push(registry.shown(device).await);
+        shown.push(observed.shown(&registry, device).await);
     }
     Ok(json_reply(&shown, StatusCode::OK))
 }
@@ -131,6 +141,7 @@ async fn create_device(
     principal: Principal,
     body: Bytes,
     registry: Registry,
+    observed: Observed,
     auth: Auth,
 ) -> Result<Response, Rejection> {
     let device = Device::from_json_body(&body).map_err(ApiError::from)?;
@@ -148,7 +159,7 @@ async fn create_device(
     created?;
     tracing::info!(device = %device.id, address = %device.address, "device added");
     Ok(json_reply(
-        &registry.shown(&device).await,
+        &observed.shown(&registry, &device).await,
         StatusCode::CREATED,
     ))
 }
@@ -159,6 +170,7 @@ async fn update_device(
     principal: Principal,
     body: Bytes,
     registry: Registry,
+    observed: Observed,
     auth: Auth,
 ) -> Result<Response, Rejection> {
     let current = registry.require(&raw_id).await?;
@@ -179,18 +191,22 @@ async fn update_device(
         )
         .await;
     let device = result?;
-    Ok(json_reply(&registry.shown(&device).await, StatusCode::OK))
+    Ok(json_reply(
+        &observed.shown(&registry, &device).await,
+        StatusCode::OK,
+    ))
 }
 
 async fn show_device(
     raw_id: String,
     _: Principal,
     registry: Registry,
+    observed: Observed,
 ) -> Result<Response, Rejection> {
     let device = registry.require(&raw_id).await?;
-    let mut shown = registry.shown(&device).await;
+    let mut shown = observed.shown(&registry, &device).await;
     // How polling goes, since this gateway started, and what discovery learned.
-    let mut stats = registry.metrics().poll_stats(&device.id);
+    let mut stats = observed.metrics.poll_stats(&device.id);
     let learned = registry.interfaces(&device.id).await.ok().flatten();
     stats["max_repetitions"] = json!(learned.map(|found| found.max_repetitions));
     shown["poll_stats"] = stats;

@@ -12,6 +12,7 @@ pub mod history;
 pub mod http;
 pub mod live;
 pub mod metrics;
+pub mod observed;
 pub mod registry;
 
 use std::future::Future;
@@ -97,7 +98,7 @@ pub struct Gateway {
     web_dir: PathBuf,
     auth: Auth,
     unknown_sources: async_nats::jetstream::kv::Store,
-    metrics: metrics::Metrics,
+    observed: observed::Observed,
     following: tokio::task::JoinHandle<()>,
     metrics_access: metrics::scrape::Access,
     alerting: alerts::Alerting,
@@ -139,18 +140,17 @@ impl Gateway {
         let address = listener.local_addr()?;
         let (live, _) = broadcast::channel(live::protocol::CLIENT_BACKLOG);
         let registry = Registry::new(store.clone(), status.clone(), interfaces.clone(), removed);
-        let metrics = registry.metrics().clone();
+        let observed = observed::Observed::default();
         let following = tokio::spawn(metrics::follow(
             client.clone(),
-            metrics.clone(),
+            observed.metrics.clone(),
             store.clone(),
             status,
             interfaces,
         ));
         let fan_out = tokio::spawn({
             let (client, live) = (client.clone(), live.clone());
-            let latest = registry.latest().clone();
-            let metrics = metrics.clone();
+            let (latest, metrics) = (observed.latest.clone(), observed.metrics.clone());
             async move {
                 if let Err(error) =
                     live::reader::fan_out(client, store, live, latest, metrics).await
@@ -177,7 +177,7 @@ impl Gateway {
             web_dir: settings.web_dir,
             auth,
             unknown_sources,
-            metrics,
+            observed,
             following,
             alerting,
             metrics_access: metrics::scrape::Access {
@@ -208,6 +208,7 @@ impl Gateway {
             .unify()
             .or(api::devices(
                 self.registry.clone(),
+                self.observed.clone(),
                 self.client.clone(),
                 self.auth.clone(),
             )
@@ -249,7 +250,7 @@ impl Gateway {
             .boxed();
         let routes = api
             .or(metrics::scrape::route(
-                self.metrics.clone(),
+                self.observed.metrics.clone(),
                 self.live.clone(),
                 jetstream::new(self.client.clone()),
                 self.auth.clone(),

@@ -9,7 +9,6 @@ use netpulse_shared::messages::DeviceStatus;
 use warp::http::StatusCode;
 
 use crate::error::ApiError;
-use crate::live::latest::Latest;
 
 /// Handle on the registry bucket and the reachability bucket.
 #[derive(Clone)]
@@ -18,8 +17,6 @@ pub struct Registry {
     status: kv::Store,
     interfaces: kv::Store,
     removed: kv::Store,
-    latest: Latest,
-    metrics: crate::metrics::Metrics,
 }
 
 impl Registry {
@@ -35,19 +32,7 @@ impl Registry {
             status,
             interfaces,
             removed,
-            latest: Latest::default(),
-            metrics: crate::metrics::Metrics::default(),
         }
-    }
-
-    /// What `/metrics` reports, also each device's poll statistics.
-    pub fn metrics(&self) -> &crate::metrics::Metrics {
-        &self.metrics
-    }
-
-    /// The latest samples' summaries, shown with each device.
-    pub fn latest(&self) -> &Latest {
-        &self.latest
     }
 
     /// The id a URL path segment names, for a device or a deleted device whose history is
@@ -115,9 +100,9 @@ impl Registry {
         Ok(value.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
     }
 
-    /// A device as the API shows it: no secrets, with its reachability
-    /// (`{"state": "unknown"}` until the scheduler has an outcome) and its latest sample's
-    /// rates (`null` until one comes).
+    /// A device as the registry shows it: no secrets, with its reachability
+    /// (`{"state": "unknown"}` until the scheduler has an outcome) and, once discovery has
+    /// run, what it says about itself (see `Observed::shown` for its latest rates).
     pub async fn shown(&self, device: &Device) -> serde_json::Value {
         let mut shown = serde_json::to_value(device.view()).unwrap_or_default();
         let status = match self.status.get(device.id.as_str()).await {
@@ -128,7 +113,6 @@ impl Registry {
             _ => None,
         };
         shown["status"] = status.unwrap_or_else(|| serde_json::json!({"state": "unknown"}));
-        shown["latest"] = self.latest.get(&device.id).unwrap_or_default();
         // What the device says about itself (untrusted text), once discovery has run.
         if let Ok(Some(found)) = self.interfaces(&device.id).await {
             shown["system"] = serde_json::to_value(&found.system).unwrap_or_default();
