@@ -222,14 +222,13 @@ async fn delete_device(
     client: async_nats::Client,
     auth: Auth,
 ) -> Result<Response, Rejection> {
-    let bad = |field: &str, message: &str| {
-        ApiError::new(StatusCode::BAD_REQUEST, message).with_field(field)
-    };
     ApiError::unknown_parameter(params.keys(), &["history"])?;
     let keep = match params.get("history").map(String::as_str) {
         None | Some("keep") => true,
         Some("delete") => false,
-        Some(_) => return Err(bad("history", "history must be keep or delete").into()),
+        Some(_) => {
+            return Err(ApiError::bad_field("history", "history must be keep or delete").into())
+        }
     };
     let device = registry.require(&raw_id).await?;
     let deleted = crate::history::retire(&registry, &client, &device, keep).await;

@@ -38,6 +38,11 @@ impl ApiError {
         }
     }
 
+    /// 400 for `field`, saying what is wrong with it.
+    pub fn bad_field(field: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message).with_field(field)
+    }
+
     /// Names the field at fault.
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());

@@ -102,36 +102,44 @@ pub fn log_routes(
     timeline.or(unknown_sources).unify()
 }
 
-/// The log query of a request's parameters; errors name the parameter.
-fn log_query(id: &DeviceId, params: &HashMap<String, String>) -> Result<LogQuery, ApiError> {
-    let bad = |field: &str, message: String| {
-        ApiError::new(StatusCode::BAD_REQUEST, message).with_field(field)
-    };
-    ApiError::unknown_parameter(
-        params.keys(),
-        &["from", "to", "severity", "q", "limit", "before"],
-    )?;
+/// The `from` and `to` parameters (see `netpulse_shared::time::parse_time`), `to` defaulting
+/// to `default_to` and `from` to what `default_from` gives for `to`; 400 naming the parameter
+/// when one does not parse or `from` is not before `to`.
+fn time_range(
+    params: &HashMap<String, String>,
+    default_to: u64,
+    default_from: impl FnOnce(u64) -> u64,
+) -> Result<(u64, u64), ApiError> {
     let time = |field: &str| {
         params
             .get(field)
             .map(|t| {
                 netpulse_shared::time::parse_time(t)
-                    .map_err(|m| bad(field, format!("{field}: {m}")))
+                    .map_err(|m| ApiError::bad_field(field, format!("{field}: {m}")))
             })
             .transpose()
     };
-    let to_ms = time("to")?.unwrap_or(u64::MAX / 2);
-    let from_ms = time("from")?.unwrap_or(0);
+    let to_ms = time("to")?.unwrap_or(default_to);
+    let from_ms = time("from")?.unwrap_or_else(|| default_from(to_ms));
     if from_ms >= to_ms {
-        return Err(bad("from", "from must be before to".into()));
+        return Err(ApiError::bad_field("from", "from must be before to"));
     }
+    Ok((from_ms, to_ms))
+}
+
+/// The log query of a request's parameters; errors name the parameter.
+fn log_query(id: &DeviceId, params: &HashMap<String, String>) -> Result<LogQuery, ApiError> {
+    ApiError::unknown_parameter(
+        params.keys(),
+        &["from", "to", "severity", "q", "limit", "before"],
+    )?;
+    let (from_ms, to_ms) = time_range(params, u64::MAX / 2, |_| 0)?;
     let severity = match params.get("severity").map(String::as_str) {
         None | Some("") => None,
         Some(name) => Some(Severity::parse(name).ok_or_else(|| {
-            bad(
+            ApiError::bad_field(
                 "severity",
-                "severity must be emergency, alert, critical, error, warning, notice, info or debug"
-                    .into(),
+                "severity must be emergency, alert, critical, error, warning, notice, info or debug",
             )
         })?),
     };
@@ -140,7 +148,7 @@ fn log_query(id: &DeviceId, params: &HashMap<String, String>) -> Result<LogQuery
         .map(|q| q.trim().to_owned())
         .filter(|q| !q.is_empty());
     if q.as_ref().is_some_and(|q| q.len() > 200) {
-        return Err(bad("q", "q must be at most 200 characters".into()));
+        return Err(ApiError::bad_field("q", "q must be at most 200 characters"));
     }
     let limit = match params.get("limit") {
         None => 100,
@@ -148,14 +156,16 @@ fn log_query(id: &DeviceId, params: &HashMap<String, String>) -> Result<LogQuery
             .parse::<usize>()
             .ok()
             .filter(|n| (1..=MAX_LOG_LIMIT).contains(n))
-            .ok_or_else(|| bad("limit", format!("limit must be 1 to {MAX_LOG_LIMIT}")))?,
+            .ok_or_else(|| {
+                ApiError::bad_field("limit", format!("limit must be 1 to {MAX_LOG_LIMIT}"))
+            })?,
     };
     let before = match params.get("before").map(String::as_str) {
         None | Some("") => None,
         Some(text) => Some(LogCursor::parse(text).ok_or_else(|| {
-            bad(
+            ApiError::bad_field(
                 "before",
-                "before must be the next_before of a previous answer".into(),
+                "before must be the next_before of a previous answer",
             )
         })?),
     };
@@ -351,7 +361,6 @@ enum OidChoice {
 
 /// The `oids` parameter: `all`, or OIDs separated by commas; errors name `oids`.
 fn oid_choice(params: &HashMap<String, String>) -> Result<OidChoice, ApiError> {
-    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, message).with_field("oids");
     let text = match params.get("oids").map(|s| s.trim()) {
         None | Some("") => return Ok(OidChoice::None),
         Some("all") => return Ok(OidChoice::All),
@@ -359,13 +368,17 @@ fn oid_choice(params: &HashMap<String, String>) -> Result<OidChoice, ApiError> {
     };
     let mut oids = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let oid = Oid::parse(part).map_err(|m| bad(format!("oids: {m}")))?;
+        let oid =
+            Oid::parse(part).map_err(|m| ApiError::bad_field("oids", format!("oids: {m}")))?;
         if !oids.contains(&oid) {
             oids.push(oid);
         }
     }
     if oids.len() > MAX_EXTRA_OIDS {
-        return Err(bad(format!("oids: at most {MAX_EXTRA_OIDS} OIDs")));
+        return Err(ApiError::bad_field(
+            "oids",
+            format!("oids: at most {MAX_EXTRA_OIDS} OIDs"),
+        ));
     }
     Ok(OidChoice::Listed(oids))
 }
@@ -376,9 +389,6 @@ fn history_query(
     id: &DeviceId,
     params: &HashMap<String, String>,
 ) -> Result<(HistoryQuery, OidChoice), ApiError> {
-    let bad = |field: &str, message: String| {
-        ApiError::new(StatusCode::BAD_REQUEST, message).with_field(field)
-    };
     ApiError::unknown_parameter(
         params.keys(),
         &[
@@ -394,9 +404,9 @@ fn history_query(
     let interface = match params.get("interface").map(|s| s.trim()) {
         None | Some("") if oids != OidChoice::None => None,
         None | Some("") => {
-            return Err(bad(
+            return Err(ApiError::bad_field(
                 "interface",
-                "interface is required (a name or an ifIndex), unless oids are asked for".into(),
+                "interface is required (a name or an ifIndex), unless oids are asked for",
             ))
         }
         Some(text) => Some(match text.parse::<u32>() {
@@ -405,20 +415,7 @@ fn history_query(
         }),
     };
     let now = netpulse_shared::time::now_ms();
-    let time = |field: &str| {
-        params
-            .get(field)
-            .map(|t| {
-                netpulse_shared::time::parse_time(t)
-                    .map_err(|m| bad(field, format!("{field}: {m}")))
-            })
-            .transpose()
-    };
-    let to_ms = time("to")?.unwrap_or(now);
-    let from_ms = time("from")?.unwrap_or(to_ms.saturating_sub(3_600_000));
-    if from_ms >= to_ms {
-        return Err(bad("from", "from must be before to".into()));
-    }
+    let (from_ms, to_ms) = time_range(params, now, |to| to.saturating_sub(3_600_000))?;
     let max_points = match params.get("max_points") {
         None => 1000,
         Some(n) => n
@@ -426,7 +423,7 @@ fn history_query(
             .ok()
             .filter(|n| (1..=history::MAX_POINTS).contains(n))
             .ok_or_else(|| {
-                bad(
+                ApiError::bad_field(
                     "max_points",
                     format!("max_points must be 1 to {}", history::MAX_POINTS),
                 )
@@ -435,10 +432,7 @@ fn history_query(
     let resolution = match params.get("resolution").map(String::as_str) {
         None | Some("" | "auto") => None,
         Some(name) => Some(Resolution::parse(name).ok_or_else(|| {
-            bad(
-                "resolution",
-                "resolution must be auto, raw, 1m, 5m or 1h".into(),
-            )
+            ApiError::bad_field("resolution", "resolution must be auto, raw, 1m, 5m or 1h")
         })?),
     };
     let listed = match &oids {
