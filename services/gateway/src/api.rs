@@ -108,14 +108,9 @@ async fn export_devices(
     auth: Auth,
 ) -> Result<Response, Rejection> {
     let listed = registry.list().await;
-    auth.audit
-        .record(
-            &principal.username,
-            "device.export",
-            "*",
-            &ApiError::outcome(&listed),
-            None,
-        )
+    let listed = auth
+        .audit
+        .result(&principal.username, "device.export", "*", listed)
         .await;
     let mut devices = listed?;
     devices.sort_by(|a, b| a.id.cmp(&b.id));
@@ -146,14 +141,13 @@ async fn create_device(
 ) -> Result<Response, Rejection> {
     let device = Device::from_json_body(&body).map_err(ApiError::from)?;
     let created = registry.create(&device).await;
-    let outcome = ApiError::outcome(&created);
-    auth.audit
-        .record(
+    let created = auth
+        .audit
+        .result(
             &principal.username,
             "device.add",
             device.id.as_str(),
-            &outcome,
-            None,
+            created,
         )
         .await;
     created?;
@@ -180,15 +174,9 @@ async fn update_device(
         Ok(device) => registry.replace(&device).await.map(|()| device),
         Err(e) => Err(e),
     };
-    let outcome = ApiError::outcome(&result);
-    auth.audit
-        .record(
-            &principal.username,
-            "device.update",
-            id.as_str(),
-            &outcome,
-            None,
-        )
+    let result = auth
+        .audit
+        .result(&principal.username, "device.update", id.as_str(), result)
         .await;
     let device = result?;
     Ok(json_reply(

@@ -333,15 +333,9 @@ async fn delete_kept(
         Ok(()) => registry.unlabel_removed(&id).await,
         Err(error) => Err(error),
     };
-    let outcome = ApiError::outcome(&result);
-    auth.audit
-        .record(
-            &principal.username,
-            "history.delete",
-            id.as_str(),
-            &outcome,
-            None,
-        )
+    let result = auth
+        .audit
+        .result(&principal.username, "history.delete", id.as_str(), result)
         .await;
     result?;
     tracing::info!("kept history deleted");

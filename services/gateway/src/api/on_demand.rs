@@ -198,13 +198,13 @@ async fn test_poll(
         Ok(Err(error)) => Err(ApiError::unavailable("test poll", &error)),
         Err(error) => Err(error),
     };
-    auth.audit
-        .record(
+    let result = auth
+        .audit
+        .result(
             &principal.username,
             "device.test",
             device.id.as_str(),
-            &ApiError::outcome(&result),
-            None,
+            result,
         )
         .await;
     Ok(json_reply(&result?, StatusCode::OK))

@@ -4,6 +4,8 @@
 use async_nats::jetstream;
 use serde::{Deserialize, Serialize};
 
+use crate::error::ApiError;
+
 /// One audited action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
@@ -34,6 +36,20 @@ impl AuditLog {
     /// An audit log over JetStream.
     pub fn new(js: jetstream::Context) -> Self {
         Self { js }
+    }
+
+    /// Records `actor`'s `action` on `target` with the outcome of `result` ("ok", or why it
+    /// failed), and gives the result back.
+    pub async fn result<T>(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        result: Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        self.record(actor, action, target, &ApiError::outcome(&result), None)
+            .await;
+        result
     }
 
     /// Records an event (stored by JetStream before this returns; failures are logged).
