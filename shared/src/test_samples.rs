@@ -78,3 +78,17 @@ pub fn with_value(sample: Sample, oid: &str, value: SnmpValue) -> Sample {
     }];
     with_answers(sample, more)
 }
+
+/// The gauge (UCD-SNMP laLoadInt.1) [`with_extra_oids`] adds.
+pub const GAUGE_OID: &str = "1.3.6.1.4.1.2021.10.1.5.1";
+/// The counter (IP-MIB ipInReceives.0) [`with_extra_oids`] adds.
+pub const COUNTER_OID: &str = "1.3.6.1.2.1.4.3.0";
+
+/// A sample of `eth0` at `time_ms` with `octets` each way and three extra OIDs: the gauge
+/// [`GAUGE_OID`] at `load`, the Counter64 [`COUNTER_OID`] at `packets`, and sysName (text).
+pub fn with_extra_oids(time_ms: u64, octets: u64, load: i64, packets: u64) -> Sample {
+    let s = sample(time_ms, &[(1, "eth0", octets, octets)]);
+    let s = with_value(s, GAUGE_OID, SnmpValue::Integer(load));
+    let s = with_value(s, COUNTER_OID, SnmpValue::Counter64(packets));
+    with_value(s, "1.3.6.1.2.1.1.5.0", SnmpValue::OctetString("r1".into()))
+}

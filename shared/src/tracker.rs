@@ -337,8 +337,7 @@ impl RateTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::messages::SnmpValue;
-    use crate::test_samples::{sample, with_errors, with_value};
+    use crate::test_samples::{sample, with_errors, with_extra_oids, COUNTER_OID, GAUGE_OID};
 
     #[test]
     fn a_renumbered_interface_keeps_its_series() {
@@ -564,14 +563,7 @@ mod tests {
     #[test]
     fn extra_oids_give_values_and_counter_rates_in_time_order() {
         let mut tracker = RateTracker::default();
-        let gauge = "1.3.6.1.4.1.2021.10.1.5.1";
-        let counter = "1.3.6.1.2.1.4.3.0";
-        let at = |t: u64, octets: u64, load: i64, packets: u64| {
-            let s = sample(t, &[(1, "eth0", octets, octets)]);
-            let s = with_value(s, gauge, SnmpValue::Integer(load));
-            let s = with_value(s, counter, SnmpValue::Counter64(packets));
-            with_value(s, "1.3.6.1.2.1.1.5.0", SnmpValue::OctetString("r1".into()))
-        };
+        let (gauge, counter, at) = (GAUGE_OID, COUNTER_OID, with_extra_oids);
         let values = |step: &Stepped| -> Vec<(u64, String, f64)> {
             step.oids
                 .iter()

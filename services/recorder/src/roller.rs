@@ -332,7 +332,9 @@ impl Roller {
 mod tests {
     use super::*;
     use netpulse_shared::messages::SnmpValue;
-    use netpulse_shared::test_samples::{sample, with_errors, with_value};
+    use netpulse_shared::test_samples::{
+        sample, with_errors, with_extra_oids, with_value, COUNTER_OID, GAUGE_OID,
+    };
     use netpulse_shared::tracker::RateTracker;
     use proptest::prelude::*;
 
@@ -347,14 +349,7 @@ mod tests {
 
     #[test]
     fn extra_oids_roll_up_in_time_order_with_the_rates() {
-        let gauge = "1.3.6.1.4.1.2021.10.1.5.1";
-        let counter = "1.3.6.1.2.1.4.3.0";
-        let at = |t: u64, octets: u64, load: i64, packets: u64| {
-            let s = sample(t, &[(1, "eth0", octets, octets)]);
-            let s = with_value(s, gauge, SnmpValue::Integer(load));
-            let s = with_value(s, counter, SnmpValue::Counter64(packets));
-            with_value(s, "1.3.6.1.2.1.1.5.0", SnmpValue::OctetString("r1".into()))
-        };
+        let (gauge, counter, at) = (GAUGE_OID, COUNTER_OID, with_extra_oids);
         // Every value lands in its period.
         let mut tracker = RateTracker::default();
         let mut roller = Roller::new(Resolution::Minute, 0);
