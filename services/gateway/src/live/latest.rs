@@ -9,8 +9,8 @@ use netpulse_shared::history::ErrorCounters;
 use serde::Serialize;
 
 /// The latest normal sample of each device as the overview shows it: when, sysUpTime, the
-/// rates of each interface and their totals. Filled by [`crate::live::reader::fan_out`]; empty after a restart
-/// until each device's next poll.
+/// rates of each interface and their totals. Filled by [`crate::live::reader::fan_out`];
+/// empty after a restart until each device's next poll.
 #[derive(Debug, Clone, Default)]
 pub struct Latest(Arc<std::sync::Mutex<HashMap<DeviceId, LatestSample>>>);
 
