@@ -150,11 +150,9 @@ impl Gateway {
         ));
         let fan_out = tokio::spawn({
             let (client, live) = (client.clone(), live.clone());
-            let (latest, metrics) = (observed.latest.clone(), observed.metrics.clone());
+            let observed = observed.clone();
             async move {
-                if let Err(error) =
-                    live::reader::fan_out(client, store, live, latest, metrics).await
-                {
+                if let Err(error) = live::reader::fan_out(client, store, live, observed).await {
                     tracing::error!(%error, "live stream stopped");
                 }
             }

@@ -14,10 +14,9 @@ use netpulse_shared::messages::{PollFailure, ReachabilityChanged, Sample};
 use netpulse_shared::subjects;
 use serde::de::DeserializeOwned;
 
-use crate::live::latest::Latest;
 use crate::live::protocol::{LiveMessage, LiveSender, Outgoing};
 use crate::live::rates::{browser_entry, browser_values, DeviceRates};
-use crate::metrics::Metrics;
+use crate::observed::Observed;
 
 /// One thing that happened, parsed once from NATS or the registry.
 #[derive(Debug)]
@@ -87,8 +86,7 @@ impl Event {
 struct Observer {
     rates: HashMap<DeviceId, DeviceRates>,
     live_rates: HashMap<DeviceId, DeviceRates>,
-    latest: Latest,
-    metrics: Metrics,
+    observed: Observed,
 }
 
 impl Observer {
@@ -100,7 +98,7 @@ impl Observer {
                 (Some(sample.device), "sample", live, text)
             }
             Event::Failure(failure) => {
-                self.metrics.failure(&failure);
+                self.observed.metrics.failure(&failure);
                 let text = serde_json::to_string(&LiveMessage::Failure {
                     device: &failure.device,
                     time_ms: failure.time_ms,
@@ -139,7 +137,7 @@ impl Observer {
                 if let Some(id) = &id {
                     self.rates.remove(id);
                     self.live_rates.remove(id);
-                    self.latest.forget(id);
+                    self.observed.latest.forget(id);
                 }
                 let text = serde_json::to_string(&LiveMessage::DeviceRemoved { device: &key })?;
                 (id, "device_removed", false, text)
@@ -166,12 +164,13 @@ impl Observer {
         let (interfaces, cached) = device_rates.step(sample);
         let seen = device_rates.seen(cached);
         if live {
-            self.metrics.live_sample(&sample.device, &seen);
+            self.observed.metrics.live_sample(&sample.device, &seen);
         } else {
-            self.metrics.sample(sample, &interfaces, &seen);
+            self.observed.metrics.sample(sample, &interfaces, &seen);
             if in_order {
                 let (time, uptime) = (sample.time_ms, sample.uptime_ticks);
-                self.latest
+                self.observed
+                    .latest
                     .record(&sample.device, time, uptime, &interfaces);
             }
         }
@@ -191,8 +190,7 @@ pub async fn fan_out(
     client: async_nats::Client,
     registry: kv::Store,
     live: LiveSender,
-    latest: Latest,
-    metrics: Metrics,
+    observed: Observed,
 ) -> anyhow::Result<()> {
     let mut samples = client.subscribe(subjects::SAMPLE_ALL).await?;
     let mut failures = client.subscribe(subjects::FAILURE_ALL).await?;
@@ -204,8 +202,7 @@ pub async fn fan_out(
     let mut observer = Observer {
         rates: HashMap::new(),
         live_rates: HashMap::new(),
-        latest,
-        metrics,
+        observed,
     };
     loop {
         let event = tokio::select! {
