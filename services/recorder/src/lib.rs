@@ -124,14 +124,17 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let js = jetstream::new(client.clone());
-    bus::limit_samples_stream(
-        &js,
-        settings.replicas,
-        settings.stream_max_age.0,
-        settings.stream_max_bytes.0,
-    )
+    // On a cluster that is starting or just lost a node, JetStream may not answer yet.
+    bus::until_set_up(|| {
+        bus::limit_samples_stream(
+            &js,
+            settings.replicas,
+            settings.stream_max_age.0,
+            settings.stream_max_bytes.0,
+        )
+    })
     .await?;
-    let stream = bus::samples_stream(&js, settings.replicas).await?;
+    let stream = bus::until_set_up(|| bus::samples_stream(&js, settings.replicas)).await?;
     let consumer = stream
         .get_or_create_consumer(
             subjects::RECORDER_CONSUMER,

@@ -245,9 +245,12 @@ async fn lead(
 ) -> anyhow::Result<()> {
     let client = publisher.client.clone();
     let js = jetstream::new(client.clone());
-    let registry = bus::Bucket::DEVICES.open(&js, settings.replicas).await?;
-    let status = bus::Bucket::STATUS.open(&js, settings.replicas).await?;
-    let interfaces = bus::Bucket::INTERFACES.open(&js, settings.replicas).await?;
+    // Leading may start while the cluster elects leaders (a node lost): wait for JetStream
+    // rather than give up the lead.
+    let replicas = settings.replicas;
+    let registry = bus::until_set_up(|| bus::Bucket::DEVICES.open(&js, replicas)).await?;
+    let status = bus::until_set_up(|| bus::Bucket::STATUS.open(&js, replicas)).await?;
+    let interfaces = bus::until_set_up(|| bus::Bucket::INTERFACES.open(&js, replicas)).await?;
     let mut outcomes = client.subscribe(subjects::OUTCOMES).await?;
     let known = known_statuses(&status).await;
     let mut scheduler = Scheduler {
