@@ -29,17 +29,16 @@ export function errorPair(inPs, outPs) {
 export const pairTotal = (a, b) => (a === null && b === null ? null : (a ?? 0) + (b ?? 0));
 
 /**
- * The errors and discards per second of an interface of a sample (/ws, or a device's
- * `latest`: `in_errors_ps`, ...) or as overview.js's trafficOf and this table keep them
+ * The errors and discards per second of an interface as the gateway sends it (a /ws sample's
+ * or a device's `latest`: `in_errors_ps`, ...), as this table and the overview keep them
  * (`inErrors`, ...); null where there is none.
  */
 export function errorRates(i) {
-  const pick = (camel, snake) => num(i?.[camel] ?? i?.[snake]);
   return {
-    inErrors: pick('inErrors', 'in_errors_ps'),
-    outErrors: pick('outErrors', 'out_errors_ps'),
-    inDiscards: pick('inDiscards', 'in_discards_ps'),
-    outDiscards: pick('outDiscards', 'out_discards_ps'),
+    inErrors: num(i?.in_errors_ps),
+    outErrors: num(i?.out_errors_ps),
+    inDiscards: num(i?.in_discards_ps),
+    outDiscards: num(i?.out_discards_ps),
   };
 }
 
@@ -114,7 +113,10 @@ export class InterfaceTable {
         polled: Boolean(i.polled),
         inBps: known?.inBps ?? null,
         outBps: known?.outBps ?? null,
-        ...errorRates(known),
+        inErrors: known?.inErrors ?? null,
+        outErrors: known?.outErrors ?? null,
+        inDiscards: known?.inDiscards ?? null,
+        outDiscards: known?.outDiscards ?? null,
       });
       item.util = utilisation(item.inBps, item.outBps, item.speed);
       this.items.set(i.index, item);
@@ -122,16 +124,15 @@ export class InterfaceTable {
     this.render(chosen);
   }
 
-  /** The rates of a sample ({interfaces: [{index, in_bps, out_bps, in_errors_ps, ...}]}). */
+  /** The rates of a device's traffic as the overview keeps it (overview.js `trafficOf`). */
   setRates(interfaces) {
     let changed = false;
     for (const i of interfaces) {
       const item = this.items.get(i.index);
       if (!item) continue;
-      item.inBps = num(i.inBps ?? i.in_bps);
-      item.outBps = num(i.outBps ?? i.out_bps);
-      Object.assign(item, errorRates(i));
-      if (item.speed === null && num(i.speedBps ?? i.speed_bps) > 0) item.speed = i.speedBps ?? i.speed_bps;
+      const { inBps, outBps, inErrors, outErrors, inDiscards, outDiscards } = i;
+      Object.assign(item, { inBps, outBps, inErrors, outErrors, inDiscards, outDiscards });
+      if (item.speed === null && i.speedBps > 0) item.speed = i.speedBps;
       item.util = utilisation(item.inBps, item.outBps, item.speed);
       changed = true;
     }

@@ -9,6 +9,7 @@
 
 import { el } from './dom.js';
 import { formatBps, formatUptime, num } from './format.js';
+import { errorRates } from './ifacetable.js';
 import { drawSparkline, SPARK_WINDOW_MS } from './sparkline.js';
 import { reachability, renderStatusBadge } from './status.js';
 import { onThemeChange, theme } from './theme.js';
@@ -22,17 +23,11 @@ const SPARK_CONCURRENCY = 4;
 
 const STATE_RANK = { down: 0, unknown: 1, up: 2 };
 
-/** Sum of the numbers in `values`, null when there are none. */
-function total(values) {
-  let sum = null;
-  for (const v of values) if (num(v) !== null) sum = (sum ?? 0) + v;
-  return sum;
-}
-
 /**
- * What the overview shows of a device's traffic, from a device's `latest` (GET /api/devices)
- * or a /ws sample: `{timeMs, uptimeTicks, inBps, outBps, interfaces: [{index, name, speedBps, inBps, outBps,
- * inErrors, outErrors, inDiscards, outDiscards}]}` (errors and discards per second, null without).
+ * A device's traffic as the gateway sends it, the same shape in a device's `latest` (GET
+ * /api/devices) and a /ws sample (totals included), as the page keeps it: `{timeMs,
+ * uptimeTicks, inBps, outBps, interfaces: [{index, name, speedBps, inBps, outBps, inErrors,
+ * outErrors, inDiscards, outDiscards}]}` (errors and discards per second, null without).
  */
 export function trafficOf(source) {
   if (!source || typeof source !== 'object') return null;
@@ -45,14 +40,15 @@ export function trafficOf(source) {
       inBps: num(i.in_bps),
       outBps: num(i.out_bps),
       // Errors and discards per second, when the device polls them.
-      inErrors: num(i.in_errors_ps),
-      outErrors: num(i.out_errors_ps),
-      inDiscards: num(i.in_discards_ps),
-      outDiscards: num(i.out_discards_ps),
+      ...errorRates(i),
     }));
-  const inBps = 'in_bps' in source ? num(source.in_bps) : total(interfaces.map((i) => i.inBps));
-  const outBps = 'out_bps' in source ? num(source.out_bps) : total(interfaces.map((i) => i.outBps));
-  return { timeMs: num(source.time_ms), uptimeTicks: num(source.uptime_ticks), inBps, outBps, interfaces };
+  return {
+    timeMs: num(source.time_ms),
+    uptimeTicks: num(source.uptime_ticks),
+    inBps: num(source.in_bps),
+    outBps: num(source.out_bps),
+    interfaces,
+  };
 }
 
 /**

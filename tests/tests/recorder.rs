@@ -1,7 +1,7 @@
 //! The recorder as a process of its own, killed and stopped while samples flow: nothing the
 //! poller published is lost or written twice, and the stored series has no gap.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_nats::jetstream;
@@ -113,18 +113,25 @@ async fn a_recorder_killed_again_and_again_loses_nothing_and_writes_nothing_twic
     tokio::time::sleep(Duration::from_secs(8)).await;
     netpulse_tests::wait_until_recorded(&js, Duration::from_secs(180)).await;
     let ids = netpulse_tests::stream_sample_ids(&js).await;
+    let mut published_ids = std::collections::HashSet::new();
+    for id in &ids {
+        assert!(published_ids.insert(id), "the stream holds {id} twice");
+    }
     let on_disk = stored(&stack);
-    let mut written: HashSet<String> = HashSet::new();
+    let mut written: HashMap<String, &Sample> = HashMap::new();
     for samples in on_disk.values() {
         for sample in samples {
-            assert!(
-                written.insert(sample.id.clone()),
-                "{} written twice",
-                sample.id
-            );
+            if let Some(first) = written.insert(sample.id.clone(), sample) {
+                panic!(
+                    "{} written twice: first {} then {}",
+                    sample.id,
+                    serde_json::to_string(first).unwrap_or_default(),
+                    serde_json::to_string(sample).unwrap_or_default()
+                );
+            }
         }
     }
-    let missing: Vec<&String> = ids.iter().filter(|id| !written.contains(*id)).collect();
+    let missing: Vec<&String> = ids.iter().filter(|id| !written.contains_key(*id)).collect();
     assert!(
         missing.is_empty(),
         "{} of {} published samples are not on disk, e.g. {:?}",

@@ -123,9 +123,9 @@ describe('the CSV export', () => {
 });
 
 describe('what the overview reads of a device', () => {
-  test('traffic from a /ws sample sums the interfaces; from /api/devices it reads the totals', () => {
+  test('traffic reads the one shape of a /ws sample and a device\'s latest, totals included', () => {
     const sample = {
-      time_ms: 5, uptime_ticks: 100,
+      time_ms: 5, uptime_ticks: 100, in_bps: 100, out_bps: 75,
       interfaces: [
         { index: 1, name: 'eth0', speed_bps: 1e9, in_bps: 100, out_bps: 50, in_errors_ps: 0.5 },
         { index: 2, name: '', in_bps: null, out_bps: 25 },
@@ -135,8 +135,11 @@ describe('what the overview reads of a device', () => {
     const traffic = trafficOf(sample);
     assert.equal(traffic.inBps, 100);
     assert.equal(traffic.outBps, 75);
-    assert.deepEqual(traffic.interfaces.map((i) => [i.index, i.name, i.inErrors]), [[1, 'eth0', 0.5], [2, null, null]]);
+    assert.equal(traffic.timeMs, 5);
+    assert.deepEqual(traffic.interfaces.map((i) => [i.index, i.name, i.speedBps, i.inErrors]), [[1, 'eth0', 1e9, 0.5], [2, null, null, null]]);
+    // The totals are the gateway's: the page does not add them up again.
     assert.equal(trafficOf({ in_bps: 7, out_bps: null, interfaces: [{ index: 1, in_bps: 3 }] }).inBps, 7);
+    assert.equal(trafficOf({ interfaces: [{ index: 1, in_bps: 3 }] }).inBps, null);
     assert.equal(trafficOf(null), null);
   });
 

@@ -18,9 +18,9 @@ use std::collections::HashMap;
 
 use netpulse_shared::discovery::{DeviceInterfaces, DiscoveryJob, DiscoveryOutcome};
 
-use netpulse_shared::interfaces::selected;
+use netpulse_shared::interfaces::{selected, Interface};
 use netpulse_shared::subjects;
-use serde_json::json;
+use serde::Serialize;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
@@ -192,13 +192,10 @@ async fn show_device(
     observed: Observed,
 ) -> Result<Response, Rejection> {
     let device = registry.require(&raw_id).await?;
-    let mut shown = observed.shown(&registry, &device).await;
-    // How polling goes, since this gateway started, and what discovery learned.
-    let mut stats = observed.metrics.poll_stats(&device.id);
-    let learned = registry.interfaces(&device.id).await.ok().flatten();
-    stats["max_repetitions"] = json!(learned.map(|found| found.max_repetitions));
-    shown["poll_stats"] = stats;
-    Ok(json_reply(&shown, StatusCode::OK))
+    Ok(json_reply(
+        &observed.detailed(&registry, &device).await,
+        StatusCode::OK,
+    ))
 }
 
 #[tracing::instrument(skip_all, fields(device = %raw_id))]
@@ -266,26 +263,37 @@ pub fn interfaces(
     list.or(discover).unify()
 }
 
+/// An interface of a discovery as the API shows it: as found, with its stable key and
+/// whether it is polled.
+#[derive(Debug, Serialize)]
+pub(crate) struct ListedInterface<'a> {
+    #[serde(flatten)]
+    interface: &'a Interface,
+    key: String,
+    polled: bool,
+}
+
 /// The interfaces of a discovery, as the API shows them, each with whether it is polled.
-fn interface_list(device: &Device, found: Option<&DeviceInterfaces>) -> serde_json::Value {
+fn interface_list<'a>(
+    device: &Device,
+    found: Option<&'a DeviceInterfaces>,
+) -> Vec<ListedInterface<'a>> {
     let Some(found) = found else {
-        return json!([]);
+        return Vec::new();
     };
     let polled: Vec<u32> = selected(&device.interfaces, &found.interfaces)
         .iter()
         .map(|i| i.index)
         .collect();
-    let items: Vec<serde_json::Value> = found
+    found
         .interfaces
         .iter()
-        .map(|i| {
-            let mut item = serde_json::to_value(i).unwrap_or_default();
-            item["key"] = json!(i.key());
-            item["polled"] = json!(polled.contains(&i.index));
-            item
+        .map(|i| ListedInterface {
+            interface: i,
+            key: i.key(),
+            polled: polled.contains(&i.index),
         })
-        .collect();
-    json!(items)
+        .collect()
 }
 
 async fn list_interfaces(
@@ -348,6 +356,15 @@ async fn discover_now(
     }
 }
 
+/// The answer of `GET /healthz`.
+#[derive(Debug, Serialize)]
+struct Health {
+    /// `ok`, or `degraded` without NATS.
+    status: &'static str,
+    /// Whether the gateway is connected to NATS.
+    nats: bool,
+}
+
 /// `GET /healthz`.
 pub fn health(
     client: async_nats::Client,
@@ -360,7 +377,10 @@ pub fn health(
             StatusCode::SERVICE_UNAVAILABLE
         };
         json_reply(
-            &json!({"status": if connected { "ok" } else { "degraded" }, "nats": connected}),
+            &Health {
+                status: if connected { "ok" } else { "degraded" },
+                nats: connected,
+            },
             status,
         )
     })

@@ -16,13 +16,14 @@ use std::collections::{BTreeMap, HashMap};
 use netpulse_shared::device::{Device, DeviceId, MAX_EXTRA_OIDS};
 
 use netpulse_shared::history::{
-    self, HistoryAnswer, HistoryQuery, OidSeries, PurgeAnswer, RemovedDevice, RemovedInterface,
-    Resolution, PAGE_POINTS,
+    self, HistoryAnswer, HistoryPoint, HistoryQuery, OidSeries, PurgeAnswer, RemovedDevice,
+    RemovedInterface, Resolution, PAGE_POINTS,
 };
 use netpulse_shared::interfaces::{selected, InterfaceRef};
 use netpulse_shared::logs::{LogAnswer, LogCursor, LogQuery, Severity, MAX_LOG_LIMIT};
 use netpulse_shared::snmp::Oid;
 use netpulse_shared::subjects;
+use serde::Serialize;
 use serde_json::json;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -30,7 +31,8 @@ use warp::{Filter, Rejection, Reply};
 
 use crate::auth::{Auth, Principal, Role};
 use crate::error::ApiError;
-use crate::http::{ask, with};
+use crate::http::{ask, json_reply, with};
+use crate::live::rates::{traps_apart, ShownEntry};
 use crate::registry::Registry;
 
 /// Seconds to wait for the recorder to answer one page or a purge.
@@ -199,14 +201,18 @@ async fn timeline(
     )
     .await?;
     match answer {
-        Ok(LogAnswer::Entries { entries, next }) => Ok(warp::reply::with_status(
-            warp::reply::json(&json!({
-                "entries": entries.iter().map(crate::live::rates::browser_entry).collect::<Vec<_>>(),
-                "next_before": next.as_ref().map(LogCursor::text),
-            })),
-            StatusCode::OK,
-        )
-        .into_response()),
+        Ok(LogAnswer::Entries { mut entries, next }) => {
+            let traps = traps_apart(&mut entries);
+            let page = LogPage {
+                entries: entries
+                    .iter()
+                    .zip(&traps)
+                    .map(|(entry, trap)| ShownEntry::new(entry, trap.as_ref()))
+                    .collect(),
+                next_before: next.as_ref().map(LogCursor::text),
+            };
+            Ok(json_reply(&page, StatusCode::OK))
+        }
         Ok(LogAnswer::Failed { reason }) => {
             Err(ApiError::new(StatusCode::BAD_GATEWAY, format!("logs failed: {reason}")).into())
         }
@@ -476,6 +482,22 @@ async fn ask_history(
     }
 }
 
+/// The answer of `GET /api/devices/{id}/history`: the recorder's pages joined.
+#[derive(Debug, Serialize)]
+struct SeriesPage {
+    schema: u32,
+    resolution: Resolution,
+    step_ms: u64,
+    from_ms: u64,
+    to_ms: u64,
+    p95_in_bps: Option<f64>,
+    p95_out_bps: Option<f64>,
+    points: Vec<HistoryPoint>,
+    /// The extra OIDs' series, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oids: Option<BTreeMap<String, OidSeries>>,
+}
+
 async fn series(
     raw_id: String,
     _: Principal,
@@ -488,7 +510,7 @@ async fn series(
     if choice == OidChoice::All {
         query.oids = device_oids(&registry, &id).await?;
     }
-    let mut body = serde_json::Map::new();
+    let mut body: Option<SeriesPage> = None;
     let mut points = Vec::new();
     let mut oids: BTreeMap<String, OidSeries> = BTreeMap::new();
     loop {
@@ -506,13 +528,17 @@ async fn series(
             unreachable!("ask_history answers series only")
         };
         if query.page == 0 {
-            body.insert("schema".into(), json!(schema));
-            body.insert("resolution".into(), json!(resolution));
-            body.insert("step_ms".into(), json!(step_ms));
-            body.insert("from_ms".into(), json!(query.from_ms));
-            body.insert("to_ms".into(), json!(query.to_ms));
-            body.insert("p95_in_bps".into(), json!(p95_in_bps));
-            body.insert("p95_out_bps".into(), json!(p95_out_bps));
+            body = Some(SeriesPage {
+                schema,
+                resolution,
+                step_ms,
+                from_ms: query.from_ms,
+                to_ms: query.to_ms,
+                p95_in_bps,
+                p95_out_bps,
+                points: Vec::new(),
+                oids: None,
+            });
             points.reserve(pages * PAGE_POINTS);
             // Later pages use the same resolution and steps.
             query.resolution = Some(resolution);
@@ -536,13 +562,36 @@ async fn series(
             break;
         }
     }
-    body.insert("points".into(), json!(points));
+    let mut body = body.unwrap_or_else(|| unreachable!("the first page was asked for"));
+    body.points = points;
     if choice != OidChoice::None {
         // An OID with no number in the whole range (a string, or nothing stored) has no series.
         oids.retain(|_, series| series.kind.is_some());
-        body.insert("oids".into(), json!(oids));
+        body.oids = Some(oids);
     }
-    Ok(warp::reply::with_status(warp::reply::json(&body), StatusCode::OK).into_response())
+    Ok(json_reply(&body, StatusCode::OK))
+}
+
+/// The answer of `GET /api/devices/{id}/sparkline`.
+#[derive(Debug, Serialize)]
+struct Sparkline {
+    step_ms: u64,
+    points: Vec<SparkPoint>,
+}
+
+/// One minute of a [`Sparkline`]: the sum over the interfaces; null where none has data.
+#[derive(Debug, Serialize)]
+struct SparkPoint {
+    time_ms: u64,
+    in_bps: Option<f64>,
+    out_bps: Option<f64>,
+}
+
+/// A page of a device's timeline, and where the next (older) one starts.
+#[derive(Debug, Serialize)]
+struct LogPage<'a> {
+    entries: Vec<ShownEntry<'a>>,
+    next_before: Option<String>,
 }
 
 /// Longest sparkline, minutes.
@@ -645,19 +694,23 @@ async fn sparkline(
             }
         }
     }
-    let points: Vec<serde_json::Value> = minutes_in
+    let points = minutes_in
         .iter()
         .zip(&minutes_out)
         .enumerate()
-        .map(|(slot, (in_bps, out_bps))| {
-            json!({
-                "time_ms": from_ms + slot as u64 * SPARKLINE_STEP_MS,
-                "in_bps": in_bps,
-                "out_bps": out_bps,
-            })
+        .map(|(slot, (in_bps, out_bps))| SparkPoint {
+            time_ms: from_ms + slot as u64 * SPARKLINE_STEP_MS,
+            in_bps: *in_bps,
+            out_bps: *out_bps,
         })
         .collect();
-    Ok(warp::reply::json(&json!({"step_ms": SPARKLINE_STEP_MS, "points": points})).into_response())
+    Ok(json_reply(
+        &Sparkline {
+            step_ms: SPARKLINE_STEP_MS,
+            points,
+        },
+        StatusCode::OK,
+    ))
 }
 
 #[cfg(test)]

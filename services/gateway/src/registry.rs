@@ -5,10 +5,34 @@ use async_nats::jetstream::kv;
 use netpulse_shared::device::{Device, DeviceId};
 use netpulse_shared::discovery::DeviceInterfaces;
 use netpulse_shared::history::RemovedDevice;
-use netpulse_shared::messages::DeviceStatus;
+use netpulse_shared::messages::{DeviceStatus, Reachability};
+use serde::Serialize;
 use warp::http::StatusCode;
 
 use crate::error::ApiError;
+
+/// A device's reachability as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownStatus {
+    /// `up`, `down` or `unknown`.
+    pub state: Reachability,
+    /// The rest, once the scheduler has an outcome.
+    #[serde(flatten)]
+    pub known: Option<StatusDetail>,
+}
+
+/// What the scheduler stored about a device's reachability besides its state.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusDetail {
+    /// Since when, Unix milliseconds.
+    pub since_ms: u64,
+    /// Why it entered that state.
+    pub reason: String,
+    /// Failed polls in a row.
+    pub consecutive_failures: u32,
+    /// The latest failed poll's reason while failures continue.
+    pub last_error: Option<String>,
+}
 
 /// Handle on the registry bucket and the reachability bucket.
 #[derive(Clone)]
@@ -100,24 +124,28 @@ impl Registry {
         Ok(value.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
     }
 
-    /// A device as the registry shows it: no secrets, with its reachability
-    /// (`{"state": "unknown"}` until the scheduler has an outcome) and, once discovery has
-    /// run, what it says about itself (see `Observed::shown` for its latest rates).
-    pub async fn shown(&self, device: &Device) -> serde_json::Value {
-        let mut shown = serde_json::to_value(device.view()).unwrap_or_default();
-        let status = match self.status.get(device.id.as_str()).await {
-            Ok(Some(bytes)) => serde_json::from_slice::<DeviceStatus>(&bytes).ok().map(|s| {
-                serde_json::json!({"state": s.state, "since_ms": s.since_ms, "reason": s.reason,
-                                   "consecutive_failures": s.consecutive_failures, "last_error": s.last_error})
-            }),
+    /// A device's reachability as the scheduler last stored it (`{"state": "unknown"}`
+    /// until it has an outcome).
+    pub async fn status(&self, id: &DeviceId) -> ShownStatus {
+        let stored = match self.status.get(id.as_str()).await {
+            Ok(Some(bytes)) => serde_json::from_slice::<DeviceStatus>(&bytes).ok(),
             _ => None,
         };
-        shown["status"] = status.unwrap_or_else(|| serde_json::json!({"state": "unknown"}));
-        // What the device says about itself (untrusted text), once discovery has run.
-        if let Ok(Some(found)) = self.interfaces(&device.id).await {
-            shown["system"] = serde_json::to_value(&found.system).unwrap_or_default();
+        match stored {
+            Some(s) => ShownStatus {
+                state: s.state,
+                known: Some(StatusDetail {
+                    since_ms: s.since_ms,
+                    reason: s.reason,
+                    consecutive_failures: s.consecutive_failures,
+                    last_error: s.last_error,
+                }),
+            },
+            None => ShownStatus {
+                state: Reachability::Unknown,
+                known: None,
+            },
         }
-        shown
     }
 
     /// Every device, sorted by name.

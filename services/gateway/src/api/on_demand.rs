@@ -11,20 +11,21 @@
 
 use bytes::Bytes;
 use netpulse_shared::device::Device;
-use netpulse_shared::discovery::{DiscoveryJob, DiscoveryOutcome};
-use netpulse_shared::messages::{AgentTarget, PollTestOutcome, Sample};
+use netpulse_shared::discovery::{DiscoveryJob, DiscoveryOutcome, SystemInfo};
+use netpulse_shared::messages::{AgentTarget, PollTestOutcome, Sample, VarBind};
 use netpulse_shared::validation::ValidationError;
 use netpulse_shared::{poll_plan, subjects, time};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::interface_list;
+use super::{interface_list, ListedInterface};
 use crate::auth::{Auth, Principal, Role};
 use crate::error::ApiError;
 use crate::http::{ask, json_reply, limited_body, with, MAX_BODY_BYTES};
-use crate::live::rates::{browser_values, interface_rates};
+use crate::live::rates::{browser_values, interface_rates, ShownValue};
 use crate::registry::Registry;
 
 /// The name a probed device gets when the form has none yet (it is never saved).
@@ -137,32 +138,60 @@ async fn discover_unsaved(
     let found = result?;
     tracing::info!(address = %device.address, interfaces = found.interfaces.len(), "device probed");
     Ok(json_reply(
-        &json!({
-            "system": found.system,
-            "max_repetitions": found.max_repetitions,
-            "interfaces": interface_list(&device, Some(&found)),
-        }),
+        &Probed {
+            system: &found.system,
+            max_repetitions: found.max_repetitions,
+            interfaces: interface_list(&device, Some(&found)),
+        },
         StatusCode::OK,
     ))
 }
 
+/// What a probe of an unsaved device found.
+#[derive(Debug, Serialize)]
+struct Probed<'a> {
+    system: &'a SystemInfo,
+    max_repetitions: u32,
+    interfaces: Vec<ListedInterface<'a>>,
+}
+
 /// A test poll's sample as the device page shows it: values with their types (64-bit
 /// counters as strings, as on /ws) and each interface's counters.
-fn test_result(sample: &Sample, duration_ms: u64) -> Value {
-    let interfaces: Vec<Value> = interface_rates(sample, |_| (None, None, None))
+#[derive(Debug, Serialize)]
+struct TestResult<'a> {
+    time_ms: u64,
+    duration_ms: u64,
+    uptime_ticks: Option<u32>,
+    values: Vec<ShownValue<'a>>,
+    interfaces: Vec<TestedInterface>,
+}
+
+/// An interface's counters in a [`TestResult`] (decimal strings, as on /ws).
+#[derive(Debug, Serialize)]
+struct TestedInterface {
+    index: u32,
+    name: Option<String>,
+    in_octets: String,
+    out_octets: String,
+}
+
+fn test_result<'a>(sample: &Sample, values: &'a [VarBind], duration_ms: u64) -> TestResult<'a> {
+    let interfaces = interface_rates(sample, |_| (None, None, None))
         .into_iter()
-        .map(|i| {
-            json!({"index": i.index, "name": i.name, "in_octets": i.in_octets,
-                   "out_octets": i.out_octets})
+        .map(|i| TestedInterface {
+            index: i.index,
+            name: i.name,
+            in_octets: i.in_octets,
+            out_octets: i.out_octets,
         })
         .collect();
-    json!({
-        "time_ms": sample.time_ms,
-        "duration_ms": duration_ms,
-        "uptime_ticks": sample.uptime_ticks,
-        "values": browser_values(&sample.varbinds()),
-        "interfaces": interfaces,
-    })
+    TestResult {
+        time_ms: sample.time_ms,
+        duration_ms,
+        uptime_ticks: sample.uptime_ticks,
+        values: browser_values(values),
+        interfaces,
+    }
 }
 
 #[tracing::instrument(skip_all, fields(device = %raw_id))]
@@ -190,7 +219,7 @@ async fn test_poll(
         Ok(Ok(PollTestOutcome::Polled {
             sample,
             duration_ms,
-        })) => Ok(test_result(&sample, duration_ms)),
+        })) => Ok((sample, duration_ms)),
         Ok(Ok(PollTestOutcome::Failed { reason })) => Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             format!("SNMP test failed: {reason}"),
@@ -207,7 +236,12 @@ async fn test_poll(
             result,
         )
         .await;
-    Ok(json_reply(&result?, StatusCode::OK))
+    let (sample, duration_ms) = result?;
+    let values = sample.varbinds();
+    Ok(json_reply(
+        &test_result(&sample, &values, duration_ms),
+        StatusCode::OK,
+    ))
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use warp::http::{header, HeaderMap, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
@@ -17,10 +18,16 @@ use warp::{Filter, Rejection, Reply};
 use super::users::{self, UserError};
 use super::{source_address, token_of, Auth, Principal, Role, COOKIE};
 use crate::error::ApiError;
-use crate::http::{limited_body, with, MAX_BODY_BYTES};
+use crate::http::{json_reply, limited_body, with, MAX_BODY_BYTES};
 
-fn json_reply(value: &Value, status: StatusCode) -> Response {
-    warp::reply::with_status(warp::reply::json(value), status).into_response()
+/// Who is signed in (`GET /api/me`), and after `POST /api/login` with the session token.
+#[derive(Debug, Serialize)]
+struct SignedIn<'a> {
+    /// The new session's token (login only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
+    username: &'a str,
+    role: Role,
 }
 
 impl From<UserError> for ApiError {
@@ -120,7 +127,11 @@ pub fn routes(auth: Auth) -> impl Filter<Extract = (Response,), Error = Rejectio
         .and(auth.require(Role::Viewer))
         .map(|p: Principal| {
             json_reply(
-                &json!({"username": p.username, "role": p.role}),
+                &SignedIn {
+                    token: None,
+                    username: &p.username,
+                    role: p.role,
+                },
                 StatusCode::OK,
             )
         });
@@ -187,9 +198,9 @@ async fn login(body: Bytes, source: Option<SocketAddr>, auth: Auth) -> Result<Re
             .record(&username, "login", &username, "rate limited", source_text)
             .await;
         let seconds = wait.as_secs().max(1);
-        let reply = json_reply(
-            &json!({"error": format!("too many failed logins; try again in {seconds} s")}),
+        let reply = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
+            format!("too many failed logins; try again in {seconds} s"),
         );
         return Ok(
             warp::reply::with_header(reply, header::RETRY_AFTER, seconds.to_string())
@@ -231,7 +242,11 @@ async fn login(body: Bytes, source: Option<SocketAddr>, auth: Auth) -> Result<Re
         if auth.secure_cookies { "; Secure" } else { "" }
     );
     let reply = json_reply(
-        &json!({"token": token, "username": user.username, "role": user.role}),
+        &SignedIn {
+            token: Some(&token),
+            username: &user.username,
+            role: user.role,
+        },
         StatusCode::OK,
     );
     Ok(warp::reply::with_header(reply, header::SET_COOKIE, cookie).into_response())
@@ -266,7 +281,7 @@ async fn logout(
 async fn list_users(_: Principal, auth: Auth) -> Result<Response, Rejection> {
     let users = auth.users.list().await.map_err(ApiError::from)?;
     let views: Vec<_> = users.iter().map(users::StoredUser::view).collect();
-    Ok(json_reply(&json!(views), StatusCode::OK))
+    Ok(json_reply(&views, StatusCode::OK))
 }
 
 async fn add_user(principal: Principal, body: Bytes, auth: Auth) -> Result<Response, Rejection> {
@@ -283,7 +298,7 @@ async fn add_user(principal: Principal, body: Bytes, auth: Auth) -> Result<Respo
         .record(&principal.username, "user.add", username, &outcome, None)
         .await;
     let user = result.map_err(ApiError::from)?;
-    Ok(json_reply(&json!(user.view()), StatusCode::CREATED))
+    Ok(json_reply(&user.view(), StatusCode::CREATED))
 }
 
 async fn update_user(
@@ -309,7 +324,7 @@ async fn update_user(
             .await
             .map_err(|e| ApiError::unavailable("session store", &e))?;
     }
-    Ok(json_reply(&json!(user.view()), StatusCode::OK))
+    Ok(json_reply(&user.view(), StatusCode::OK))
 }
 
 async fn delete_user(
@@ -337,5 +352,5 @@ async fn read_audit(_: Principal, auth: Auth) -> Result<Response, Rejection> {
         .latest(500)
         .await
         .map_err(|e| ApiError::unavailable("audit log", &e))?;
-    Ok(json_reply(&json!(events), StatusCode::OK))
+    Ok(json_reply(&events, StatusCode::OK))
 }

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::live::rates::ShownInterface;
+use crate::live::rates::{ShownEntry, ShownValue, Traffic};
 use netpulse_shared::device::{DeviceId, DeviceView};
 use netpulse_shared::messages::Reachability;
 use serde::Serialize;
@@ -18,18 +18,15 @@ pub const CLIENT_BACKLOG: usize = 1024;
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveMessage<'a> {
-    /// A new sample, with rates per interface.
+    /// A new sample: the device's traffic (as its `latest` in the API) and every value read.
     Sample {
         /// Device id.
         device: &'a DeviceId,
-        /// Sample time, Unix milliseconds.
-        time_ms: u64,
-        /// sysUpTime, hundredths of a second.
-        uptime_ticks: Option<u32>,
-        /// Per-interface counters and rates.
-        interfaces: Vec<ShownInterface>,
+        /// When, sysUpTime, per-interface counters and rates, and their totals.
+        #[serde(flatten)]
+        traffic: &'a Traffic,
         /// Every value read, with its type (64-bit counters as strings).
-        values: Vec<serde_json::Value>,
+        values: Vec<ShownValue<'a>>,
         /// True for a sample of the one-second live view (not stored; sent only to clients
         /// subscribed to the device).
         #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -59,9 +56,9 @@ pub enum LiveMessage<'a> {
     },
     /// A timeline entry of a device: syslog, trap (device text: show it as text).
     Log {
-        /// The entry as [`browser_entry`] gives it (its `device` says whose).
+        /// The entry as the browser gets it (its `device` says whose).
         #[serde(flatten)]
-        entry: serde_json::Value,
+        entry: ShownEntry<'a>,
     },
     /// A device was added or changed.
     DeviceAdded {

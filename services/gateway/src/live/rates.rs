@@ -1,11 +1,14 @@
-//! Rates as the browser gets them: each interface's counters (as decimal strings) and rates
-//! per sample, values with 64-bit counters as strings, and timeline entries likewise.
+//! Rates as the browser gets them: a device's traffic per sample (each interface's counters as
+//! decimal strings, rates and their totals), values with 64-bit counters as strings, and
+//! timeline entries likewise.
 
 use std::collections::HashMap;
 
 use netpulse_shared::history::ErrorCounters;
+use netpulse_shared::logs::{LogEntry, TrapInfo};
 use netpulse_shared::messages::{Sample, SnmpValue, VarBind};
 use netpulse_shared::rate::Gap;
+use netpulse_shared::snmp::Oid;
 use netpulse_shared::tracker::RateTracker;
 use serde::Serialize;
 
@@ -54,6 +57,38 @@ pub struct ShownInterface {
     pub errors: ErrorCounters<f64>,
 }
 
+/// A device's traffic at one sample: the one shape of a `/ws` sample and of a device's
+/// `latest` in the API, totals included, so the browser reads it one way and adds nothing up.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Traffic {
+    /// Sample time, Unix milliseconds.
+    pub time_ms: u64,
+    /// sysUpTime, hundredths of a second.
+    pub uptime_ticks: Option<u32>,
+    /// Received bits per second over the interfaces that have a rate; null when none has.
+    pub in_bps: Option<f64>,
+    /// Sent bits per second over the interfaces that have a rate; null when none has.
+    pub out_bps: Option<f64>,
+    /// Per-interface counters and rates, by ifIndex.
+    pub interfaces: Vec<ShownInterface>,
+}
+
+impl Traffic {
+    /// The traffic of `sample` with its interfaces' rates, totals added up once here.
+    pub fn new(sample: &Sample, interfaces: Vec<ShownInterface>) -> Self {
+        let total = |pick: fn(&ShownInterface) -> Option<f64>| {
+            interfaces.iter().filter_map(pick).reduce(|a, b| a + b)
+        };
+        Self {
+            time_ms: sample.time_ms,
+            uptime_ticks: sample.uptime_ticks,
+            in_bps: total(|i| i.in_bps),
+            out_bps: total(|i| i.out_bps),
+            interfaces,
+        }
+    }
+}
+
 fn gap_name(gap: Gap) -> &'static str {
     match gap {
         Gap::Restart => "restart",
@@ -63,28 +98,93 @@ fn gap_name(gap: Gap) -> &'static str {
     }
 }
 
+/// A value read, as the browser gets it: as in the sample, but a Counter64 as a decimal
+/// string (it does not fit a JavaScript number).
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownValue<'a> {
+    /// The object instance.
+    pub oid: &'a Oid,
+    /// Its type and value.
+    #[serde(flatten)]
+    pub value: ShownSnmpValue<'a>,
+}
+
+/// The type and value of a [`ShownValue`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ShownSnmpValue<'a> {
+    /// Any value but a Counter64: as read.
+    AsRead(&'a SnmpValue),
+    /// A Counter64, exact, as a string.
+    Counter64 {
+        /// Always `counter64`.
+        #[serde(rename = "type")]
+        kind: &'static str,
+        /// The counter in decimal.
+        value: String,
+    },
+}
+
 /// A sample's values as the browser gets them: 64-bit counters as decimal strings.
-pub fn browser_values(values: &[VarBind]) -> Vec<serde_json::Value> {
+pub fn browser_values(values: &[VarBind]) -> Vec<ShownValue<'_>> {
     values
         .iter()
-        .map(|vb| {
-            let mut item = serde_json::to_value(vb).unwrap_or_default();
-            if let SnmpValue::Counter64(n) = vb.value {
-                item["value"] = serde_json::Value::String(n.to_string());
-            }
-            item
+        .map(|vb| ShownValue {
+            oid: &vb.oid,
+            value: match &vb.value {
+                SnmpValue::Counter64(n) => ShownSnmpValue::Counter64 {
+                    kind: "counter64",
+                    value: n.to_string(),
+                },
+                other => ShownSnmpValue::AsRead(other),
+            },
         })
         .collect()
 }
 
 /// A timeline entry as the browser gets it: as stored, but a trap's Counter64 values as
 /// decimal strings, like [`browser_values`].
-pub fn browser_entry(entry: &netpulse_shared::logs::LogEntry) -> serde_json::Value {
-    let mut value = serde_json::to_value(entry).unwrap_or_default();
-    if let Some(trap) = &entry.trap {
-        value["trap"]["varbinds"] = serde_json::Value::Array(browser_values(&trap.varbinds));
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownEntry<'a> {
+    /// The entry without its trap.
+    #[serde(flatten)]
+    entry: &'a LogEntry,
+    /// The trap, its values shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trap: Option<ShownTrap<'a>>,
+}
+
+/// A trap of a [`ShownEntry`]: the fields of [`TrapInfo`], its values as [`ShownValue`]s.
+#[derive(Debug, Clone, Serialize)]
+struct ShownTrap<'a> {
+    version: &'a str,
+    pdu: &'a str,
+    trap_oid: &'a str,
+    uptime_ticks: Option<u32>,
+    varbinds: Vec<ShownValue<'a>>,
+}
+
+impl<'a> ShownEntry<'a> {
+    /// `entry` (whose trap has been taken out) with `trap`.
+    pub fn new(entry: &'a LogEntry, trap: Option<&'a TrapInfo>) -> Self {
+        debug_assert!(entry.trap.is_none(), "the trap is shown apart");
+        Self {
+            entry,
+            trap: trap.map(|trap| ShownTrap {
+                version: &trap.version,
+                pdu: &trap.pdu,
+                trap_oid: &trap.trap_oid,
+                uptime_ticks: trap.uptime_ticks,
+                varbinds: browser_values(&trap.varbinds),
+            }),
+        }
     }
-    value
+}
+
+/// Timeline entries as the browser gets them: the traps taken out of `entries`, to show
+/// with [`ShownEntry::new`].
+pub fn traps_apart(entries: &mut [LogEntry]) -> Vec<Option<TrapInfo>> {
+    entries.iter_mut().map(|e| e.trap.take()).collect()
 }
 
 /// The rates of one device's samples as the live stream shows them: each interface's rate

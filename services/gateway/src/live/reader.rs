@@ -15,7 +15,7 @@ use netpulse_shared::subjects;
 use serde::de::DeserializeOwned;
 
 use crate::live::protocol::{LiveMessage, LiveSender, Outgoing};
-use crate::live::rates::{browser_entry, browser_values, DeviceRates};
+use crate::live::rates::{browser_values, DeviceRates, ShownEntry, Traffic};
 use crate::observed::Observed;
 
 /// One thing that happened, parsed once from NATS or the registry.
@@ -116,9 +116,11 @@ impl Observer {
                 })?;
                 (Some(change.device), "status", false, text)
             }
-            Event::Log(entry) => {
-                let entry_json = browser_entry(&entry);
-                let text = serde_json::to_string(&LiveMessage::Log { entry: entry_json })?;
+            Event::Log(mut entry) => {
+                let trap = entry.trap.take();
+                let text = serde_json::to_string(&LiveMessage::Log {
+                    entry: ShownEntry::new(&entry, trap.as_ref()),
+                })?;
                 (Some(entry.device), "log", false, text)
             }
             Event::Alert(mut event) => {
@@ -163,25 +165,24 @@ impl Observer {
         let in_order = device_rates.in_order(sample);
         let (interfaces, cached) = device_rates.step(sample);
         let seen = device_rates.seen(cached);
+        let traffic = Arc::new(Traffic::new(sample, interfaces));
+        let text = serde_json::to_string(&LiveMessage::Sample {
+            device: &sample.device,
+            traffic: &traffic,
+            values: browser_values(&sample.values),
+            live,
+        })?;
         if live {
             self.observed.metrics.live_sample(&sample.device, &seen);
         } else {
-            self.observed.metrics.sample(sample, &interfaces, &seen);
+            self.observed
+                .metrics
+                .sample(sample, &traffic.interfaces, &seen);
             if in_order {
-                let (time, uptime) = (sample.time_ms, sample.uptime_ticks);
-                self.observed
-                    .latest
-                    .record(&sample.device, time, uptime, &interfaces);
+                self.observed.latest.record(&sample.device, traffic);
             }
         }
-        serde_json::to_string(&LiveMessage::Sample {
-            device: &sample.device,
-            time_ms: sample.time_ms,
-            uptime_ticks: sample.uptime_ticks,
-            interfaces,
-            values: browser_values(&sample.values),
-            live,
-        })
+        Ok(text)
     }
 }
 

@@ -203,10 +203,19 @@ fn trap_counters_reach_the_browser_exactly() {
             value: SnmpValue::Counter64(big),
         }],
     });
+    let trap = entry.trap.take();
     let text = serde_json::to_value(LiveMessage::Log {
-        entry: browser_entry(&entry),
+        entry: ShownEntry::new(&entry, trap.as_ref()),
     })
     .expect("json");
+    // The shown trap has every field of the stored one.
+    let stored = serde_json::to_value(&trap).expect("json");
+    let keys = |v: &serde_json::Value| {
+        v.as_object()
+            .map(|m| m.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    assert_eq!(keys(&text["trap"]), keys(&stored));
     assert_eq!(text["type"], "log");
     assert_eq!(text["device"], "d");
     assert_eq!(text["trap"]["varbinds"][0]["value"], big.to_string());
@@ -221,11 +230,10 @@ fn messages_carry_type_and_device() {
         oid: Oid::parse("1.3.6.1.4.1.9.9.1.0").expect("oid"),
         value: SnmpValue::Counter64(u64::MAX),
     });
+    let traffic = Traffic::new(&s, interface_rates(&s, |_| (None, None, None)));
     let text = serde_json::to_value(LiveMessage::Sample {
         device: &s.device,
-        time_ms: s.time_ms,
-        uptime_ticks: s.uptime_ticks,
-        interfaces: interface_rates(&s, |_| (None, None, None)),
+        traffic: &traffic,
         values: browser_values(&s.values),
         live: false,
     })
@@ -239,4 +247,12 @@ fn messages_carry_type_and_device() {
         "Counter64 values reach the browser exactly"
     );
     assert!(text["interfaces"][0]["in_bps"].is_null());
+    assert_eq!(text["values"][1]["type"], "counter64");
+    assert_eq!(text["values"][0]["type"], "timeticks", "{text}");
+    // The totals travel with the interfaces: null while no interface has a rate.
+    assert!(
+        text["in_bps"].is_null() && text["out_bps"].is_null(),
+        "{text}"
+    );
+    assert_eq!(text["time_ms"], 10_000);
 }

@@ -26,6 +26,7 @@ use netpulse_shared::health::{self, Health};
 use netpulse_shared::messages::{PollFailure, PollStats, Reachability, Sample};
 use netpulse_shared::subjects;
 use serde::Deserialize;
+use serde::Serialize;
 
 use crate::live::rates::{CacheSeen, ShownInterface};
 
@@ -55,6 +56,49 @@ struct State {
     /// Polls and failures seen since this gateway started.
     polls: u64,
     failures: u64,
+}
+
+/// How a device's polls went since this gateway started, as `GET /api/devices/{id}` shows
+/// them (`poll_stats`).
+#[derive(Debug, Clone, Serialize)]
+pub struct DevicePollStats {
+    /// The latest sample's time, Unix milliseconds; null before the first.
+    pub last_poll_ms: Option<u64>,
+    /// How long the latest poll took.
+    pub last_duration_ms: Option<u64>,
+    /// Samples seen.
+    pub polls: u64,
+    /// Failed polls seen.
+    pub failures: u64,
+    /// Requests sent again after a timeout or a bad reply.
+    pub retries: u64,
+    /// Requests that got no usable reply in time.
+    pub timeouts: u64,
+    /// Replies thrown away, by kind (`malformed`, `wrong_request_id`, ...).
+    pub bad_replies: std::collections::BTreeMap<String, u64>,
+    /// SNMPv3: times the agent's engine was discovered again (it rebooted, its clock moved).
+    pub resyncs: u64,
+    /// SNMPv3: the agent's engine ID (hex), from its latest sample.
+    pub engine_id: Option<String>,
+    /// Other devices answering with the same engine ID.
+    pub engine_id_shared_with: Vec<DeviceId>,
+    /// Samples the agent answered from its counter cache (counters not moved yet).
+    pub cached_readings: u64,
+    /// The agent's cache period as learned.
+    pub cache_period_ms: Option<u64>,
+    /// The latest failed poll.
+    pub last_failure: Option<LastFailure>,
+    /// The GETBULK size discovery settled on; null before discovery ran.
+    pub max_repetitions: Option<u32>,
+}
+
+/// When and why a poll last failed.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastFailure {
+    /// When, Unix milliseconds.
+    pub time_ms: u64,
+    /// Why.
+    pub reason: String,
 }
 
 #[derive(Debug, Default)]
@@ -164,39 +208,44 @@ impl Metrics {
 
     /// A device's poll statistics since this gateway started, for the API (zeros before its
     /// first poll).
-    pub fn poll_stats(&self, device: &DeviceId) -> serde_json::Value {
+    pub fn poll_stats(&self, device: &DeviceId) -> DevicePollStats {
         let state = self.lock();
         let none = Polled::default();
         let polled = state.polled.get(device).unwrap_or(&none);
         // Two agents with one engine ID confuse any SNMPv3 manager or trap receiver that
         // keeps state per engine: show each the others.
-        let mut shared_with: Vec<&str> = match &polled.engine_id {
+        let mut shared_with: Vec<DeviceId> = match &polled.engine_id {
             Some(engine) => state
                 .polled
                 .iter()
                 .filter(|(id, p)| *id != device && p.engine_id.as_ref() == Some(engine))
-                .map(|(id, _)| id.as_str())
+                .map(|(id, _)| id.clone())
                 .collect(),
             None => Vec::new(),
         };
         shared_with.sort_unstable();
-        serde_json::json!({
-            "last_poll_ms": (polled.time_ms > 0).then_some(polled.time_ms),
-            "last_duration_ms": polled.duration_ms,
-            "polls": polled.polls,
-            "failures": polled.failures,
-            "retries": polled.retries,
-            "timeouts": polled.timeouts,
-            "bad_replies": polled.bad_replies,
-            "resyncs": polled.resyncs,
-            "engine_id": polled.engine_id,
-            "engine_id_shared_with": shared_with,
-            "cached_readings": polled.cached_readings,
-            "cache_period_ms": polled.cache_period_ms[0].or(polled.cache_period_ms[1]),
-            "last_failure": polled.last_failure.as_ref().map(|(time_ms, reason)| {
-                serde_json::json!({"time_ms": time_ms, "reason": reason})
-            }),
-        })
+        DevicePollStats {
+            last_poll_ms: (polled.time_ms > 0).then_some(polled.time_ms),
+            last_duration_ms: polled.duration_ms,
+            polls: polled.polls,
+            failures: polled.failures,
+            retries: polled.retries,
+            timeouts: polled.timeouts,
+            bad_replies: polled.bad_replies.clone(),
+            resyncs: polled.resyncs,
+            engine_id: polled.engine_id.clone(),
+            engine_id_shared_with: shared_with,
+            cached_readings: polled.cached_readings,
+            cache_period_ms: polled.cache_period_ms[0].or(polled.cache_period_ms[1]),
+            last_failure: polled
+                .last_failure
+                .as_ref()
+                .map(|(time_ms, reason)| LastFailure {
+                    time_ms: *time_ms,
+                    reason: reason.clone(),
+                }),
+            max_repetitions: None,
+        }
     }
 
     fn heartbeat(&self, beat: Health) {
