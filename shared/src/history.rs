@@ -86,6 +86,12 @@ pub struct HistoryQuery {
     /// Extra OIDs whose series to answer too (see [`crate::messages::Sample::numeric_values`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub oids: Vec<Oid>,
+    /// Interfaces whose rates to add up, instead of one `interface`: each step's point is
+    /// the sum over them of each one's min, average and max in that step (an interface
+    /// without data in a step adds nothing; `null` where none has any). The steps are
+    /// `step_ms` when given, so a device's total comes in one query.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub summed: Vec<InterfaceRef>,
     /// Start of the range, Unix milliseconds (inclusive).
     pub from_ms: u64,
     /// End of the range, Unix milliseconds (exclusive).

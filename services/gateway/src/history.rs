@@ -17,7 +17,7 @@ use netpulse_shared::device::{Device, DeviceId, MAX_EXTRA_OIDS};
 
 use netpulse_shared::history::{
     self, HistoryAnswer, HistoryPoint, HistoryQuery, OidSeries, PurgeAnswer, RemovedDevice,
-    RemovedInterface, Resolution, PAGE_POINTS,
+    RemovedInterface, Resolution, Spread, PAGE_POINTS,
 };
 use netpulse_shared::interfaces::{selected, InterfaceRef};
 use netpulse_shared::logs::{LogAnswer, LogCursor, LogQuery, Severity, MAX_LOG_LIMIT};
@@ -444,6 +444,7 @@ fn history_query(
         device: id.clone(),
         interface,
         oids: listed,
+        summed: Vec::new(),
         from_ms,
         to_ms,
         max_points,
@@ -640,68 +641,39 @@ async fn sparkline(
     let to_ms = netpulse_shared::time::now_ms();
     let to_ms = to_ms - to_ms % SPARKLINE_STEP_MS + SPARKLINE_STEP_MS;
     let from_ms = to_ms - minutes * SPARKLINE_STEP_MS;
-    let queries = keys.into_iter().map(|key| {
+    let slots = usize::try_from(minutes).unwrap_or(usize::MAX);
+    let points = if keys.is_empty() {
+        Vec::new()
+    } else {
+        // One query: the recorder adds the interfaces up, minute by minute.
         let query = HistoryQuery {
             schema: netpulse_shared::messages::SCHEMA_VERSION,
             device: device.id.clone(),
-            interface: Some(InterfaceRef::Name(key)),
+            interface: None,
             oids: Vec::new(),
+            summed: keys.into_iter().map(InterfaceRef::Name).collect(),
             from_ms,
             to_ms,
-            max_points: usize::try_from(minutes).unwrap_or(usize::MAX),
+            max_points: slots,
             resolution: Some(Resolution::Raw),
-            step_ms: None,
+            step_ms: Some(SPARKLINE_STEP_MS),
             page: 0,
         };
-        let client = client.clone();
-        async move { ask_history(&client, &query).await }
-    });
-    // Each minute's sum over the interfaces, by the minute it starts.
-    let mut minutes_in: Vec<Option<f64>> = vec![None; usize::try_from(minutes).unwrap_or(0)];
-    let mut minutes_out = minutes_in.clone();
-    for answer in futures::future::join_all(queries).await {
-        let HistoryAnswer::Series { points, .. } = answer? else {
+        let HistoryAnswer::Series { points, .. } = ask_history(&client, &query).await? else {
             unreachable!("ask_history answers series only")
         };
-        // Average the answer's steps within each minute, then add the interfaces up.
-        let mut sums: HashMap<usize, (f64, u32, f64, u32)> = HashMap::new();
-        for point in points {
-            let Some(slot) = point
-                .time_ms
-                .checked_sub(from_ms)
-                .map(|d| d / SPARKLINE_STEP_MS)
-                .and_then(|m| usize::try_from(m).ok())
-                .filter(|m| *m < minutes_in.len())
-            else {
-                continue;
-            };
-            let entry = sums.entry(slot).or_default();
-            if let Some(spread) = point.in_bps {
-                entry.0 += spread.avg;
-                entry.1 += 1;
+        points
+    };
+    let avg = |spread: Option<Spread>| spread.map(|s| s.avg);
+    let points = (0..slots)
+        .map(|slot| {
+            let time_ms = from_ms + slot as u64 * SPARKLINE_STEP_MS;
+            let found = points.iter().find(|p| p.time_ms == time_ms);
+            SparkPoint {
+                time_ms,
+                in_bps: found.and_then(|p| avg(p.in_bps)),
+                out_bps: found.and_then(|p| avg(p.out_bps)),
             }
-            if let Some(spread) = point.out_bps {
-                entry.2 += spread.avg;
-                entry.3 += 1;
-            }
-        }
-        for (slot, (sum_in, n_in, sum_out, n_out)) in sums {
-            if n_in > 0 {
-                *minutes_in[slot].get_or_insert(0.0) += sum_in / f64::from(n_in);
-            }
-            if n_out > 0 {
-                *minutes_out[slot].get_or_insert(0.0) += sum_out / f64::from(n_out);
-            }
-        }
-    }
-    let points = minutes_in
-        .iter()
-        .zip(&minutes_out)
-        .enumerate()
-        .map(|(slot, (in_bps, out_bps))| SparkPoint {
-            time_ms: from_ms + slot as u64 * SPARKLINE_STEP_MS,
-            in_bps: *in_bps,
-            out_bps: *out_bps,
         })
         .collect();
     Ok(json_reply(

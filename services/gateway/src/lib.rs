@@ -144,7 +144,6 @@ impl Gateway {
         let following = tokio::spawn(metrics::follow(
             client.clone(),
             observed.metrics.clone(),
-            store.clone(),
             status,
             interfaces,
         ));

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 
 use netpulse_shared::device::DeviceId;
 
-use netpulse_shared::history::{HistoryAnswer, HistoryQuery, OidSeries, Resolution, PAGE_POINTS};
+use netpulse_shared::history::{
+    ErrorCounters, HistoryAnswer, HistoryPoint, HistoryQuery, OidSeries, Resolution, Spread,
+    PAGE_POINTS,
+};
 use netpulse_shared::interfaces::InterfaceRef;
 use netpulse_shared::messages::SCHEMA_VERSION;
 use netpulse_shared::snmp::Oid;
@@ -72,6 +75,9 @@ pub fn answer(
     query: &HistoryQuery,
     now_ms: u64,
 ) -> std::io::Result<HistoryAnswer> {
+    if !query.summed.is_empty() {
+        return summed(store, kept, query, now_ms);
+    }
     let resolution = query.resolution.unwrap_or_else(|| {
         choose_resolution(query.from_ms, query.to_ms, query.max_points, kept, now_ms)
     });
@@ -153,6 +159,79 @@ pub fn answer(
         p95_out_bps: percentile(|e| e.out_bps.avg),
         oids,
     })
+}
+
+/// The answer to a query for the sum of several interfaces: each interface's points on the
+/// same steps (`step_ms` when given), added up step by step. Blocking.
+fn summed(
+    store: &SampleStore,
+    kept: &Kept,
+    query: &HistoryQuery,
+    now_ms: u64,
+) -> std::io::Result<HistoryAnswer> {
+    let resolution = query.resolution.unwrap_or_else(|| {
+        choose_resolution(query.from_ms, query.to_ms, query.max_points, kept, now_ms)
+    });
+    let period = resolution.period_ms();
+    let step = query.step_ms.unwrap_or_else(|| {
+        Plan::new(query.from_ms, query.to_ms, query.max_points, period, period).step_ms
+    });
+    let start = query.from_ms - query.from_ms % period;
+    let plan = Plan::with_step(start, query.to_ms, step.div_ceil(period).max(1) * period);
+    let pages = plan.pages();
+    if query.page >= pages {
+        return Ok(HistoryAnswer::Failed {
+            reason: format!("page {} of {pages} does not exist", query.page),
+        });
+    }
+    let (from, to) = plan.page_span(query.page);
+    let first = query.page * PAGE_POINTS;
+    let mut points: Vec<HistoryPoint> = Vec::new();
+    for interface in &query.summed {
+        let found = read(
+            store,
+            &query.device,
+            Some(interface),
+            &[],
+            resolution,
+            from,
+            to,
+        )?;
+        let page = plan.points(&found.entries, first, PAGE_POINTS);
+        if points.is_empty() {
+            points = page;
+            continue;
+        }
+        for (sum, point) in points.iter_mut().zip(page) {
+            sum.in_bps = add_spreads(sum.in_bps, point.in_bps);
+            sum.out_bps = add_spreads(sum.out_bps, point.out_bps);
+            let (a, b) = (sum.errors.to_array(), point.errors.to_array());
+            sum.errors =
+                ErrorCounters::from_array(std::array::from_fn(|k| add_spreads(a[k], b[k])));
+        }
+    }
+    Ok(HistoryAnswer::Series {
+        schema: SCHEMA_VERSION,
+        resolution,
+        step_ms: plan.step_ms,
+        pages,
+        points,
+        p95_in_bps: None,
+        p95_out_bps: None,
+        oids: BTreeMap::new(),
+    })
+}
+
+/// Two interfaces' spreads in one step added up; either alone when the other has none.
+fn add_spreads(a: Option<Spread>, b: Option<Spread>) -> Option<Spread> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(Spread {
+            min: a.min + b.min,
+            avg: a.avg + b.avg,
+            max: a.max + b.max,
+        }),
+        (one, None) | (None, one) => one,
+    }
 }
 
 /// What the history holds in `[from_ms, to_ms)` at `resolution` for one interface (if one
@@ -306,6 +385,7 @@ mod tests {
                 Oid::parse(PACKETS).expect("oid"),
                 Oid::parse("1.3.6.1.2.1.1.5.0").expect("oid"),
             ],
+            summed: Vec::new(),
             from_ms: START,
             to_ms: START + 3_600_000,
             max_points: 6,
@@ -462,5 +542,69 @@ mod tests {
                 time_ms: p.time_ms,
                 value: None
             }));
+    }
+
+    #[test]
+    fn summed_interfaces_add_up_step_by_step_on_the_steps_asked_for() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SampleStore::new(dir.path());
+        let samples: Vec<Sample> = (0..360).map(|n| sample(n, false)).collect();
+        store.append(&samples).expect("append");
+        let kept = Kept {
+            raw_ms: u64::MAX / 4,
+            minute_ms: u64::MAX / 4,
+            five_minutes_ms: u64::MAX / 4,
+            hour_ms: u64::MAX / 4,
+        };
+        let now = START + 7_200_000;
+        let step = 60_000;
+        let one = HistoryQuery {
+            oids: Vec::new(),
+            max_points: 60,
+            step_ms: Some(step),
+            ..query(Resolution::Raw, None)
+        };
+        let summed = |interfaces: Vec<InterfaceRef>| {
+            let answer = answer(
+                &store,
+                &kept,
+                &HistoryQuery {
+                    summed: interfaces,
+                    ..one.clone()
+                },
+                now,
+            )
+            .expect("answer");
+            match answer {
+                HistoryAnswer::Series {
+                    step_ms, points, ..
+                } => (step_ms, points),
+                HistoryAnswer::Failed { reason } => panic!("{reason}"),
+            }
+        };
+        let (single_step, single) = summed(vec![InterfaceRef::Name("eth0".into())]);
+        assert_eq!(single_step, step, "the step asked for");
+        assert_eq!(single.len(), 60);
+        assert!(single[1].in_bps.is_some(), "{:?}", single[1]);
+        // The same interface named twice counts twice; one the device does not have adds
+        // nothing.
+        let (_, twice) = summed(vec![
+            InterfaceRef::Name("eth0".into()),
+            InterfaceRef::Index(1),
+        ]);
+        let (_, with_unknown) = summed(vec![
+            InterfaceRef::Name("eth0".into()),
+            InterfaceRef::Name("eth9".into()),
+        ]);
+        for ((one, two), unknown) in single.iter().zip(&twice).zip(&with_unknown) {
+            assert_eq!(one.time_ms, two.time_ms);
+            let doubled = one.in_bps.map(|s| Spread {
+                min: 2.0 * s.min,
+                avg: 2.0 * s.avg,
+                max: 2.0 * s.max,
+            });
+            assert!(close(two.in_bps, doubled), "{one:?} {two:?}");
+            assert_eq!(unknown, one);
+        }
     }
 }

@@ -137,6 +137,7 @@ async fn month_query(
         device: device.clone(),
         interface: Some(InterfaceRef::Name("if3".into())),
         oids: Vec::new(),
+        summed: Vec::new(),
         from_ms: now - 30 * 86_400_000,
         to_ms: now,
         max_points: 43_200,

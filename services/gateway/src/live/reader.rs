@@ -129,6 +129,7 @@ impl Observer {
                 (None, "alert", false, text)
             }
             Event::DeviceChanged(device) => {
+                self.observed.metrics.device_changed(&device);
                 let text = serde_json::to_string(&LiveMessage::DeviceAdded {
                     device: device.view(),
                 })?;
@@ -140,6 +141,7 @@ impl Observer {
                     self.rates.remove(id);
                     self.live_rates.remove(id);
                     self.observed.latest.forget(id);
+                    self.observed.metrics.device_removed(id);
                 }
                 let text = serde_json::to_string(&LiveMessage::DeviceRemoved { device: &key })?;
                 (id, "device_removed", false, text)
@@ -199,7 +201,8 @@ pub async fn fan_out(
     let mut logs = client.subscribe(subjects::LOG_ALL).await?;
     let mut live_samples = client.subscribe(subjects::LIVE_ALL).await?;
     let mut alerts = client.subscribe(subjects::ALERT_ALL).await?;
-    let mut changes = registry.watch_all().await?;
+    // Every device first (the metrics name them), then each change.
+    let mut changes = registry.watch_with_history(">").await?;
     let mut observer = Observer {
         rates: HashMap::new(),
         live_rates: HashMap::new(),

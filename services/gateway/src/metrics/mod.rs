@@ -254,24 +254,20 @@ impl Metrics {
             .insert((beat.service.clone(), beat.instance.clone()), beat);
     }
 
-    fn device_changed(&self, entry: &kv::Entry) {
-        let Ok(id) = DeviceId::parse(&entry.key) else {
-            return;
-        };
+    /// A device was added or changed: its name labels its series.
+    pub(crate) fn device_changed(&self, device: &Device) {
+        self.lock()
+            .names
+            .insert(device.id.clone(), device.name.as_str().to_owned());
+    }
+
+    /// A device was deleted: its series go.
+    pub(crate) fn device_removed(&self, id: &DeviceId) {
         let mut state = self.lock();
-        match entry.operation {
-            kv::Operation::Put => {
-                if let Ok(device) = serde_json::from_slice::<Device>(&entry.value) {
-                    state.names.insert(id, device.name.as_str().to_owned());
-                }
-            }
-            kv::Operation::Delete | kv::Operation::Purge => {
-                state.names.remove(&id);
-                state.reachability.remove(&id);
-                state.labels.remove(&id);
-                state.polled.remove(&id);
-            }
-        }
+        state.names.remove(id);
+        state.reachability.remove(id);
+        state.labels.remove(id);
+        state.polled.remove(id);
     }
 
     fn status_changed(&self, entry: &kv::Entry) {
@@ -314,12 +310,11 @@ impl Metrics {
     }
 }
 
-/// Follows the registry, the status and interfaces buckets and the heartbeats into `metrics`
-/// until the connection closes.
+/// Follows the status and interfaces buckets and the heartbeats into `metrics` until the
+/// connection closes (the live reader follows the registry: see `Observer::apply`).
 pub async fn follow(
     client: async_nats::Client,
     metrics: Metrics,
-    registry: kv::Store,
     status: kv::Store,
     interfaces: kv::Store,
 ) {
@@ -350,7 +345,6 @@ pub async fn follow(
         }
     };
     tokio::join!(
-        watch(registry, Metrics::device_changed),
         watch(status, Metrics::status_changed),
         watch(interfaces, Metrics::interfaces_changed),
         heartbeats,
