@@ -149,16 +149,8 @@ pub fn answer(
             (oid.to_string(), answer)
         })
         .collect();
-    Ok(HistoryAnswer::Series {
-        schema: SCHEMA_VERSION,
-        resolution,
-        step_ms: plan.step_ms,
-        pages,
-        points,
-        p95_in_bps: percentile(|e| e.in_bps.avg),
-        p95_out_bps: percentile(|e| e.out_bps.avg),
-        oids,
-    })
+    let p95 = [percentile(|e| e.in_bps.avg), percentile(|e| e.out_bps.avg)];
+    Ok(series_answer(resolution, &plan, points, p95, oids))
 }
 
 /// The answer to a query for the sum of several interfaces: each interface's points on the
@@ -210,16 +202,33 @@ fn summed(
                 ErrorCounters::from_array(std::array::from_fn(|k| add_spreads(a[k], b[k])));
         }
     }
-    Ok(HistoryAnswer::Series {
+    Ok(series_answer(
+        resolution,
+        &plan,
+        points,
+        [None, None],
+        BTreeMap::new(),
+    ))
+}
+
+/// A page of series on `plan`'s steps, with the 95th percentiles `[in, out]` (page 0).
+fn series_answer(
+    resolution: Resolution,
+    plan: &Plan,
+    points: Vec<HistoryPoint>,
+    [p95_in_bps, p95_out_bps]: [Option<f64>; 2],
+    oids: BTreeMap<String, OidSeries>,
+) -> HistoryAnswer {
+    HistoryAnswer::Series {
         schema: SCHEMA_VERSION,
         resolution,
         step_ms: plan.step_ms,
-        pages,
+        pages: plan.pages(),
         points,
-        p95_in_bps: None,
-        p95_out_bps: None,
-        oids: BTreeMap::new(),
-    })
+        p95_in_bps,
+        p95_out_bps,
+        oids,
+    }
 }
 
 /// Two interfaces' spreads in one step added up; either alone when the other has none.
@@ -371,6 +380,16 @@ mod tests {
         )
     }
 
+    /// Every resolution kept (nearly) for ever.
+    fn keep_all() -> Kept {
+        Kept {
+            raw_ms: u64::MAX / 4,
+            minute_ms: u64::MAX / 4,
+            five_minutes_ms: u64::MAX / 4,
+            hour_ms: u64::MAX / 4,
+        }
+    }
+
     fn c(v: u64) -> u32 {
         u32::try_from(v).expect("fits")
     }
@@ -426,12 +445,7 @@ mod tests {
         let samples: Vec<Sample> = (0..360).map(|n| sample(n, n < 180)).collect();
         store.append(&samples).expect("append");
         store.close_idle(u64::MAX / 2).expect("close");
-        let kept = Kept {
-            raw_ms: u64::MAX / 4,
-            minute_ms: u64::MAX / 4,
-            five_minutes_ms: u64::MAX / 4,
-            hour_ms: u64::MAX / 4,
-        };
+        let kept = keep_all();
         let now = START + 7_200_000;
         let eth0 = Some(InterfaceRef::Name("eth0".into()));
         let (raw_points, raw_oids) =
@@ -550,12 +564,7 @@ mod tests {
         let store = SampleStore::new(dir.path());
         let samples: Vec<Sample> = (0..360).map(|n| sample(n, false)).collect();
         store.append(&samples).expect("append");
-        let kept = Kept {
-            raw_ms: u64::MAX / 4,
-            minute_ms: u64::MAX / 4,
-            five_minutes_ms: u64::MAX / 4,
-            hour_ms: u64::MAX / 4,
-        };
+        let kept = keep_all();
         let now = START + 7_200_000;
         let step = 60_000;
         let one = HistoryQuery {
