@@ -147,7 +147,10 @@ impl OnceWriter {
         }
         let mut touched = Vec::with_capacity(by_file.len());
         for (path, (bytes, _, _, highest)) in by_file {
-            let known = opened.contains_key(path);
+            // Forgotten while it is written: if the write fails (or panics) part way, the
+            // lines that made it are found by the check when they come again.
+            let last = opened.remove(path);
+            let known = last.is_some();
             if !bytes.is_empty() {
                 match known.then(|| append_existing(path, &bytes)) {
                     Some(Ok(())) => {}
@@ -160,8 +163,7 @@ impl OnceWriter {
                 }
                 touched.push(path.as_path());
             }
-            let last = opened.entry(path.clone()).or_default();
-            *last = (*last).max(highest);
+            opened.insert(path.clone(), last.unwrap_or_default().max(highest));
         }
         sync(&touched)?;
         // Files of past days (and months) are no longer written: forget them.
