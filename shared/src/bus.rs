@@ -121,6 +121,70 @@ where
     }
 }
 
+/// Every key of a bucket, from its current values on, then each change, for as long as it
+/// is followed: the watch is opened again (from the current values) a second after it fails
+/// or ends, so a follower rides out a stream changing leader or a lost connection. Its
+/// [`Following::next`] may be a branch of a `select!`: a call dropped half way loses nothing.
+pub struct Following {
+    store: kv::Store,
+    watch: Option<kv::Watch>,
+    opening: Option<OpeningWatch>,
+}
+
+/// A watch being opened.
+type OpeningWatch =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<kv::Watch, kv::WatchError>> + Send>>;
+
+/// Opens a watch of every key of `store` from its current values, after `after`.
+fn open_watch(store: kv::Store, after: Duration) -> OpeningWatch {
+    Box::pin(async move {
+        tokio::time::sleep(after).await;
+        store.watch_with_history(">").await
+    })
+}
+
+impl Following {
+    /// Follows `store`.
+    pub fn new(store: kv::Store) -> Self {
+        let opening = Some(open_watch(store.clone(), Duration::ZERO));
+        Self {
+            store,
+            watch: None,
+            opening,
+        }
+    }
+
+    /// The next entry: a key's current value, a change, or a deletion.
+    pub async fn next(&mut self) -> kv::Entry {
+        use futures::StreamExt;
+        loop {
+            let bucket = self.store.name.as_str();
+            if let Some(watch) = self.watch.as_mut() {
+                match watch.next().await {
+                    Some(Ok(entry)) => return entry,
+                    Some(Err(error)) => {
+                        tracing::warn!(bucket, %error, "watch failed, watching again")
+                    }
+                    None => tracing::warn!(bucket, "watch ended, watching again"),
+                }
+                self.watch = None;
+                self.opening = Some(open_watch(self.store.clone(), Duration::from_secs(1)));
+            }
+            if let Some(opening) = self.opening.as_mut() {
+                let opened = opening.await;
+                self.opening = None;
+                match opened {
+                    Ok(watch) => self.watch = Some(watch),
+                    Err(error) => {
+                        tracing::warn!(bucket, %error, "cannot watch, retrying");
+                        self.opening = Some(open_watch(self.store.clone(), Duration::from_secs(1)));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// How long [`until_set_up`] keeps trying.
 pub const SETUP_PATIENCE: Duration = Duration::from_secs(60);
 
@@ -302,6 +366,17 @@ impl Bucket {
         replicas: usize,
     ) -> Result<kv::Store, BusError> {
         bucket(js, replicas, self.name, self.description).await
+    }
+
+    /// [`Bucket::open`], tried again while JetStream is not ready (see [`until_set_up`]): how
+    /// a service opens its buckets, so one that starts while a cluster elects its leaders
+    /// waits rather than exits.
+    pub async fn open_when_ready(
+        self,
+        js: &jetstream::Context,
+        replicas: usize,
+    ) -> Result<kv::Store, BusError> {
+        until_set_up(|| self.open(js, replicas)).await
     }
 }
 

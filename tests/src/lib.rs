@@ -480,6 +480,16 @@ pub struct ServiceProcess {
     child: std::process::Child,
 }
 
+/// What the services started by tests log: errors only, or with `TEST_LOG` set, its value as
+/// a filter (`TEST_LOG=warn`), `info` for any other value (`TEST_LOG=1`).
+fn service_log_filter() -> String {
+    match std::env::var("TEST_LOG") {
+        Err(_) => "error".into(),
+        Ok(value) if ["error", "warn", "info", "debug", "trace"].contains(&value.as_str()) => value,
+        Ok(_) => "info".into(),
+    }
+}
+
 impl ServiceProcess {
     /// Starts `name` in `data_dir` (also its `data_dir`) with `nats` (every server URL, the
     /// replicas, the user) and the extra `NETPULSE_...` variables in `env`.
@@ -491,14 +501,7 @@ impl ServiceProcess {
             .env("NETPULSE_NATS__REPLICAS", nats.replicas.to_string())
             .env("NETPULSE_DATA_DIR", data_dir)
             .env("NETPULSE_GATEWAY__WEB_DIR", web_dir())
-            .env(
-                "RUST_LOG",
-                if std::env::var_os("TEST_LOG").is_some() {
-                    "info"
-                } else {
-                    "error"
-                },
-            )
+            .env("RUST_LOG", service_log_filter())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null());
         if let (Some(user), Some(password)) = (&nats.user, &nats.password) {

@@ -124,7 +124,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let js = jetstream::new(client.clone());
     let leases = bus::Bucket::ALERTER_LEASE
-        .open(&js, settings.replicas)
+        .open_when_ready(&js, settings.replicas)
         .await?;
     let lease_ms = settings.lease_ms.max(1000);
     let led = lease::lead_while_holding(leases, "alerter", lease_ms, shutdown, |fence, stop| {
@@ -216,10 +216,11 @@ async fn lead(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let js = jetstream::new(client.clone());
-    let buckets = bus::alert_buckets(&js, settings.replicas).await?;
-    let registry = bus::Bucket::DEVICES.open(&js, settings.replicas).await?;
-    let status = bus::Bucket::STATUS.open(&js, settings.replicas).await?;
-    bus::alerts_stream(&js, settings.replicas).await?;
+    let replicas = settings.replicas;
+    let buckets = bus::until_set_up(|| bus::alert_buckets(&js, replicas)).await?;
+    let registry = bus::Bucket::DEVICES.open_when_ready(&js, replicas).await?;
+    let status = bus::Bucket::STATUS.open_when_ready(&js, replicas).await?;
+    bus::until_set_up(|| bus::alerts_stream(&js, replicas)).await?;
     let (inputs, mut queue) = mpsc::channel::<Input>(QUEUE);
     let notifier = Notifier::new(
         settings.smtp(),
@@ -359,46 +360,34 @@ async fn follow(
     inputs: mpsc::Sender<Input>,
     to_input: fn(&str, Option<&[u8]>) -> Option<Input>,
 ) {
+    let mut changes = bus::Following::new(store);
     loop {
-        match store.watch_with_history(">").await {
-            Ok(mut changes) => {
-                while let Some(Ok(entry)) = changes.next().await {
-                    let value = (entry.operation == kv::Operation::Put).then_some(&entry.value[..]);
-                    if let Some(input) = to_input(&entry.key, value) {
-                        if inputs.send(input).await.is_err() {
-                            return;
-                        }
-                    }
-                }
+        let entry = changes.next().await;
+        let value = (entry.operation == kv::Operation::Put).then_some(&entry.value[..]);
+        if let Some(input) = to_input(&entry.key, value) {
+            if inputs.send(input).await.is_err() {
+                return;
             }
-            Err(error) => tracing::warn!(%error, "cannot watch a bucket, retrying"),
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
 /// Follows the channels bucket: a channel added or changed, or the id of one deleted.
 async fn follow_channels(store: kv::Store, changes: mpsc::Sender<Result<Channel, String>>) {
+    let mut entries = bus::Following::new(store);
     loop {
-        match store.watch_with_history(">").await {
-            Ok(mut entries) => {
-                while let Some(Ok(entry)) = entries.next().await {
-                    let change = if entry.operation == kv::Operation::Put {
-                        match serde_json::from_slice::<Channel>(&entry.value) {
-                            Ok(channel) => Ok(channel),
-                            Err(_) => continue,
-                        }
-                    } else {
-                        Err(entry.key.clone())
-                    };
-                    if changes.send(change).await.is_err() {
-                        return;
-                    }
-                }
+        let entry = entries.next().await;
+        let change = if entry.operation == kv::Operation::Put {
+            match serde_json::from_slice::<Channel>(&entry.value) {
+                Ok(channel) => Ok(channel),
+                Err(_) => continue,
             }
-            Err(error) => tracing::warn!(%error, "cannot watch the channels, retrying"),
+        } else {
+            Err(entry.key.clone())
+        };
+        if changes.send(change).await.is_err() {
+            return;
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

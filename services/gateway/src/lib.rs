@@ -115,25 +115,27 @@ impl Gateway {
     ) -> anyhow::Result<Self> {
         let js = jetstream::new(client.clone());
         let replicas = settings.replicas;
-        let store = bus::Bucket::DEVICES.open(&js, replicas).await?;
-        let status = bus::Bucket::STATUS.open(&js, replicas).await?;
-        let interfaces = bus::Bucket::INTERFACES.open(&js, replicas).await?;
-        let removed = bus::Bucket::REMOVED.open(&js, replicas).await?;
-        let unknown_sources = bus::Bucket::UNKNOWN_SOURCES.open(&js, replicas).await?;
-        let users = UserStore::new(bus::Bucket::USERS.open(&js, replicas).await?);
+        // On a cluster that is starting or just lost a node, JetStream may not answer yet.
+        let store = bus::Bucket::DEVICES.open_when_ready(&js, replicas).await?;
+        let status = bus::Bucket::STATUS.open_when_ready(&js, replicas).await?;
+        let interfaces = bus::Bucket::INTERFACES
+            .open_when_ready(&js, replicas)
+            .await?;
+        let removed = bus::Bucket::REMOVED.open_when_ready(&js, replicas).await?;
+        let unknown_sources = bus::Bucket::UNKNOWN_SOURCES
+            .open_when_ready(&js, replicas)
+            .await?;
+        let users = UserStore::new(bus::Bucket::USERS.open_when_ready(&js, replicas).await?);
         if let Some(password) = users.ensure_admin(admin_password).await? {
             println!(
                 "netpulse: created user 'admin' with password {password} (shown once; change it with \
                  `netpulse-gateway user passwd admin`)"
             );
         }
-        bus::events_stream(&js, replicas).await?;
-        let sessions = bus::sessions_bucket(
-            &js,
-            replicas,
-            std::time::Duration::from_secs(settings.auth.session_max_secs),
-        )
-        .await?;
+        bus::until_set_up(|| bus::events_stream(&js, replicas)).await?;
+        let session_max = std::time::Duration::from_secs(settings.auth.session_max_secs);
+        let sessions =
+            bus::until_set_up(|| bus::sessions_bucket(&js, replicas, session_max)).await?;
         let auth = Auth::new(users, sessions, AuditLog::new(js.clone()), &settings.auth);
         let alerting = alerts::Alerting::new(js.clone(), replicas, auth.clone());
         let listener = TcpListener::bind(settings.listen).await?;

@@ -175,10 +175,12 @@ impl Receivers {
         shutdown: impl Future<Output = ()>,
     ) -> anyhow::Result<()> {
         let js = jetstream::new(client.clone());
-        bus::logs_stream(&js, settings.replicas).await?;
-        let registry = bus::Bucket::DEVICES.open(&js, settings.replicas).await?;
+        // On a cluster that is starting or just lost a node, JetStream may not answer yet.
+        let replicas = settings.replicas;
+        bus::until_set_up(|| bus::logs_stream(&js, replicas)).await?;
+        let registry = bus::Bucket::DEVICES.open_when_ready(&js, replicas).await?;
         let unknown_bucket = bus::Bucket::UNKNOWN_SOURCES
-            .open(&js, settings.replicas)
+            .open_when_ready(&js, replicas)
             .await?;
         let (out, entries) = mpsc::channel(10_000);
         let intake = Arc::new(Intake {
@@ -398,46 +400,36 @@ async fn store(js: jetstream::Context, pending: Pending) {
 
 /// Keeps the source map in step with the registry.
 async fn follow_registry(registry: kv::Store, intake: Arc<Intake>) {
+    let mut changes = bus::Following::new(registry);
     loop {
-        let mut changes = match registry.watch_with_history(">").await {
-            Ok(changes) => changes,
-            Err(error) => {
-                tracing::warn!(%error, "cannot watch the device registry, retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
+        let entry = changes.next().await;
+        let Ok(id) = DeviceId::parse(&entry.key) else {
+            continue;
         };
-        while let Some(change) = changes.next().await {
-            let Ok(entry) = change else { break };
-            let Ok(id) = DeviceId::parse(&entry.key) else {
-                continue;
-            };
-            match entry.operation {
-                kv::Operation::Put => {
-                    let Ok(device) = serde_json::from_slice::<Device>(&entry.value) else {
-                        continue;
-                    };
-                    let resolved = match &device.address.host {
-                        Host::Name(name) => tokio::net::lookup_host((name.as_str(), 0))
-                            .await
-                            .map(|found| found.map(|a| a.ip()).collect())
-                            .unwrap_or_default(),
-                        _ => Vec::new(),
-                    };
-                    intake
-                        .sources
-                        .write()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .put(&device, &resolved);
-                }
-                kv::Operation::Delete | kv::Operation::Purge => intake
+        match entry.operation {
+            kv::Operation::Put => {
+                let Ok(device) = serde_json::from_slice::<Device>(&entry.value) else {
+                    continue;
+                };
+                let resolved = match &device.address.host {
+                    Host::Name(name) => tokio::net::lookup_host((name.as_str(), 0))
+                        .await
+                        .map(|found| found.map(|a| a.ip()).collect())
+                        .unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                intake
                     .sources
                     .write()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .remove(&id),
+                    .put(&device, &resolved);
             }
+            kv::Operation::Delete | kv::Operation::Purge => intake
+                .sources
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&id),
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

@@ -81,8 +81,9 @@ pub async fn run(
     let js = jetstream::new(client.clone());
     // On a cluster electing leaders (starting, or a node lost) these may take a while.
     bus::until_set_up(|| bus::samples_stream(&js, settings.replicas)).await?;
-    let interfaces =
-        bus::until_set_up(|| bus::Bucket::INTERFACES.open(&js, settings.replicas)).await?;
+    let interfaces = bus::Bucket::INTERFACES
+        .open_when_ready(&js, settings.replicas)
+        .await?;
     let queue = subjects::POLLERS_QUEUE.to_owned();
     let mut jobs = client
         .queue_subscribe(subjects::POLL_ALL, queue.clone())

@@ -358,7 +358,8 @@ async fn record_timelines(
         filter_subject: filter.into(),
         ..Default::default()
     };
-    let timeline = bus::logs_stream(js, settings.replicas)
+    let replicas = settings.replicas;
+    let timeline = bus::until_set_up(|| bus::logs_stream(js, replicas))
         .await?
         .get_or_create_consumer(
             subjects::RECORDER_LOGS_CONSUMER,
@@ -369,7 +370,7 @@ async fn record_timelines(
             ),
         )
         .await?;
-    let changes = bus::events_stream(js, settings.replicas)
+    let changes = bus::until_set_up(|| bus::events_stream(js, replicas))
         .await?
         .get_or_create_consumer(
             subjects::RECORDER_EVENTS_CONSUMER,
@@ -380,7 +381,7 @@ async fn record_timelines(
             ),
         )
         .await?;
-    let alerts = bus::alerts_stream(js, settings.replicas)
+    let alerts = bus::until_set_up(|| bus::alerts_stream(js, replicas))
         .await?
         .get_or_create_consumer(
             subjects::RECORDER_ALERTS_CONSUMER,

@@ -172,8 +172,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let js = jetstream::new(client.clone());
+    // On a cluster that is starting or just lost a node, JetStream may not answer yet.
     let leases = bus::Bucket::SCHEDULER_LEASE
-        .open(&js, settings.replicas)
+        .open_when_ready(&js, settings.replicas)
         .await?;
     let lease_ms = settings.lease_ms.max(1000);
     let led = lease::lead_while_holding(leases, "scheduler", lease_ms, shutdown, |fence, stop| {
@@ -248,9 +249,11 @@ async fn lead(
     // Leading may start while the cluster elects leaders (a node lost): wait for JetStream
     // rather than give up the lead.
     let replicas = settings.replicas;
-    let registry = bus::until_set_up(|| bus::Bucket::DEVICES.open(&js, replicas)).await?;
-    let status = bus::until_set_up(|| bus::Bucket::STATUS.open(&js, replicas)).await?;
-    let interfaces = bus::until_set_up(|| bus::Bucket::INTERFACES.open(&js, replicas)).await?;
+    let registry = bus::Bucket::DEVICES.open_when_ready(&js, replicas).await?;
+    let status = bus::Bucket::STATUS.open_when_ready(&js, replicas).await?;
+    let interfaces = bus::Bucket::INTERFACES
+        .open_when_ready(&js, replicas)
+        .await?;
     let mut outcomes = client.subscribe(subjects::OUTCOMES).await?;
     let known = known_statuses(&status).await;
     let mut scheduler = Scheduler {
@@ -273,61 +276,37 @@ async fn lead(
     let mut discovery_tick = tokio::time::interval(Duration::from_secs(15));
     tokio::pin!(shutdown);
     tracing::info!("scheduler ready");
-    'watching: loop {
-        // The watch starts with the current value of every key, then follows changes.
-        let watches = async {
-            let devices = registry.watch_with_history(">").await?;
-            let discoveries = scheduler.interfaces.watch_with_history(">").await?;
-            Ok::<_, async_nats::jetstream::kv::WatchError>((devices, discoveries))
-        };
-        let (mut changes, mut discoveries) = match watches.await {
-            Ok(w) => w,
-            Err(error) => {
-                tracing::warn!(%error, "cannot watch the device registry, retrying");
-                tokio::select! {
-                    () = &mut shutdown => break 'watching,
-                    () = tokio::time::sleep(Duration::from_secs(1)) => continue 'watching,
+    // Every device and discovery first, then each change. While a watch is opened again (a
+    // stream changing leader can take seconds), jobs go on.
+    let mut devices = bus::Following::new(registry);
+    let mut discoveries = bus::Following::new(scheduler.interfaces.clone());
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            entry = devices.next() => scheduler.apply(entry).await,
+            entry = discoveries.next() => scheduler.discovered(entry),
+            _ = slot_tick.tick() => scheduler.publish_due(time::now_ms()).await,
+            _ = discovery_tick.tick() => scheduler.rediscover().await,
+            _ = live_tick.tick() => scheduler.expire_live(time::now_ms()),
+            Some(message) = viewers.next() => {
+                match serde_json::from_slice::<netpulse_shared::messages::Watch>(&message.payload) {
+                    Ok(watch) => scheduler.watch(&watch, time::now_ms()),
+                    Err(error) => tracing::debug!(%error, "ignoring a malformed watch"),
                 }
             }
-        };
-        loop {
-            tokio::select! {
-                () = &mut shutdown => break 'watching,
-                change = changes.next() => match change {
-                    Some(Ok(entry)) => scheduler.apply(entry).await,
-                    Some(Err(error)) => {
-                        tracing::warn!(%error, "registry watch failed, watching again");
-                        continue 'watching;
-                    }
-                    None => continue 'watching,
-                },
-                discovery = discoveries.next() => match discovery {
-                    Some(Ok(entry)) => scheduler.discovered(entry),
-                    _ => continue 'watching,
-                },
-                _ = slot_tick.tick() => scheduler.publish_due(time::now_ms()).await,
-                _ = discovery_tick.tick() => scheduler.rediscover().await,
-                _ = live_tick.tick() => scheduler.expire_live(time::now_ms()),
-                Some(message) = viewers.next() => {
-                    match serde_json::from_slice::<netpulse_shared::messages::Watch>(&message.payload) {
-                        Ok(watch) => scheduler.watch(&watch, time::now_ms()),
-                        Err(error) => tracing::debug!(%error, "ignoring a malformed watch"),
-                    }
-                }
-                Some(message) = outcomes.next() => {
-                    match serde_json::from_slice::<PollOutcomes>(&message.payload) {
-                        Ok(batch) => {
-                            for outcome in batch.outcomes {
-                                scheduler
-                                    .outcome(&outcome.device, outcome.time_ms, outcome.failure.as_deref())
-                                    .await;
-                                if outcome.interfaces_vanished {
-                                    scheduler.interfaces_changed(&outcome.device).await;
-                                }
+            Some(message) = outcomes.next() => {
+                match serde_json::from_slice::<PollOutcomes>(&message.payload) {
+                    Ok(batch) => {
+                        for outcome in batch.outcomes {
+                            scheduler
+                                .outcome(&outcome.device, outcome.time_ms, outcome.failure.as_deref())
+                                .await;
+                            if outcome.interfaces_vanished {
+                                scheduler.interfaces_changed(&outcome.device).await;
                             }
                         }
-                        Err(error) => tracing::debug!(%error, "ignoring malformed poll outcomes"),
                     }
+                    Err(error) => tracing::debug!(%error, "ignoring malformed poll outcomes"),
                 }
             }
         }

@@ -11,7 +11,7 @@ use netpulse_shared::alert::AlertEvent;
 use netpulse_shared::device::{Device, DeviceId};
 use netpulse_shared::logs::LogEntry;
 use netpulse_shared::messages::{PollFailure, ReachabilityChanged, Sample};
-use netpulse_shared::subjects;
+use netpulse_shared::{bus, subjects};
 use serde::de::DeserializeOwned;
 
 use crate::live::protocol::{LiveMessage, LiveSender, Outgoing};
@@ -202,7 +202,7 @@ pub async fn fan_out(
     let mut live_samples = client.subscribe(subjects::LIVE_ALL).await?;
     let mut alerts = client.subscribe(subjects::ALERT_ALL).await?;
     // Every device first (the metrics name them), then each change.
-    let mut changes = registry.watch_with_history(">").await?;
+    let mut changes = bus::Following::new(registry);
     let mut observer = Observer {
         rates: HashMap::new(),
         live_rates: HashMap::new(),
@@ -216,7 +216,7 @@ pub async fn fan_out(
             Some(m) = statuses.next() => parse(&m, None).map(Event::Status),
             Some(m) = logs.next() => parse::<LogEntry>(&m, Some(|e| &e.device)).map(|e| Event::Log(Box::new(e))),
             Some(m) = alerts.next() => parse(&m, None).map(|e| Event::Alert(Box::new(e))),
-            Some(change) = changes.next() => change.ok().as_ref().and_then(Event::registry),
+            change = changes.next() => Event::registry(&change),
             else => break,
         };
         let Some(event) = event else { continue };

@@ -24,7 +24,7 @@ use netpulse_shared::device::{Device, DeviceId};
 use netpulse_shared::discovery::DeviceInterfaces;
 use netpulse_shared::health::{self, Health};
 use netpulse_shared::messages::{PollFailure, PollStats, Reachability, Sample};
-use netpulse_shared::subjects;
+use netpulse_shared::{bus, subjects};
 use serde::Deserialize;
 use serde::Serialize;
 
@@ -321,16 +321,9 @@ pub async fn follow(
     let watch = |store: kv::Store, apply: fn(&Metrics, &kv::Entry)| {
         let metrics = metrics.clone();
         async move {
+            let mut changes = bus::Following::new(store);
             loop {
-                match store.watch_with_history(">").await {
-                    Ok(mut changes) => {
-                        while let Some(Ok(entry)) = changes.next().await {
-                            apply(&metrics, &entry);
-                        }
-                    }
-                    Err(error) => tracing::debug!(%error, "cannot watch a bucket for metrics"),
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                apply(&metrics, &changes.next().await);
             }
         }
     };
