@@ -38,13 +38,14 @@ test: setup
 	  $(CARGO) test --workspace --no-fail-fast -- --skip a_killed --skip a_restarted; \
 	fi
 
-# Every service as a process while faults happen; a few minutes.
+# Every service as a process while faults happen; a few minutes. One at a time: each runs a
+# NATS cluster or server and every service, and their timings assume the cores are theirs.
 test-faults: setup
 	$(CARGO) build --workspace --bins
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-	  $(CARGO) nextest run -p netpulse-tests --test faults --no-fail-fast; \
+	  $(CARGO) nextest run -p netpulse-tests --test faults --no-fail-fast --test-threads 1; \
 	else \
-	  $(CARGO) test -p netpulse-tests --test faults --no-fail-fast; \
+	  $(CARGO) test -p netpulse-tests --test faults --no-fail-fast -- --test-threads 1; \
 	fi
 
 # Every fuzz target (tests/fuzz: agent replies v1/v2c and v3, traps, syslog, NATS messages)
