@@ -40,12 +40,13 @@ test: setup
 
 # Every service as a process while faults happen; a few minutes. One at a time: each runs a
 # NATS cluster or server and every service, and their timings assume the cores are theirs.
+# The services' warnings are kept (TEST_LOG=warn) and shown for a test that fails.
 test-faults: setup
 	$(CARGO) build --workspace --bins
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-	  $(CARGO) nextest run -p netpulse-tests --test faults --no-fail-fast --test-threads 1; \
+	  TEST_LOG=warn $(CARGO) nextest run -p netpulse-tests --test faults --no-fail-fast --test-threads 1; \
 	else \
-	  $(CARGO) test -p netpulse-tests --test faults --no-fail-fast -- --test-threads 1; \
+	  TEST_LOG=warn $(CARGO) test -p netpulse-tests --test faults --no-fail-fast -- --test-threads 1; \
 	fi
 
 # Every fuzz target (tests/fuzz: agent replies v1/v2c and v3, traps, syslog, NATS messages)
