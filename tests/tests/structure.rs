@@ -479,6 +479,38 @@ fn no_production_function_of_the_gateway_is_longer_than_120_lines() {
     );
 }
 
+/// Longest file of the gateway's live stream and metrics, lines.
+const MAX_LIVE_OR_METRICS_FILE_LINES: usize = 400;
+
+#[test]
+fn the_live_stream_and_the_metrics_are_folders_of_files_under_400_lines() {
+    let src = workspace_root().join("services/gateway/src");
+    for single in ["live.rs", "metrics.rs"] {
+        assert!(
+            !src.join(single).exists(),
+            "{single} is a folder of modules now"
+        );
+    }
+    for folder in ["live", "metrics"] {
+        let files: Vec<PathBuf> = std::fs::read_dir(src.join(folder))
+            .expect("folder")
+            .map(|entry| entry.expect("entry").path())
+            .collect();
+        assert!(files.len() > 1, "{folder}/ holds its modules");
+        for path in files {
+            let lines = std::fs::read_to_string(&path)
+                .expect("read")
+                .lines()
+                .count();
+            assert!(
+                lines <= MAX_LIVE_OR_METRICS_FILE_LINES,
+                "{} has {lines} lines",
+                path.display()
+            );
+        }
+    }
+}
+
 #[test]
 fn function_lengths_count_from_fn_to_its_brace_and_skip_tests() {
     let code = code_only(
