@@ -218,7 +218,12 @@ fn a_killed_service_or_nats_server_runs_again_and_ctrl_c_stops_everything() {
         "the block names nats-server's log: {said:#?}"
     );
 
-    for program in ["netpulse-recorder", "netpulse-gateway", "netpulse-poller"] {
+    for program in [
+        "netpulse-recorder",
+        "netpulse-gateway",
+        "netpulse-poller",
+        "netpulse-scheduler",
+    ] {
         let back = script.kill_and_see_it_back(program);
         println!("{program} killed: running again after {back:?}");
     }
