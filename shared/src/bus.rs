@@ -121,37 +121,44 @@ where
     }
 }
 
+/// How long [`until_set_up`] keeps trying.
+pub const SETUP_PATIENCE: Duration = Duration::from_secs(60);
+
 /// Every key of a bucket, from its current values on, then each change, for as long as it
 /// is followed: the watch is opened again (from the current values) a second after it fails
 /// or ends, so a follower rides out a stream changing leader or a lost connection. Its
 /// [`Following::next`] may be a branch of a `select!`: a call dropped half way loses nothing.
 pub struct Following {
     store: kv::Store,
-    watch: Option<kv::Watch>,
-    opening: Option<OpeningWatch>,
+    state: Watching,
 }
 
-/// A watch being opened.
-type OpeningWatch =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<kv::Watch, kv::WatchError>> + Send>>;
+/// Where a [`Following`] stands: watching, or opening its watch.
+enum Watching {
+    Open(Box<kv::Watch>),
+    Opening(
+        std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<kv::Watch, kv::WatchError>> + Send>,
+        >,
+    ),
+}
 
-/// Opens a watch of every key of `store` from its current values, after `after`.
-fn open_watch(store: kv::Store, after: Duration) -> OpeningWatch {
-    Box::pin(async move {
-        tokio::time::sleep(after).await;
-        store.watch_with_history(">").await
-    })
+impl Watching {
+    /// Opening a watch of every key of `store` from its current values, after `after`.
+    fn opening(store: &kv::Store, after: Duration) -> Self {
+        let store = store.clone();
+        Self::Opening(Box::pin(async move {
+            tokio::time::sleep(after).await;
+            store.watch_with_history(">").await
+        }))
+    }
 }
 
 impl Following {
     /// Follows `store`.
     pub fn new(store: kv::Store) -> Self {
-        let opening = Some(open_watch(store.clone(), Duration::ZERO));
-        Self {
-            store,
-            watch: None,
-            opening,
-        }
+        let state = Watching::opening(&store, Duration::ZERO);
+        Self { store, state }
     }
 
     /// The next entry: a key's current value, a change, or a deletion.
@@ -159,34 +166,29 @@ impl Following {
         use futures::StreamExt;
         loop {
             let bucket = self.store.name.as_str();
-            if let Some(watch) = self.watch.as_mut() {
-                match watch.next().await {
+            match &mut self.state {
+                Watching::Open(watch) => match watch.next().await {
                     Some(Ok(entry)) => return entry,
                     Some(Err(error)) => {
-                        tracing::warn!(bucket, %error, "watch failed, watching again")
+                        tracing::warn!(bucket, %error, "watch failed, watching again");
+                        self.state = Watching::opening(&self.store, Duration::from_secs(1));
                     }
-                    None => tracing::warn!(bucket, "watch ended, watching again"),
-                }
-                self.watch = None;
-                self.opening = Some(open_watch(self.store.clone(), Duration::from_secs(1)));
-            }
-            if let Some(opening) = self.opening.as_mut() {
-                let opened = opening.await;
-                self.opening = None;
-                match opened {
-                    Ok(watch) => self.watch = Some(watch),
+                    None => {
+                        tracing::warn!(bucket, "watch ended, watching again");
+                        self.state = Watching::opening(&self.store, Duration::from_secs(1));
+                    }
+                },
+                Watching::Opening(opening) => match opening.await {
+                    Ok(watch) => self.state = Watching::Open(Box::new(watch)),
                     Err(error) => {
                         tracing::warn!(bucket, %error, "cannot watch, retrying");
-                        self.opening = Some(open_watch(self.store.clone(), Duration::from_secs(1)));
+                        self.state = Watching::opening(&self.store, Duration::from_secs(1));
                     }
-                }
+                },
             }
         }
     }
 }
-
-/// How long [`until_set_up`] keeps trying.
-pub const SETUP_PATIENCE: Duration = Duration::from_secs(60);
 
 /// The samples stream: keeps every sample until the recorder has stored it, bounded by age
 /// and size so a long outage cannot fill the disk. Deduplicates by sample id. Kept in
