@@ -1,5 +1,5 @@
 # netpulse. `make run` starts everything; `make test` runs every test.
-.PHONY: all setup build run run-cluster test test-faults fuzz lint fmt clean bench bench-poller bench-recorder bench-logs bench-ws bench-scale bench-capacity bench-alerter user
+.PHONY: all setup setup-tests build run run-cluster test test-faults fuzz lint fmt clean bench bench-poller bench-recorder bench-logs bench-ws bench-scale bench-capacity bench-alerter user
 
 CARGO ?= cargo
 # Tests find the nats-server chosen by `make setup` here.
@@ -9,6 +9,10 @@ all: build
 
 setup:
 	@scripts/setup.sh
+
+# What the tests need besides: snmpd, Chromium, promtool, Alertmanager, libfaketime (apt-get).
+setup-tests:
+	@scripts/setup.sh --tests
 
 build: setup
 	$(CARGO) build --release --workspace
@@ -28,7 +32,7 @@ run-cluster: build
 # in `make test-faults`.
 ALONE := binary_id(netpulse-tests::recorder) & test(/killed/)
 FAULTS := binary_id(netpulse-tests::faults)
-test: setup
+test: setup-tests
 	cd web && node --test tests/
 	$(CARGO) build --workspace --bins
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
@@ -41,7 +45,7 @@ test: setup
 # Every service as a process while faults happen; a few minutes. One at a time: each runs a
 # NATS cluster or server and every service, and their timings assume the cores are theirs.
 # The services' warnings are kept (TEST_LOG=warn) and shown for a test that fails.
-test-faults: setup
+test-faults: setup-tests
 	$(CARGO) build --workspace --bins
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  TEST_LOG=warn $(CARGO) nextest run -p netpulse-tests --test faults --no-fail-fast --test-threads 1; \

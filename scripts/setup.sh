@@ -6,9 +6,47 @@
 #   - snmpsim (tests only), pinned in tests/snmpsim/requirements.txt, into tools/snmpsim.
 #   - aiosmtpd (tests only), pinned in tests/smtp/requirements.txt, into tools/smtp.
 #   - the dashboard's npm packages (web/node_modules), exactly as package-lock.json pins them.
+# With --tests, also the Debian packages the tests drive (snmpd, Chromium, promtool, ...).
+# Debian packages are installed with apt-get when running as root on Debian; otherwise setup
+# stops with one line naming the command to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p tools
+
+# Debian packages: "package:test" pairs, the test being a command that succeeds when present.
+wanted=(
+  "python3-pip:python3 -m pip --version"
+  "npm:command -v npm"
+)
+if [ "${1:-}" = --tests ]; then
+  wanted+=(
+    "snmpd:test -x /usr/sbin/snmpd || command -v snmpd"
+    "snmp:command -v snmpget"
+    # The dashboard test drives Debian's Chromium.
+    "chromium:test -x /usr/bin/chromium"
+    # The metrics test checks /metrics with Prometheus' promtool.
+    "prometheus:command -v promtool"
+    # The alerting test checks notifications in a real Prometheus Alertmanager.
+    "prometheus-alertmanager:command -v prometheus-alertmanager"
+    # The SNMPv3 time-window test runs snmpd with its clock sped up by libfaketime.
+    "faketime:command -v faketime"
+  )
+fi
+missing=()
+for pair in "${wanted[@]}"; do
+  bash -c "${pair#*:}" >/dev/null 2>&1 || missing+=("${pair%%:*}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing ${missing[*]} (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: netpulse needs ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
 
 version_ok() { # "nats-server: v2.11.11" -> at least 2.10
   local v
