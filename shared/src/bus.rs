@@ -299,6 +299,11 @@ impl Bucket {
         name: "netpulse_users",
         description: "netpulse users",
     };
+    /// API tokens of the gateway: one key per token id.
+    pub const TOKENS: Bucket = Bucket {
+        name: subjects::TOKENS_BUCKET,
+        description: "netpulse API tokens",
+    };
     /// The device registry: one key per device id, the value a device as JSON.
     pub const DEVICES: Bucket = Bucket {
         name: subjects::DEVICES_BUCKET,

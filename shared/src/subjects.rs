@@ -176,6 +176,10 @@ pub const DEVICES_BUCKET: &str = "netpulse_devices";
 /// of its token in hex (never the token), the value `{username, created_ms, last_seen_ms}`.
 /// Only the gateway's NATS user may read or write it.
 pub const SESSIONS_BUCKET: &str = "netpulse_sessions";
+/// The key-value bucket of API tokens, one key per token id; the value holds the token's
+/// name, owner, role, expiry, last use and the SHA-256 of its secret (never the secret).
+/// Only the gateway's NATS user may read or write it.
+pub const TOKENS_BUCKET: &str = "netpulse_tokens";
 
 #[cfg(test)]
 mod tests {

@@ -386,6 +386,30 @@ impl Stack {
         self.gateway_run = Some(restarted);
     }
 
+    /// Another gateway on the same NATS, sharing nothing else with the stack's.
+    pub async fn second_gateway(&self) -> SecondGateway {
+        let built = netpulse_gateway::Gateway::build(
+            self.nats.clone(),
+            netpulse_gateway::GatewaySettings {
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                ..Default::default()
+            },
+            Some(ADMIN_PASSWORD),
+        )
+        .await
+        .expect("second gateway");
+        let address = built.address();
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(built.run_until_stopped(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }));
+        SecondGateway {
+            address,
+            stop,
+            task,
+        }
+    }
+
     /// Stops the services and waits for them.
     pub async fn stop(mut self) {
         let _ = self.stop.send(true);
@@ -396,6 +420,22 @@ impl Stack {
         for task in self.tasks.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
         }
+    }
+}
+
+/// A gateway started beside a stack's ([`Stack::second_gateway`]).
+pub struct SecondGateway {
+    /// Where it listens.
+    pub address: SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SecondGateway {
+    /// Stops it and waits until it has.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
     }
 }
 

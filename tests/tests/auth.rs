@@ -605,21 +605,8 @@ async fn sessions_survive_a_gateway_restart_until_logout() {
 #[tokio::test]
 async fn every_gateway_honours_a_session_and_its_end() {
     let stack = Stack::start(Services::default()).await;
-    let second = netpulse_gateway::Gateway::build(
-        stack.nats.clone(),
-        netpulse_gateway::GatewaySettings {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            ..Default::default()
-        },
-        Some(ADMIN_PASSWORD),
-    )
-    .await
-    .expect("second gateway");
-    let other = second.address();
-    let (stop_second, mut stopped) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(second.run_until_stopped(async move {
-        let _ = stopped.wait_for(|s| *s).await;
-    }));
+    let second = stack.second_gateway().await;
+    let other = second.address;
     let token = login(stack.gateway, "admin", ADMIN_PASSWORD)
         .await
         .expect("login");
@@ -662,8 +649,7 @@ async fn every_gateway_honours_a_session_and_its_end() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let _ = stop_second.send(true);
-    let _ = running.await;
+    second.stop().await;
     stack.stop().await;
 }
 

@@ -192,3 +192,76 @@ async fn exports_import_back_as_they_were_and_bad_rows_import_nothing() {
     );
     stack.stop().await;
 }
+
+#[tokio::test]
+async fn netpulsectl_works_with_an_api_token_from_the_environment_or_a_file() {
+    let stack = Stack::start(Services::default()).await;
+    let login = ctl(&stack, "", &["login", "admin"]).await;
+    assert_eq!(login.code, 0, "{}", login.err);
+    let session = login.out.trim().to_owned();
+
+    let made = ctl(
+        &stack,
+        &session,
+        &[
+            "token",
+            "create",
+            "provisioning",
+            "--role",
+            "operator",
+            "--expires-days",
+            "30",
+        ],
+    )
+    .await;
+    assert_eq!(made.code, 0, "{}", made.err);
+    assert!(made.err.contains("shown only now"), "{}", made.err);
+    let token = made.out.trim().to_owned();
+    assert!(token.starts_with("np_"), "{token}");
+
+    // NETPULSE_TOKEN: the token writes and reads.
+    let added = ctl(&stack, &token, &["add", "core-1", "192.0.2.1"]).await;
+    assert_eq!(added.code, 0, "{}", added.err);
+    let listed = ctl(&stack, &token, &["list"]).await;
+    assert!(listed.out.contains("core-1"), "{}", listed.out);
+
+    // NETPULSE_TOKEN_FILE, and --token-file: the same token from a file.
+    let folder = tempfile::tempdir().expect("temp dir");
+    let file = folder.path().join("token");
+    std::fs::write(&file, format!("{token}\n")).expect("write");
+    let from_file = tokio::process::Command::new(binary("netpulsectl"))
+        .args(["list"])
+        .env("NETPULSE_URL", format!("http://{}", stack.gateway))
+        .env_remove("NETPULSE_TOKEN")
+        .env("NETPULSE_TOKEN_FILE", &file)
+        .output()
+        .await
+        .expect("netpulsectl runs");
+    assert!(from_file.status.success(), "{from_file:?}");
+    assert!(String::from_utf8_lossy(&from_file.stdout).contains("core-1"));
+    let flag = ctl(
+        &stack,
+        "",
+        &["--token-file", &file.to_string_lossy(), "list"],
+    )
+    .await;
+    assert_eq!(flag.code, 0, "{}", flag.err);
+
+    // token list shows it without its secret; revoking it ends it.
+    let tokens = ctl(&stack, &session, &["token", "list"]).await;
+    assert_eq!(tokens.code, 0, "{}", tokens.err);
+    assert!(
+        tokens.out.contains("provisioning") && tokens.out.contains("operator"),
+        "{}",
+        tokens.out
+    );
+    let secret = token.rsplit('_').next().expect("secret");
+    assert!(!tokens.out.contains(secret), "{}", tokens.out);
+    let id = token.split('_').nth(1).expect("id");
+    let revoked = ctl(&stack, &session, &["token", "revoke", id]).await;
+    assert_eq!(revoked.code, 0, "{}", revoked.err);
+    let refused = ctl(&stack, &token, &["list"]).await;
+    assert_ne!(refused.code, 0);
+    assert!(refused.err.contains("HTTP 401"), "{}", refused.err);
+    stack.stop().await;
+}

@@ -219,7 +219,7 @@ async fn the_pipeline_runs_under_its_permissions() {
 }
 
 #[tokio::test]
-async fn only_the_gateway_reaches_the_users_and_sessions_buckets() {
+async fn only_the_gateway_reaches_the_users_sessions_and_tokens_buckets() {
     let server = NatsServer::start_with_netpulse_config();
     let gateway = bus::connect(&server.settings_for("gateway"), "gateway")
         .await
@@ -238,10 +238,22 @@ async fn only_the_gateway_reaches_the_users_and_sessions_buckets() {
         .await
         .expect("the gateway writes sessions");
     assert!(sessions.get("0123abcd").await.expect("get").is_some());
+    let tokens = bus::Bucket::TOKENS
+        .open(&js, 1)
+        .await
+        .expect("tokens bucket");
+    tokens
+        .put("0123abcd", "a token".into())
+        .await
+        .expect("the gateway writes tokens");
 
     let mut refusals = Vec::new();
     for service in ["scheduler", "poller", "recorder", "logs"] {
-        for (bucket, key) in [("netpulse_users", "ann"), ("netpulse_sessions", "0123abcd")] {
+        for (bucket, key) in [
+            ("netpulse_users", "ann"),
+            ("netpulse_sessions", "0123abcd"),
+            ("netpulse_tokens", "0123abcd"),
+        ] {
             let settings = server.settings_for(service);
             refusals.push(async move {
                 let client = bus::connect(&settings, service).await.expect("connect");

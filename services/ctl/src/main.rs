@@ -1,8 +1,9 @@
 //! netpulsectl: netpulse's devices from the shell, through the gateway's HTTP API.
 //!
 //! ```text
-//! netpulsectl [--url URL] [--token TOKEN] COMMAND
+//! netpulsectl [--url URL] [--token TOKEN | --token-file FILE] COMMAND
 //!   login USER                    prints a session token (password from NETPULSE_PASSWORD or stdin)
+//!   token list | token create NAME [--role R] [--expires-days N] | token revoke ID
 //!   list [--format table|json|csv]
 //!   add NAME ADDRESS [--interval S] [--community C] [--version 1|2c] [--interfaces A;B]
 //!   add --json '{...}'            any field POST /api/devices takes
@@ -11,7 +12,8 @@
 //!   import FILE [--format json|csv] [--skip-bad] [--dry-run]
 //! ```
 //! The gateway's address comes from `--url` or NETPULSE_URL (default http://127.0.0.1:8080),
-//! the token from `--token` or NETPULSE_TOKEN.
+//! the token (a session token or an API token) from `--token`, `--token-file`, NETPULSE_TOKEN
+//! or NETPULSE_TOKEN_FILE, in that order.
 
 mod rows;
 
@@ -22,16 +24,19 @@ use anyhow::{anyhow, bail, Context};
 use rows::{Format, Row};
 use serde_json::{Map, Value};
 
-const USAGE: &str = "usage: netpulsectl [--url URL] [--token TOKEN] COMMAND
+const USAGE: &str = "usage: netpulsectl [--url URL] [--token TOKEN | --token-file FILE] COMMAND
   login USER                  print a session token (password from NETPULSE_PASSWORD or stdin)
+  token list
+  token create NAME [--role admin|operator|viewer] [--expires-days N]   print a new API token
+  token revoke ID
   list [--format table|json|csv]
   add NAME ADDRESS [--interval S] [--community C] [--version 1|2c] [--interfaces A;B]
   add --json '{...}'
   remove ID [--history keep|delete]
   export [--format json|csv] [--output FILE]
   import FILE [--format json|csv] [--skip-bad] [--dry-run]
-The gateway: --url or NETPULSE_URL (default http://127.0.0.1:8080); the token: --token or
-NETPULSE_TOKEN.";
+The gateway: --url or NETPULSE_URL (default http://127.0.0.1:8080); the token: --token,
+--token-file, NETPULSE_TOKEN or NETPULSE_TOKEN_FILE.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -105,9 +110,12 @@ impl Args {
     }
 }
 
-const FLAGS: [&str; 11] = [
+const FLAGS: [&str; 14] = [
     "--url",
     "--token",
+    "--token-file",
+    "--role",
+    "--expires-days",
     "--format",
     "--output",
     "--history",
@@ -135,15 +143,12 @@ fn run(raw: Vec<String>) -> anyhow::Result<ExitCode> {
         .map(str::to_owned)
         .or_else(|| std::env::var("NETPULSE_URL").ok())
         .unwrap_or_else(|| "http://127.0.0.1:8080".into());
-    let token = args
-        .flag("--token")
-        .map(str::to_owned)
-        .or_else(|| std::env::var("NETPULSE_TOKEN").ok());
-    let api = Api::new(&url, token);
+    let api = Api::new(&url, token(&args)?);
     let command = args.words[0].as_str();
     let rest = &args.words[1..];
     let outcome = match command {
         "login" => login(&api, rest),
+        "token" => token_command(&api, rest, &args),
         "list" => list(&api, &args),
         "add" => add(&api, rest, &args),
         "remove" => remove(&api, rest, &args),
@@ -157,6 +162,33 @@ fn run(raw: Vec<String>) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(2))
         }
         other => other,
+    }
+}
+
+/// The token to send: `--token`, else the file `--token-file` names, else NETPULSE_TOKEN,
+/// else the file NETPULSE_TOKEN_FILE names.
+fn token(args: &Args) -> anyhow::Result<Option<String>> {
+    let from_file = |path: &str| -> anyhow::Result<String> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the token file {path}"))?;
+        let token = text.trim();
+        if token.is_empty() {
+            bail!("the token file {path} is empty");
+        }
+        Ok(token.to_owned())
+    };
+    if let Some(token) = args.flag("--token") {
+        return Ok(Some(token.to_owned()));
+    }
+    if let Some(path) = args.flag("--token-file") {
+        return from_file(path).map(Some);
+    }
+    if let Ok(token) = std::env::var("NETPULSE_TOKEN") {
+        return Ok(Some(token));
+    }
+    match std::env::var("NETPULSE_TOKEN_FILE") {
+        Ok(path) => from_file(&path).map(Some),
+        Err(_) => Ok(None),
     }
 }
 
@@ -225,7 +257,7 @@ impl Api {
                     .map_or_else(|| text.trim().to_owned(), str::to_owned);
                 if status == 401 {
                     error = format!(
-                        "{error}; give a token with --token or NETPULSE_TOKEN (netpulsectl login USER prints one)"
+                        "{error}; give a token with --token, --token-file, NETPULSE_TOKEN or NETPULSE_TOKEN_FILE (netpulsectl login USER prints one)"
                     );
                 }
                 Err(anyhow!(Refused {
@@ -265,6 +297,70 @@ fn login(api: &Api, rest: &[String]) -> anyhow::Result<ExitCode> {
         .as_str()
         .ok_or_else(|| anyhow!("the gateway answered no token"))?;
     println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `token list`, `token create NAME`, `token revoke ID`.
+fn token_command(api: &Api, rest: &[String], args: &Args) -> anyhow::Result<ExitCode> {
+    let words: Vec<&str> = rest.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["list"] => {
+            let tokens = api.call("GET", "/api/tokens", None)?;
+            println!(
+                "{:<16} {:<12} {:<8} {:<13} {:<13} NAME",
+                "ID", "OWNER", "ROLE", "EXPIRES", "LAST USED"
+            );
+            for token in tokens.as_array().into_iter().flatten() {
+                let date = |field: &str| {
+                    token[field]
+                        .as_u64()
+                        .map_or_else(|| "never".to_owned(), netpulse_shared::time::utc_date)
+                };
+                println!(
+                    "{:<16} {:<12} {:<8} {:<13} {:<13} {}",
+                    token["id"].as_str().unwrap_or_default(),
+                    token["owner"].as_str().unwrap_or_default(),
+                    token["role"].as_str().unwrap_or_default(),
+                    if token["expired"] == true {
+                        "expired".to_owned()
+                    } else {
+                        date("expires_ms")
+                    },
+                    date("last_used_ms"),
+                    // Names are printable (the gateway refuses control characters).
+                    token["name"].as_str().unwrap_or_default(),
+                );
+            }
+        }
+        ["create", name] => {
+            let mut body = serde_json::json!({ "name": name });
+            if let Some(role) = args.flag("--role") {
+                body["role"] = role.into();
+            }
+            if let Some(days) = args.flag("--expires-days") {
+                let days: u64 = days
+                    .parse()
+                    .map_err(|_| usage("--expires-days takes a whole number of days"))?;
+                body["expires_in_days"] = days.into();
+            }
+            let made = api.call("POST", "/api/tokens", Some(&body))?;
+            let token = made["token"]
+                .as_str()
+                .ok_or_else(|| anyhow!("the gateway answered no token"))?;
+            eprintln!(
+                "token {} ({}, {}) made; it is shown only now",
+                made["name"].as_str().unwrap_or_default(),
+                made["id"].as_str().unwrap_or_default(),
+                made["role"].as_str().unwrap_or_default()
+            );
+            println!("{token}");
+        }
+        ["revoke", id] => {
+            api.call("DELETE", &format!("/api/tokens/{id}"), None)?;
+            eprintln!("token {id} revoked");
+        }
+        _ => return Err(usage("token takes list, create NAME or revoke ID")),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 use netpulse_shared::{bus, subjects};
 
 use crate::auth::sessions::Sessions;
+use crate::auth::tokens::Tokens;
 use crate::auth::users::UserStore;
 use crate::auth::{AuthSettings, Role};
 
@@ -56,7 +57,7 @@ async fn end_sessions(js: &async_nats::jetstream::Context, name: &str) -> anyhow
 
 /// Runs `user <args>` against the users bucket (created in `replicas` copies if it is not
 /// there yet); returns the process exit code. A new password or a deletion ends the user's
-/// sessions.
+/// sessions; a deletion also revokes their API tokens.
 pub async fn run(
     client: async_nats::Client,
     replicas: usize,
@@ -85,7 +86,9 @@ pub async fn run(
         ["del", name] => {
             users.remove(name).await?;
             end_sessions(&js, name).await?;
-            println!("deleted {name}; their sessions ended");
+            let tokens = Tokens::new(bus::Bucket::TOKENS.open(&js, replicas).await?);
+            tokens.revoke_owned_by(name).await?;
+            println!("deleted {name}; their sessions ended and their API tokens were revoked");
         }
         ["list"] => {
             for user in users.list().await? {

@@ -29,6 +29,7 @@ use warp::http::header::{HeaderMap, HeaderValue};
 use warp::Filter;
 
 use crate::auth::audit::AuditLog;
+use crate::auth::tokens::Tokens;
 use crate::auth::users::UserStore;
 use crate::auth::{Auth, AuthSettings};
 use crate::registry::Registry;
@@ -100,6 +101,7 @@ pub struct Gateway {
     unknown_sources: async_nats::jetstream::kv::Store,
     observed: observed::Observed,
     following: tokio::task::JoinHandle<()>,
+    following_tokens: tokio::task::JoinHandle<()>,
     metrics_access: metrics::scrape::Access,
     alerting: alerts::Alerting,
 }
@@ -136,7 +138,15 @@ impl Gateway {
         let session_max = std::time::Duration::from_secs(settings.auth.session_max_secs);
         let sessions =
             bus::until_set_up(|| bus::sessions_bucket(&js, replicas, session_max)).await?;
-        let auth = Auth::new(users, sessions, AuditLog::new(js.clone()), &settings.auth);
+        let tokens = Tokens::new(bus::Bucket::TOKENS.open_when_ready(&js, replicas).await?);
+        let following_tokens = tokio::spawn(tokens.clone().follow());
+        let auth = Auth::new(
+            users,
+            sessions,
+            tokens,
+            AuditLog::new(js.clone()),
+            &settings.auth,
+        );
         let alerting = alerts::Alerting::new(js.clone(), replicas, auth.clone());
         let listener = TcpListener::bind(settings.listen).await?;
         let address = listener.local_addr()?;
@@ -178,6 +188,7 @@ impl Gateway {
             unknown_sources,
             observed,
             following,
+            following_tokens,
             alerting,
             metrics_access: metrics::scrape::Access {
                 role: settings.metrics_role,
@@ -204,6 +215,8 @@ impl Gateway {
         let api = api::health(self.client.clone())
             .boxed()
             .or(auth::routes::routes(self.auth.clone()).boxed())
+            .unify()
+            .or(auth::token_routes::routes(self.auth.clone()).boxed())
             .unify()
             .or(api::devices(
                 self.registry.clone(),
@@ -289,6 +302,7 @@ impl Gateway {
         self.fan_out.abort();
         self.watching.abort();
         self.following.abort();
+        self.following_tokens.abort();
     }
 }
 

@@ -1,8 +1,9 @@
 //! Who may do what: users and roles, sessions, the login rate limit, CSRF, and the audit log.
 //!
 //! Every `/api` route but `/api/login`, and `/ws`, needs a session: the `netpulse_session`
-//! cookie set at login, or the same token as `Authorization: Bearer <token>` (for scripts).
-//! Roles are ordered: a viewer reads, an operator also changes devices, an admin also
+//! cookie set at login, or the same token as `Authorization: Bearer <token>`, or an API token
+//! ([`tokens`]: for scripts, netpulsectl and Prometheus) as a bearer token; each use of an
+//! API token is audited. Roles are ordered: a viewer reads, an operator also changes devices, an admin also
 //! manages users and reads the audit log. A state-changing request authenticated by the
 //! cookie must come from this origin (Origin, else Referer, matching Host).
 
@@ -11,6 +12,8 @@ pub mod limits;
 pub mod role;
 pub mod routes;
 pub mod sessions;
+pub mod token_routes;
+pub mod tokens;
 pub mod users;
 
 use std::net::SocketAddr;
@@ -18,12 +21,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use warp::http::{HeaderMap, Method, StatusCode};
-use warp::{Filter, Rejection};
+use warp::Filter;
 
 use crate::error::ApiError;
 pub use role::Role;
 pub use sessions::Principal;
 use sessions::Sessions;
+use tokens::{TokenError, Tokens};
 use users::UserStore;
 
 /// The session cookie's name.
@@ -70,6 +74,8 @@ pub struct Auth {
     pub users: UserStore,
     /// Open sessions.
     pub sessions: Sessions,
+    /// API tokens.
+    pub tokens: Tokens,
     /// Login rate limit.
     pub limiter: limits::LoginLimiter,
     /// The audit log.
@@ -79,15 +85,17 @@ pub struct Auth {
 }
 
 impl Auth {
-    /// Auth over a users bucket, a sessions bucket and an audit log.
+    /// Auth over a users bucket, a sessions bucket, a tokens bucket and an audit log.
     pub fn new(
         users: UserStore,
         sessions: async_nats::jetstream::kv::Store,
+        tokens: Tokens,
         audit: audit::AuditLog,
         settings: &AuthSettings,
     ) -> Self {
         Self {
             users,
+            tokens,
             sessions: Sessions::new(
                 sessions,
                 Duration::from_secs(settings.session_idle_secs),
@@ -103,39 +111,59 @@ impl Auth {
         }
     }
 
-    /// A filter that lets a request through only for a live session whose user has at least
-    /// `needed`; it extracts the user.
-    pub fn require(
-        &self,
-        needed: Role,
-    ) -> impl Filter<Extract = (Principal,), Error = Rejection> + Clone {
+    /// A filter that lets a request through only for a live session (or API token) whose
+    /// user has at least `needed`; it extracts the user.
+    /// Boxed: every route holds this filter, whose future would otherwise grow each route's
+    /// (and the stack that polls them).
+    pub fn require(&self, needed: Role) -> warp::filters::BoxedFilter<(Principal,)> {
         let auth = self.clone();
-        warp::method().and(warp::header::headers_cloned()).and_then(
-            move |method: Method, headers: HeaderMap| {
-                let auth = auth.clone();
-                // Boxed: every route's filter chain holds this future.
-                async move {
-                    Box::pin(auth.check(&method, &headers, needed))
-                        .await
-                        .map_err(warp::reject::custom)
-                }
-            },
-        )
+        warp::method()
+            .and(warp::path::full())
+            .and(warp::header::headers_cloned())
+            .and(source_address())
+            .and_then(
+                move |method: Method,
+                      path: warp::path::FullPath,
+                      headers: HeaderMap,
+                      source: Option<SocketAddr>| {
+                    let auth = auth.clone();
+                    // Boxed: every route's filter chain holds this future.
+                    async move {
+                        let asked = Asked {
+                            method: &method,
+                            path: path.as_str(),
+                            headers: &headers,
+                            source,
+                        };
+                        Box::pin(auth.check(&asked, needed))
+                            .await
+                            .map_err(warp::reject::custom)
+                    }
+                },
+            )
+            .boxed()
     }
 
     pub(crate) async fn check(
         &self,
-        method: &Method,
-        headers: &HeaderMap,
+        asked: &Asked<'_>,
         needed: Role,
     ) -> Result<Principal, ApiError> {
         let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "sign in first");
-        let (token, by_cookie) = token_of(headers).ok_or_else(unauthorized)?;
-        // Boxed: this runs inside every route's filter chain, whose stack it would grow.
-        let username = Box::pin(self.sessions.touch(&token))
-            .await
-            .map_err(|e| ApiError::unavailable("session store", &e))?
-            .ok_or_else(unauthorized)?;
+        let (token, by_cookie) = token_of(asked.headers).ok_or_else(unauthorized)?;
+        let api_token = if tokens::parts(&token).is_some() && !by_cookie {
+            Some(Box::pin(self.api_token(&token, asked)).await?)
+        } else {
+            None
+        };
+        let username = match &api_token {
+            Some(record) => record.owner.clone(),
+            // Boxed: this runs inside every route's filter chain, whose stack it would grow.
+            None => Box::pin(self.sessions.touch(&token))
+                .await
+                .map_err(|e| ApiError::unavailable("session store", &e))?
+                .ok_or_else(unauthorized)?,
+        };
         let user = self
             .users
             .get(&username)
@@ -144,25 +172,90 @@ impl Auth {
             .ok_or_else(unauthorized)?;
         // Cookies ride along with any request the browser makes, even one another site
         // triggers: state changes (and the live stream) must come from this origin.
-        let changes_state = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-        let is_upgrade = headers.contains_key("upgrade");
-        if by_cookie && (changes_state || is_upgrade) && !same_origin(headers) {
+        let changes_state = !matches!(*asked.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let is_upgrade = asked.headers.contains_key("upgrade");
+        if by_cookie && (changes_state || is_upgrade) && !same_origin(asked.headers) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "cross-site request refused (CSRF check)",
             ));
         }
-        if user.role < needed {
-            return Err(ApiError::new(
+        // A token acts with the lower of its own role and its owner's current one.
+        let role = api_token
+            .as_ref()
+            .map_or(user.role, |record| record.role.min(user.role));
+        let refused = (role < needed).then(|| {
+            ApiError::new(
                 StatusCode::FORBIDDEN,
-                format!("the {:?} role may not do this", user.role).to_lowercase(),
-            ));
+                format!("the {:?} role may not do this", role).to_lowercase(),
+            )
+        });
+        if let Some(record) = &api_token {
+            let outcome = refused
+                .as_ref()
+                .map_or_else(|| "ok".to_owned(), |e| e.error.clone());
+            self.audit_token_use(record, asked, outcome);
+        }
+        if let Some(refused) = refused {
+            return Err(refused);
         }
         Ok(Principal {
             username: user.username,
-            role: user.role,
+            role,
+            token: api_token.map(|record| record.name),
         })
     }
+
+    /// The API token a request presents, checked; a refusal is audited when the token is
+    /// known (expired), answered 401 in any case.
+    async fn api_token(
+        &self,
+        token: &str,
+        asked: &Asked<'_>,
+    ) -> Result<tokens::TokenRecord, ApiError> {
+        match self
+            .tokens
+            .verify(token, netpulse_shared::time::now_ms())
+            .await
+        {
+            Ok(record) => Ok(record),
+            Err(TokenError::Store(reason)) => Err(ApiError::unavailable("token store", &reason)),
+            Err(error) => {
+                if let Some(record) = tokens::parts(token).and_then(|(id, _)| self.tokens.get(id)) {
+                    self.audit_token_use(&record, asked, error.to_string());
+                }
+                Err(ApiError::new(StatusCode::UNAUTHORIZED, error.to_string()))
+            }
+        }
+    }
+
+    /// Records one use of an API token in the audit log, without waiting for it.
+    fn audit_token_use(&self, record: &tokens::TokenRecord, asked: &Asked<'_>, outcome: String) {
+        let audit = self.audit.clone();
+        let actor = record.owner.clone();
+        let target = format!(
+            "{} ({}): {} {}",
+            record.name, record.id, asked.method, asked.path
+        );
+        let source = asked.source.map(|s| s.ip().to_string());
+        tokio::spawn(async move {
+            audit
+                .record(&actor, "token.use", &target, &outcome, source)
+                .await;
+        });
+    }
+}
+
+/// What authentication looks at in a request.
+pub struct Asked<'a> {
+    /// The method.
+    pub method: &'a Method,
+    /// The path, for the audit log.
+    pub path: &'a str,
+    /// The headers: the token, the cookie, Origin and Host.
+    pub headers: &'a HeaderMap,
+    /// The client's address, when known.
+    pub source: Option<SocketAddr>,
 }
 
 /// The session token of a request, and whether it came from the cookie.

@@ -5,6 +5,8 @@
 //!   about the same time); 429 with Retry-After when rate-limited.
 //! - `POST /api/logout`, `GET /api/me`.
 //! - Admins: `GET/POST /api/users`, `PATCH/DELETE /api/users/{username}`, `GET /api/audit`.
+//!
+//! API tokens have their routes in [`super::token_routes`], a route group of their own.
 
 use std::net::SocketAddr;
 
@@ -50,7 +52,7 @@ impl From<UserError> for ApiError {
 }
 
 /// A JSON object body, or a 400 naming the body.
-fn object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(
@@ -64,7 +66,7 @@ fn object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-fn text<'a>(
+pub(super) fn text<'a>(
     map: &'a Map<String, Value>,
     field: &'static str,
     required: bool,
@@ -84,7 +86,7 @@ fn text<'a>(
     }
 }
 
-fn only(map: &Map<String, Value>, known: &[&str]) -> Result<(), ApiError> {
+pub(super) fn only(map: &Map<String, Value>, known: &[&str]) -> Result<(), ApiError> {
     match map.keys().find(|k| !known.contains(&k.as_str())) {
         Some(k) => Err(
             ApiError::new(StatusCode::BAD_REQUEST, format!("{k}: unknown field"))
@@ -94,7 +96,7 @@ fn only(map: &Map<String, Value>, known: &[&str]) -> Result<(), ApiError> {
     }
 }
 
-fn role(map: &Map<String, Value>, required: bool) -> Result<Option<Role>, ApiError> {
+pub(super) fn role(map: &Map<String, Value>, required: bool) -> Result<Option<Role>, ApiError> {
     text(map, "role", required)?
         .map(|r| {
             Role::parse(r).ok_or_else(|| {
@@ -343,6 +345,10 @@ async fn delete_user(
     Box::pin(auth.sessions.close_user(&target))
         .await
         .map_err(|e| ApiError::unavailable("session store", &e))?;
+    // A token acts as its owner: it goes with them.
+    Box::pin(auth.tokens.revoke_owned_by(&target))
+        .await
+        .map_err(|e| ApiError::unavailable("token store", &e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

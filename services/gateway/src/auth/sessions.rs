@@ -43,8 +43,11 @@ const WRITE_BACK: Duration = Duration::from_secs(60);
 pub struct Principal {
     /// Login name.
     pub username: String,
-    /// Role at login (refreshed from the store on each use).
+    /// Role at login (refreshed from the store on each use); for an API token, the lower of
+    /// the token's role and its owner's.
     pub role: Role,
+    /// The API token's name, when the request came with one rather than a session.
+    pub token: Option<String>,
 }
 
 /// What the bucket holds of a session.

@@ -37,7 +37,8 @@ pub fn route(
         .and(warp::get())
         .and(warp::method())
         .and(warp::header::headers_cloned())
-        .and_then(move |method: Method, headers: HeaderMap| {
+        .and(crate::auth::source_address())
+        .and_then(move |method: Method, headers: HeaderMap, source| {
             let (metrics, live, js, auth, access, alerting) = (
                 metrics.clone(),
                 live.clone(),
@@ -51,7 +52,13 @@ pub fn route(
                     bearer(&headers).is_some_and(|given| same_secret(given, token.expose()))
                 });
                 if !scrape_token {
-                    Box::pin(auth.check(&method, &headers, access.role))
+                    let asked = crate::auth::Asked {
+                        method: &method,
+                        path: "/metrics",
+                        headers: &headers,
+                        source,
+                    };
+                    Box::pin(auth.check(&asked, access.role))
                         .await
                         .map_err(warp::reject::custom)?;
                 }
