@@ -8,7 +8,7 @@
 // samples and status for the overview, alert changes, and one-second live samples of the
 // device whose page is open. After a reconnect, or when the gateway says this page lagged,
 // everything is loaded again. The state the modules share is in pagestate.js; sign-in in
-// signin.js, the users panel in users.js.
+// signin.js, the users panel in users.js, the API tokens panel in tokens.js.
 // All server-provided strings reach the DOM through textContent only.
 
 import { AddDeviceForm } from './addform.js';
@@ -35,6 +35,7 @@ import { attachTabs } from './tabs.js';
 import { startTheme } from './theme.js';
 import { TrafficView } from './traffic.js';
 import { UnknownSources } from './unknown.js';
+import { TokensPanel } from './tokens.js';
 import { UsersPanel } from './users.js';
 
 const KINDS = ['sample', 'failure', 'status', 'log', 'device_added', 'device_removed', 'lagged', 'alert'];
@@ -423,6 +424,16 @@ function startApp(me) {
   } else {
     $('#users-panel').remove();
   }
+  new TokensPanel({
+    panel: $('#tokens-panel'),
+    list: $('#tokens'),
+    empty: $('#tokens-empty'),
+    form: $('#add-token'),
+    error: $('#token-error'),
+    made: $('#token-made'),
+    madeText: $('#token-text'),
+    copy: $('#token-copy'),
+  }, { username: state.username, role: state.role }).start();
   attachTabs($('#detail-tabs'), (tab) => state.logs.setActive(tab === 'logs'));
   state.alerts = new AlertsPage(
     { view: $('#alerts-view'), count: $('#alert-count'), nav: $('#nav-alerts'), device: $('#device-alerts') },

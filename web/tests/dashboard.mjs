@@ -16,6 +16,7 @@
 // looks at its stored history over other ranges (1 h, a drag to zoom, a custom range), sees
 // the 95th percentile and exports the range as CSV and JSON; a viewer signs in and sees the
 // device but no controls, and the server refuses a change made behind the page's back; then
+// a viewer makes an API token, uses it and revokes it; then
 // the admin deletes the device keeping its history, views that history (traffic and logs)
 // under Removed devices and deletes it. The wall-screen part: the admin discovers a simulated
 // device and adds it with the interfaces chosen, sees it up on the overview, its chart move,
@@ -966,6 +967,36 @@ try {
   await viewer.locator('#tab-logs').click();
   await waitForLogs(viewer, (r) => r.some((x) => x.message.startsWith(`bulk-${tag}`)), 'a viewer reads the logs');
   check(true, 'a viewer reads the device\'s logs in the Logs tab');
+
+  // The viewer makes an API token in the tokens panel: a viewer token, shown once, its
+  // (hostile) name as text; it works as a bearer token, then the viewer revokes it.
+  await showOverview(viewer);
+  const roles = await viewer.locator('#add-token select[name=role] option').allTextContents();
+  check(JSON.stringify(roles) === '["viewer"]', `a viewer may give a token only the viewer role (${roles})`);
+  const tokenName = `<img src=x onerror="window.__tokenXss=1"> ci ${tag}`;
+  await viewer.locator('#add-token input[name=name]').fill(tokenName);
+  await viewer.locator('#add-token button[type=submit]').click();
+  await viewer.locator('#token-made').waitFor({ state: 'visible' });
+  const tokenText = await viewer.locator('#token-text').textContent();
+  check(tokenText.startsWith('np_'), 'the new token is shown, with a warning that it is shown once');
+  const tokenItem = viewer.locator('#tokens li.token');
+  await tokenItem.waitFor();
+  check(await tokenItem.locator('.user-name').textContent() === tokenName
+    && !(await viewer.evaluate(() => window.__tokenXss)), 'the token is listed, its hostile name as text');
+  const withToken = await viewer.evaluate(async (t) => (await fetch('/api/devices', {
+    credentials: 'omit', headers: { Authorization: `Bearer ${t}` },
+  })).status, tokenText);
+  check(withToken === 200, `the token reads the API (${withToken})`);
+  await viewer.reload();
+  await tokenItem.waitFor();
+  check(!(await viewer.content()).includes(tokenText), 'after a reload the token is listed but never shown again');
+  await tokenItem.getByRole('button', { name: /^Revoke token/ }).click();
+  await viewer.locator('#confirm-dialog').getByRole('button', { name: 'Revoke token' }).click();
+  await tokenItem.waitFor({ state: 'detached' });
+  const revokedStatus = await viewer.evaluate(async (t) => (await fetch('/api/devices', {
+    credentials: 'omit', headers: { Authorization: `Bearer ${t}` },
+  })).status, tokenText);
+  check(revokedStatus === 401, `a revoked token is refused (${revokedStatus})`);
 
   // ---------- deleting, keeping the history ----------
 
