@@ -108,6 +108,11 @@ pub const RECORDER_EVENTS_CONSUMER: &str = "recorder-events";
 /// `netpulse_logs::sources::UnknownSource`), key = the address with `.` and `:` as `_`.
 pub const UNKNOWN_SOURCES_BUCKET: &str = "netpulse_unknown_sources";
 
+/// Recorder replicas that have stored everything published until moments ago say so here,
+/// several times a second (core NATS, the payload the replica's name): a replica catching up
+/// leaves queries to them.
+pub const RECORDER_CURRENT: &str = "netpulse.recorder.current";
+
 /// Heartbeats of one service ([`crate::health::Health`]): `netpulse.health.<service>`.
 pub fn health(service: &str) -> String {
     format!("netpulse.health.{service}")

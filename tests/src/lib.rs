@@ -466,13 +466,21 @@ pub struct RecorderProcess {
 impl RecorderProcess {
     /// Starts the recorder binary for `stack`.
     pub fn start(stack: &Stack) -> Self {
+        Self::start_replica(stack, "", &stack.data_dir, &[])
+    }
+
+    /// Starts the recorder replica `name` for `stack`, keeping its files in `data_dir`, with
+    /// the extra `NETPULSE_...` variables in `env`.
+    pub fn start_replica(stack: &Stack, name: &str, data_dir: &Path, env: &[(&str, &str)]) -> Self {
         let nats = &stack.recorder_nats;
         let mut command = std::process::Command::new(binary("netpulse-recorder"));
         command
-            .current_dir(&stack.data_dir)
+            .current_dir(data_dir)
             .env("NETPULSE_NATS__URL", &nats.url)
-            .env("NETPULSE_DATA_DIR", &stack.data_dir)
-            .env("RUST_LOG", "warn")
+            .env("NETPULSE_DATA_DIR", data_dir)
+            .env("NETPULSE_RECORDER__NAME", name)
+            .env("RUST_LOG", service_log_filter())
+            .envs(env.iter().copied())
             .stdin(std::process::Stdio::null());
         if let (Some(user), Some(password)) = (&nats.user, &nats.password) {
             command

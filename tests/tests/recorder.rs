@@ -1,5 +1,6 @@
 //! The recorder as a process of its own, killed and stopped while samples flow: nothing the
-//! poller published is lost or written twice, and the stored series has no gap.
+//! poller published is lost or written twice, and the stored series has no gap. Two replicas:
+//! one away for 30 s, queries keep answering without holes, and it catches up.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -52,8 +53,13 @@ async fn published(js: &jetstream::Context) -> u64 {
 
 /// Every sample on disk, by device, in file order; panics on any line that does not parse.
 fn stored(stack: &Stack) -> HashMap<String, Vec<Sample>> {
+    stored_in(&stack.data_dir)
+}
+
+/// [`stored`] in the data folder `data_dir`.
+fn stored_in(data_dir: &std::path::Path) -> HashMap<String, Vec<Sample>> {
     let mut by_device: HashMap<String, Vec<Sample>> = HashMap::new();
-    let devices = stack.data_dir.join("devices");
+    let devices = data_dir.join("devices");
     for folder in std::fs::read_dir(&devices).expect("devices folder") {
         let folder = folder.expect("entry").path();
         let mut files: Vec<_> = std::fs::read_dir(&folder)
@@ -192,5 +198,104 @@ async fn a_recorder_away_for_a_minute_leaves_no_gap() {
     let empty: Vec<&serde_json::Value> = points.iter().filter(|p| p["in_bps"].is_null()).collect();
     assert!(empty.is_empty(), "gaps in the stored series: {empty:?}");
     drop(recorder);
+    stack.stop().await;
+}
+
+/// The raw history of `device`'s interface 1 (polled every second) from `from_ms` to two
+/// seconds ago in steps of 3 s: asserts it answers with no step empty (no hole of 3 polls).
+async fn no_holes(stack: &Stack, device: &str, from_ms: u64) {
+    let to_ms = netpulse_shared::time::now_ms() - 2_000;
+    let steps = ((to_ms - from_ms) / 3_000).max(1);
+    let path = format!(
+        "/api/devices/{device}/history?interface=1&from={}&to={}&resolution=raw&max_points={steps}",
+        from_ms as f64 / 1000.0,
+        to_ms as f64 / 1000.0
+    );
+    let answer = stack.http("GET", &path, None).await;
+    assert_eq!(answer.status, 200, "{path}: {}", answer.text());
+    let history = answer.json();
+    let points = history["points"].as_array().expect("points");
+    let empty: Vec<&serde_json::Value> = points.iter().filter(|p| p["in_bps"].is_null()).collect();
+    assert!(
+        !points.is_empty() && empty.is_empty(),
+        "{device}: {} steps of 3 s, empty: {empty:?}",
+        points.len()
+    );
+}
+
+/// Each device's sample times up to `until_ms`.
+fn times_until(data_dir: &std::path::Path, until_ms: u64) -> HashMap<String, Vec<u64>> {
+    stored_in(data_dir)
+        .into_iter()
+        .map(|(device, samples)| {
+            let mut times: Vec<u64> = samples
+                .iter()
+                .map(|s| s.time_ms)
+                .filter(|t| *t <= until_ms)
+                .collect();
+            times.sort_unstable();
+            (device, times)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn two_replicas_answer_without_holes_while_one_is_away_and_it_catches_up() {
+    const DEVICES: usize = 100;
+    let stack = stack().await;
+    let _sim = polled_devices(&stack, DEVICES).await;
+    let second_dir = tempfile::tempdir().expect("temp dir");
+    let _first = RecorderProcess::start(&stack);
+    let second = RecorderProcess::start_replica(&stack, "b", second_dir.path(), &[]);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let from_ms = netpulse_shared::time::now_ms() - 4_000;
+
+    // One replica away for 30 s: queries keep answering, without holes.
+    second.kill();
+    let away = tokio::time::Instant::now();
+    while away.elapsed() < Duration::from_secs(30) {
+        no_holes(&stack, "d0", from_ms).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Back, storing one sample per batch so that catching up takes a while: meanwhile it
+    // leaves the queries to the other, and none has holes.
+    let second = RecorderProcess::start_replica(
+        &stack,
+        "b",
+        second_dir.path(),
+        &[("NETPULSE_RECORDER__BATCH_SIZE", "1")],
+    );
+    let back = tokio::time::Instant::now();
+    let mut answered = 0;
+    while back.elapsed() < Duration::from_secs(10) {
+        for device in 0..DEVICES {
+            no_holes(&stack, &format!("d{device}"), from_ms).await;
+            answered += 1;
+        }
+    }
+    assert!(answered > 100, "only {answered} queries answered");
+
+    // It caught up: both hold the same samples.
+    let until_ms = netpulse_shared::time::now_ms() - 3_000;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (first, other) = (
+            times_until(&stack.data_dir, until_ms),
+            times_until(second_dir.path(), until_ms),
+        );
+        if first == other && first.len() == DEVICES {
+            let spans = first
+                .values()
+                .all(|t| t.first().is_some_and(|f| *f < from_ms));
+            assert!(spans, "the copies begin before the outage");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the replica back did not catch up: {first:?} vs {other:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    drop(second);
     stack.stop().await;
 }

@@ -8,6 +8,7 @@
 pub mod files;
 pub mod logs;
 pub mod query;
+pub mod replicas;
 pub mod roller;
 pub mod rollups;
 pub mod series;
@@ -34,6 +35,10 @@ use crate::store::SampleStore;
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct RecorderSettings {
+    /// This replica's name: each recorder of a set of replicas has its own (and its own
+    /// `data_dir`), and with it its own durable consumers. Default empty (the first, or only,
+    /// recorder: consumers `recorder`, `recorder-logs`, ...).
+    pub name: String,
     /// Most samples written and synced together. Default 2048.
     pub batch_size: usize,
     /// Milliseconds to wait for a batch to fill. Default 250.
@@ -63,6 +68,7 @@ impl Default for RecorderSettings {
     fn default() -> Self {
         let days = |n: u64| Period(Duration::from_secs(n * 86_400));
         Self {
+            name: String::new(),
             batch_size: 2048,
             batch_wait_ms: 250,
             raw_retention: days(2),
@@ -123,6 +129,7 @@ pub async fn run(
     settings: RecorderSettings,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    replicas::check_name(&settings.name).map_err(anyhow::Error::msg)?;
     let js = jetstream::new(client.clone());
     // On a cluster that is starting or just lost a node, JetStream may not answer yet.
     bus::until_set_up(|| {
@@ -135,11 +142,12 @@ pub async fn run(
     })
     .await?;
     let stream = bus::until_set_up(|| bus::samples_stream(&js, settings.replicas)).await?;
+    let samples_durable = replicas::durable(subjects::RECORDER_CONSUMER, &settings.name);
     let consumer = stream
         .get_or_create_consumer(
-            subjects::RECORDER_CONSUMER,
+            &samples_durable,
             consumer::pull::Config {
-                durable_name: Some(subjects::RECORDER_CONSUMER.into()),
+                durable_name: Some(samples_durable.clone()),
                 description: Some("netpulse recorder: samples to JSON Lines".into()),
                 ack_policy: consumer::AckPolicy::Explicit,
                 ack_wait: Duration::from_secs(60),
@@ -162,11 +170,26 @@ pub async fn run(
     if repaired > 0 {
         tracing::warn!(files = repaired, "timeline files repaired after a crash");
     }
-    let mut answering = answer_requests(&client, &store, kept).await?;
-    answering.push(answer_log_queries(&client, &logs).await?);
-    answering.extend(record_timelines(&js, &store, &logs, &settings).await?);
+    let progress = replicas::Progress::default();
+    let mut answering = vec![answer_purges(&client, &store).await?];
+    answering.extend(record_timelines(&js, &store, &logs, &settings, &progress).await?);
+    answering.push(tokio::spawn({
+        let (client, store, logs) = (client.clone(), store.clone(), logs.clone());
+        let (name, progress) = (settings.name.clone(), progress.clone());
+        async move {
+            let answer = || {
+                vec![
+                    tokio::spawn(answer_history_queries(client.clone(), store.clone(), kept)),
+                    tokio::spawn(answer_log_queries(client.clone(), logs.clone())),
+                ]
+            };
+            if let Err(error) = replicas::take_part(client.clone(), name, progress, answer).await {
+                tracing::error!(%error, "stopped answering queries");
+            }
+        }
+    }));
     let logs_kept_ms = settings.log_retention.as_ms();
-    tracing::info!(data_dir = %data_dir.display(), "recorder ready");
+    tracing::info!(data_dir = %data_dir.display(), name = settings.name, "recorder ready");
     let upkeep = {
         let store = store.clone();
         tokio::spawn(async move {
@@ -200,7 +223,10 @@ pub async fn run(
                 None => break,
             },
         };
-        write_batch(&store, batch).await;
+        let drained = batch.drained;
+        if write_batch(&store, batch).await && drained {
+            progress.drained("samples");
+        }
     }
     fetching.abort();
     upkeep.abort();
@@ -226,44 +252,64 @@ async fn maintain(
     }
 }
 
-/// Answers history queries and purge requests in the `recorders` queue group, each request
-/// in its own task.
-async fn answer_requests(
+/// Answers history queries in the `recorders` queue group, each in its own task, until
+/// aborted (which ends the subscription).
+async fn answer_history_queries(client: async_nats::Client, store: SampleStore, kept: Kept) {
+    let mut requests = match client
+        .queue_subscribe(subjects::HISTORY_ALL, "recorders".to_owned())
+        .await
+    {
+        Ok(requests) => requests,
+        Err(error) => {
+            tracing::error!(%error, "cannot answer history queries");
+            return;
+        }
+    };
+    while let Some(request) = requests.next().await {
+        let (client, store) = (client.clone(), store.clone());
+        tokio::spawn(async move {
+            let answer = answer_history(store, kept, &request).await;
+            reply(&client, &request, &answer).await;
+        });
+    }
+}
+
+/// Deletes histories when asked. Every replica hears every request (no queue group): each
+/// deletes its copy, and the first answer is the one the asker reads.
+async fn answer_purges(
     client: &async_nats::Client,
     store: &SampleStore,
-    kept: Kept,
-) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    let mut tasks = Vec::new();
-    for subject in [subjects::HISTORY_ALL, subjects::PURGE_ALL] {
-        let mut requests = client
-            .queue_subscribe(subject, "recorders".to_owned())
-            .await?;
-        let (client, store) = (client.clone(), store.clone());
-        tasks.push(tokio::spawn(async move {
-            while let Some(request) = requests.next().await {
-                let (client, store) = (client.clone(), store.clone());
-                tokio::spawn(async move {
-                    let Some(reply) = request.reply.clone() else {
-                        return;
-                    };
-                    let answer = if request.subject.starts_with("netpulse.history.") {
-                        serde_json::to_vec(&answer_history(store, kept, &request).await)
-                    } else {
-                        serde_json::to_vec(&answer_purge(store, &request).await)
-                    };
-                    match answer {
-                        Ok(payload) => {
-                            if let Err(error) = client.publish(reply, payload.into()).await {
-                                tracing::warn!(%error, "cannot answer a request");
-                            }
-                        }
-                        Err(error) => tracing::error!(%error, "cannot encode an answer"),
-                    }
-                });
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let mut requests = client.subscribe(subjects::PURGE_ALL).await?;
+    let (client, store) = (client.clone(), store.clone());
+    Ok(tokio::spawn(async move {
+        while let Some(request) = requests.next().await {
+            let (client, store) = (client.clone(), store.clone());
+            tokio::spawn(async move {
+                let answer = answer_purge(store, &request).await;
+                reply(&client, &request, &answer).await;
+            });
+        }
+    }))
+}
+
+/// Sends `answer` to the request's reply subject, when it has one.
+async fn reply(
+    client: &async_nats::Client,
+    request: &async_nats::Message,
+    answer: &impl Serialize,
+) {
+    let Some(reply) = request.reply.clone() else {
+        return;
+    };
+    match serde_json::to_vec(answer) {
+        Ok(payload) => {
+            if let Err(error) = client.publish(reply, payload.into()).await {
+                tracing::warn!(%error, "cannot answer a request");
             }
-        }));
+        }
+        Err(error) => tracing::error!(%error, "cannot encode an answer"),
     }
-    Ok(tasks)
 }
 
 /// Answers one history query from the files.
@@ -298,47 +344,39 @@ async fn answer_history(
     }
 }
 
-/// Answers log queries on `netpulse.logs.<device>` in the `recorders` queue group.
-async fn answer_log_queries(
-    client: &async_nats::Client,
-    logs: &crate::logs::LogStore,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let mut requests = client
+/// Answers log queries on `netpulse.logs.<device>` in the `recorders` queue group until
+/// aborted (which ends the subscription).
+async fn answer_log_queries(client: async_nats::Client, logs: crate::logs::LogStore) {
+    let mut requests = match client
         .queue_subscribe(subjects::LOGS_ALL, "recorders".to_owned())
-        .await?;
-    let (client, logs) = (client.clone(), logs.clone());
-    Ok(tokio::spawn(async move {
-        while let Some(request) = requests.next().await {
-            let (client, logs) = (client.clone(), logs.clone());
-            tokio::spawn(async move {
-                let Some(reply) = request.reply.clone() else {
-                    return;
-                };
-                let failed = |reason: String| LogAnswer::Failed { reason };
-                let answer = match serde_json::from_slice::<LogQuery>(&request.payload) {
-                    Err(error) => failed(format!("malformed query: {error}")),
-                    Ok(query)
-                        if subjects::device_of(&request.subject).as_ref()
-                            != Some(&query.device) =>
-                    {
-                        failed("query for another device".into())
-                    }
-                    Ok(query) => {
-                        match tokio::task::spawn_blocking(move || logs.query(&query)).await {
-                            Ok(Ok(answer)) => answer,
-                            Ok(Err(error)) => failed(format!("cannot read logs: {error}")),
-                            Err(error) => failed(format!("log query failed: {error}")),
-                        }
-                    }
-                };
-                if let Ok(payload) = serde_json::to_vec(&answer) {
-                    if let Err(error) = client.publish(reply, payload.into()).await {
-                        tracing::warn!(%error, "cannot answer a log query");
-                    }
-                }
-            });
+        .await
+    {
+        Ok(requests) => requests,
+        Err(error) => {
+            tracing::error!(%error, "cannot answer log queries");
+            return;
         }
-    }))
+    };
+    while let Some(request) = requests.next().await {
+        let (client, logs) = (client.clone(), logs.clone());
+        tokio::spawn(async move {
+            let failed = |reason: String| LogAnswer::Failed { reason };
+            let answer = match serde_json::from_slice::<LogQuery>(&request.payload) {
+                Err(error) => failed(format!("malformed query: {error}")),
+                Ok(query)
+                    if subjects::device_of(&request.subject).as_ref() != Some(&query.device) =>
+                {
+                    failed("query for another device".into())
+                }
+                Ok(query) => match tokio::task::spawn_blocking(move || logs.query(&query)).await {
+                    Ok(Ok(answer)) => answer,
+                    Ok(Err(error)) => failed(format!("cannot read logs: {error}")),
+                    Err(error) => failed(format!("log query failed: {error}")),
+                },
+            };
+            reply(&client, &request, &answer).await;
+        });
+    }
 }
 
 /// Stores the timelines: log entries and reachability transitions from the logs stream,
@@ -348,9 +386,11 @@ async fn record_timelines(
     store: &SampleStore,
     logs: &crate::logs::LogStore,
     settings: &RecorderSettings,
+    progress: &replicas::Progress,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let named = |base: &str| replicas::durable(base, &settings.name);
     let durable = |name: &str, filter: &str, description: &str| consumer::pull::Config {
-        durable_name: Some(name.into()),
+        durable_name: Some(named(name)),
         description: Some(description.into()),
         ack_policy: consumer::AckPolicy::Explicit,
         ack_wait: Duration::from_secs(60),
@@ -362,7 +402,7 @@ async fn record_timelines(
     let timeline = bus::until_set_up(|| bus::logs_stream(js, replicas))
         .await?
         .get_or_create_consumer(
-            subjects::RECORDER_LOGS_CONSUMER,
+            &named(subjects::RECORDER_LOGS_CONSUMER),
             durable(
                 subjects::RECORDER_LOGS_CONSUMER,
                 "",
@@ -373,7 +413,7 @@ async fn record_timelines(
     let changes = bus::until_set_up(|| bus::events_stream(js, replicas))
         .await?
         .get_or_create_consumer(
-            subjects::RECORDER_EVENTS_CONSUMER,
+            &named(subjects::RECORDER_EVENTS_CONSUMER),
             durable(
                 subjects::RECORDER_EVENTS_CONSUMER,
                 subjects::AUDIT,
@@ -384,7 +424,7 @@ async fn record_timelines(
     let alerts = bus::until_set_up(|| bus::alerts_stream(js, replicas))
         .await?
         .get_or_create_consumer(
-            subjects::RECORDER_ALERTS_CONSUMER,
+            &named(subjects::RECORDER_ALERTS_CONSUMER),
             durable(
                 subjects::RECORDER_ALERTS_CONSUMER,
                 "",
@@ -393,13 +433,16 @@ async fn record_timelines(
         )
         .await?;
     let mut tasks = Vec::new();
-    for consumer in [timeline, changes, alerts] {
+    for (consumer, label) in [(timeline, "logs"), (changes, "events"), (alerts, "alerts")] {
         let (store, logs, settings) = (store.clone(), logs.clone(), settings.clone());
+        let progress = progress.clone();
         tasks.push(tokio::spawn(async move {
             loop {
                 let received = next_batch(&consumer, &settings).await;
-                if !received.is_empty() {
-                    write_timeline(&store, &logs, received).await;
+                let drained = replicas::left_nothing(&received);
+                let stored = received.is_empty() || write_timeline(&store, &logs, received).await;
+                if stored && drained {
+                    progress.drained(label);
                 }
             }
         }));
@@ -434,12 +477,13 @@ fn timeline_entry(message: &jetstream::Message) -> Result<Option<LogEntry>, ()> 
     }
 }
 
-/// Stores a batch of timeline messages and acks them (malformed ones are logged and dropped).
+/// Stores a batch of timeline messages and acks them (malformed ones are logged and
+/// dropped); whether they were stored.
 async fn write_timeline(
     store: &SampleStore,
     logs: &crate::logs::LogStore,
     received: Vec<jetstream::Message>,
-) {
+) -> bool {
     let mut entries = Vec::with_capacity(received.len());
     for message in &received {
         match timeline_entry(message) {
@@ -470,6 +514,7 @@ async fn write_timeline(
                     tracing::warn!(%error, "cannot ack a stored timeline entry");
                 }
             }
+            true
         }
         Ok(Err(error)) => {
             tracing::error!(%error, "cannot write timeline entries; they will be delivered again");
@@ -478,8 +523,12 @@ async fn write_timeline(
                     .ack_with(AckKind::Nak(Some(Duration::from_secs(5))))
                     .await;
             }
+            false
         }
-        Err(error) => tracing::error!(%error, "timeline writer panicked"),
+        Err(error) => {
+            tracing::error!(%error, "timeline writer panicked");
+            false
+        }
     }
 }
 
@@ -546,10 +595,13 @@ fn stream_seq(message: &jetstream::Message) -> files::StreamSeq {
 }
 
 /// A batch fetched and parsed: the messages to ack once it is stored, and their samples.
+#[derive(Default)]
 struct ParsedBatch {
     messages: Vec<jetstream::Message>,
     samples: Vec<Sample>,
     seqs: Vec<files::StreamSeq>,
+    /// Whether the consumer had nothing more after this batch.
+    drained: bool,
 }
 
 /// Parses a batch; malformed messages are terminated (they can never succeed).
@@ -558,6 +610,7 @@ async fn parse_batch(received: Vec<jetstream::Message>) -> ParsedBatch {
         messages: Vec::with_capacity(received.len()),
         samples: Vec::with_capacity(received.len()),
         seqs: Vec::with_capacity(received.len()),
+        drained: replicas::left_nothing(&received),
     };
     for message in received {
         match serde_json::from_slice::<Sample>(&message.payload) {
@@ -588,11 +641,9 @@ async fn fetch_batches(
 ) {
     loop {
         let received = next_batch(&consumer, &settings).await;
-        if received.is_empty() {
-            continue;
-        }
+        // An empty batch goes on too: once the batch before it is stored, everything is.
         let parsed = parse_batch(received).await;
-        if parsed.samples.is_empty() {
+        if parsed.samples.is_empty() && !parsed.drained {
             continue;
         }
         if batches.send(parsed).await.is_err() {
@@ -602,13 +653,17 @@ async fn fetch_batches(
 }
 
 /// Stores a batch and acks it; if the write fails nothing is acked, so JetStream
-/// redelivers.
-async fn write_batch(store: &SampleStore, batch: ParsedBatch) {
+/// redelivers. Whether it was stored.
+async fn write_batch(store: &SampleStore, batch: ParsedBatch) -> bool {
     let ParsedBatch {
         messages,
         samples,
         seqs,
+        drained: _,
     } = batch;
+    if samples.is_empty() {
+        return true;
+    }
     let writer = store.clone();
     let count = samples.len();
     let raws: Vec<bytes::Bytes> = messages.iter().map(|m| m.payload.clone()).collect();
@@ -634,6 +689,7 @@ async fn write_batch(store: &SampleStore, batch: ParsedBatch) {
                 }
             }
             tracing::debug!(count, written, "samples stored");
+            true
         }
         Ok(Err(error)) => {
             tracing::error!(%error, count, "cannot write samples; they will be delivered again");
@@ -642,7 +698,11 @@ async fn write_batch(store: &SampleStore, batch: ParsedBatch) {
                     .ack_with(AckKind::Nak(Some(Duration::from_secs(5))))
                     .await;
             }
+            false
         }
-        Err(error) => tracing::error!(%error, "sample writer panicked"),
+        Err(error) => {
+            tracing::error!(%error, "sample writer panicked");
+            false
+        }
     }
 }

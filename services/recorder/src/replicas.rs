@@ -1,0 +1,171 @@
+//! Recorder replicas: any number of recorders, each with its own name, its own durable
+//! consumers and its own data folder, so each keeps a full copy of the history.
+//!
+//! Queries (history, sparklines, timelines) go to the `recorders` queue group; a replica
+//! belongs to it only while it may answer without holes:
+//!
+//! - a replica is *current* when each of its consumers found nothing left to read within the
+//!   last [`CURRENT_WITHIN`] (it has stored everything published until moments ago);
+//! - a current replica says so on [`subjects::RECORDER_CURRENT`] every [`ANNOUNCE_EVERY`];
+//! - a replica that is not current (catching up after being away) leaves the queue group
+//!   while another replica is current, and joins it again once it has caught up. A replica
+//!   that hears no current one answers anyway: a lone recorder catching up after a restart
+//!   still answers, with what it has, as before replicas.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use netpulse_shared::subjects;
+
+/// How recently each consumer must have found nothing pending for the replica to be current.
+pub const CURRENT_WITHIN: Duration = Duration::from_secs(3);
+/// How often a current replica says so, and how often a replica decides whether it answers.
+pub const ANNOUNCE_EVERY: Duration = Duration::from_millis(200);
+/// How long another replica's last word that it is current counts.
+const PEER_CURRENT_FOR: Duration = Duration::from_millis(1500);
+/// How long a starting replica listens for current peers before it first decides.
+const LISTEN_FIRST: Duration = Duration::from_millis(600);
+
+/// The durable consumer `base` of the replica `name`: `base` itself for the unnamed
+/// recorder, else `<base>--<name>`.
+pub fn durable(base: &str, name: &str) -> String {
+    if name.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}--{name}")
+    }
+}
+
+/// Checks a replica name: empty, or 1 to 32 of a-z, 0-9, `_` and `-`.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let ok = name.len() <= 32
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "recorder.name '{name}': use at most 32 of a-z, 0-9, '_' and '-'"
+        ))
+    }
+}
+
+/// When each consumer of this replica last found nothing pending.
+#[derive(Clone, Default)]
+pub struct Progress {
+    drained: Arc<Mutex<HashMap<&'static str, Instant>>>,
+}
+
+impl Progress {
+    /// Marks `consumer` as having stored everything it was given and found nothing more.
+    pub fn drained(&self, consumer: &'static str) {
+        self.drained
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(consumer, Instant::now());
+    }
+
+    /// Whether each of `consumers` drained within [`CURRENT_WITHIN`].
+    pub fn current(&self, consumers: &[&'static str]) -> bool {
+        let drained = self.drained.lock().unwrap_or_else(PoisonError::into_inner);
+        consumers.iter().all(|c| {
+            drained
+                .get(c)
+                .is_some_and(|at| at.elapsed() < CURRENT_WITHIN)
+        })
+    }
+}
+
+/// Whether a batch left nothing pending: empty, or its last message had none after it.
+pub fn left_nothing(received: &[async_nats::jetstream::Message]) -> bool {
+    received
+        .last()
+        .is_none_or(|m| m.info().is_ok_and(|info| info.pending == 0))
+}
+
+/// Every consumer a replica's currency depends on.
+pub const CONSUMERS: [&str; 4] = ["samples", "logs", "events", "alerts"];
+
+/// Joins and leaves the `recorders` queue group as [`Progress`] and the other replicas'
+/// words say, for as long as it runs. `answer` subscribes and answers until its task is
+/// aborted (dropping the subscriptions).
+pub async fn take_part(
+    client: async_nats::Client,
+    name: String,
+    progress: Progress,
+    answer: impl Fn() -> Vec<tokio::task::JoinHandle<()>>,
+) -> anyhow::Result<()> {
+    let mut words = client.subscribe(subjects::RECORDER_CURRENT).await?;
+    let mut peers: HashMap<String, Instant> = HashMap::new();
+    let mut answering: Option<Vec<tokio::task::JoinHandle<()>>> = None;
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(ANNOUNCE_EVERY);
+    loop {
+        tokio::select! {
+            word = words.next() => {
+                let Some(word) = word else { anyhow::bail!("the replicas' subject closed") };
+                let peer = String::from_utf8_lossy(&word.payload).into_owned();
+                if peer != name {
+                    peers.insert(peer, Instant::now());
+                }
+            }
+            _ = tick.tick() => {
+                let current = progress.current(&CONSUMERS);
+                if current {
+                    if let Err(error) = client
+                        .publish(subjects::RECORDER_CURRENT, name.clone().into())
+                        .await
+                    {
+                        tracing::warn!(%error, "cannot say this replica is current");
+                    }
+                }
+                peers.retain(|_, at| at.elapsed() < PEER_CURRENT_FOR);
+                let decided = current || started.elapsed() >= LISTEN_FIRST;
+                let should = current || peers.is_empty();
+                match (&answering, decided && should) {
+                    (None, true) => {
+                        tracing::info!(current, "answering queries");
+                        answering = Some(answer());
+                    }
+                    (Some(_), false) => {
+                        tracing::info!("catching up: leaving queries to a current replica");
+                        for task in answering.take().into_iter().flatten() {
+                            task.abort();
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_replica_has_its_own_durables() {
+        assert_eq!(durable("recorder", ""), "recorder");
+        assert_eq!(durable("recorder", "b"), "recorder--b");
+        assert_ne!(durable("recorder", "logs"), durable("recorder-logs", ""));
+        assert!(check_name("").is_ok() && check_name("dc2-a").is_ok());
+        assert!(check_name("a.b").is_err() && check_name("A").is_err());
+        assert!(check_name(&"x".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn a_replica_is_current_when_every_consumer_drained_lately() {
+        let progress = Progress::default();
+        assert!(!progress.current(&CONSUMERS));
+        for consumer in CONSUMERS.iter().take(3) {
+            progress.drained(consumer);
+        }
+        assert!(!progress.current(&CONSUMERS), "alerts never drained");
+        progress.drained("alerts");
+        assert!(progress.current(&CONSUMERS));
+    }
+}
