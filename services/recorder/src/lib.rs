@@ -39,6 +39,11 @@ pub struct RecorderSettings {
     /// `data_dir`), and with it its own durable consumers. Default empty (the first, or only,
     /// recorder: consumers `recorder`, `recorder-logs`, ...).
     pub name: String,
+    /// Where a replica's consumers start when they are made: empty for the beginning of the
+    /// streams, or a time (RFC 3339 or Unix seconds) for a replica seeded from a copy of
+    /// another's data folder taken then (see docs/operations.md). Read only when the
+    /// consumers do not exist yet. Default empty.
+    pub catch_up_from: String,
     /// Most samples written and synced together. Default 2048.
     pub batch_size: usize,
     /// Milliseconds to wait for a batch to fill. Default 250.
@@ -69,6 +74,7 @@ impl Default for RecorderSettings {
         let days = |n: u64| Period(Duration::from_secs(n * 86_400));
         Self {
             name: String::new(),
+            catch_up_from: String::new(),
             batch_size: 2048,
             batch_wait_ms: 250,
             raw_retention: days(2),
@@ -130,6 +136,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     replicas::check_name(&settings.name).map_err(anyhow::Error::msg)?;
+    let deliver_policy = replicas::start_of(&settings.catch_up_from).map_err(anyhow::Error::msg)?;
     let js = jetstream::new(client.clone());
     // On a cluster that is starting or just lost a node, JetStream may not answer yet.
     bus::until_set_up(|| {
@@ -148,6 +155,7 @@ pub async fn run(
             &samples_durable,
             consumer::pull::Config {
                 durable_name: Some(samples_durable.clone()),
+                deliver_policy,
                 description: Some("netpulse recorder: samples to JSON Lines".into()),
                 ack_policy: consumer::AckPolicy::Explicit,
                 ack_wait: Duration::from_secs(60),
@@ -389,8 +397,10 @@ async fn record_timelines(
     progress: &replicas::Progress,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let named = |base: &str| replicas::durable(base, &settings.name);
+    let deliver_policy = replicas::start_of(&settings.catch_up_from).map_err(anyhow::Error::msg)?;
     let durable = |name: &str, filter: &str, description: &str| consumer::pull::Config {
         durable_name: Some(named(name)),
+        deliver_policy,
         description: Some(description.into()),
         ack_policy: consumer::AckPolicy::Explicit,
         ack_wait: Duration::from_secs(60),

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use async_nats::jetstream::consumer::DeliverPolicy;
 use futures::StreamExt;
 use netpulse_shared::subjects;
 
@@ -51,6 +52,19 @@ pub fn check_name(name: &str) -> Result<(), String> {
             "recorder.name '{name}': use at most 32 of a-z, 0-9, '_' and '-'"
         ))
     }
+}
+
+/// Where new consumers start: the beginning of the streams (`catch_up_from` empty), or the
+/// first message stored at or after the time `catch_up_from` gives.
+pub fn start_of(catch_up_from: &str) -> Result<DeliverPolicy, String> {
+    if catch_up_from.trim().is_empty() {
+        return Ok(DeliverPolicy::All);
+    }
+    let ms = netpulse_shared::time::parse_time(catch_up_from)
+        .map_err(|e| format!("recorder.catch_up_from: {e}"))?;
+    let start_time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|e| format!("recorder.catch_up_from: {e}"))?;
+    Ok(DeliverPolicy::ByStartTime { start_time })
 }
 
 /// When each consumer of this replica last found nothing pending.
@@ -155,6 +169,16 @@ mod tests {
         assert!(check_name("").is_ok() && check_name("dc2-a").is_ok());
         assert!(check_name("a.b").is_err() && check_name("A").is_err());
         assert!(check_name(&"x".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn a_seeded_replica_starts_at_its_copy() {
+        assert_eq!(start_of(""), Ok(DeliverPolicy::All));
+        let Ok(DeliverPolicy::ByStartTime { start_time }) = start_of("2026-12-01T10:00:00Z") else {
+            panic!("a start time");
+        };
+        assert_eq!(start_time.unix_timestamp(), 1_796_119_200);
+        assert!(start_of("yesterday").is_err_and(|e| e.contains("recorder.catch_up_from")));
     }
 
     #[test]
