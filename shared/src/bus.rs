@@ -236,6 +236,43 @@ pub async fn limit_samples_stream(
     Ok(())
 }
 
+/// Splits the samples and logs streams into `shards` partitions as they store messages (see
+/// [`crate::shards`]), or stops splitting for one shard; changes only what differs. The
+/// recorders own this: they are the streams' only readers. Messages stored before a change
+/// keep their subjects.
+pub async fn partition_streams(
+    js: &jetstream::Context,
+    replicas: usize,
+    shards: u32,
+) -> Result<(), BusError> {
+    let samples = samples_stream(js, replicas).await?;
+    let logs = logs_stream(js, replicas).await?;
+    for (mut stream, transform, what) in [
+        (
+            samples,
+            crate::shards::samples_transform(shards),
+            "samples stream",
+        ),
+        (logs, crate::shards::logs_transform(shards), "logs stream"),
+    ] {
+        let fail = |e: &dyn std::fmt::Display| BusError::JetStream {
+            what,
+            reason: e.to_string(),
+        };
+        let wanted = transform.map(|(source, destination)| stream::SubjectTransform {
+            source,
+            destination,
+        });
+        let mut config = stream.info().await.map_err(|e| fail(&e))?.config.clone();
+        if config.subject_transform != wanted {
+            config.subject_transform = wanted;
+            js.update_stream(config).await.map_err(|e| fail(&e))?;
+            tracing::info!(what, shards, "stream partitioned for the recorder shards");
+        }
+    }
+    Ok(())
+}
+
 /// The logs stream: timeline entries (`netpulse.log.*`) and reachability transitions
 /// (`netpulse.status.*`) until the recorder has stored them; bounded like the samples stream.
 /// Deduplicated by entry id. Kept in `replicas` copies.

@@ -36,6 +36,7 @@ pub mod logs;
 pub mod messages;
 pub mod poll_plan;
 pub mod rate;
+pub mod shards;
 pub mod shutdown;
 pub mod snmp;
 pub mod subjects;

@@ -204,6 +204,7 @@ impl Stack {
                         .await
                         .expect("recorder");
                 }));
+                wait_until_recorder_answers(&connect("test-probe").await).await;
             }
         }
         let (mut syslog, mut traps) = (None, None);
@@ -386,6 +387,48 @@ impl Stack {
         self.gateway_run = Some(restarted);
     }
 
+    /// A simulator of `devices` devices with two interfaces, each registered as `d<n>` and
+    /// polled every second.
+    pub async fn polled_simulator(&self, devices: usize) -> netpulse_simulator::Simulator {
+        let sim = netpulse_simulator::Simulator::start(netpulse_simulator::SimConfig {
+            devices,
+            interfaces: 2,
+            base_port: 0,
+            ..netpulse_simulator::SimConfig::default()
+        })
+        .await
+        .expect("simulator");
+        self.register_devices(sim.addresses().iter().enumerate().map(|(i, address)| {
+            serde_json::json!({"name": format!("d{i}"), "address": address.to_string(),
+                   "interval": 1, "interfaces": [1, 2]})
+        }))
+        .await;
+        sim
+    }
+
+    /// The raw history of `device`'s interface 1 (polled every second) from `from_ms` to two
+    /// seconds ago in steps of 3 s: asserts it answers with no step empty (no hole of 3 polls).
+    pub async fn assert_no_holes(&self, device: &str, from_ms: u64) {
+        let to_ms = netpulse_shared::time::now_ms() - 2_000;
+        let steps = ((to_ms - from_ms) / 3_000).max(1);
+        let path = format!(
+            "/api/devices/{device}/history?interface=1&from={}&to={}&resolution=raw&max_points={steps}",
+            from_ms as f64 / 1000.0,
+            to_ms as f64 / 1000.0
+        );
+        let answer = self.http("GET", &path, None).await;
+        assert_eq!(answer.status, 200, "{path}: {}", answer.text());
+        let history = answer.json();
+        let points = history["points"].as_array().expect("points");
+        let empty: Vec<&serde_json::Value> =
+            points.iter().filter(|p| p["in_bps"].is_null()).collect();
+        assert!(
+            !points.is_empty() && empty.is_empty(),
+            "{device}: {} steps of 3 s, empty: {empty:?}",
+            points.len()
+        );
+    }
+
     /// Another gateway on the same NATS, sharing nothing else with the stack's.
     pub async fn second_gateway(&self) -> SecondGateway {
         let built = netpulse_gateway::Gateway::build(
@@ -420,6 +463,23 @@ impl Stack {
         for task in self.tasks.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
         }
+    }
+}
+
+/// Waits until a recorder answers queries (it joins the queue group once it has read
+/// everything, or heard that no other replica has): at most 15 s.
+pub async fn wait_until_recorder_answers(client: &async_nats::Client) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let asked = client.request("netpulse.history.probe", "{}".into());
+        if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_secs(1), asked).await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no recorder answers queries"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -8,9 +8,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use netpulse_shared::messages::Sample;
 use netpulse_shared::subjects;
-use netpulse_simulator::{SimConfig, Simulator};
 use netpulse_tests::{RecorderProcess, Services, Stack};
-use serde_json::json;
 
 async fn stack() -> Stack {
     Stack::start(Services {
@@ -20,26 +18,6 @@ async fn stack() -> Stack {
         ..Default::default()
     })
     .await
-}
-
-/// A simulator of `devices` devices with two interfaces, each registered and polled every
-/// second.
-async fn polled_devices(stack: &Stack, devices: usize) -> Simulator {
-    let sim = Simulator::start(SimConfig {
-        devices,
-        interfaces: 2,
-        base_port: 0,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator");
-    stack
-        .register_devices(sim.addresses().iter().enumerate().map(|(i, address)| {
-            json!({"name": format!("d{i}"), "address": address.to_string(),
-                   "interval": 1, "interfaces": [1, 2]})
-        }))
-        .await;
-    sim
 }
 
 /// How many samples the stream holds.
@@ -96,7 +74,7 @@ async fn a_recorder_killed_again_and_again_loses_nothing_and_writes_nothing_twic
     const DEVICES: usize = 1100;
     let stack = stack().await;
     let js = jetstream::new(stack.nats.clone());
-    let sim = polled_devices(&stack, DEVICES).await;
+    let sim = stack.polled_simulator(DEVICES).await;
     let mut recorder = RecorderProcess::start(&stack);
     // Let polling reach its pace, then measure it while the recorder is killed.
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -159,7 +137,7 @@ async fn a_recorder_killed_again_and_again_loses_nothing_and_writes_nothing_twic
 async fn a_recorder_away_for_a_minute_leaves_no_gap() {
     let stack = stack().await;
     let js = jetstream::new(stack.nats.clone());
-    let _sim = polled_devices(&stack, 3).await;
+    let _sim = stack.polled_simulator(3).await;
     let recorder = RecorderProcess::start(&stack);
     tokio::time::sleep(Duration::from_secs(5)).await;
     let away_from = netpulse_shared::time::now_ms();
@@ -201,28 +179,6 @@ async fn a_recorder_away_for_a_minute_leaves_no_gap() {
     stack.stop().await;
 }
 
-/// The raw history of `device`'s interface 1 (polled every second) from `from_ms` to two
-/// seconds ago in steps of 3 s: asserts it answers with no step empty (no hole of 3 polls).
-async fn no_holes(stack: &Stack, device: &str, from_ms: u64) {
-    let to_ms = netpulse_shared::time::now_ms() - 2_000;
-    let steps = ((to_ms - from_ms) / 3_000).max(1);
-    let path = format!(
-        "/api/devices/{device}/history?interface=1&from={}&to={}&resolution=raw&max_points={steps}",
-        from_ms as f64 / 1000.0,
-        to_ms as f64 / 1000.0
-    );
-    let answer = stack.http("GET", &path, None).await;
-    assert_eq!(answer.status, 200, "{path}: {}", answer.text());
-    let history = answer.json();
-    let points = history["points"].as_array().expect("points");
-    let empty: Vec<&serde_json::Value> = points.iter().filter(|p| p["in_bps"].is_null()).collect();
-    assert!(
-        !points.is_empty() && empty.is_empty(),
-        "{device}: {} steps of 3 s, empty: {empty:?}",
-        points.len()
-    );
-}
-
 /// Each device's sample times up to `until_ms`.
 fn times_until(data_dir: &std::path::Path, until_ms: u64) -> HashMap<String, Vec<u64>> {
     stored_in(data_dir)
@@ -243,7 +199,7 @@ fn times_until(data_dir: &std::path::Path, until_ms: u64) -> HashMap<String, Vec
 async fn two_replicas_answer_without_holes_while_one_is_away_and_it_catches_up() {
     const DEVICES: usize = 100;
     let stack = stack().await;
-    let _sim = polled_devices(&stack, DEVICES).await;
+    let _sim = stack.polled_simulator(DEVICES).await;
     let second_dir = tempfile::tempdir().expect("temp dir");
     let _first = RecorderProcess::start(&stack);
     let second = RecorderProcess::start_replica(&stack, "b", second_dir.path(), &[]);
@@ -254,7 +210,7 @@ async fn two_replicas_answer_without_holes_while_one_is_away_and_it_catches_up()
     second.kill();
     let away = tokio::time::Instant::now();
     while away.elapsed() < Duration::from_secs(30) {
-        no_holes(&stack, "d0", from_ms).await;
+        stack.assert_no_holes("d0", from_ms).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     // Back, storing one sample per batch so that catching up takes a while: meanwhile it
@@ -269,7 +225,7 @@ async fn two_replicas_answer_without_holes_while_one_is_away_and_it_catches_up()
     let mut answered = 0;
     while back.elapsed() < Duration::from_secs(10) {
         for device in 0..DEVICES {
-            no_holes(&stack, &format!("d{device}"), from_ms).await;
+            stack.assert_no_holes(&format!("d{device}"), from_ms).await;
             answered += 1;
         }
     }

@@ -24,6 +24,7 @@ use netpulse_shared::config::{default_data_dir, NatsSettings, Period, Size};
 use netpulse_shared::history::{HistoryAnswer, HistoryQuery, PurgeAnswer};
 use netpulse_shared::logs::{LogAnswer, LogEntry, LogQuery};
 use netpulse_shared::messages::{ReachabilityChanged, Sample};
+use netpulse_shared::shards::Shard;
 use netpulse_shared::time::now_ms;
 use netpulse_shared::{bus, subjects};
 use serde::{Deserialize, Serialize};
@@ -44,6 +45,11 @@ pub struct RecorderSettings {
     /// another's data folder taken then (see docs/operations.md). Read only when the
     /// consumers do not exist yet. Default empty.
     pub catch_up_from: String,
+    /// How many shards split the devices among recorders (each shard with its own replicas).
+    /// Default 1.
+    pub shards: u32,
+    /// Which shard this recorder keeps, from 0. Default 0.
+    pub shard: u32,
     /// Most samples written and synced together. Default 2048.
     pub batch_size: usize,
     /// Milliseconds to wait for a batch to fill. Default 250.
@@ -75,6 +81,8 @@ impl Default for RecorderSettings {
         Self {
             name: String::new(),
             catch_up_from: String::new(),
+            shards: 1,
+            shard: 0,
             batch_size: 2048,
             batch_wait_ms: 250,
             raw_retention: days(2),
@@ -136,6 +144,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     replicas::check_name(&settings.name).map_err(anyhow::Error::msg)?;
+    let member = replicas::Member {
+        name: settings.name.clone(),
+        shard: Shard::new(settings.shard, settings.shards).map_err(anyhow::Error::msg)?,
+    };
     let deliver_policy = replicas::start_of(&settings.catch_up_from).map_err(anyhow::Error::msg)?;
     let js = jetstream::new(client.clone());
     // On a cluster that is starting or just lost a node, JetStream may not answer yet.
@@ -148,8 +160,9 @@ pub async fn run(
         )
     })
     .await?;
+    bus::until_set_up(|| bus::partition_streams(&js, settings.replicas, settings.shards)).await?;
     let stream = bus::until_set_up(|| bus::samples_stream(&js, settings.replicas)).await?;
-    let samples_durable = replicas::durable(subjects::RECORDER_CONSUMER, &settings.name);
+    let samples_durable = member.durable(subjects::RECORDER_CONSUMER);
     let consumer = stream
         .get_or_create_consumer(
             &samples_durable,
@@ -160,7 +173,7 @@ pub async fn run(
                 ack_policy: consumer::AckPolicy::Explicit,
                 ack_wait: Duration::from_secs(60),
                 max_ack_pending: 20_000,
-                filter_subject: subjects::SAMPLE_ALL.into(),
+                filter_subject: member.shard.samples_filter(),
                 ..Default::default()
             },
         )
@@ -179,25 +192,42 @@ pub async fn run(
         tracing::warn!(files = repaired, "timeline files repaired after a crash");
     }
     let progress = replicas::Progress::default();
-    let mut answering = vec![answer_purges(&client, &store).await?];
-    answering.extend(record_timelines(&js, &store, &logs, &settings, &progress).await?);
+    let mut answering = vec![answer_purges(&client, &store, &member).await?];
+    answering.extend(record_timelines(&js, &store, &logs, &settings, &member, &progress).await?);
     answering.push(tokio::spawn({
         let (client, store, logs) = (client.clone(), store.clone(), logs.clone());
-        let (name, progress) = (settings.name.clone(), progress.clone());
+        let (member, progress) = (member.clone(), progress.clone());
         async move {
             let answer = || {
                 vec![
-                    tokio::spawn(answer_history_queries(client.clone(), store.clone(), kept)),
-                    tokio::spawn(answer_log_queries(client.clone(), logs.clone())),
+                    tokio::spawn(answer_history_queries(
+                        client.clone(),
+                        store.clone(),
+                        kept,
+                        member.clone(),
+                    )),
+                    tokio::spawn(answer_log_queries(
+                        client.clone(),
+                        logs.clone(),
+                        member.clone(),
+                    )),
                 ]
             };
-            if let Err(error) = replicas::take_part(client.clone(), name, progress, answer).await {
+            if let Err(error) =
+                replicas::take_part(client.clone(), member.clone(), progress, answer).await
+            {
                 tracing::error!(%error, "stopped answering queries");
             }
         }
     }));
     let logs_kept_ms = settings.log_retention.as_ms();
-    tracing::info!(data_dir = %data_dir.display(), name = settings.name, "recorder ready");
+    tracing::info!(
+        data_dir = %data_dir.display(),
+        name = settings.name,
+        shard = settings.shard,
+        shards = settings.shards,
+        "recorder ready"
+    );
     let upkeep = {
         let store = store.clone();
         tokio::spawn(async move {
@@ -260,11 +290,16 @@ async fn maintain(
     }
 }
 
-/// Answers history queries in the `recorders` queue group, each in its own task, until
-/// aborted (which ends the subscription).
-async fn answer_history_queries(client: async_nats::Client, store: SampleStore, kept: Kept) {
+/// Answers history queries for this recorder's devices in its shard's queue group, each in
+/// its own task, until aborted (which ends the subscription).
+async fn answer_history_queries(
+    client: async_nats::Client,
+    store: SampleStore,
+    kept: Kept,
+    member: replicas::Member,
+) {
     let mut requests = match client
-        .queue_subscribe(subjects::HISTORY_ALL, "recorders".to_owned())
+        .queue_subscribe(subjects::HISTORY_ALL, member.queue_group())
         .await
     {
         Ok(requests) => requests,
@@ -274,6 +309,10 @@ async fn answer_history_queries(client: async_nats::Client, store: SampleStore, 
         }
     };
     while let Some(request) = requests.next().await {
+        // Another shard's device: its shard answers.
+        if !member.owns_subject(&request.subject) {
+            continue;
+        }
         let (client, store) = (client.clone(), store.clone());
         tokio::spawn(async move {
             let answer = answer_history(store, kept, &request).await;
@@ -283,15 +322,20 @@ async fn answer_history_queries(client: async_nats::Client, store: SampleStore, 
 }
 
 /// Deletes histories when asked. Every replica hears every request (no queue group): each
-/// deletes its copy, and the first answer is the one the asker reads.
+/// replica of the device's shard deletes its copy, and the first answer is the one the asker
+/// reads.
 async fn answer_purges(
     client: &async_nats::Client,
     store: &SampleStore,
+    member: &replicas::Member,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let mut requests = client.subscribe(subjects::PURGE_ALL).await?;
-    let (client, store) = (client.clone(), store.clone());
+    let (client, store, member) = (client.clone(), store.clone(), member.clone());
     Ok(tokio::spawn(async move {
         while let Some(request) = requests.next().await {
+            if !member.owns_subject(&request.subject) {
+                continue;
+            }
             let (client, store) = (client.clone(), store.clone());
             tokio::spawn(async move {
                 let answer = answer_purge(store, &request).await;
@@ -352,11 +396,15 @@ async fn answer_history(
     }
 }
 
-/// Answers log queries on `netpulse.logs.<device>` in the `recorders` queue group until
-/// aborted (which ends the subscription).
-async fn answer_log_queries(client: async_nats::Client, logs: crate::logs::LogStore) {
+/// Answers log queries on `netpulse.logs.<device>` for this recorder's devices in its
+/// shard's queue group until aborted (which ends the subscription).
+async fn answer_log_queries(
+    client: async_nats::Client,
+    logs: crate::logs::LogStore,
+    member: replicas::Member,
+) {
     let mut requests = match client
-        .queue_subscribe(subjects::LOGS_ALL, "recorders".to_owned())
+        .queue_subscribe(subjects::LOGS_ALL, member.queue_group())
         .await
     {
         Ok(requests) => requests,
@@ -366,6 +414,9 @@ async fn answer_log_queries(client: async_nats::Client, logs: crate::logs::LogSt
         }
     };
     while let Some(request) = requests.next().await {
+        if !member.owns_subject(&request.subject) {
+            continue;
+        }
         let (client, logs) = (client.clone(), logs.clone());
         tokio::spawn(async move {
             let failed = |reason: String| LogAnswer::Failed { reason };
@@ -394,9 +445,10 @@ async fn record_timelines(
     store: &SampleStore,
     logs: &crate::logs::LogStore,
     settings: &RecorderSettings,
+    member: &replicas::Member,
     progress: &replicas::Progress,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    let named = |base: &str| replicas::durable(base, &settings.name);
+    let named = |base: &str| member.durable(base);
     let deliver_policy = replicas::start_of(&settings.catch_up_from).map_err(anyhow::Error::msg)?;
     let durable = |name: &str, filter: &str, description: &str| consumer::pull::Config {
         durable_name: Some(named(name)),
@@ -415,7 +467,7 @@ async fn record_timelines(
             &named(subjects::RECORDER_LOGS_CONSUMER),
             durable(
                 subjects::RECORDER_LOGS_CONSUMER,
-                "",
+                &member.shard.logs_filter(),
                 "netpulse recorder: logs and reachability to JSON Lines",
             ),
         )
@@ -445,12 +497,13 @@ async fn record_timelines(
     let mut tasks = Vec::new();
     for (consumer, label) in [(timeline, "logs"), (changes, "events"), (alerts, "alerts")] {
         let (store, logs, settings) = (store.clone(), logs.clone(), settings.clone());
-        let progress = progress.clone();
+        let (progress, shard) = (progress.clone(), member.shard);
         tasks.push(tokio::spawn(async move {
             loop {
                 let received = next_batch(&consumer, &settings).await;
                 let drained = replicas::left_nothing(&received);
-                let stored = received.is_empty() || write_timeline(&store, &logs, received).await;
+                let stored =
+                    received.is_empty() || write_timeline(&store, &logs, shard, received).await;
                 if stored && drained {
                     progress.drained(label);
                 }
@@ -492,12 +545,18 @@ fn timeline_entry(message: &jetstream::Message) -> Result<Option<LogEntry>, ()> 
 async fn write_timeline(
     store: &SampleStore,
     logs: &crate::logs::LogStore,
+    shard: Shard,
     received: Vec<jetstream::Message>,
 ) -> bool {
     let mut entries = Vec::with_capacity(received.len());
     for message in &received {
         match timeline_entry(message) {
-            Ok(Some(entry)) => entries.push((entry, stream_seq(message))),
+            // Device changes and alerts reach every shard (the events and alerts streams are
+            // not split): each keeps its own devices'.
+            Ok(Some(entry)) if shard.owns(entry.device.as_str()) => {
+                entries.push((entry, stream_seq(message)));
+            }
+            Ok(Some(_)) => {}
             Ok(None) => {}
             Err(()) => {
                 tracing::warn!(subject = %message.subject, "dropping a malformed timeline message")

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::consumer::DeliverPolicy;
 use futures::StreamExt;
+use netpulse_shared::shards::Shard;
 use netpulse_shared::subjects;
 
 /// How recently each consumer must have found nothing pending for the replica to be current.
@@ -29,13 +30,53 @@ const PEER_CURRENT_FOR: Duration = Duration::from_millis(1500);
 /// How long a starting replica listens for current peers before it first decides.
 const LISTEN_FIRST: Duration = Duration::from_millis(600);
 
-/// The durable consumer `base` of the replica `name`: `base` itself for the unnamed
-/// recorder, else `<base>--<name>`.
-pub fn durable(base: &str, name: &str) -> String {
-    if name.is_empty() {
-        base.to_owned()
-    } else {
-        format!("{base}--{name}")
+/// Who a recorder is among its replicas and shards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The replica's name (empty: the first, or only, one).
+    pub name: String,
+    /// Its shard.
+    pub shard: Shard,
+}
+
+impl Member {
+    /// The durable consumer `base` of this recorder: `base` itself for the unnamed recorder of
+    /// an unsharded set; with shards `<base>-shard<i>of<n>`; with a name, `--<name>` after.
+    pub fn durable(&self, base: &str) -> String {
+        let mut durable = base.to_owned();
+        if self.shard.split() {
+            durable.push_str(&format!("-shard{}of{}", self.shard.index, self.shard.count));
+        }
+        if !self.name.is_empty() {
+            durable.push_str("--");
+            durable.push_str(&self.name);
+        }
+        durable
+    }
+
+    /// The queue group of the replicas that answer queries for this recorder's shard.
+    pub fn queue_group(&self) -> String {
+        if self.shard.split() {
+            format!("recorders-shard{}of{}", self.shard.index, self.shard.count)
+        } else {
+            "recorders".to_owned()
+        }
+    }
+
+    /// Whether this recorder keeps the device a subject (`netpulse.<kind>.<device>`) names.
+    pub fn owns_subject(&self, subject: &str) -> bool {
+        subjects::device_of(subject).is_some_and(|d| self.shard.owns(d.as_str()))
+    }
+
+    /// What this replica says on [`subjects::RECORDER_CURRENT`]: `<shard>/<shards> <name>`.
+    fn word(&self) -> String {
+        format!("{}/{} {}", self.shard.index, self.shard.count, self.name)
+    }
+
+    /// Whether `word` comes from another replica of the same shard.
+    fn is_peer(&self, word: &str) -> bool {
+        let group = format!("{}/{} ", self.shard.index, self.shard.count);
+        word.starts_with(&group) && word != self.word()
     }
 }
 
@@ -108,7 +149,7 @@ pub const CONSUMERS: [&str; 4] = ["samples", "logs", "events", "alerts"];
 /// aborted (dropping the subscriptions).
 pub async fn take_part(
     client: async_nats::Client,
-    name: String,
+    member: Member,
     progress: Progress,
     answer: impl Fn() -> Vec<tokio::task::JoinHandle<()>>,
 ) -> anyhow::Result<()> {
@@ -122,7 +163,7 @@ pub async fn take_part(
             word = words.next() => {
                 let Some(word) = word else { anyhow::bail!("the replicas' subject closed") };
                 let peer = String::from_utf8_lossy(&word.payload).into_owned();
-                if peer != name {
+                if member.is_peer(&peer) {
                     peers.insert(peer, Instant::now());
                 }
             }
@@ -130,7 +171,7 @@ pub async fn take_part(
                 let current = progress.current(&CONSUMERS);
                 if current {
                     if let Err(error) = client
-                        .publish(subjects::RECORDER_CURRENT, name.clone().into())
+                        .publish(subjects::RECORDER_CURRENT, member.word().into())
                         .await
                     {
                         tracing::warn!(%error, "cannot say this replica is current");
@@ -162,10 +203,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_replica_has_its_own_durables() {
-        assert_eq!(durable("recorder", ""), "recorder");
-        assert_eq!(durable("recorder", "b"), "recorder--b");
-        assert_ne!(durable("recorder", "logs"), durable("recorder-logs", ""));
+    fn each_replica_and_shard_has_its_own_durables_and_peers() {
+        let member = |name: &str, index, count| Member {
+            name: name.into(),
+            shard: Shard::new(index, count).expect("shard"),
+        };
+        assert_eq!(member("", 0, 1).durable("recorder"), "recorder");
+        assert_eq!(member("b", 0, 1).durable("recorder"), "recorder--b");
+        assert_eq!(
+            member("b", 1, 2).durable("recorder"),
+            "recorder-shard1of2--b"
+        );
+        assert_ne!(
+            member("logs", 0, 1).durable("recorder"),
+            member("", 0, 1).durable("recorder-logs")
+        );
+        assert_eq!(member("", 1, 2).queue_group(), "recorders-shard1of2");
+        let b = member("b", 1, 2);
+        assert!(b.is_peer("1/2 a") && b.is_peer("1/2 "));
+        assert!(!b.is_peer("1/2 b") && !b.is_peer("0/2 a") && !b.is_peer("1/3 a"));
         assert!(check_name("").is_ok() && check_name("dc2-a").is_ok());
         assert!(check_name("a.b").is_err() && check_name("A").is_err());
         assert!(check_name(&"x".repeat(33)).is_err());
