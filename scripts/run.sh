@@ -196,6 +196,10 @@ if [ "$first_start" = 1 ] && [ -z "${NETPULSE_ADMIN_PASSWORD:-}" ]; then
   first_password=$NETPULSE_ADMIN_PASSWORD
 fi
 
+# One scheduler, restarted within a second when it dies: a short lease lets the new one lead
+# about 2 s after the old one stopped renewing (polls pause for at most 1.2 x lease + 0.5 s).
+export NETPULSE_SCHEDULER__LEASE_MS=${NETPULSE_SCHEDULER__LEASE_MS:-1500}
+
 for service in scheduler poller recorder gateway logs alerter; do
   password_var="NETPULSE_NATS_$(echo "$service" | tr a-z A-Z)_PASSWORD"
   NETPULSE_NATS__USER=$service NETPULSE_NATS__PASSWORD=${!password_var} \

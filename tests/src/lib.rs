@@ -204,7 +204,7 @@ impl Stack {
                         .await
                         .expect("recorder");
                 }));
-                wait_until_recorder_answers(&connect("test-probe").await).await;
+                wait_until_recorder_answers(&connect("test").await).await;
             }
         }
         let (mut syslog, mut traps) = (None, None);

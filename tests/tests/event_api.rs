@@ -36,6 +36,7 @@ fn schema_of(subject: &str) -> Option<(&'static str, Option<&'static str>)> {
         "logs" => ("log-query", Some("log-answer")),
         "purge" => ("purge-request", Some("purge-answer")),
         "alert" => ("alert-event", None),
+        "recorder" => ("recorder-current", None),
         _ => return None,
     })
 }

@@ -1,5 +1,7 @@
 //! `make run`'s script as a user runs it: a service or nats-server killed is started again
-//! while the dashboard keeps answering, and Ctrl-C stops everything within 10 s.
+//! while the dashboard keeps answering, the stored series of a device polled every second
+//! keeps no hole longer than 3 polls and no duplicate through the kills, and Ctrl-C stops
+//! everything within 10 s.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -96,24 +98,41 @@ impl Script {
     }
 
     fn healthy(&self) -> bool {
-        let address = self.listen.parse().expect("address");
-        let Ok(mut stream) =
-            std::net::TcpStream::connect_timeout(&address, Duration::from_millis(500))
-        else {
-            return false;
-        };
+        self.http("GET", "/healthz", None, None)
+            .is_some_and(|(status, _)| status == 200)
+    }
+
+    /// A request to the gateway: its status and body, `None` when it does not answer.
+    fn http(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Option<(u16, String)> {
         use std::io::{Read, Write};
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-        let request = format!(
-            "GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        let address = self.listen.parse().expect("address");
+        let mut stream =
+            std::net::TcpStream::connect_timeout(&address, Duration::from_millis(500)).ok()?;
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
             self.listen
         );
-        if stream.write_all(request.as_bytes()).is_err() {
-            return false;
+        if let Some(token) = token {
+            request.push_str(&format!("Authorization: Bearer {token}\r\n"));
         }
+        let body = body.unwrap_or_default();
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+        stream.write_all(request.as_bytes()).ok()?;
         let mut answer = String::new();
         let _ = stream.read_to_string(&mut answer);
-        answer.starts_with("HTTP/1.1 200")
+        let status = answer.get(9..12)?.parse().ok()?;
+        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
+        Some((status, body))
     }
 
     /// Kills `program` with SIGKILL; waits until another process runs it (at most 5 s) and
@@ -160,6 +179,38 @@ impl Drop for Script {
             signal(pid, "KILL");
         }
     }
+}
+
+/// A child process killed when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The sample times stored for `device` in `data_dir`, sorted (duplicates kept).
+fn sample_times(data_dir: &Path, device: &str) -> Vec<u64> {
+    let mut times = Vec::new();
+    let Ok(files) = std::fs::read_dir(data_dir.join("devices").join(device)) else {
+        return times;
+    };
+    for file in files.flatten() {
+        let name = file.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("samples-") {
+            continue;
+        }
+        let text = std::fs::read_to_string(file.path()).unwrap_or_default();
+        for line in text.lines() {
+            if let Ok(sample) = serde_json::from_str::<serde_json::Value>(line) {
+                times.extend(sample["time_ms"].as_u64());
+            }
+        }
+    }
+    times.sort_unstable();
+    times
 }
 
 fn signal(pid: u32, name: &str) {
@@ -218,21 +269,103 @@ fn a_killed_service_or_nats_server_runs_again_and_ctrl_c_stops_everything() {
         "the block names nats-server's log: {said:#?}"
     );
 
+    // A device polled every second, on a simulator of its own.
+    let sim_port = free_udp_port();
+    let _sim = Killed(
+        Command::new(netpulse_tests::binary("netpulse-sim"))
+            .args(["--devices", "1", "--interfaces", "2", "--base-port"])
+            .arg(sim_port.to_string())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("netpulse-sim"),
+    );
+    let (status, signed_in) = script
+        .http(
+            "POST",
+            "/api/login",
+            None,
+            Some(r#"{"username": "admin", "password": "run-script-test"}"#),
+        )
+        .expect("login answered");
+    assert_eq!(status, 200, "{signed_in}");
+    let token = serde_json::from_str::<serde_json::Value>(&signed_in).expect("json")["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let device = format!(
+        r#"{{"name": "live-1", "address": "127.0.0.1:{sim_port}", "interval": 1, "interfaces": [1, 2]}}"#
+    );
+    let (status, added) = script
+        .http("POST", "/api/devices", Some(&token), Some(&device))
+        .expect("add answered");
+    assert_eq!(status, 201, "{added}");
+    let id = serde_json::from_str::<serde_json::Value>(&added).expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let started = Instant::now();
+    while sample_times(script.data_dir.path(), &id).len() < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "live-1 is never stored"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let mut kills = Vec::new();
     for program in [
         "netpulse-recorder",
         "netpulse-gateway",
         "netpulse-poller",
         "netpulse-scheduler",
+        "nats-server",
     ] {
+        std::thread::sleep(Duration::from_secs(4));
+        let at = netpulse_shared::time::now_ms();
         let back = script.kill_and_see_it_back(program);
         println!("{program} killed: running again after {back:?}");
+        kills.push((program, at));
     }
     script.wait_for_line(
         "recorder ended (killed by signal KILL); starting it again in 1 s",
         Duration::from_secs(1),
     );
-    let back = script.kill_and_see_it_back("nats-server");
-    println!("nats-server killed: running again after {back:?}");
+
+    // The series through the kills: no duplicate, no hole longer than 3 polls.
+    let until = netpulse_shared::time::now_ms() + 6_000;
+    while netpulse_shared::time::now_ms() < until {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let times = sample_times(script.data_dir.path(), &id);
+    let mut unique = times.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), times.len(), "a sample stored twice");
+    let first_kill = kills[0].1;
+    let mut widest = (0, 0);
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        if pair[1] > first_kill && gap > widest.0 {
+            widest = (gap, pair[0]);
+        }
+    }
+    let during = kills
+        .iter()
+        .rev()
+        .find(|(_, at)| *at <= widest.1 + 1_000)
+        .map_or("before the kills", |(program, _)| program);
+    println!(
+        "widest gap in the 1 s series through the kills: {} ms, after killing {during}",
+        widest.0
+    );
+    assert!(
+        widest.0 <= 4_000,
+        "a hole of {} ms (more than 3 polls) after killing {during}",
+        widest.0
+    );
+    assert!(
+        times.last().is_some_and(|t| *t > kills[4].1),
+        "stored again after the last kill"
+    );
 
     // Ctrl-C: SIGINT to the script's process group, as a terminal sends it.
     let pid = script.child.id();

@@ -20,6 +20,7 @@ use async_nats::jetstream::consumer::DeliverPolicy;
 use futures::StreamExt;
 use netpulse_shared::shards::Shard;
 use netpulse_shared::subjects;
+use serde::{Deserialize, Serialize};
 
 /// How recently each consumer must have found nothing pending for the replica to be current.
 pub const CURRENT_WITHIN: Duration = Duration::from_secs(3);
@@ -68,16 +69,33 @@ impl Member {
         subjects::device_of(subject).is_some_and(|d| self.shard.owns(d.as_str()))
     }
 
-    /// What this replica says on [`subjects::RECORDER_CURRENT`]: `<shard>/<shards> <name>`.
-    fn word(&self) -> String {
-        format!("{}/{} {}", self.shard.index, self.shard.count, self.name)
+    /// What this replica says on [`subjects::RECORDER_CURRENT`].
+    fn word(&self) -> CurrentReplica {
+        CurrentReplica {
+            schema: netpulse_shared::messages::SCHEMA_VERSION,
+            name: self.name.clone(),
+            shard: self.shard.index,
+            shards: self.shard.count,
+        }
     }
 
     /// Whether `word` comes from another replica of the same shard.
-    fn is_peer(&self, word: &str) -> bool {
-        let group = format!("{}/{} ", self.shard.index, self.shard.count);
-        word.starts_with(&group) && word != self.word()
+    fn is_peer(&self, word: &CurrentReplica) -> bool {
+        word.shard == self.shard.index && word.shards == self.shard.count && word.name != self.name
     }
+}
+
+/// A replica's word that it is current (docs/schema/recorder-current.json).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentReplica {
+    /// Schema version.
+    pub schema: u32,
+    /// The replica's name.
+    pub name: String,
+    /// Its shard.
+    pub shard: u32,
+    /// How many shards there are.
+    pub shards: u32,
 }
 
 /// Checks a replica name: empty, or 1 to 32 of a-z, 0-9, `_` and `-`.
@@ -162,16 +180,19 @@ pub async fn take_part(
         tokio::select! {
             word = words.next() => {
                 let Some(word) = word else { anyhow::bail!("the replicas' subject closed") };
-                let peer = String::from_utf8_lossy(&word.payload).into_owned();
+                let Ok(peer) = serde_json::from_slice::<CurrentReplica>(&word.payload) else {
+                    continue;
+                };
                 if member.is_peer(&peer) {
-                    peers.insert(peer, Instant::now());
+                    peers.insert(peer.name, Instant::now());
                 }
             }
             _ = tick.tick() => {
                 let current = progress.current(&CONSUMERS);
+                let word = serde_json::to_vec(&member.word()).unwrap_or_default();
                 if current {
                     if let Err(error) = client
-                        .publish(subjects::RECORDER_CURRENT, member.word().into())
+                        .publish(subjects::RECORDER_CURRENT, word.into())
                         .await
                     {
                         tracing::warn!(%error, "cannot say this replica is current");
@@ -220,8 +241,10 @@ mod tests {
         );
         assert_eq!(member("", 1, 2).queue_group(), "recorders-shard1of2");
         let b = member("b", 1, 2);
-        assert!(b.is_peer("1/2 a") && b.is_peer("1/2 "));
-        assert!(!b.is_peer("1/2 b") && !b.is_peer("0/2 a") && !b.is_peer("1/3 a"));
+        let word = |name: &str, index, count| member(name, index, count).word();
+        assert!(b.is_peer(&word("a", 1, 2)) && b.is_peer(&word("", 1, 2)));
+        assert!(!b.is_peer(&word("b", 1, 2)) && !b.is_peer(&word("a", 0, 2)));
+        assert!(!b.is_peer(&word("a", 1, 3)));
         assert!(check_name("").is_ok() && check_name("dc2-a").is_ok());
         assert!(check_name("a.b").is_err() && check_name("A").is_err());
         assert!(check_name(&"x".repeat(33)).is_err());
