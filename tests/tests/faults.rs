@@ -629,23 +629,21 @@ async fn a_killed_cluster_node_leaves_polling_and_the_dashboard_running() {
     );
     ws_sample_after(&mut socket, killed_ms, Duration::from_secs(10)).await;
     // Listing the registry needs its stream's leader: while the cluster elects a new one for
-    // a stream whose leader was on the killed node, the API answers 503 "try again".
+    // a stream whose leader was on the killed node, the gateway answers from the copy its
+    // registry watch keeps. Every listing from the kill on answers, with every device.
     let mut refusals = Vec::new();
-    loop {
+    let mut answered = 0;
+    while time::now_ms() < killed_ms + 15_000 {
         match list_devices(address, &token).await {
-            Ok(listed) if listed.len() == DEVICES => break,
+            Ok(listed) if listed.len() == DEVICES => answered += 1,
             other => refusals.push(format!("{other:?}")),
         }
-        assert!(
-            time::now_ms() < killed_ms + 15_000,
-            "GET /api/devices still failing 15 s after the kill: {refusals:?}"
-        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    println!(
-        "GET /api/devices answered 200 again {} ms after the kill ({} refusals before)",
-        time::now_ms() - killed_ms,
-        refusals.len()
+    println!("GET /api/devices answered {answered} times in the 15 s after the kill");
+    assert!(
+        refusals.is_empty(),
+        "GET /api/devices refused during the node's loss: {refusals:?}"
     );
     // Those that were on the killed node are now on another.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);

@@ -151,8 +151,14 @@ impl Gateway {
         let listener = TcpListener::bind(settings.listen).await?;
         let address = listener.local_addr()?;
         let (live, _) = broadcast::channel(live::protocol::CLIENT_BACKLOG);
-        let registry = Registry::new(store.clone(), status.clone(), interfaces.clone(), removed);
         let observed = observed::Observed::default();
+        let registry = Registry::new(
+            store.clone(),
+            status.clone(),
+            interfaces.clone(),
+            removed,
+            observed.devices.clone(),
+        );
         let following = tokio::spawn(metrics::follow(
             client.clone(),
             observed.metrics.clone(),

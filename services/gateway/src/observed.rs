@@ -16,6 +16,8 @@ use crate::registry::{Registry, ShownStatus};
 /// The runtime state observed on NATS, shared by the reader and the routes.
 #[derive(Clone, Default)]
 pub struct Observed {
+    /// Every device, as the registry watch told (what registry reads fall back on).
+    pub devices: crate::registry::HeldDevices,
     /// Each device's latest normal sample.
     pub latest: Latest,
     /// What `/metrics` reports, also each device's poll statistics.
@@ -70,9 +72,17 @@ impl Observed {
             max_repetitions: found.as_ref().map(|found| found.max_repetitions),
             ..self.metrics.poll_stats(&device.id)
         });
+        // While the bucket does not answer, the state the status watch last told.
+        let status = registry
+            .status(&device.id)
+            .await
+            .unwrap_or_else(|| ShownStatus {
+                state: self.metrics.reachability(&device.id),
+                known: None,
+            });
         ShownDevice {
             device: device.view(),
-            status: registry.status(&device.id).await,
+            status,
             system: found.map(|found| found.system),
             latest: self.latest.get(&device.id),
             poll_stats,

@@ -1,5 +1,14 @@
 //! The device registry as the gateway uses it: the JetStream key-value bucket, one key per
 //! device id, the value a [`Device`] as JSON.
+//!
+//! Reads go to the bucket. When it does not answer (a cluster electing a new leader for the
+//! registry's stream after losing a node takes about 10 s), they are answered from
+//! [`HeldDevices`], the copy the live reader keeps from its watch of the registry: the
+//! dashboard goes on listing devices while writes wait for the cluster.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
 
 use async_nats::jetstream::kv;
 use netpulse_shared::device::{Device, DeviceId};
@@ -34,6 +43,48 @@ pub struct StatusDetail {
     pub last_error: Option<String>,
 }
 
+/// How long a registry read may wait for the bucket before it is answered from the held copy.
+const READ_PATIENCE: Duration = Duration::from_secs(2);
+
+/// Every device as the registry watch last told this gateway.
+#[derive(Clone, Default)]
+pub struct HeldDevices(Arc<RwLock<HashMap<DeviceId, Device>>>);
+
+impl HeldDevices {
+    /// A device added or changed.
+    pub fn put(&self, device: &Device) {
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(device.id.clone(), device.clone());
+    }
+
+    /// A device deleted.
+    pub fn remove(&self, id: &DeviceId) {
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
+    }
+
+    fn all(&self) -> Vec<Device> {
+        let held = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        held.values().cloned().collect()
+    }
+
+    fn get(&self, id: &DeviceId) -> Option<Device> {
+        let held = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        held.get(id).cloned()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
+    }
+}
+
 /// Handle on the registry bucket and the reachability bucket.
 #[derive(Clone)]
 pub struct Registry {
@@ -41,21 +92,24 @@ pub struct Registry {
     status: kv::Store,
     interfaces: kv::Store,
     removed: kv::Store,
+    held: HeldDevices,
 }
 
 impl Registry {
-    /// Wraps the buckets.
+    /// Wraps the buckets; `held` is the copy reads fall back on.
     pub fn new(
         store: kv::Store,
         status: kv::Store,
         interfaces: kv::Store,
         removed: kv::Store,
+        held: HeldDevices,
     ) -> Self {
         Self {
             store,
             status,
             interfaces,
             removed,
+            held,
         }
     }
 
@@ -116,22 +170,22 @@ impl Registry {
 
     /// What the last discovery found on a device, if it ran.
     pub async fn interfaces(&self, id: &DeviceId) -> Result<Option<DeviceInterfaces>, ApiError> {
-        let value = self
-            .interfaces
-            .get(id.as_str())
+        let value = tokio::time::timeout(READ_PATIENCE, self.interfaces.get(id.as_str()))
             .await
+            .map_err(|_| ApiError::unavailable("interface store", &"no answer in time"))?
             .map_err(|e| ApiError::unavailable("interface store", &e))?;
         Ok(value.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
     }
 
     /// A device's reachability as the scheduler last stored it (`{"state": "unknown"}`
-    /// until it has an outcome).
-    pub async fn status(&self, id: &DeviceId) -> ShownStatus {
-        let stored = match self.status.get(id.as_str()).await {
-            Ok(Some(bytes)) => serde_json::from_slice::<DeviceStatus>(&bytes).ok(),
-            _ => None,
+    /// until it has an outcome); `None` when the bucket does not answer.
+    pub async fn status(&self, id: &DeviceId) -> Option<ShownStatus> {
+        let stored = match tokio::time::timeout(READ_PATIENCE, self.status.get(id.as_str())).await {
+            Ok(Ok(Some(bytes))) => serde_json::from_slice::<DeviceStatus>(&bytes).ok(),
+            Ok(Ok(None)) => None,
+            _ => return None,
         };
-        match stored {
+        Some(match stored {
             Some(s) => ShownStatus {
                 state: s.state,
                 known: Some(StatusDetail {
@@ -145,14 +199,38 @@ impl Registry {
                 state: Reachability::Unknown,
                 known: None,
             },
-        }
+        })
     }
 
-    /// Every device, sorted by name.
+    /// Every device, sorted by name: from the bucket, or from the held copy while the bucket
+    /// does not answer.
     pub async fn list(&self) -> Result<Vec<Device>, ApiError> {
-        let keys = netpulse_shared::bus::bucket_keys(&self.store)
-            .await
-            .map_err(|e| ApiError::unavailable("device registry", &e))?;
+        let keys = tokio::time::timeout(
+            READ_PATIENCE,
+            netpulse_shared::bus::bucket_keys(&self.store),
+        )
+        .await
+        .map_err(|_| "no answer in time".to_owned())
+        .and_then(|listed| listed.map_err(|e| e.to_string()));
+        let mut devices = match keys {
+            Ok(keys) => self.stored(keys).await?,
+            Err(error) if !self.held.is_empty() => {
+                tracing::warn!(error, "registry unavailable: listing the held copy");
+                self.held.all()
+            }
+            Err(error) => return Err(ApiError::unavailable("device registry", &error)),
+        };
+        devices.sort_by(|a, b| {
+            a.name
+                .as_str()
+                .to_lowercase()
+                .cmp(&b.name.as_str().to_lowercase())
+        });
+        Ok(devices)
+    }
+
+    /// The devices under `keys`.
+    async fn stored(&self, keys: Vec<String>) -> Result<Vec<Device>, ApiError> {
         let mut devices = Vec::with_capacity(keys.len());
         for key in keys {
             if let Ok(id) = DeviceId::parse(&key) {
@@ -161,12 +239,6 @@ impl Registry {
                 }
             }
         }
-        devices.sort_by(|a, b| {
-            a.name
-                .as_str()
-                .to_lowercase()
-                .cmp(&b.name.as_str().to_lowercase())
-        });
         Ok(devices)
     }
 
@@ -178,13 +250,23 @@ impl Registry {
             .ok_or_else(|| ApiError::no_such_device(id.as_str()))
     }
 
-    /// One device, if it exists.
+    /// One device, if it exists: from the bucket, or from the held copy while the bucket does
+    /// not answer.
     pub async fn get(&self, id: &DeviceId) -> Result<Option<Device>, ApiError> {
-        let value = self
-            .store
-            .get(id.as_str())
-            .await
-            .map_err(|e| ApiError::unavailable("device registry", &e))?;
+        let value = match tokio::time::timeout(READ_PATIENCE, self.store.get(id.as_str())).await {
+            Ok(Ok(value)) => value,
+            failed => {
+                let error = match failed {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "no answer in time".to_owned(),
+                };
+                if self.held.is_empty() {
+                    return Err(ApiError::unavailable("device registry", &error));
+                }
+                tracing::warn!(device = %id, error, "registry unavailable: reading the held copy");
+                return Ok(self.held.get(id));
+            }
+        };
         Ok(
             value.and_then(|bytes| match serde_json::from_slice::<Device>(&bytes) {
                 Ok(device) => Some(device),

@@ -35,6 +35,9 @@ use super::role::Role;
 /// How long a cached session is trusted before the bucket is read again.
 pub const RECHECK: Duration = Duration::from_secs(5);
 
+/// How long a read may wait for the bucket before a known session is trusted as it was.
+const READ_PATIENCE: Duration = Duration::from_secs(2);
+
 /// Longest time between two write-backs of a used session's `last_seen_ms`.
 const WRITE_BACK: Duration = Duration::from_secs(60);
 
@@ -193,12 +196,23 @@ impl Sessions {
         let mut session = match cached {
             Some(c) if c.confirmed.elapsed() < RECHECK => c,
             other => {
-                let last_seen = other.map(|c| c.record.last_seen_ms);
-                let Some(read) = self.read(&key, last_seen).await? else {
-                    self.cache().remove(&key);
-                    return Ok(None);
-                };
-                read
+                let last_seen = other.as_ref().map(|c| c.record.last_seen_ms);
+                match self.read(&key, last_seen).await {
+                    Ok(Some(read)) => read,
+                    Ok(None) => {
+                        self.cache().remove(&key);
+                        return Ok(None);
+                    }
+                    // The bucket does not answer (a cluster electing a leader): a session this
+                    // gateway knows stays open meanwhile.
+                    Err(error) => match other {
+                        Some(known) => {
+                            tracing::warn!(%error, "session store unavailable: using the session as last read");
+                            known
+                        }
+                        None => return Err(error),
+                    },
+                }
             }
         };
         let now = now_ms();
@@ -211,17 +225,16 @@ impl Sessions {
         }
         session.record.last_seen_ms = session.record.last_seen_ms.max(now);
         if self.limits.due_for_write_back(&session, now) {
-            match self
+            let update = self
                 .store
-                .update(&key, encode(&session.record)?, session.revision)
-                .await
-            {
-                Ok(revision) => {
+                .update(&key, encode(&session.record)?, session.revision);
+            match tokio::time::timeout(READ_PATIENCE, update).await {
+                Ok(Ok(revision)) => {
                     session.revision = revision;
                     session.stored_last_seen_ms = session.record.last_seen_ms;
                     session.confirmed = Instant::now();
                 }
-                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                Ok(Err(e)) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
                     // Closed, or used on another gateway, since it was read: read it again.
                     let last_seen = Some(session.record.last_seen_ms);
                     let Some(read) = self.read(&key, last_seen).await? else {
@@ -231,7 +244,8 @@ impl Sessions {
                     session = read;
                 }
                 // The session was confirmed moments ago: serve, and write back next time.
-                Err(error) => tracing::warn!(%error, "cannot write a session's last use back"),
+                Ok(Err(error)) => tracing::warn!(%error, "cannot write a session's last use back"),
+                Err(_) => tracing::warn!("cannot write a session's last use back in time"),
             }
         }
         let username = session.record.username.clone();
@@ -246,10 +260,9 @@ impl Sessions {
         key: &str,
         local_last_seen: Option<u64>,
     ) -> Result<Option<Cached>, SessionError> {
-        let entry = self
-            .store
-            .entry(key)
+        let entry = tokio::time::timeout(READ_PATIENCE, self.store.entry(key))
             .await
+            .map_err(|_| SessionError::from_store(&"no answer in time"))?
             .map_err(|e| SessionError::from_store(&e))?;
         let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) else {
             return Ok(None);

@@ -336,7 +336,9 @@ impl Tokens {
             (record, due.then_some(known.revision))
         };
         if let Some(revision) = write_back {
-            self.write_back(&record, revision).await;
+            // Apart from the request: it must not wait for NATS.
+            let (tokens, stored) = (self.clone(), record.clone());
+            tokio::spawn(async move { tokens.write_back(&stored, revision).await });
         }
         Ok(record)
     }

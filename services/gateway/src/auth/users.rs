@@ -133,29 +133,66 @@ pub fn random_password() -> String {
         .collect()
 }
 
-/// The users bucket.
+/// How long a read may wait for the bucket before the user as last read is used.
+const READ_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The users bucket, and each user as last read from it (used while the bucket does not
+/// answer).
 #[derive(Clone)]
 pub struct UserStore {
     store: kv::Store,
+    known: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, StoredUser>>>,
 }
 
 impl UserStore {
     /// Wraps the bucket.
     pub fn new(store: kv::Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            known: std::sync::Arc::default(),
+        }
     }
 
-    /// One user.
+    /// One user; while the bucket does not answer, the user as last read here.
     pub async fn get(&self, username: &str) -> Result<Option<StoredUser>, UserError> {
         if check_username(username).is_err() {
             return Ok(None);
         }
-        let value = self
-            .store
-            .get(username)
-            .await
-            .map_err(|e| UserError::Store(e.to_string()))?;
-        Ok(value.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+        let read = tokio::time::timeout(READ_PATIENCE, self.store.get(username)).await;
+        let value = match read {
+            Ok(Ok(value)) => value,
+            failed => {
+                let error = match failed {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "no answer in time".to_owned(),
+                };
+                // The bucket does not answer (a cluster electing a leader): the user as last
+                // read here, if ever.
+                return match self.known().get(username) {
+                    Some(user) => {
+                        tracing::warn!(
+                            error,
+                            "user store unavailable: using the user as last read"
+                        );
+                        Ok(Some(user.clone()))
+                    }
+                    None => Err(UserError::Store(error)),
+                };
+            }
+        };
+        let user: Option<StoredUser> = value.and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        let mut known = self.known();
+        match &user {
+            Some(user) => known.insert(username.to_owned(), user.clone()),
+            None => known.remove(username),
+        };
+        Ok(user)
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, StoredUser>> {
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Every user, by name.

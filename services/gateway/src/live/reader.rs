@@ -130,6 +130,7 @@ impl Observer {
             }
             Event::DeviceChanged(device) => {
                 self.observed.metrics.device_changed(&device);
+                self.observed.devices.put(&device);
                 let text = serde_json::to_string(&LiveMessage::DeviceAdded {
                     device: device.view(),
                 })?;
@@ -138,6 +139,7 @@ impl Observer {
             Event::DeviceRemoved(key) => {
                 let id = DeviceId::parse(&key).ok();
                 if let Some(id) = &id {
+                    self.observed.devices.remove(id);
                     self.rates.remove(id);
                     self.live_rates.remove(id);
                     self.observed.latest.forget(id);

@@ -206,6 +206,15 @@ impl Metrics {
         polled.last_failure = Some((failure.time_ms, failure.reason.clone()));
     }
 
+    /// A device's reachability as the status watch last told (unknown before).
+    pub fn reachability(&self, device: &DeviceId) -> Reachability {
+        self.lock()
+            .reachability
+            .get(device)
+            .copied()
+            .unwrap_or(Reachability::Unknown)
+    }
+
     /// A device's poll statistics since this gateway started, for the API (zeros before its
     /// first poll).
     pub fn poll_stats(&self, device: &DeviceId) -> DevicePollStats {
