@@ -199,17 +199,22 @@ pub async fn run(
         let (member, progress) = (member.clone(), progress.clone());
         async move {
             let answer = || {
+                let (store, logs) = (store.clone(), logs.clone());
                 vec![
-                    tokio::spawn(answer_history_queries(
+                    tokio::spawn(answer_queries(
                         client.clone(),
-                        store.clone(),
-                        kept,
+                        subjects::HISTORY_ALL,
                         member.clone(),
+                        move |request| {
+                            let store = store.clone();
+                            async move { answer_history(store, kept, &request).await }
+                        },
                     )),
-                    tokio::spawn(answer_log_queries(
+                    tokio::spawn(answer_queries(
                         client.clone(),
-                        logs.clone(),
+                        subjects::LOGS_ALL,
                         member.clone(),
+                        move |request| answer_log(logs.clone(), request),
                     )),
                 ]
             };
@@ -290,21 +295,22 @@ async fn maintain(
     }
 }
 
-/// Answers history queries for this recorder's devices in its shard's queue group, each in
-/// its own task, until aborted (which ends the subscription).
-async fn answer_history_queries(
+/// Answers the queries on `subject` for this recorder's devices in its shard's queue group,
+/// each with `answer` in a task of its own, until aborted (which ends the subscription).
+async fn answer_queries<A, F, Fut>(
     client: async_nats::Client,
-    store: SampleStore,
-    kept: Kept,
+    subject: &'static str,
     member: replicas::Member,
-) {
-    let mut requests = match client
-        .queue_subscribe(subjects::HISTORY_ALL, member.queue_group())
-        .await
-    {
+    answer: F,
+) where
+    F: Fn(async_nats::Message) -> Fut,
+    Fut: Future<Output = A> + Send + 'static,
+    A: Serialize + Send + Sync + 'static,
+{
+    let mut requests = match client.queue_subscribe(subject, member.queue_group()).await {
         Ok(requests) => requests,
         Err(error) => {
-            tracing::error!(%error, "cannot answer history queries");
+            tracing::error!(%error, subject, "cannot answer queries");
             return;
         }
     };
@@ -313,9 +319,10 @@ async fn answer_history_queries(
         if !member.owns_subject(&request.subject) {
             continue;
         }
-        let (client, store) = (client.clone(), store.clone());
+        let answering = answer(request.clone());
+        let client = client.clone();
         tokio::spawn(async move {
-            let answer = answer_history(store, kept, &request).await;
+            let answer = answering.await;
             reply(&client, &request, &answer).await;
         });
     }
@@ -396,45 +403,19 @@ async fn answer_history(
     }
 }
 
-/// Answers log queries on `netpulse.logs.<device>` for this recorder's devices in its
-/// shard's queue group until aborted (which ends the subscription).
-async fn answer_log_queries(
-    client: async_nats::Client,
-    logs: crate::logs::LogStore,
-    member: replicas::Member,
-) {
-    let mut requests = match client
-        .queue_subscribe(subjects::LOGS_ALL, member.queue_group())
-        .await
-    {
-        Ok(requests) => requests,
-        Err(error) => {
-            tracing::error!(%error, "cannot answer log queries");
-            return;
+/// Answers one log query (`netpulse.logs.<device>`) from the timeline files.
+async fn answer_log(logs: crate::logs::LogStore, request: async_nats::Message) -> LogAnswer {
+    let failed = |reason: String| LogAnswer::Failed { reason };
+    match serde_json::from_slice::<LogQuery>(&request.payload) {
+        Err(error) => failed(format!("malformed query: {error}")),
+        Ok(query) if subjects::device_of(&request.subject).as_ref() != Some(&query.device) => {
+            failed("query for another device".into())
         }
-    };
-    while let Some(request) = requests.next().await {
-        if !member.owns_subject(&request.subject) {
-            continue;
-        }
-        let (client, logs) = (client.clone(), logs.clone());
-        tokio::spawn(async move {
-            let failed = |reason: String| LogAnswer::Failed { reason };
-            let answer = match serde_json::from_slice::<LogQuery>(&request.payload) {
-                Err(error) => failed(format!("malformed query: {error}")),
-                Ok(query)
-                    if subjects::device_of(&request.subject).as_ref() != Some(&query.device) =>
-                {
-                    failed("query for another device".into())
-                }
-                Ok(query) => match tokio::task::spawn_blocking(move || logs.query(&query)).await {
-                    Ok(Ok(answer)) => answer,
-                    Ok(Err(error)) => failed(format!("cannot read logs: {error}")),
-                    Err(error) => failed(format!("log query failed: {error}")),
-                },
-            };
-            reply(&client, &request, &answer).await;
-        });
+        Ok(query) => match tokio::task::spawn_blocking(move || logs.query(&query)).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(error)) => failed(format!("cannot read logs: {error}")),
+            Err(error) => failed(format!("log query failed: {error}")),
+        },
     }
 }
 

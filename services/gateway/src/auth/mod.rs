@@ -157,7 +157,7 @@ impl Auth {
             None
         };
         let username = match &api_token {
-            Some(record) => record.owner.clone(),
+            Some(record) => record.about.owner.clone(),
             // Boxed: this runs inside every route's filter chain, whose stack it would grow.
             None => Box::pin(self.sessions.touch(&token))
                 .await
@@ -183,7 +183,7 @@ impl Auth {
         // A token acts with the lower of its own role and its owner's current one.
         let role = api_token
             .as_ref()
-            .map_or(user.role, |record| record.role.min(user.role));
+            .map_or(user.role, |record| record.about.role.min(user.role));
         let refused = (role < needed).then(|| {
             ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -202,7 +202,7 @@ impl Auth {
         Ok(Principal {
             username: user.username,
             role,
-            token: api_token.map(|record| record.name),
+            token: api_token.map(|record| record.about.name),
         })
     }
 
@@ -232,10 +232,10 @@ impl Auth {
     /// Records one use of an API token in the audit log, without waiting for it.
     fn audit_token_use(&self, record: &tokens::TokenRecord, asked: &Asked<'_>, outcome: String) {
         let audit = self.audit.clone();
-        let actor = record.owner.clone();
+        let actor = record.about.owner.clone();
         let target = format!(
             "{} ({}): {} {}",
-            record.name, record.id, asked.method, asked.path
+            record.about.name, record.about.id, asked.method, asked.path
         );
         let source = asked.source.map(|s| s.ip().to_string());
         tokio::spawn(async move {

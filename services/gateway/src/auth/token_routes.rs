@@ -161,7 +161,7 @@ async fn make(principal: Principal, body: Bytes, auth: Auth) -> Result<Response,
             .tokens
             .list(Some(&principal.username))
             .iter()
-            .any(|t| t.name == name)
+            .any(|t| t.about.name == name)
         {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -193,9 +193,10 @@ async fn make(principal: Principal, body: Bytes, auth: Auth) -> Result<Response,
     )
     .await
     .map_err(ApiError::from);
-    let target = made
-        .as_ref()
-        .map_or_else(|_| name.clone(), |(r, _)| format!("{} ({})", r.name, r.id));
+    let target = made.as_ref().map_or_else(
+        |_| name.clone(),
+        |(r, _)| format!("{} ({})", r.about.name, r.about.id),
+    );
     let outcome = ApiError::outcome(&made);
     auth.audit
         .record(&principal.username, "token.create", &target, &outcome, None)
@@ -213,7 +214,7 @@ async fn revoke(id: String, principal: Principal, auth: Auth) -> Result<Response
     let Some(record) = auth
         .tokens
         .get(&id)
-        .filter(|t| t.owner == principal.username || principal.role == Role::Admin)
+        .filter(|t| t.about.owner == principal.username || principal.role == Role::Admin)
     else {
         return Err(
             ApiError::new(StatusCode::NOT_FOUND, format!("no token with id '{id}'"))
@@ -224,7 +225,10 @@ async fn revoke(id: String, principal: Principal, auth: Auth) -> Result<Response
     let revoked = Box::pin(auth.tokens.revoke(&id))
         .await
         .map_err(ApiError::from);
-    let target = format!("{} ({}) of {}", record.name, record.id, record.owner);
+    let target = format!(
+        "{} ({}) of {}",
+        record.about.name, record.about.id, record.about.owner
+    );
     auth.audit
         .record(
             &principal.username,

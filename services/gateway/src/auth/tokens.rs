@@ -33,9 +33,9 @@ pub const MAX_NAME_CHARS: usize = 64;
 /// Longest expiry, days.
 pub const MAX_EXPIRY_DAYS: u64 = 3650;
 
-/// What the bucket holds of a token.
+/// What there is to know of a token, its secret aside.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenRecord {
+pub struct AboutToken {
     /// The token's id (its bucket key).
     pub id: String,
     /// What it is for, as its owner named it.
@@ -46,10 +46,19 @@ pub struct TokenRecord {
     pub role: Role,
     /// When it was made, Unix milliseconds.
     pub created_ms: u64,
-    /// When it stops working, Unix milliseconds; never when absent.
+    /// When it stops working, Unix milliseconds; never when absent (null).
     pub expires_ms: Option<u64>,
-    /// Its last use known to the bucket, Unix milliseconds.
+    /// Its last use known to the bucket, Unix milliseconds (null: never used); to about a
+    /// minute.
     pub last_used_ms: Option<u64>,
+}
+
+/// What the bucket holds of a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// Everything but the secret.
+    #[serde(flatten)]
+    pub about: AboutToken,
     /// SHA-256 of the secret, hex.
     pub secret_sha256: String,
 }
@@ -57,20 +66,9 @@ pub struct TokenRecord {
 /// What the API shows of a token: everything but the secret's hash.
 #[derive(Debug, Clone, Serialize)]
 pub struct ShownToken {
-    /// The token's id.
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// Its owner.
-    pub owner: String,
-    /// Its role.
-    pub role: Role,
-    /// When it was made, Unix milliseconds.
-    pub created_ms: u64,
-    /// When it stops working, Unix milliseconds (null: never).
-    pub expires_ms: Option<u64>,
-    /// Its last use, Unix milliseconds (null: never used); to about a minute.
-    pub last_used_ms: Option<u64>,
+    /// The token.
+    #[serde(flatten)]
+    pub about: AboutToken,
     /// Whether it has expired.
     pub expired: bool,
 }
@@ -79,20 +77,14 @@ impl TokenRecord {
     /// What the API shows at `now_ms`.
     pub fn shown(&self, now_ms: u64) -> ShownToken {
         ShownToken {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            owner: self.owner.clone(),
-            role: self.role,
-            created_ms: self.created_ms,
-            expires_ms: self.expires_ms,
-            last_used_ms: self.last_used_ms,
+            about: self.about.clone(),
             expired: self.expired(now_ms),
         }
     }
 
     /// Whether the token has expired at `now_ms`.
     pub fn expired(&self, now_ms: u64) -> bool {
-        self.expires_ms.is_some_and(|end| now_ms >= end)
+        self.about.expires_ms.is_some_and(|end| now_ms >= end)
     }
 }
 
@@ -228,13 +220,15 @@ impl Tokens {
         let id = random_hex(8);
         let secret = random_hex(32);
         let record = TokenRecord {
-            id: id.clone(),
-            name: name.to_owned(),
-            owner: owner.to_owned(),
-            role,
-            created_ms: now_ms,
-            expires_ms,
-            last_used_ms: None,
+            about: AboutToken {
+                id: id.clone(),
+                name: name.to_owned(),
+                owner: owner.to_owned(),
+                role,
+                created_ms: now_ms,
+                expires_ms,
+                last_used_ms: None,
+            },
             secret_sha256: sha256_hex(&secret),
         };
         let value = serde_json::to_vec(&record).map_err(|e| TokenError::Store(e.to_string()))?;
@@ -257,14 +251,17 @@ impl Tokens {
         let mut tokens: Vec<TokenRecord> = self
             .read_held()
             .values()
-            .filter(|h| owner.is_none_or(|o| h.record.owner == o))
+            .filter(|h| owner.is_none_or(|o| h.record.about.owner == o))
             .map(|h| {
                 let mut record = h.record.clone();
-                record.last_used_ms = record.last_used_ms.max(h.used_ms);
+                record.about.last_used_ms = record.about.last_used_ms.max(h.used_ms);
                 record
             })
             .collect();
-        tokens.sort_by(|a, b| (&a.owner, &a.name, &a.id).cmp(&(&b.owner, &b.name, &b.id)));
+        tokens.sort_by(|a, b| {
+            let (a, b) = (&a.about, &b.about);
+            (&a.owner, &a.name, &a.id).cmp(&(&b.owner, &b.name, &b.id))
+        });
         tokens
     }
 
@@ -298,7 +295,7 @@ impl Tokens {
             let value = self.store.get(&id).await.map_err(|e| store_error(&e))?;
             let owned = value
                 .and_then(|v| serde_json::from_slice::<TokenRecord>(&v).ok())
-                .is_some_and(|t| t.owner == owner);
+                .is_some_and(|t| t.about.owner == owner);
             if owned {
                 self.revoke(&id).await?;
             }
@@ -326,13 +323,13 @@ impl Tokens {
                 return Err(TokenError::Unknown);
             }
             if known.record.expired(now_ms) {
-                return Err(TokenError::Expired(known.record.name.clone()));
+                return Err(TokenError::Expired(known.record.about.name.clone()));
             }
             known.used_ms = known.used_ms.max(Some(now_ms));
-            let stored = known.record.last_used_ms.unwrap_or(0);
+            let stored = known.record.about.last_used_ms.unwrap_or(0);
             let due = now_ms.saturating_sub(stored) >= WRITE_BACK_MS;
             let mut record = known.record.clone();
-            record.last_used_ms = known.used_ms;
+            record.about.last_used_ms = known.used_ms;
             (record, due.then_some(known.revision))
         };
         if let Some(revision) = write_back {
@@ -350,11 +347,15 @@ impl Tokens {
         };
         match self
             .store
-            .update(&record.id, value.clone().into(), revision)
+            .update(&record.about.id, value.clone().into(), revision)
             .await
         {
-            Ok(new_revision) => self.learn(&record.id, kv::Operation::Put, &value, new_revision),
-            Err(error) => tracing::debug!(%error, id = record.id, "token's last use not stored"),
+            Ok(new_revision) => {
+                self.learn(&record.about.id, kv::Operation::Put, &value, new_revision)
+            }
+            Err(error) => {
+                tracing::debug!(%error, id = record.about.id, "token's last use not stored")
+            }
         }
     }
 }
@@ -379,13 +380,15 @@ mod tests {
     #[test]
     fn expiry_and_what_is_shown() {
         let record = TokenRecord {
-            id: "0123456789abcdef".into(),
-            name: "ci".into(),
-            owner: "ann".into(),
-            role: Role::Viewer,
-            created_ms: 1,
-            expires_ms: Some(1_000),
-            last_used_ms: None,
+            about: AboutToken {
+                id: "0123456789abcdef".into(),
+                name: "ci".into(),
+                owner: "ann".into(),
+                role: Role::Viewer,
+                created_ms: 1,
+                expires_ms: Some(1_000),
+                last_used_ms: None,
+            },
             secret_sha256: sha256_hex("s"),
         };
         assert!(!record.expired(999));
