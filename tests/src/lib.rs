@@ -539,7 +539,13 @@ impl RecorderProcess {
             .env("NETPULSE_NATS__URL", &nats.url)
             .env("NETPULSE_DATA_DIR", data_dir)
             .env("NETPULSE_RECORDER__NAME", name)
-            .env("RUST_LOG", service_log_filter())
+            // Its warnings (a torn line cut, files repaired) explain a failure: kept unless
+            // TEST_LOG says otherwise.
+            .env(
+                "RUST_LOG",
+                std::env::var("TEST_LOG")
+                    .map_or_else(|_| "warn".to_owned(), |_| service_log_filter()),
+            )
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null());
         if let (Some(user), Some(password)) = (&nats.user, &nats.password) {
