@@ -431,25 +431,15 @@ impl Stack {
 
     /// Another gateway on the same NATS, sharing nothing else with the stack's.
     pub async fn second_gateway(&self) -> SecondGateway {
-        let built = netpulse_gateway::Gateway::build(
-            self.nats.clone(),
-            netpulse_gateway::GatewaySettings {
-                listen: "127.0.0.1:0".parse().expect("addr"),
-                ..Default::default()
-            },
-            Some(ADMIN_PASSWORD),
-        )
-        .await
-        .expect("second gateway");
-        let address = built.address();
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(built.run_until_stopped(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        }));
+        let first = self.gateway_run.as_ref().expect("a gateway runs");
+        let settings = netpulse_gateway::GatewaySettings {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            ..first.settings.clone()
+        };
+        let run = GatewayRun::start(first.nats.clone(), settings).await;
         SecondGateway {
-            address,
-            stop,
-            task,
+            address: run.settings.listen,
+            run,
         }
     }
 
@@ -487,15 +477,13 @@ pub async fn wait_until_recorder_answers(client: &async_nats::Client) {
 pub struct SecondGateway {
     /// Where it listens.
     pub address: SocketAddr,
-    stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    run: GatewayRun,
 }
 
 impl SecondGateway {
     /// Stops it and waits until it has.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
+        self.run.stop().await;
     }
 }
 
