@@ -42,6 +42,54 @@ pub struct DeviceInterfaces {
     pub system: SystemInfo,
     /// Every interface, by ifIndex.
     pub interfaces: Vec<Interface>,
+    /// The device's own LLDP chassis ID (lldpLocChassisId), formatted as
+    /// [`Neighbour::chassis_id`] is; empty when the agent has no LLDP-MIB.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub chassis_id: String,
+    /// What the device sees on its links: LLDP and CDP neighbours, in the order the agent's
+    /// tables list them. Empty when the agent has neither MIB.
+    #[serde(default)]
+    pub neighbours: Vec<Neighbour>,
+}
+
+/// The protocol a neighbour was learned by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NeighbourProtocol {
+    /// LLDP-MIB (IEEE 802.1AB) lldpRemTable.
+    Lldp,
+    /// CISCO-CDP-MIB cdpCacheTable.
+    Cdp,
+}
+
+/// One neighbour a device reports on one of its interfaces. Every text is as the device
+/// reports it (control characters dropped, at most 255 characters): untrusted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Neighbour {
+    /// LLDP or CDP.
+    pub protocol: NeighbourProtocol,
+    /// The local interface's ifIndex, when the agent's tables lead to one of the device's
+    /// interfaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_if_index: Option<u32>,
+    /// The local port as the neighbour table names it (lldpLocPortId or lldpLocPortDesc; for
+    /// CDP the interface's name).
+    pub local_port: String,
+    /// The remote chassis ID: a MAC address as `aa:bb:cc:dd:ee:ff`, a network address as
+    /// text, else the text the device sent (lldpRemChassisId). CDP has none: empty.
+    pub chassis_id: String,
+    /// The remote system's name (lldpRemSysName; cdpCacheDeviceId for CDP).
+    pub system_name: String,
+    /// The remote port's ID (lldpRemPortId formatted as `chassis_id` is; cdpCacheDevicePort).
+    pub port_id: String,
+    /// The remote port's description (lldpRemPortDesc); empty for CDP.
+    pub port_descr: String,
+    /// The remote system's description (lldpRemSysDesc) or platform (cdpCachePlatform).
+    pub platform: String,
+    /// The remote management address (lldpRemManAddrTable; cdpCacheAddress), when it is an
+    /// IPv4 or IPv6 address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<std::net::IpAddr>,
 }
 
 /// A request to discover a device's interfaces, on `netpulse.discover.<device>` (queue

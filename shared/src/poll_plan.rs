@@ -185,6 +185,8 @@ mod tests {
                 iface(8, "ser0", false),
                 iface(9, "eth2", true),
             ],
+            chassis_id: String::new(),
+            neighbours: Vec::new(),
         };
         let (oids, covered) = plan(&d, Some(&found));
         let list: Vec<String> = oids.iter().map(ToString::to_string).collect();

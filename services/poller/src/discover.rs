@@ -197,6 +197,8 @@ pub async fn discover<A: Agent>(
         max_repetitions: if v1 { 0 } else { max_rep },
         system,
         interfaces,
+        chassis_id: String::new(),
+        neighbours: Vec::new(),
     })
 }
 
