@@ -336,6 +336,11 @@ impl Bucket {
         name: "netpulse_users",
         description: "netpulse users",
     };
+    /// Where each user placed the nodes of the map: one key per user name.
+    pub const MAP_LAYOUTS: Bucket = Bucket {
+        name: "netpulse_map_layouts",
+        description: "netpulse map layouts",
+    };
     /// API tokens of the gateway: one key per token id.
     pub const TOKENS: Bucket = Bucket {
         name: subjects::TOKENS_BUCKET,

@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod error;
+pub mod fleet;
 pub mod history;
 pub mod http;
 pub mod live;
@@ -102,6 +103,8 @@ pub struct Gateway {
     observed: observed::Observed,
     following: tokio::task::JoinHandle<()>,
     following_tokens: tokio::task::JoinHandle<()>,
+    following_found: tokio::task::JoinHandle<()>,
+    layouts: fleet::layout::Layouts,
     metrics_access: metrics::scrape::Access,
     alerting: alerts::Alerting,
 }
@@ -124,6 +127,11 @@ impl Gateway {
             .open_when_ready(&js, replicas)
             .await?;
         let removed = bus::Bucket::REMOVED.open_when_ready(&js, replicas).await?;
+        let layouts = fleet::layout::Layouts::new(
+            bus::Bucket::MAP_LAYOUTS
+                .open_when_ready(&js, replicas)
+                .await?,
+        );
         let unknown_sources = bus::Bucket::UNKNOWN_SOURCES
             .open_when_ready(&js, replicas)
             .await?;
@@ -159,6 +167,10 @@ impl Gateway {
             removed,
             observed.devices.clone(),
         );
+        let following_found = tokio::spawn(fleet::found::follow(
+            interfaces.clone(),
+            observed.found.clone(),
+        ));
         let following = tokio::spawn(metrics::follow(
             client.clone(),
             observed.metrics.clone(),
@@ -195,6 +207,8 @@ impl Gateway {
             observed,
             following,
             following_tokens,
+            following_found,
+            layouts,
             alerting,
             metrics_access: metrics::scrape::Access {
                 role: settings.metrics_role,
@@ -258,6 +272,13 @@ impl Gateway {
             )
             .boxed())
             .unify()
+            .or(fleet::routes(
+                self.observed.clone(),
+                self.layouts.clone(),
+                self.auth.clone(),
+            )
+            .boxed())
+            .unify()
             .or(api::on_demand::routes(
                 self.registry.clone(),
                 self.client.clone(),
@@ -309,6 +330,7 @@ impl Gateway {
         self.watching.abort();
         self.following.abort();
         self.following_tokens.abort();
+        self.following_found.abort();
     }
 }
 

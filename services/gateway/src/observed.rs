@@ -18,6 +18,8 @@ use crate::registry::{Registry, ShownStatus};
 pub struct Observed {
     /// Every device, as the registry watch told (what registry reads fall back on).
     pub devices: crate::registry::HeldDevices,
+    /// Each device's discovery, as the interfaces watch told (what fleet searches read).
+    pub found: crate::fleet::found::HeldInterfaces,
     /// Each device's latest normal sample.
     pub latest: Latest,
     /// What `/metrics` reports, also each device's poll statistics.

@@ -67,6 +67,11 @@ impl HeldDevices {
             .remove(id);
     }
 
+    /// `f` of every device held (a read lock is held meanwhile: keep `f` short).
+    pub fn read<R>(&self, f: impl FnOnce(&HashMap<DeviceId, Device>) -> R) -> R {
+        f(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
     fn all(&self) -> Vec<Device> {
         let held = self.0.read().unwrap_or_else(PoisonError::into_inner);
         held.values().cloned().collect()

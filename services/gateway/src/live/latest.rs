@@ -23,7 +23,8 @@ impl Latest {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(crate) fn record(&self, device: &DeviceId, traffic: Arc<Traffic>) {
+    /// Records `traffic` as `device`'s latest (the live reader does; a benchmark may).
+    pub fn record(&self, device: &DeviceId, traffic: Arc<Traffic>) {
         self.lock().insert(device.clone(), traffic);
     }
 

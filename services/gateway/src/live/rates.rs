@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use netpulse_shared::history::ErrorCounters;
+use netpulse_shared::interfaces::IfStatus;
 use netpulse_shared::logs::{LogEntry, TrapInfo};
 use netpulse_shared::messages::{Sample, SnmpValue, VarBind};
 use netpulse_shared::rate::Gap;
@@ -46,6 +47,9 @@ pub struct ShownInterface {
     /// `width_change`, `out_of_order` or `impossible` (a counter discontinuity).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gap: Option<&'static str>,
+    /// ifOperStatus as the agent gave it in this sample, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oper_status: Option<IfStatus>,
     /// The agent answered from its cache (the counters had not moved, sooner than its cache
     /// period): the rates are the last real ones, not a zero.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -282,6 +286,7 @@ pub fn interface_rates(
                 in_bps,
                 out_bps,
                 gap,
+                oper_status: known.oper_status.map(IfStatus::from_code),
                 cached: false,
                 errors: ErrorCounters::default(),
             })
