@@ -2,9 +2,11 @@
 // the address's hash, so back, forward and reload work: #/ the overview (overview.js: every
 // device, live), #/device/<id> a device (devicepage.js: header, traffic charts of traffic.js
 // with the interface table of ifacetable.js, the Logs tab of logs.js, the Settings tab of
-// settings.js), #/removed/<id> a removed device's kept
+// settings.js; #/device/<id>/if/<n> opens it on one interface, as the header's port search of
+// portsearch.js does), #/removed/<id> a removed device's kept
 // history, #/alerts the alerts (alerts.js, which also keeps the header's count of firing
-// alerts and the device page's alert list). Live data over /ws (socket.js): every device's
+// alerts and the device page's alert list), #/top the busiest links (top.js), #/map the
+// topology map (map.js, whose devices the page shows live while it is open). Live data over /ws (socket.js): every device's
 // samples and status for the overview, alert changes, and one-second live samples of the
 // device whose page is open. After a reconnect, or when the gateway says this page lagged,
 // everything is loaded again. The state the modules share is in pagestate.js; sign-in in
@@ -30,6 +32,9 @@ import {
 } from './pagestate.js';
 import { SettingsForm, SnmpTest } from './settings.js';
 import { LiveSocket } from './socket.js';
+import { MapPage, mapElements, renderLegend } from './map.js';
+import { PortSearch } from './portsearch.js';
+import { TopPage, topElements } from './top.js';
 import { showLogin, startSignIn } from './signin.js';
 import { attachTabs } from './tabs.js';
 import { startTheme } from './theme.js';
@@ -45,9 +50,13 @@ const KINDS = ['sample', 'failure', 'status', 'log', 'device_added', 'device_rem
 function parseRoute() {
   const hash = location.hash;
   if (hash === '#/alerts') return { view: 'alerts', id: null };
-  const match = /^#\/(device|removed)\/(.+)$/.exec(hash);
+  if (hash === '#/top') return { view: 'top', id: null };
+  if (hash === '#/map') return { view: 'map', id: null };
+  const onInterface = /^#\/device\/([^/]+)\/if\/(\d+)$/.exec(hash);
+  const match = onInterface ?? /^#\/(device|removed)\/(.+)$/.exec(hash);
   if (match) {
     try {
+      if (onInterface) return { view: 'device', id: decodeURIComponent(match[1]), ifIndex: Number(match[2]) };
       return { view: match[1], id: decodeURIComponent(match[2]) };
     } catch {
       // a malformed address: the overview
@@ -57,6 +66,11 @@ function parseRoute() {
 }
 
 const deviceHref = (id) => `#/device/${encodeURIComponent(id)}`;
+
+/** Marks (and charts, when polled) the interface the address names on the device page. */
+function focusInterface(index) {
+  state.ifaces.focus(index);
+}
 
 function openDevice(id) {
   location.hash = deviceHref(id);
@@ -69,20 +83,30 @@ function applyRoute() {
   $('#overview-view').hidden = view !== 'overview';
   $('#device-view').hidden = !onDevice;
   $('#nav-overview').setAttribute('aria-current', view === 'overview' ? 'page' : 'false');
+  $('#nav-top').setAttribute('aria-current', view === 'top' ? 'page' : 'false');
+  $('#nav-map').setAttribute('aria-current', view === 'map' ? 'page' : 'false');
   state.alerts?.setRoute(state.route);
+  state.top?.show(view === 'top');
+  state.map?.show(view === 'map');
   if (onDevice) {
     renderDetail();
+    if (Number.isInteger(state.route.ifIndex)) focusInterface(state.route.ifIndex);
   } else {
     closeDetail();
-    document.title = view === 'alerts' ? 'Alerts · netpulse' : 'netpulse';
+    const titles = { alerts: 'Alerts · netpulse', top: 'Top links · netpulse', map: 'Map · netpulse' };
+    document.title = titles[view] ?? 'netpulse';
   }
   state.socket?.resubscribe();
   renderLiveIndicator();
 }
 
-/** What the page asks /ws for: every device's data, and the open device's live samples. */
+/**
+ * What the page asks /ws for: every device's data, and the live samples of the open device or
+ * of the devices on the map.
+ */
 function subscription() {
   const live = state.route.view === 'device' && state.route.id !== null ? [state.route.id] : [];
+  if (state.route.view === 'map' && state.map) live.push(...state.map.liveDevices());
   return { type: 'subscribe', devices: '*', kinds: KINDS, live };
 }
 
@@ -105,11 +129,13 @@ function handleMessage(raw) {
     case 'alert': return state.alerts?.onMessage(msg);
     case 'device_added':
       upsertDevice(msg.device);
+      state.map?.devicesChanged();
       // Added again under a removed device's name: it is no longer a removed one.
       if (state.removed.has(String(msg.device?.id))) loadRemoved();
       return;
     case 'device_removed':
       removeDevice(String(msg.device));
+      state.map?.devicesChanged();
       return loadRemoved();
     default: // unknown message types are ignored
   }
@@ -118,6 +144,8 @@ function handleMessage(raw) {
 function onSample(msg) {
   msg.device = String(msg.device);
   state.overview.onSample(msg);
+  state.map?.onSample(msg);
+  state.top?.onSample();
   const touched = recordSample(msg);
   if (msg.live === true) {
     if (state.live.device !== msg.device) state.live = { device: msg.device, lastMs: 0, count: 0 };
@@ -155,6 +183,7 @@ function onStatus(msg) {
   state.logs.onStatus(msg);
   // The overview holds the same device objects: it updates their status.
   state.overview.onStatus(msg);
+  state.map?.onStatus(msg);
   renderDetailHeader();
 }
 
@@ -440,6 +469,12 @@ function startApp(me) {
     { role: state.role, devices: () => state.devices },
   );
   state.alerts.start();
+
+  state.top = new TopPage(topElements());
+  renderLegend($('#map-legend'));
+  state.map = new MapPage(mapElements(), () => state.socket?.resubscribe());
+  $('.port-search').hidden = false;
+  new PortSearch({ input: $('#port-search'), list: $('#port-hits'), status: $('#port-search-status') });
 
   window.addEventListener('hashchange', applyRoute);
   applyRoute();

@@ -177,6 +177,8 @@ export async function loadInterfaces(id) {
     state.view.rename(i.index, name);
   }
   state.ifaces.setInterfaces(list, (index) => state.view.has(index));
+  // Opened on one interface (#/device/<id>/if/<n>): that one is marked and charted.
+  if (state.route.id === id && Number.isInteger(state.route.ifIndex)) state.ifaces.focus(state.route.ifIndex);
   const latest = state.overview.traffic.get(id);
   if (latest) state.ifaces.setRates(latest.interfaces);
 }

@@ -89,6 +89,7 @@ export class InterfaceTable {
   }
 
   clear() {
+    this.focused = null;
     this.items.clear();
     this.table.tBodies[0].replaceChildren();
     this.table.hidden = true;
@@ -137,6 +138,29 @@ export class InterfaceTable {
       changed = true;
     }
     if (changed) this.render();
+  }
+
+  /**
+   * Marks the interface `index` (the one the address names), scrolls it into view and charts
+   * it if it is polled; again once the interfaces are known if they are not yet.
+   */
+  focus(index) {
+    this.focused = index;
+    for (const item of this.items.values()) {
+      if (!item.row) continue;
+      const on = item.index === index;
+      item.row.classList.toggle('if-focused', on);
+      if (on) item.row.setAttribute('aria-current', 'true');
+      else item.row.removeAttribute('aria-current');
+    }
+    const item = this.items.get(index);
+    if (!item?.row) return;
+    item.row.scrollIntoView({ block: 'center' });
+    const box = item.row.querySelector('input[type=checkbox]');
+    if (box && item.polled && !box.checked) {
+      box.checked = true;
+      box.dispatchEvent(new Event('change'));
+    }
   }
 
   /** Ticks a checkbox from outside (a chart added because a sample named it). */

@@ -26,6 +26,8 @@ export const state = {
   addForm: null,
   alerts: null, // the AlertsPage: the Alerts page, the header's count, a device's alerts
   socket: null,
+  top: null, // the TopPage (#/top)
+  map: null, // the MapPage (#/map)
 };
 
 export const canChangeDevices = () => state.role === 'operator' || state.role === 'admin';

@@ -229,6 +229,9 @@ impl Gateway {
         let vendor = warp::path!("vendor" / "chart.js" / ..).and(warp::fs::dir(
             self.web_dir.join("node_modules/chart.js/dist"),
         ));
+        let graphs = warp::path!("vendor" / "cytoscape" / ..).and(warp::fs::dir(
+            self.web_dir.join("node_modules/cytoscape/dist"),
+        ));
         let pages = warp::get().and(warp::fs::dir(self.web_dir.clone()));
         // Each route group is boxed: it keeps the request futures (and so the stack they
         // need) small as routes are added.
@@ -308,6 +311,8 @@ impl Gateway {
             .boxed())
             .unify()
             .or(vendor.map(warp::Reply::into_response).boxed())
+            .unify()
+            .or(graphs.map(warp::Reply::into_response).boxed())
             .unify()
             .or(pages.map(warp::Reply::into_response).boxed())
             .unify()
