@@ -207,11 +207,13 @@ for service in scheduler poller recorder gateway logs alerter; do
   services+=($!)
 done
 
-# Demo: three simulated devices, so a new user sees live traffic at once. NETPULSE_DEMO=0
-# turns this off; the devices are registered only on the first start with this data folder.
+# Demo: three simulated devices, so a new user sees live traffic at once, cabled in a ring
+# (each one's eth3 to the next one's eth0, reported in LLDP-MIB) so the map shows links.
+# NETPULSE_DEMO=0 turns this off; the devices are registered only on the first start with
+# this data folder.
 if [ "${NETPULSE_DEMO:-1}" != "0" ]; then
   demo_port=${NETPULSE_DEMO_BASE_PORT:-16100}
-  start sim "$bin/netpulse-sim" --devices 3 --interfaces 4 --base-port "$demo_port" \
+  start sim "$bin/netpulse-sim" --devices 3 --interfaces 4 --lldp ring --base-port "$demo_port" \
     --control "${NETPULSE_DEMO_CONTROL:-127.0.0.1:9161}"
   services+=($!)
   if [ "$first_start" = 1 ]; then

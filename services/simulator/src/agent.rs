@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use crate::ber::{decode_oid, integer_len, tag, wrapped_len, BerWriter};
 use crate::device::DeviceState;
-use crate::mib::{Entry, Lookup, MibTable};
+use crate::mib::{Entry, Lookup, MibView};
 use crate::value::Value;
 
 /// Largest UDP payload over IPv4: no response is larger.
@@ -104,7 +104,7 @@ impl Requested<'_> {
 /// A request being answered.
 struct Request<'a> {
     state: &'a DeviceState,
-    table: &'a MibTable,
+    table: MibView<'a>,
     v1: bool,
     requested: &'a [Requested<'a>],
     now: Instant,

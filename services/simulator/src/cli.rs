@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::str::FromStr;
 
 use crate::config::SimConfig;
+use crate::wiring::{parse_links, Link, Topology, Wiring, WiringError};
 
 /// Usage text printed for `--help` and after a bad flag.
 pub const USAGE: &str = "\
@@ -19,6 +20,11 @@ usage: netpulse-sim [flags]
   --out-bps Y        mean outbound bits/s per interface (default 4000000)
   --noise F          relative traffic wobble, 0 to 0.95 (default 0.1)
   --speed-bps S      interface speed, bits/s (default 1000000000)
+  --lldp T           ring, line or none: cable each device's last interface to the next
+                     device's first (ring: the last device back to 0); default none
+  --links L          more cables, DEVICE:INTERFACE-DEVICE:INTERFACE[,...], numbers from 0
+                     (interface i is eth<i>), e.g. 0:3-1:0,1:3-2:0; each end reports the
+                     other in LLDP-MIB
   --control ADDR     HTTP control API address (default 127.0.0.1:9161)
   --help             this text
 ";
@@ -64,6 +70,13 @@ pub enum UsageError {
         /// What was given.
         value: String,
     },
+    /// A link that does not read or cannot be made.
+    BadLink {
+        /// The flag that asked for it.
+        flag: String,
+        /// What is wrong, naming the part.
+        error: WiringError,
+    },
 }
 
 impl fmt::Display for UsageError {
@@ -72,6 +85,7 @@ impl fmt::Display for UsageError {
             UsageError::UnknownFlag(flag) => write!(f, "unknown flag {flag}"),
             UsageError::MissingValue(flag) => write!(f, "{flag} needs a value"),
             UsageError::BadValue { flag, value } => write!(f, "bad value {value:?} for {flag}"),
+            UsageError::BadLink { flag, error } => write!(f, "{flag}: {error}"),
         }
     }
 }
@@ -82,6 +96,8 @@ impl std::error::Error for UsageError {}
 /// or after `=` (`--devices=10`).
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, UsageError> {
     let mut options = Options::default();
+    let mut topology = Topology::None;
+    let mut links: Vec<Link> = Vec::new();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         if arg == "--help" || arg == "-h" {
@@ -109,10 +125,32 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, UsageErr
             "--noise" => sim.noise = noise(&flag, value()?)?,
             "--speed-bps" => sim.speed_bps = parsed(&flag, value()?)?,
             "--control" => options.control = parsed(&flag, value()?)?,
+            "--lldp" => topology = parsed(&flag, value()?)?,
+            "--links" => links.extend(
+                parse_links(&value()?).map_err(|error| UsageError::BadLink { flag, error })?,
+            ),
             _ => return Err(UsageError::UnknownFlag(flag)),
         }
     }
+    options.simulation.links = wire(&options.simulation, topology, links)?;
     Ok(Command::Run(options))
+}
+
+/// The topology's links, then the listed ones, checked against the devices and each other.
+fn wire(sim: &SimConfig, topology: Topology, links: Vec<Link>) -> Result<Vec<Link>, UsageError> {
+    let mut wiring = Wiring::new(sim.devices, sim.interfaces);
+    let ready_made = topology.links(sim.devices, sim.interfaces);
+    for (flag, link) in ready_made
+        .into_iter()
+        .map(|link| ("--lldp", link))
+        .chain(links.into_iter().map(|link| ("--links", link)))
+    {
+        wiring.add(link).map_err(|error| UsageError::BadLink {
+            flag: flag.to_owned(),
+            error,
+        })?;
+    }
+    Ok(wiring.links().to_vec())
 }
 
 fn parsed<T: FromStr>(flag: &str, value: String) -> Result<T, UsageError> {
@@ -209,5 +247,86 @@ mod tests {
             })
         );
         assert!(run(&["--noise", "1.5"]).is_err());
+    }
+
+    fn links(options: Result<Command, UsageError>) -> Vec<String> {
+        let Ok(Command::Run(options)) = options else {
+            panic!("expected a run, got {options:?}");
+        };
+        options
+            .simulation
+            .links
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn lldp_and_links_wire_the_devices_whatever_the_flag_order() {
+        assert_eq!(
+            links(run(&["--lldp", "ring", "--devices", "4"])),
+            ["0:3-1:0", "1:3-2:0", "2:3-3:0", "3:3-0:0"]
+        );
+        assert_eq!(
+            links(run(&["--lldp=line", "--interfaces", "2"])),
+            ["0:1-1:0", "1:1-2:0"]
+        );
+        assert_eq!(
+            links(run(&[
+                "--links",
+                "0:1-1:1,1:2-2:1",
+                "--lldp",
+                "none",
+                "--links=2:0-0:0"
+            ])),
+            ["0:1-1:1", "1:2-2:1", "2:0-0:0"]
+        );
+        assert_eq!(
+            links(run(&["--lldp", "ring", "--links", "0:1-2:1"])),
+            ["0:3-1:0", "1:3-2:0", "2:3-0:0", "0:1-2:1"]
+        );
+        assert!(links(run(&[])).is_empty());
+    }
+
+    #[test]
+    fn bad_links_name_the_bad_part() {
+        let error = |args: &[&str]| match run(args) {
+            Err(error) => error.to_string(),
+            Ok(command) => panic!("{args:?} should fail, got {command:?}"),
+        };
+        assert_eq!(
+            error(&["--links", "0:1-1:1,1:2"]),
+            "--links: \"1:2\" is not a link DEVICE:INTERFACE-DEVICE:INTERFACE (such as 0:3-1:0)"
+        );
+        assert_eq!(
+            error(&["--links", "0:1-one:1"]),
+            "--links: \"one:1\" is not a link end DEVICE:INTERFACE (such as 1:0, both from 0)"
+        );
+        assert_eq!(
+            error(&["--links", "0:1-1:1,2:1-1:1"]),
+            "--links: interface 1:1 is already in link 0:1-1:1"
+        );
+        assert_eq!(
+            error(&["--links", "1:2-1:2"]),
+            "--links: link 1:2-1:2 would join interface 1:2 to itself"
+        );
+        assert_eq!(
+            error(&["--links", "0:4-1:0"]),
+            "--links: link end 0:4: device 0 has no interface 4 (it has 4, from 0)"
+        );
+        assert_eq!(
+            error(&["--devices", "2", "--links", "0:0-2:0"]),
+            "--links: link end 2:0: no device 2 (there are 2, from 0)"
+        );
+        assert_eq!(
+            error(&["--lldp", "ring", "--links", "1:0-2:1"]),
+            "--links: interface 1:0 is already in link 0:3-1:0"
+        );
+        assert_eq!(
+            error(&["--lldp", "ring", "--interfaces", "1"]),
+            "--lldp: interface 1:0 is already in link 0:0-1:0"
+        );
+        assert_eq!(error(&["--lldp", "star"]), "bad value \"star\" for --lldp");
+        assert_eq!(error(&["--links"]), "--links needs a value");
     }
 }

@@ -2,6 +2,8 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use crate::wiring::Link;
+
 /// Settings of a [`Simulator`](crate::Simulator) run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimConfig {
@@ -26,6 +28,9 @@ pub struct SimConfig {
     pub noise: f64,
     /// Interface speed in bits per second (ifSpeed, ifHighSpeed).
     pub speed_bps: u64,
+    /// Cables between interfaces, which both ends report in LLDP-MIB. Every port must exist
+    /// and be in at most one link ([`Wiring`](crate::wiring::Wiring) checks).
+    pub links: Vec<Link>,
 }
 
 impl Default for SimConfig {
@@ -40,6 +45,7 @@ impl Default for SimConfig {
             out_bps: 4_000_000,
             noise: 0.1,
             speed_bps: 1_000_000_000,
+            links: Vec::new(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! [`Control`]: the handle tests and the HTTP API use to make devices misbehave.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::device::DeviceState;
+use crate::device::{DeviceState, DeviceTexts};
+use crate::lldp::{format_mac, Neighbour, PortIdentity};
 use crate::mib::{clamp_offset, MibTable};
+use crate::wiring::{Link, LinkDescription, Port, PortDescription, Wiring, WiringError};
 
 /// A control naming a device or interface that does not exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +94,9 @@ pub(crate) struct Devices {
     pub(crate) devices: Vec<Arc<Device>>,
     pub(crate) addresses: Vec<SocketAddr>,
     pub(crate) tables: TableCache,
+    /// The links. Held while neighbours are refreshed, one device lock at a time, so
+    /// refreshes never interleave and no two device locks are ever held together.
+    pub(crate) wiring: Mutex<Wiring>,
 }
 
 /// A cloneable handle on a running simulator's devices. Devices are numbered from 0 in
@@ -133,7 +138,9 @@ impl Control {
     pub fn renumber(&self, device: usize, offset: u32) -> Result<(), ControlError> {
         let offset = clamp_offset(self.device_state(device)?.interface_count(), offset);
         let table = self.shared.tables.table(offset);
-        self.with(device, |state| state.renumber(offset, table))
+        self.with(device, |state| state.renumber(offset, table))?;
+        self.refresh_around(device);
+        Ok(())
     }
 
     /// Sets ifOperStatus of one interface: up(1) or down(2). A down interface's counters
@@ -174,12 +181,132 @@ impl Control {
         sys_location: &str,
         if_alias: &str,
     ) -> Result<(), ControlError> {
-        let texts = crate::device::DeviceTexts {
-            sys_descr: sys_descr.to_owned(),
-            sys_location: sys_location.to_owned(),
-            if_alias: if_alias.to_owned(),
-        };
-        self.with(device, |state| state.texts = Some(texts))
+        self.update_texts(
+            device,
+            DeviceTexts {
+                sys_name: None,
+                sys_descr: Some(sys_descr.to_owned()),
+                sys_location: Some(sys_location.to_owned()),
+                if_alias: Some(if_alias.to_owned()),
+            },
+        )
+    }
+
+    /// Replaces the device's sysName, which its neighbours report as lldpRemSysName.
+    pub fn set_sys_name(&self, device: usize, sys_name: &str) -> Result<(), ControlError> {
+        self.update_texts(
+            device,
+            DeviceTexts {
+                sys_name: Some(sys_name.to_owned()),
+                ..DeviceTexts::default()
+            },
+        )
+    }
+
+    /// Replaces each text `texts` gives (the others stay); the neighbours' LLDP rows follow.
+    pub fn update_texts(&self, device: usize, texts: DeviceTexts) -> Result<(), ControlError> {
+        self.with(device, |state| state.texts.update(texts))?;
+        self.refresh_around(device);
+        Ok(())
+    }
+
+    /// Every link, both ends described as the devices now tell them.
+    pub fn links(&self) -> Vec<LinkDescription> {
+        let links = self.wiring().links().to_vec();
+        links
+            .into_iter()
+            .filter_map(|link| {
+                Some(LinkDescription {
+                    a: self.describe(link.a)?,
+                    b: self.describe(link.b)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Cables two interfaces: each reports the other in lldpRemTable from now on.
+    pub fn add_link(&self, link: Link) -> Result<(), WiringError> {
+        let mut wiring = self.wiring();
+        wiring.add(link)?;
+        self.refresh(&wiring, [link.a.device, link.b.device].into());
+        Ok(())
+    }
+
+    /// Unplugs a link (given in either direction); both ends forget each other.
+    pub fn remove_link(&self, link: Link) -> Result<(), WiringError> {
+        let mut wiring = self.wiring();
+        let removed = wiring.remove(link)?;
+        self.refresh(&wiring, [removed.a.device, removed.b.device].into());
+        Ok(())
+    }
+
+    /// Makes every linked device report its neighbours (at start).
+    pub(crate) fn refresh_all(&self) {
+        let wiring = self.wiring();
+        let devices = wiring
+            .links()
+            .iter()
+            .flat_map(|link| link.ends())
+            .map(|port| port.device)
+            .collect();
+        self.refresh(&wiring, devices);
+    }
+
+    /// After `device` changed what it tells: it and every device cabled to it.
+    fn refresh_around(&self, device: usize) {
+        let wiring = self.wiring();
+        let mut devices: BTreeSet<usize> = wiring
+            .peers_of(device)
+            .into_iter()
+            .map(|(_, peer)| peer.device)
+            .collect();
+        devices.insert(device);
+        self.refresh(&wiring, devices);
+    }
+
+    /// Gives each of `devices` a fresh copy of what its neighbours tell.
+    fn refresh(&self, wiring: &Wiring, devices: BTreeSet<usize>) {
+        for device in devices {
+            let neighbours: Vec<Neighbour> = wiring
+                .peers_of(device)
+                .into_iter()
+                .filter_map(|(local_position, peer)| {
+                    Some(Neighbour {
+                        local_position,
+                        remote: self.identity(peer)?,
+                    })
+                })
+                .collect();
+            if let Ok(mut state) = self.device_state(device) {
+                state.set_neighbours(neighbours);
+            }
+        }
+    }
+
+    /// What the device at `port` tells about it.
+    fn identity(&self, port: Port) -> Option<PortIdentity> {
+        let address = self.shared.addresses.get(port.device)?.ip();
+        let state = self.device_state(port.device).ok()?;
+        state.port_identity(port.interface, address)
+    }
+
+    fn describe(&self, port: Port) -> Option<PortDescription> {
+        let identity = self.identity(port)?;
+        Some(PortDescription {
+            device: port.device,
+            interface: port.interface,
+            if_index: identity.if_index,
+            if_name: identity.port_name,
+            sys_name: identity.sys_name,
+            chassis_id: format_mac(&identity.chassis_id),
+        })
+    }
+
+    fn wiring(&self) -> MutexGuard<'_, Wiring> {
+        self.shared
+            .wiring
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Sets the mean traffic of every interface of the device, bits per second.

@@ -1,14 +1,17 @@
 //! One simulated device: its clock, interfaces, counters and misbehaviour switches, and the
 //! value of every object it serves at a given instant.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::config::SimConfig;
 use crate::counters::{splitmix64, OctetCounter};
-use crate::mib::{if_index, IfColumn, MibTable, Object};
+use crate::lldp::{self, LldpObject, LocPortColumn, Neighbour, PortIdentity};
+use crate::mib::{if_index, IfColumn, MibTable, MibView, Object};
 use crate::value::Value;
 
 /// sysObjectID of every simulated device (net-snmp's Linux agent OID).
@@ -45,25 +48,49 @@ pub struct DeviceState {
     offset: u32,
     /// The OIDs served, shared with every device of the same shape.
     table: Arc<MibTable>,
+    /// What the device sees across its links, by local interface position.
+    neighbours: Vec<Neighbour>,
+    /// The neighbours' lldpRemTable rows, served along with `table`; `None` without links.
+    neighbour_rows: Option<MibTable>,
     /// How long to wait before answering.
     pub delay: Duration,
     /// Whether requests go unanswered.
     pub silent: bool,
-    /// Texts that replace the generated sysDescr, sysLocation and ifAlias (to test how
-    /// device-provided strings are shown).
-    pub texts: Option<DeviceTexts>,
+    /// Texts that replace the generated sysName, sysDescr, sysLocation and ifAlias (to test
+    /// how device-provided strings are shown).
+    pub texts: DeviceTexts,
     interfaces: Vec<InterfaceState>,
 }
 
-/// Device-provided texts set by [`crate::Control::set_texts`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Device-provided texts set by [`crate::Control::set_texts`] and
+/// [`crate::Control::update_texts`]; `None` keeps the generated text. The body of
+/// `POST /devices/{n}/texts`, every field optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DeviceTexts {
-    /// sysDescr.0.
-    pub sys_descr: String,
+    /// sysName.0 (and lldpLocSysName.0, and lldpRemSysName on the neighbours).
+    pub sys_name: Option<String>,
+    /// sysDescr.0 (and lldpLocSysDesc.0, and lldpRemSysDesc on the neighbours).
+    pub sys_descr: Option<String>,
     /// sysLocation.0.
-    pub sys_location: String,
+    pub sys_location: Option<String>,
     /// ifAlias of every interface.
-    pub if_alias: String,
+    pub if_alias: Option<String>,
+}
+
+impl DeviceTexts {
+    /// Takes every text `update` gives, keeping the others.
+    pub fn update(&mut self, update: DeviceTexts) {
+        let take = |mine: &mut Option<String>, given: Option<String>| {
+            if given.is_some() {
+                *mine = given;
+            }
+        };
+        take(&mut self.sys_name, update.sys_name);
+        take(&mut self.sys_descr, update.sys_descr);
+        take(&mut self.sys_location, update.sys_location);
+        take(&mut self.if_alias, update.if_alias);
+    }
 }
 
 impl DeviceState {
@@ -88,16 +115,65 @@ impl DeviceState {
             speed_bps: config.speed_bps,
             offset: 0,
             table,
+            neighbours: Vec::new(),
+            neighbour_rows: None,
             delay: Duration::ZERO,
             silent: false,
-            texts: None,
+            texts: DeviceTexts::default(),
             interfaces,
         }
     }
 
     /// The OIDs this device serves.
-    pub fn table(&self) -> &MibTable {
-        &self.table
+    pub fn table(&self) -> MibView<'_> {
+        MibView::new(&self.table, self.neighbour_rows.as_ref())
+    }
+
+    /// Reports `neighbours` in LLDP-MIB from now on (none: no lldpRemTable rows at all).
+    pub fn set_neighbours(&mut self, neighbours: Vec<Neighbour>) {
+        self.neighbours = neighbours;
+        self.build_neighbour_rows();
+    }
+
+    fn build_neighbour_rows(&mut self) {
+        self.neighbour_rows = if self.neighbours.is_empty() {
+            None
+        } else {
+            Some(lldp::remote_table(&self.neighbours, self.offset))
+        };
+    }
+
+    /// What the device tells a neighbour cabled to the interface at `position`; `address`
+    /// is where the device answers.
+    pub fn port_identity(&self, position: usize, address: IpAddr) -> Option<PortIdentity> {
+        (position < self.interfaces.len()).then(|| PortIdentity {
+            chassis_id: lldp::chassis_id(self.number),
+            sys_name: self.sys_name(),
+            sys_descr: self.sys_descr(),
+            port_name: port_name(position),
+            port_descr: self.port_descr(position),
+            if_index: if_index(position, self.offset),
+            address,
+        })
+    }
+
+    /// The device's sysName.
+    pub fn sys_name(&self) -> String {
+        match &self.texts.sys_name {
+            Some(name) => name.clone(),
+            None => format!("sim-{}", self.number),
+        }
+    }
+
+    fn sys_descr(&self) -> String {
+        match &self.texts.sys_descr {
+            Some(descr) => descr.clone(),
+            None => format!("netpulse simulated device {}", self.number),
+        }
+    }
+
+    fn port_descr(&self, position: usize) -> String {
+        format!("sim-{} port {}", self.number, position)
     }
 
     /// Number of interfaces.
@@ -109,6 +185,7 @@ impl DeviceState {
     pub fn renumber(&mut self, offset: u32, table: Arc<MibTable>) {
         self.offset = offset;
         self.table = table;
+        self.build_neighbour_rows();
     }
 
     /// Restarts the clock and every counter, as a reboot does.
@@ -163,21 +240,47 @@ impl DeviceState {
     /// The value of `object` at `now`.
     pub fn value(&self, object: Object, now: Instant) -> Value {
         match object {
-            Object::SysDescr => match &self.texts {
-                Some(t) => text(t.sys_descr.clone()),
-                None => text(format!("netpulse simulated device {}", self.number)),
-            },
+            Object::SysDescr => text(self.sys_descr()),
             Object::SysObjectId => Value::ObjectIdentifier(SYS_OBJECT_ID.to_vec()),
             Object::SysUpTime => Value::TimeTicks(self.uptime_ticks(now)),
             Object::SysContact => text("netpulse operators".to_owned()),
-            Object::SysName => text(format!("sim-{}", self.number)),
-            Object::SysLocation => match &self.texts {
-                Some(t) => text(t.sys_location.clone()),
+            Object::SysName => text(self.sys_name()),
+            Object::SysLocation => match &self.texts.sys_location {
+                Some(location) => text(location.clone()),
                 None => text(format!("netpulse lab, rack {}", self.number / 40)),
             },
             Object::SysServices => Value::Integer(SYS_SERVICES),
             Object::IfNumber => Value::Integer(i64::try_from(self.interfaces.len()).unwrap_or(0)),
             Object::Interface { column, position } => self.interface_value(column, position, now),
+            Object::Lldp(object) => self.lldp_value(object),
+        }
+    }
+
+    fn lldp_value(&self, object: LldpObject) -> Value {
+        let present = |position: usize| position < self.interfaces.len();
+        match object {
+            LldpObject::LocChassisIdSubtype => Value::Integer(lldp::CHASSIS_ID_MAC_ADDRESS),
+            LldpObject::LocChassisId => Value::OctetString(lldp::chassis_id(self.number).to_vec()),
+            LldpObject::LocSysName => text(self.sys_name()),
+            LldpObject::LocSysDesc => text(self.sys_descr()),
+            LldpObject::LocPort { position, .. } if !present(position) => Value::NoSuchInstance,
+            LldpObject::LocPort { column, position } => match column {
+                LocPortColumn::IdSubtype => Value::Integer(lldp::PORT_ID_INTERFACE_NAME),
+                LocPortColumn::Id => text(port_name(position)),
+                LocPortColumn::Desc => text(self.port_descr(position)),
+            },
+            LldpObject::Remote { column, neighbour } => self
+                .neighbours
+                .get(neighbour)
+                .map_or(Value::NoSuchInstance, |seen| {
+                    seen.remote.remote_value(column)
+                }),
+            LldpObject::RemoteManAddr { column, neighbour } => self
+                .neighbours
+                .get(neighbour)
+                .map_or(Value::NoSuchInstance, |seen| {
+                    seen.remote.man_addr_value(column)
+                }),
         }
     }
 
@@ -188,7 +291,7 @@ impl DeviceState {
         let seconds = || self.seconds(now);
         match column {
             IfColumn::Index => Value::Integer(i64::from(if_index(position, self.offset))),
-            IfColumn::Descr => text(format!("sim-{} port {}", self.number, position)),
+            IfColumn::Descr => text(self.port_descr(position)),
             IfColumn::Type => Value::Integer(ETHERNET_CSMACD),
             IfColumn::Mtu => Value::Integer(MTU),
             IfColumn::Speed => Value::Gauge32(u32::try_from(self.speed_bps).unwrap_or(u32::MAX)),
@@ -206,14 +309,14 @@ impl DeviceState {
             IfColumn::OutOctets => Value::Counter32(
                 low32(interface.outbound.at(seconds())).wrapping_add(interface.out_wrap_shift),
             ),
-            IfColumn::Name => text(format!("eth{position}")),
+            IfColumn::Name => text(port_name(position)),
             IfColumn::HcInOctets => Value::Counter64(interface.inbound.at(seconds())),
             IfColumn::HcOutOctets => Value::Counter64(interface.outbound.at(seconds())),
             IfColumn::HighSpeed => {
                 Value::Gauge32(u32::try_from(self.speed_bps / 1_000_000).unwrap_or(u32::MAX))
             }
-            IfColumn::Alias => match &self.texts {
-                Some(t) => text(t.if_alias.clone()),
+            IfColumn::Alias => match &self.texts.if_alias {
+                Some(alias) => text(alias.clone()),
                 None => text(format!("uplink {position}")),
             },
         }
@@ -237,6 +340,11 @@ fn wrap_shift(counter: &OctetCounter, seconds: f64, window: f64) -> u32 {
     // 2^32 − distance, as a u32.
     let target = distance.wrapping_neg();
     target.wrapping_sub(low32(counter.at(seconds)))
+}
+
+/// ifName of the interface at `position`.
+fn port_name(position: usize) -> String {
+    format!("eth{position}")
 }
 
 /// A locally administered MAC address unique to the device and position.

@@ -9,9 +9,20 @@
 //! | `POST /devices/{n}/interfaces/{i}/down`, `.../up` | [`Control::set_oper_status`] |
 //! | `POST /devices/{n}/delay?ms=K` | [`Control::set_delay`] |
 //! | `POST /devices/{n}/silent`, `.../answer` | [`Control::set_silent`] |
+//! | `POST /devices/{n}/texts` + JSON [`DeviceTexts`] | [`Control::update_texts`] |
+//! | `GET /links` | [`Control::links`]: a list of [`LinkDescription`] |
+//! | `POST /links/{a}-{b}` (`/links/0:3-1:0`) | [`Control::add_link`], answers the new `GET /links` |
+//! | `DELETE /links/{a}-{b}` | [`Control::remove_link`], answers the new `GET /links` |
 //!
-//! Changes answer `200 {"device": n, "action": "..."}`; an unknown device or interface
-//! `404 {"error": "..."}`, a bad query `400`.
+//! Device changes answer `200 {"device": n, "action": "..."}`; an unknown device or interface
+//! `404 {"error": "..."}`, a bad query or body `400`. A link that does not read is `400`, one
+//! naming a missing device, interface or link `404`, one reusing a cabled interface or
+//! joining an interface to itself `409`.
+//!
+//! [`DeviceTexts`]: crate::DeviceTexts
+//! [`LinkDescription`]: crate::wiring::LinkDescription
+
+mod links;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -25,6 +36,10 @@ use warp::reply::{Reply, Response};
 use warp::{Filter, Rejection};
 
 use crate::control::{Control, ControlError};
+use crate::device::DeviceTexts;
+
+/// Largest JSON body accepted (`POST /devices/{n}/texts`).
+const MAX_BODY: u64 = 64 * 1024;
 
 /// How soon `POST /devices/{n}/wrap` makes the 32-bit counters wrap.
 pub const WRAP_WITHIN: Duration = Duration::from_secs(10);
@@ -90,6 +105,14 @@ pub fn routes(control: Control) -> BoxedFilter<(Response,)> {
             let delay = Duration::from_millis(query.ms);
             done(device, "delay", control.set_delay(device, delay))
         });
+    let texts = warp::path!("devices" / usize / "texts")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(MAX_BODY))
+        .and(warp::body::json::<DeviceTexts>())
+        .and(with(&control))
+        .map(|device, texts: DeviceTexts, control: Control| {
+            done(device, "texts", control.update_texts(device, texts))
+        });
     let oper_status = warp::path!("devices" / usize / "interfaces" / usize / String)
         .and(warp::post())
         .and(with(&control))
@@ -122,6 +145,10 @@ pub fn routes(control: Control) -> BoxedFilter<(Response,)> {
         .or(delay.boxed())
         .unify()
         .or(oper_status.boxed())
+        .unify()
+        .or(texts.boxed())
+        .unify()
+        .or(links::routes(&control))
         .unify()
         .recover(recover)
         .unify()
@@ -208,6 +235,19 @@ async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
         (StatusCode::NOT_FOUND, "no such route")
     } else if rejection.find::<warp::reject::InvalidQuery>().is_some() {
         (StatusCode::BAD_REQUEST, "bad query string")
+    } else if rejection
+        .find::<warp::filters::body::BodyDeserializeError>()
+        .is_some()
+    {
+        (StatusCode::BAD_REQUEST, "bad JSON body")
+    } else if rejection
+        .find::<warp::reject::UnsupportedMediaType>()
+        .is_some()
+    {
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the body must be Content-Type: application/json",
+        )
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
         (StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
     } else {

@@ -1,10 +1,13 @@
-//! The objects a simulated device serves, as one sorted table of OIDs.
+//! The objects a simulated device serves, as sorted tables of OIDs.
 //!
 //! A [`MibTable`] depends only on the number of interfaces and the ifIndex offset, so devices
-//! that share both share one table. Entries name *what* to answer ([`Object`]); the values
-//! themselves come from the device's state at the moment of the request.
+//! that share both share one table. A linked device adds a small table of its own, its LLDP
+//! neighbour rows; a [`MibView`] reads the two as one. Entries name *what* to answer
+//! ([`Object`]); the values themselves come from the device's state at the moment of the
+//! request.
 
 use crate::ber::encode_oid;
+use crate::lldp::{self, LldpObject};
 
 /// `mib-2` (1.3.6.1.2.1).
 const MIB_2: [u32; 6] = [1, 3, 6, 1, 2, 1];
@@ -42,6 +45,8 @@ pub enum Object {
         /// offset).
         position: usize,
     },
+    /// An LLDP-MIB object.
+    Lldp(LldpObject),
 }
 
 /// The interface columns served.
@@ -155,7 +160,8 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn new(oid: Vec<u32>, type_arcs: usize, object: Object) -> Self {
+    /// The entry for `oid`, whose first `type_arcs` arcs name the object type.
+    pub(crate) fn new(oid: Vec<u32>, type_arcs: usize, object: Object) -> Self {
         let mut encoded = Vec::with_capacity(oid.len() + 4);
         encode_oid(&oid, &mut encoded);
         Self {
@@ -211,6 +217,7 @@ impl MibTable {
             scalar(1, 7, Object::SysServices),
             scalar(2, 1, Object::IfNumber),
         ];
+        entries.extend(lldp::local_entries(interfaces, offset));
         entries.reserve(interfaces * IfColumn::ALL.len());
         for column in IfColumn::ALL {
             let prefix = column.oid();
@@ -224,8 +231,23 @@ impl MibTable {
                 ));
             }
         }
+        Self::from_entries(entries)
+    }
+
+    /// A table of `entries`, in any order.
+    pub(crate) fn from_entries(mut entries: Vec<Entry>) -> Self {
         entries.sort_unstable_by(|a, b| a.oid.cmp(&b.oid));
         Self { entries }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// The entry at `index` in OID order.
@@ -262,6 +284,60 @@ impl MibTable {
     }
 }
 
+/// What one device serves: the shared table, with the device's own entries (its LLDP
+/// neighbour rows, when it has links) in their place in OID order. The own entries lie in
+/// one subtree the shared table has nothing in, so the two interleave at a single point.
+#[derive(Debug, Clone, Copy)]
+pub struct MibView<'a> {
+    shared: &'a MibTable,
+    own: Option<&'a MibTable>,
+    /// Index in `shared` of the first entry after every own entry.
+    split: usize,
+}
+
+impl<'a> MibView<'a> {
+    /// `shared` with `own` slotted in.
+    pub fn new(shared: &'a MibTable, own: Option<&'a MibTable>) -> Self {
+        let own = own.filter(|own| !own.is_empty());
+        let split = own
+            .and_then(|own| own.entries.first())
+            .map_or(0, |first| shared.index_after(&first.oid));
+        debug_assert!(own.is_none_or(|own| own
+            .entries
+            .iter()
+            .all(|entry| shared.index_after(&entry.oid) == split)));
+        Self { shared, own, split }
+    }
+
+    /// The entry at `index` in OID order.
+    pub fn entry(&self, index: usize) -> Option<&'a Entry> {
+        let Some(own) = self.own else {
+            return self.shared.entry(index);
+        };
+        if index < self.split {
+            self.shared.entry(index)
+        } else if index < self.split + own.len() {
+            own.entry(index - self.split)
+        } else {
+            self.shared.entry(index - own.len())
+        }
+    }
+
+    /// Looks `oid` up exactly.
+    pub fn get(&self, oid: &[u32]) -> Lookup<'a> {
+        match self.own.map(|own| own.get(oid)) {
+            Some(found @ (Lookup::Found(_) | Lookup::NoSuchInstance)) => found,
+            _ => self.shared.get(oid),
+        }
+    }
+
+    /// Index of the first entry strictly after `oid` in OID order: as both tables are
+    /// sorted and interleave in order, the count of entries not after `oid` in each.
+    pub fn index_after(&self, oid: &[u32]) -> usize {
+        self.shared.index_after(oid) + self.own.map_or(0, |own| own.index_after(oid))
+    }
+}
+
 /// The ifIndex of the interface at `position` under `offset`.
 pub fn if_index(position: usize, offset: u32) -> u32 {
     u32::try_from(position)
@@ -290,7 +366,7 @@ mod tests {
     #[test]
     fn entries_are_sorted_and_unique() {
         let table = MibTable::build(12, 0);
-        assert_eq!(table.entries.len(), 8 + 12 * IfColumn::ALL.len());
+        assert_eq!(table.entries.len(), 8 + 4 + 12 * (IfColumn::ALL.len() + 3));
         assert!(table
             .entries
             .windows(2)
@@ -352,7 +428,11 @@ mod tests {
     fn index_after_walks_in_oid_order() {
         let table = MibTable::build(2, 0);
         let first = table.entry(table.index_after(&[])).expect("an entry");
-        assert_eq!(&*first.oid, oid("1.3.6.1.2.1.1.1.0").as_slice());
+        assert_eq!(&*first.oid, oid("1.0.8802.1.1.2.1.3.1.0").as_slice());
+        let system = table
+            .entry(table.index_after(&oid("1.3")))
+            .expect("an entry");
+        assert_eq!(&*system.oid, oid("1.3.6.1.2.1.1.1.0").as_slice());
         let after_name = table.index_after(&oid("1.3.6.1.2.1.1.5.0"));
         assert_eq!(
             table.entry(after_name).expect("sysLocation").object,
@@ -382,5 +462,49 @@ mod tests {
         ));
         assert_eq!(clamp_offset(2, u32::MAX), MAX_IF_INDEX - 2);
         assert_eq!(if_index(1, clamp_offset(2, u32::MAX)), MAX_IF_INDEX);
+    }
+
+    #[test]
+    fn a_view_slots_a_device_s_own_rows_in_oid_order() {
+        let shared = MibTable::build(2, 0);
+        let neighbour = |local_position| lldp::Neighbour {
+            local_position,
+            remote: lldp::PortIdentity {
+                chassis_id: lldp::chassis_id(1),
+                sys_name: "sim-1".to_owned(),
+                sys_descr: "d".to_owned(),
+                port_name: "eth0".to_owned(),
+                port_descr: "p".to_owned(),
+                if_index: 1,
+                address: std::net::IpAddr::from([127, 0, 0, 1]),
+            },
+        };
+        let own = lldp::remote_table(&[neighbour(0), neighbour(1)], 0);
+        let view = MibView::new(&shared, Some(&own));
+        let walked: Vec<&[u32]> = (0..)
+            .map_while(|index| view.entry(index))
+            .map(|entry| &*entry.oid)
+            .collect();
+        assert_eq!(walked.len(), shared.len() + own.len());
+        assert!(walked.windows(2).all(|pair| pair[0] < pair[1]));
+        let rem_sys_name = oid("1.0.8802.1.1.2.1.4.1.1.9.0.2.1");
+        let index = view.index_after(&oid("1.0.8802.1.1.2.1.4.1.1.9"));
+        assert_eq!(&*view.entry(index + 1).expect("a row").oid, rem_sys_name);
+        assert!(matches!(view.get(&rem_sys_name), Lookup::Found(_)));
+        assert!(matches!(
+            view.get(&oid("1.0.8802.1.1.2.1.4.1.1.9.0.3.1")),
+            Lookup::NoSuchInstance
+        ));
+        assert!(matches!(
+            view.get(&oid("1.3.6.1.2.1.1.5.0")),
+            Lookup::Found(_)
+        ));
+        let after_rows = view.index_after(&oid("1.0.8802.1.1.2.1.4.9"));
+        assert_eq!(
+            &*view.entry(after_rows).expect("sysDescr").oid,
+            oid("1.3.6.1.2.1.1.1.0").as_slice()
+        );
+        let alone = MibView::new(&shared, None);
+        assert!(matches!(alone.get(&rem_sys_name), Lookup::NoSuchObject));
     }
 }

@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use tokio::net::UdpSocket;
@@ -19,6 +19,7 @@ use crate::agent::{self, MAX_MESSAGE};
 use crate::config::SimConfig;
 use crate::control::{Control, Device, Devices, TableCache};
 use crate::device::DeviceState;
+use crate::wiring::Wiring;
 
 thread_local! {
     /// Receive buffer of the worker thread, big enough for any UDP datagram.
@@ -36,11 +37,14 @@ pub struct Simulator {
 }
 
 impl Simulator {
-    /// Binds every device's socket and starts answering.
+    /// Binds every device's socket and starts answering, each linked device reporting its
+    /// neighbours in LLDP-MIB from the first request.
     ///
-    /// Fails when a port is taken, the ports run past 65535, or the process may not open
-    /// that many sockets.
+    /// Fails when a link cannot be made (see [`Wiring::add`]), a port is taken, the ports
+    /// run past 65535, or the process may not open that many sockets.
     pub async fn start(config: SimConfig) -> anyhow::Result<Self> {
+        let wiring = Wiring::with_links(config.devices, config.interfaces, &config.links)
+            .context("wiring the simulated devices")?;
         let community: Arc<[u8]> = config.community.as_bytes().into();
         let tables = TableCache::new(config.interfaces);
         let booted = Instant::now();
@@ -71,6 +75,13 @@ impl Simulator {
                 )))
             })
             .collect::<Vec<_>>();
+        let control = Control::new(Arc::new(Devices {
+            devices: devices.clone(),
+            addresses: addresses.clone(),
+            tables,
+            wiring: Mutex::new(wiring),
+        }));
+        control.refresh_all();
         let (stop, stopped) = watch::channel(false);
         let tasks = sockets
             .into_iter()
@@ -89,14 +100,10 @@ impl Simulator {
         tracing::info!(
             devices = config.devices,
             interfaces = config.interfaces,
+            links = config.links.len(),
             first = ?addresses.first(),
             "simulated devices answering"
         );
-        let control = Control::new(Arc::new(Devices {
-            devices,
-            addresses: addresses.clone(),
-            tables,
-        }));
         Ok(Self {
             control,
             addresses,

@@ -1,5 +1,6 @@
 //! Interoperability with net-snmp's command-line tools, when they are installed: a whole
-//! walk with GETNEXT (v2c and v1) and with GETBULK must end cleanly and list every object.
+//! walk with GETNEXT (v2c and v1) and with GETBULK must end cleanly and list every object,
+//! and a ring of devices lists its LLDP neighbours.
 
 mod support;
 
@@ -7,18 +8,25 @@ use std::net::SocketAddr;
 use std::process::Output;
 use std::time::Duration;
 
-use support::simulator;
+use netpulse_simulator::wiring::Topology;
+use support::{linked_simulator, simulator};
 
 /// Objects a 3-interface device serves: 8 scalars and 16 columns.
 const SERVED: usize = 8 + 3 * 16;
 
-/// Runs a net-snmp tool against `address`; `None` when the tool is not installed.
-async fn net_snmp(tool: &str, version: &str, address: SocketAddr) -> Option<Output> {
+/// mib-2, the subtree the first test walks.
+const MIB_2: &str = "1.3.6.1.2.1";
+/// lldpRemoteSystemsData: the neighbour tables.
+const LLDP_REMOTE: &str = "1.0.8802.1.1.2.1.4";
+
+/// Runs a net-snmp tool against `address` on `subtree`; `None` when the tool is not
+/// installed.
+async fn net_snmp(tool: &str, version: &str, address: SocketAddr, subtree: &str) -> Option<Output> {
     let run = tokio::process::Command::new(tool)
         .env("MIBS", "")
         .args([version, "-c", "public", "-On", "-t", "2", "-r", "1"])
         .arg(address.to_string())
-        .arg("1.3.6.1.2.1")
+        .arg(subtree)
         .kill_on_drop(true)
         .output();
     match tokio::time::timeout(Duration::from_secs(30), run).await {
@@ -57,7 +65,7 @@ async fn net_snmp_walks_every_object_and_ends_cleanly() {
     let sim = simulator(2, 3).await;
     let address = sim.addresses()[1];
     for tool in ["snmpwalk", "snmpbulkwalk"] {
-        let Some(output) = net_snmp(tool, "-v2c", address).await else {
+        let Some(output) = net_snmp(tool, "-v2c", address, MIB_2).await else {
             return;
         };
         let lines = walked(tool, &output);
@@ -80,11 +88,43 @@ async fn net_snmp_walks_every_object_and_ends_cleanly() {
     }
 
     // SNMPv1 cannot carry Counter64: the walk goes round the two HC columns.
-    let Some(output) = net_snmp("snmpwalk", "-v1", address).await else {
+    let Some(output) = net_snmp("snmpwalk", "-v1", address, MIB_2).await else {
         return;
     };
     let lines = walked("snmpwalk -v1", &output);
     assert_eq!(lines.len(), SERVED - 2 * 3, "{lines:#?}");
     assert!(!lines.iter().any(|line| line.contains("Counter64")));
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn net_snmp_walks_the_lldp_neighbours_of_a_ring() {
+    let sim = linked_simulator(3, 4, Topology::Ring.links(3, 4)).await;
+    for (device, address) in sim.addresses().into_iter().enumerate() {
+        let before = (device + 2) % 3;
+        let after = (device + 1) % 3;
+        for tool in ["snmpwalk", "snmpbulkwalk"] {
+            let Some(output) = net_snmp(tool, "-v2c", address, LLDP_REMOTE).await else {
+                return;
+            };
+            let lines = walked(tool, &output);
+            // Two neighbours: 7 lldpRemTable columns and 2 lldpRemManAddrTable columns each.
+            assert_eq!(lines.len(), 2 * 9, "{tool} on device {device}: {lines:#?}");
+            for expected in [
+                format!(r#".1.0.8802.1.1.2.1.4.1.1.9.0.1.1 = STRING: "sim-{before}""#),
+                format!(r#".1.0.8802.1.1.2.1.4.1.1.9.0.4.1 = STRING: "sim-{after}""#),
+                format!(".1.0.8802.1.1.2.1.4.1.1.5.0.1.1 = Hex-STRING: 06 00 00 00 00 0{before} "),
+                format!(".1.0.8802.1.1.2.1.4.1.1.5.0.4.1 = Hex-STRING: 06 00 00 00 00 0{after} "),
+                r#".1.0.8802.1.1.2.1.4.1.1.7.0.1.1 = STRING: "eth3""#.to_owned(),
+                r#".1.0.8802.1.1.2.1.4.1.1.7.0.4.1 = STRING: "eth0""#.to_owned(),
+                ".1.0.8802.1.1.2.1.4.2.1.3.0.4.1.1.4.127.0.0.1 = INTEGER: 2".to_owned(),
+            ] {
+                assert!(
+                    lines.contains(&expected),
+                    "{tool} on device {device}: no {expected} in {lines:#?}"
+                );
+            }
+        }
+    }
     sim.stop().await;
 }

@@ -3,8 +3,12 @@
 
 use std::sync::Arc;
 
+use std::net::IpAddr;
+
 use super::*;
 use crate::config::SimConfig;
+use crate::lldp::{chassis_id, Neighbour};
+use crate::mib::MibTable;
 
 const PUBLIC: &[u8] = b"public";
 const REQUEST_ID: i64 = 4_242;
@@ -339,4 +343,155 @@ fn what_goes_unanswered() {
         drop(&request(2, GET, (0, 0), &[SYS_NAME])),
         Some(Dropped::UnsupportedVersion)
     );
+}
+
+const LLDP_REM_ENTRY: &str = "1.0.8802.1.1.2.1.4.1.1";
+const LLDP_MAN_ADDR_ENTRY: &str = "1.0.8802.1.1.2.1.4.2.1";
+const LLDP_LOCAL: &str = "1.0.8802.1.1.2.1.3";
+
+/// Devices 0 and 1 of 4 interfaces, device 0's eth3 cabled to device 1's eth0, device 1
+/// renumbered by `offset`.
+fn linked_pair(offset: u32) -> (DeviceState, DeviceState, Instant) {
+    let config = SimConfig::default();
+    let now = Instant::now();
+    let mut first = DeviceState::new(0, &config, Arc::new(MibTable::build(4, 0)), now);
+    let mut second = DeviceState::new(1, &config, Arc::new(MibTable::build(4, 0)), now);
+    second.renumber(offset, Arc::new(MibTable::build(4, offset)));
+    let address = IpAddr::from([127, 0, 0, 1]);
+    let first_port = first.port_identity(3, address).expect("eth3");
+    let second_port = second.port_identity(0, address).expect("eth0");
+    first.set_neighbours(vec![Neighbour {
+        local_position: 3,
+        remote: second_port,
+    }]);
+    second.set_neighbours(vec![Neighbour {
+        local_position: 0,
+        remote: first_port,
+    }]);
+    (first, second, now)
+}
+
+/// Every varbind under `prefix`, by GETNEXT from `prefix` on.
+fn walk(state: &DeviceState, now: Instant, prefix: &str) -> Vec<(String, String)> {
+    let mut walked = Vec::new();
+    let mut last = prefix.to_owned();
+    loop {
+        let answer = ask(state, now, &request(V2C, GET_NEXT, (0, 0), &[&last]));
+        let (oid, value) = answer.varbinds.into_iter().next().expect("a varbind");
+        if !oid.starts_with(&format!("{prefix}.")) {
+            return walked;
+        }
+        last.clone_from(&oid);
+        walked.push((oid, value));
+    }
+}
+
+fn mac(bytes: [u8; 6]) -> String {
+    format!("{:?}", snmp2::Value::OctetString(&bytes))
+}
+
+#[test]
+fn each_end_of_a_link_reports_the_other_in_lldp_rem_table() {
+    let (first, second, now) = linked_pair(0);
+    assert_eq!(
+        walk(&first, now, LLDP_REM_ENTRY),
+        [
+            pair("1.0.8802.1.1.2.1.4.1.1.4.0.4.1", "INTEGER: 4"),
+            pair("1.0.8802.1.1.2.1.4.1.1.5.0.4.1", &mac(chassis_id(1))),
+            pair("1.0.8802.1.1.2.1.4.1.1.6.0.4.1", "INTEGER: 5"),
+            pair("1.0.8802.1.1.2.1.4.1.1.7.0.4.1", "OCTET STRING: eth0"),
+            pair(
+                "1.0.8802.1.1.2.1.4.1.1.8.0.4.1",
+                "OCTET STRING: sim-1 port 0"
+            ),
+            pair("1.0.8802.1.1.2.1.4.1.1.9.0.4.1", "OCTET STRING: sim-1"),
+            pair(
+                "1.0.8802.1.1.2.1.4.1.1.10.0.4.1",
+                "OCTET STRING: netpulse simulated device 1"
+            ),
+        ]
+    );
+    assert_eq!(
+        walk(&second, now, LLDP_REM_ENTRY),
+        [
+            pair("1.0.8802.1.1.2.1.4.1.1.4.0.1.1", "INTEGER: 4"),
+            pair("1.0.8802.1.1.2.1.4.1.1.5.0.1.1", &mac(chassis_id(0))),
+            pair("1.0.8802.1.1.2.1.4.1.1.6.0.1.1", "INTEGER: 5"),
+            pair("1.0.8802.1.1.2.1.4.1.1.7.0.1.1", "OCTET STRING: eth3"),
+            pair(
+                "1.0.8802.1.1.2.1.4.1.1.8.0.1.1",
+                "OCTET STRING: sim-0 port 3"
+            ),
+            pair("1.0.8802.1.1.2.1.4.1.1.9.0.1.1", "OCTET STRING: sim-0"),
+            pair(
+                "1.0.8802.1.1.2.1.4.1.1.10.0.1.1",
+                "OCTET STRING: netpulse simulated device 0"
+            ),
+        ]
+    );
+    assert_eq!(
+        walk(&first, now, LLDP_MAN_ADDR_ENTRY),
+        [
+            pair("1.0.8802.1.1.2.1.4.2.1.3.0.4.1.1.4.127.0.0.1", "INTEGER: 2"),
+            pair("1.0.8802.1.1.2.1.4.2.1.4.0.4.1.1.4.127.0.0.1", "INTEGER: 1"),
+        ]
+    );
+}
+
+#[test]
+fn the_local_lldp_group_follows_if_index() {
+    let (_, second, now) = linked_pair(100);
+    let local = walk(&second, now, LLDP_LOCAL);
+    assert_eq!(
+        local[..4],
+        [
+            pair("1.0.8802.1.1.2.1.3.1.0", "INTEGER: 4"),
+            pair("1.0.8802.1.1.2.1.3.2.0", &mac(chassis_id(1))),
+            pair("1.0.8802.1.1.2.1.3.3.0", "OCTET STRING: sim-1"),
+            pair(
+                "1.0.8802.1.1.2.1.3.4.0",
+                "OCTET STRING: netpulse simulated device 1"
+            ),
+        ]
+    );
+    assert_eq!(local.len(), 4 + 3 * 4);
+    assert!(local.contains(&pair("1.0.8802.1.1.2.1.3.7.1.2.101", "INTEGER: 5")));
+    assert!(local.contains(&pair("1.0.8802.1.1.2.1.3.7.1.3.104", "OCTET STRING: eth3")));
+    assert!(local.contains(&pair(
+        "1.0.8802.1.1.2.1.3.7.1.4.102",
+        "OCTET STRING: sim-1 port 1"
+    )));
+    // The neighbour row is indexed by the renumbered local port.
+    let remote = walk(&second, now, LLDP_REM_ENTRY);
+    assert_eq!(
+        remote[3],
+        pair("1.0.8802.1.1.2.1.4.1.1.7.0.101.1", "OCTET STRING: eth3")
+    );
+}
+
+#[test]
+fn walks_cross_from_lldp_into_mib_2_in_order() {
+    let (first, _, now) = linked_pair(0);
+    let last_row = "1.0.8802.1.1.2.1.4.2.1.4.0.4.1.1.4.127.0.0.1";
+    let next = ask(&first, now, &request(V2C, GET_NEXT, (0, 0), &[last_row]));
+    assert_eq!(next.varbinds[0].0, "1.3.6.1.2.1.1.1.0");
+    let bulk = ask(
+        &first,
+        now,
+        &request(V2C, GET_BULK, (0, 30), &["1.0.8802.1.1.2.1.3.7.1.4.4"]),
+    );
+    let oids: Vec<&str> = bulk.varbinds.iter().map(|(oid, _)| oid.as_str()).collect();
+    assert_eq!(oids.len(), 30);
+    assert_eq!(oids[0], "1.0.8802.1.1.2.1.4.1.1.4.0.4.1");
+    assert_eq!(oids[8], "1.0.8802.1.1.2.1.4.2.1.4.0.4.1.1.4.127.0.0.1");
+    assert_eq!(oids[9], "1.3.6.1.2.1.1.1.0");
+    // An unlinked device has the local group and no neighbour rows.
+    let (lonely, now) = device(2);
+    assert!(walk(&lonely, now, LLDP_REM_ENTRY).is_empty());
+    let get = ask(
+        &lonely,
+        now,
+        &request(V2C, GET, (0, 0), &["1.0.8802.1.1.2.1.4.1.1.9.0.1.1"]),
+    );
+    assert_eq!(get.varbinds[0].1, "NO SUCH OBJECT");
 }

@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use netpulse_simulator::wiring::Link;
 use netpulse_simulator::{SimConfig, Simulator};
 use snmp2::{AsyncSession, Oid, Value};
 
@@ -21,6 +22,13 @@ pub const IF_OPER_STATUS: &str = "1.3.6.1.2.1.2.2.1.8";
 pub const IF_IN_OCTETS: &str = "1.3.6.1.2.1.2.2.1.10";
 pub const IF_NAME: &str = "1.3.6.1.2.1.31.1.1.1.1";
 pub const IF_HC_IN_OCTETS: &str = "1.3.6.1.2.1.31.1.1.1.6";
+pub const LLDP_LOC_CHASSIS_ID: &str = "1.0.8802.1.1.2.1.3.2.0";
+/// lldpRemEntry; a row's index is `0.<local ifIndex>.1`.
+pub const LLDP_REM_ENTRY: &str = "1.0.8802.1.1.2.1.4.1.1";
+pub const LLDP_REM_CHASSIS_ID: &str = "1.0.8802.1.1.2.1.4.1.1.5";
+pub const LLDP_REM_PORT_ID: &str = "1.0.8802.1.1.2.1.4.1.1.7";
+pub const LLDP_REM_SYS_NAME: &str = "1.0.8802.1.1.2.1.4.1.1.9";
+pub const LLDP_REM_MAN_ADDR_IF_ID: &str = "1.0.8802.1.1.2.1.4.2.1.4";
 
 /// A simulator with `devices` × `interfaces` on free ports and default traffic.
 pub async fn simulator(devices: usize, interfaces: usize) -> Simulator {
@@ -38,6 +46,20 @@ pub async fn simulator(devices: usize, interfaces: usize) -> Simulator {
 /// `prefix.index`.
 pub fn cell(prefix: &str, index: u32) -> String {
     format!("{prefix}.{index}")
+}
+
+/// A simulator of `devices` × `interfaces` on free ports, cabled by `links`.
+pub async fn linked_simulator(devices: usize, interfaces: usize, links: Vec<Link>) -> Simulator {
+    netpulse_shared::telemetry::init_for_tests();
+    Simulator::start(SimConfig {
+        devices,
+        interfaces,
+        base_port: 0,
+        links,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("the simulator starts")
 }
 
 /// A value copied out of a response.
@@ -177,6 +199,22 @@ impl Client {
             Err(_) => None,
         };
         self.settle(outcome).await
+    }
+
+    /// Every varbind under `prefix`, by GETNEXT, each of which must be answered.
+    pub async fn walk(&mut self, prefix: &str) -> Varbinds {
+        let mut walked = Varbinds::new();
+        let mut last = prefix.to_owned();
+        loop {
+            let mut next = self.get_next(&last).await.expect("an answer");
+            assert_eq!(next.len(), 1, "{next:?}");
+            let (oid, value) = next.remove(0);
+            if !oid.starts_with(&format!("{prefix}.")) {
+                return walked;
+            }
+            last.clone_from(&oid);
+            walked.push((oid, value));
+        }
     }
 
     /// One value by GET, which must come.
