@@ -1,5 +1,5 @@
 # netpulse. `make run` starts everything; `make test` runs every test.
-.PHONY: all setup setup-tests build run run-cluster test test-faults fuzz lint fmt clean bench bench-poller bench-recorder bench-logs bench-ws bench-scale bench-capacity bench-alerter user
+.PHONY: all setup setup-tests build run run-cluster test test-faults fuzz lint fmt clean bench bench-poller bench-recorder bench-logs bench-ws bench-scale bench-capacity bench-alerter bench-fleet user
 
 CARGO ?= cargo
 # Tests find the nats-server chosen by `make setup` here.
@@ -63,7 +63,7 @@ user: build
 	@scripts/user.sh $(ARGS)
 
 # Benchmarks print figures (recorded in README); they do not pass or fail.
-bench: bench-poller bench-recorder bench-logs bench-ws bench-scale bench-alerter
+bench: bench-poller bench-recorder bench-logs bench-ws bench-scale bench-alerter bench-fleet
 
 bench-poller: setup
 	$(CARGO) build --release --workspace
@@ -81,6 +81,13 @@ bench-logs: setup
 bench-alerter: setup
 	$(CARGO) build --release --workspace
 	target/release/bench-alerter $(BENCH_ARGS)
+
+# Port search, top links and the topology on 100,000 interfaces held in memory (no NATS), and
+# the map's update cost for 1,000 links on the gateway and in the page (cytoscape, headless).
+bench-fleet: setup
+	$(CARGO) build --release --workspace
+	target/release/bench-fleet $(BENCH_ARGS)
+	cd web && node bench/map.mjs
 
 # Each WebSocket client is two open sockets: raise the open-file limit for the run.
 bench-ws: setup

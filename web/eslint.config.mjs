@@ -1,5 +1,6 @@
 // ESLint settings for the dashboard (`make lint`): the recommended rules plus a few that
-// catch real mistakes, browser globals for the page's modules and Node's for the tests.
+// catch real mistakes, browser globals for the page's modules and Node's for the tests and
+// the benchmark.
 import js from '@eslint/js';
 import globals from 'globals';
 
@@ -25,7 +26,7 @@ export default [
     },
   },
   {
-    files: ['tests/**', 'eslint.config.mjs'],
+    files: ['tests/**', 'bench/**', 'eslint.config.mjs'],
     languageOptions: { globals: { ...globals.node } },
   },
 ];

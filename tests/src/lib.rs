@@ -2,6 +2,7 @@
 //! nats-server and snmpd, and a small HTTP client that speaks to the gateway over TCP.
 
 pub mod bench;
+pub mod node;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

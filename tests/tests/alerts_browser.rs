@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use netpulse_shared::test_util::Snmpd;
 use netpulse_tests::{Services, Stack, Webhook};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
 /// The whole browser run, at most.
@@ -79,10 +78,22 @@ async fn the_alerts_page_shows_counts_acks_and_silences_a_firing_alert_with_name
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     let started = Instant::now();
-    let (success, stdout, stderr) =
-        tokio::time::timeout(RUN_LIMIT, drive(&mut command, &mut agent))
-            .await
-            .expect("the browser checks finish within 5 minutes");
+    let (success, stdout, stderr) = tokio::time::timeout(
+        RUN_LIMIT,
+        netpulse_tests::node::drive(&mut command, async |request| match request {
+            "down" => {
+                agent.pause();
+                Ok(None)
+            }
+            "up" => {
+                agent.resume();
+                Ok(None)
+            }
+            other => Err(format!("unknown command: {other}")),
+        }),
+    )
+    .await
+    .expect("the browser checks finish within 5 minutes");
     println!(
         "alerting browser checks took {:.0} s",
         started.elapsed().as_secs_f64()
@@ -108,48 +119,4 @@ async fn the_alerts_page_shows_counts_acks_and_silences_a_firing_alert_with_name
     );
     assert_eq!(silences[0]["created_by"], "admin");
     stack.stop().await;
-}
-
-/// Runs the node script, printing its output line by line and answering its `CONTROL`
-/// lines; returns whether it succeeded, its standard output and its standard error.
-async fn drive(command: &mut Command, agent: &mut Snmpd) -> (bool, String, String) {
-    let mut child = command
-        .spawn()
-        .expect("run node (is Node.js installed and `make setup` done?)");
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-    let mut stderr_pipe = child.stderr.take().expect("piped stderr");
-    let stderr_task = tokio::spawn(async move {
-        let mut text = String::new();
-        let _ = stderr_pipe.read_to_string(&mut text).await;
-        text
-    });
-    let mut stdout = String::new();
-    while let Some(line) = lines.next_line().await.expect("read node's output") {
-        println!("{line}");
-        stdout.push_str(&line);
-        stdout.push('\n');
-        if let Some(request) = line.strip_prefix("CONTROL ") {
-            let reply = match request.trim() {
-                "down" => {
-                    agent.pause();
-                    "OK".to_owned()
-                }
-                "up" => {
-                    agent.resume();
-                    "OK".to_owned()
-                }
-                other => format!("ERR unknown command: {other}"),
-            };
-            println!("{reply}");
-            stdin
-                .write_all(format!("{reply}\n").as_bytes())
-                .await
-                .expect("answer node");
-            stdin.flush().await.expect("answer node");
-        }
-    }
-    let status = child.wait().await.expect("node ends");
-    let stderr = stderr_task.await.unwrap_or_default();
-    (status.success(), stdout, stderr)
 }

@@ -18,7 +18,6 @@ use netpulse_shared::messages::PollJob;
 use netpulse_shared::test_util::Snmpd;
 use netpulse_simulator::{Control, SimConfig, Simulator};
 use netpulse_tests::{Services, Stack};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
 /// The whole browser run, at most.
@@ -113,7 +112,9 @@ async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
     let started = Instant::now();
     let (success, stdout, stderr) = tokio::time::timeout(
         RUN_LIMIT,
-        drive(&mut command, &mut stack, &wall.control(), &live_polls),
+        netpulse_tests::node::drive(&mut command, async |request| {
+            Box::pin(control(request, &mut stack, &wall.control(), &live_polls)).await
+        }),
     )
     .await
     .expect("the browser checks finish within 10 minutes");
@@ -131,49 +132,6 @@ async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
         assert!(output_dir.join(shot).is_file(), "{shot} was written");
     }
     stack.stop().await;
-}
-
-/// Runs the node script, printing its output line by line and answering its `CONTROL`
-/// lines; returns whether it succeeded, its standard output and its standard error.
-async fn drive(
-    command: &mut Command,
-    stack: &mut Stack,
-    sim: &Control,
-    live_polls: &LivePolls,
-) -> (bool, String, String) {
-    let mut child = command
-        .spawn()
-        .expect("run node (is Node.js installed and `make setup` done?)");
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-    let mut stderr_pipe = child.stderr.take().expect("piped stderr");
-    let stderr_task = tokio::spawn(async move {
-        let mut text = String::new();
-        let _ = stderr_pipe.read_to_string(&mut text).await;
-        text
-    });
-    let mut stdout = String::new();
-    while let Some(line) = lines.next_line().await.expect("read node's output") {
-        println!("{line}");
-        stdout.push_str(&line);
-        stdout.push('\n');
-        if let Some(request) = line.strip_prefix("CONTROL ") {
-            let reply = match Box::pin(control(request.trim(), stack, sim, live_polls)).await {
-                Ok(None) => "OK".to_owned(),
-                Ok(Some(answer)) => format!("OK {answer}"),
-                Err(message) => format!("ERR {message}"),
-            };
-            println!("{reply}");
-            stdin
-                .write_all(format!("{reply}\n").as_bytes())
-                .await
-                .expect("answer node");
-            stdin.flush().await.expect("answer node");
-        }
-    }
-    let status = child.wait().await.expect("node ends");
-    let stderr = stderr_task.await.unwrap_or_default();
-    (status.success(), stdout, stderr)
 }
 
 /// When the last live-view poll job of each device was published, Unix milliseconds.
