@@ -47,7 +47,7 @@ pub struct DeviceInterfaces {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub chassis_id: String,
     /// What the device sees on its links: LLDP and CDP neighbours, in the order the agent's
-    /// tables list them. Empty when the agent has neither MIB.
+    /// tables list them (LLDP first; at most 1,024). Empty when the agent has neither MIB.
     #[serde(default)]
     pub neighbours: Vec<Neighbour>,
 }
@@ -72,11 +72,13 @@ pub struct Neighbour {
     /// interfaces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_if_index: Option<u32>,
-    /// The local port as the neighbour table names it (lldpLocPortId or lldpLocPortDesc; for
-    /// CDP the interface's name).
+    /// The local port as the neighbour table names it: lldpLocPortId (lldpLocPortDesc when
+    /// the ID is a MAC or network address), else the interface's name, else the local port
+    /// number. For CDP the interface's name, else the cdpCacheIfIndex.
     pub local_port: String,
     /// The remote chassis ID: a MAC address as `aa:bb:cc:dd:ee:ff`, a network address as
-    /// text, else the text the device sent (lldpRemChassisId). CDP has none: empty.
+    /// text, else the text the device sent, or colon-separated hex when more than half of
+    /// it is unreadable (lldpRemChassisId). CDP has none: empty.
     pub chassis_id: String,
     /// The remote system's name (lldpRemSysName; cdpCacheDeviceId for CDP).
     pub system_name: String,

@@ -1,11 +1,12 @@
-//! Interface discovery: walk ifTable and ifXTable and describe each interface.
+//! Interface discovery: walk ifTable and ifXTable and describe each interface, then the
+//! device's LLDP and CDP neighbours (see [`crate::neighbours`]).
 //!
-//! Walks use GETBULK (GETNEXT on SNMPv1). A walk stops at endOfMibView, at the end of the
-//! column, at an OID that does not increase (a buggy agent would loop forever), or after
-//! [`MAX_REQUESTS_PER_WALK`] requests. max-repetitions starts where the last discovery of the
-//! device left it, halves on tooBig or a timeout, and the value that worked is returned so the
-//! next discovery starts there. A small GET of the system group comes first, so an agent that
-//! does not answer fails the discovery after one request's timeout and retries.
+//! Columns are walked as [`crate::walk`] does. max-repetitions starts where the last
+//! discovery of the device left it, halves on tooBig or a timeout, and the value that worked
+//! is returned so the next discovery starts there. A small GET of the system group comes
+//! first, so an agent that does not answer fails the discovery after one request's timeout
+//! and retries. Neighbours come last and never fail a discovery: a timeout while walking
+//! them keeps the interfaces and the neighbours found so far.
 
 use std::collections::BTreeMap;
 
@@ -14,14 +15,9 @@ use netpulse_shared::interfaces::{IfStatus, Interface};
 use netpulse_shared::messages::SnmpValue;
 use netpulse_shared::snmp::Oid;
 
+use crate::device_values::{number, text};
 use crate::snmp::{Agent, SnmpError};
-
-/// Most requests one column walk may make (a device with 10,000 interfaces at 20 per request
-/// needs 500).
-pub const MAX_REQUESTS_PER_WALK: usize = 2_000;
-
-/// Longest text kept from a device (names, descriptions, aliases).
-const MAX_TEXT_CHARS: usize = 255;
+use crate::walk::walk_column;
 
 /// A column of ifTable (1.3.6.1.2.1.2.2.1.c) or ifXTable (1.3.6.1.2.1.31.1.1.1.c).
 fn column(table_x: bool, column: u32) -> Oid {
@@ -35,78 +31,7 @@ fn column(table_x: bool, column: u32) -> Oid {
     Oid::from_arcs(arcs).unwrap_or_else(|_| unreachable!("well-known OID"))
 }
 
-/// Walks one column; returns `index -> value` for rows indexed by a single arc.
-pub async fn walk_column<A: Agent>(
-    agent: &mut A,
-    column: &Oid,
-    v1: bool,
-    max_repetitions: &mut u32,
-) -> Result<BTreeMap<u32, SnmpValue>, SnmpError> {
-    let mut rows = BTreeMap::new();
-    let mut cursor = column.clone();
-    for _ in 0..MAX_REQUESTS_PER_WALK {
-        let reply = if v1 {
-            agent.get_next(&cursor).await
-        } else {
-            agent.get_bulk(&cursor, *max_repetitions).await
-        };
-        let varbinds = match reply {
-            Ok(v) => v,
-            Err(SnmpError::Status { name: "tooBig", .. } | SnmpError::Timeout)
-                if !v1 && *max_repetitions > 1 =>
-            {
-                *max_repetitions = (*max_repetitions / 2).max(1);
-                continue;
-            }
-            // SNMPv1 says "past the end" this way.
-            Err(SnmpError::Status {
-                name: "noSuchName", ..
-            }) if v1 => return Ok(rows),
-            Err(e) => return Err(e),
-        };
-        if varbinds.is_empty() {
-            return Ok(rows);
-        }
-        for vb in varbinds {
-            let in_column = vb.oid.arcs().starts_with(column.arcs());
-            if vb.value == SnmpValue::EndOfMibView || !in_column || vb.oid <= cursor {
-                return Ok(rows);
-            }
-            if let Some(index) = vb.oid.index_under(column) {
-                rows.insert(index, vb.value);
-            }
-            cursor = vb.oid;
-        }
-    }
-    tracing::warn!(column = %column, "walk stopped at its request cap");
-    Ok(rows)
-}
-
-fn text(value: Option<&SnmpValue>) -> String {
-    match value {
-        Some(SnmpValue::OctetString(s)) => s
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(MAX_TEXT_CHARS)
-            .collect::<String>()
-            .trim()
-            .to_owned(),
-        _ => String::new(),
-    }
-}
-
-fn number(value: Option<&SnmpValue>) -> Option<u64> {
-    match value? {
-        SnmpValue::Integer(n) => u64::try_from(*n).ok(),
-        SnmpValue::Unsigned32(n) | SnmpValue::Counter32(n) | SnmpValue::Timeticks(n) => {
-            Some(u64::from(*n))
-        }
-        SnmpValue::Counter64(n) => Some(*n),
-        _ => None,
-    }
-}
-
-/// Discovers every interface of the agent.
+/// Discovers every interface of the agent, then its neighbours.
 pub async fn discover<A: Agent>(
     agent: &mut A,
     device: netpulse_shared::device::DeviceId,
@@ -189,7 +114,24 @@ pub async fn discover<A: Agent>(
                 hc_counters: matches!(col("hc_in").get(&index), Some(SnmpValue::Counter64(_))),
             }
         })
-        .collect();
+        .collect::<Vec<Interface>>();
+    let walked = max_rep;
+    let neighbourhood = Box::pin(crate::neighbours::discover(
+        agent,
+        v1,
+        &mut max_rep,
+        &interfaces,
+    ))
+    .await;
+    if let Some(error) = &neighbourhood.stopped {
+        tracing::warn!(
+            %error,
+            neighbours = neighbourhood.neighbours.len(),
+            "neighbour discovery stopped early; keeping the interfaces and the neighbours found"
+        );
+        // What a failing walk halved to says nothing of what works.
+        max_rep = walked;
+    }
     Ok(DeviceInterfaces {
         schema: netpulse_shared::messages::SCHEMA_VERSION,
         device,
@@ -197,94 +139,21 @@ pub async fn discover<A: Agent>(
         max_repetitions: if v1 { 0 } else { max_rep },
         system,
         interfaces,
-        chassis_id: String::new(),
-        neighbours: Vec::new(),
+        chassis_id: neighbourhood.chassis_id,
+        neighbours: neighbourhood.neighbours,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_agent::{octets, text as s, FakeAgent};
     use netpulse_shared::device::DeviceId;
+    use netpulse_shared::discovery::{Neighbour, NeighbourProtocol};
     use netpulse_shared::messages::VarBind;
-
-    /// An agent serving a sorted table, with optional bugs.
-    struct FakeAgent {
-        mib: Vec<(Oid, SnmpValue)>,
-        /// Refuse GETBULK above this many repetitions with tooBig.
-        max_bulk: u32,
-        /// After this OID, answer with an earlier one (an agent that loops).
-        loop_after: Option<Oid>,
-        requests: usize,
-    }
-
-    impl FakeAgent {
-        fn next_after(&self, oid: &Oid) -> Option<(Oid, SnmpValue)> {
-            if self.loop_after.as_ref() == Some(oid) {
-                return self.mib.first().cloned();
-            }
-            self.mib.iter().find(|(o, _)| o > oid).cloned()
-        }
-    }
-
-    impl Agent for FakeAgent {
-        async fn get(&mut self, oids: &[Oid]) -> Result<Vec<VarBind>, SnmpError> {
-            Ok(oids
-                .iter()
-                .map(|o| VarBind {
-                    oid: o.clone(),
-                    value: self
-                        .mib
-                        .iter()
-                        .find(|(m, _)| m == o)
-                        .map_or(SnmpValue::NoSuchObject, |(_, v)| v.clone()),
-                })
-                .collect())
-        }
-        async fn get_next(&mut self, oid: &Oid) -> Result<Vec<VarBind>, SnmpError> {
-            self.requests += 1;
-            match self.next_after(oid) {
-                Some((oid, value)) => Ok(vec![VarBind { oid, value }]),
-                None => Err(SnmpError::Status {
-                    name: "noSuchName",
-                    status: 2,
-                    index: 1,
-                }),
-            }
-        }
-        async fn get_bulk(&mut self, oid: &Oid, max: u32) -> Result<Vec<VarBind>, SnmpError> {
-            self.requests += 1;
-            if max > self.max_bulk {
-                return Err(SnmpError::Status {
-                    name: "tooBig",
-                    status: 1,
-                    index: 0,
-                });
-            }
-            let mut out = Vec::new();
-            let mut cursor = oid.clone();
-            for _ in 0..max {
-                match self.next_after(&cursor) {
-                    Some((o, v)) => {
-                        cursor = o.clone();
-                        out.push(VarBind { oid: o, value: v });
-                    }
-                    None => {
-                        out.push(VarBind {
-                            oid: cursor.clone(),
-                            value: SnmpValue::EndOfMibView,
-                        });
-                        break;
-                    }
-                }
-            }
-            Ok(out)
-        }
-    }
 
     fn mib(interfaces: u32) -> Vec<(Oid, SnmpValue)> {
         let mut rows = Vec::new();
-        let s = |t: &str| SnmpValue::OctetString(t.into());
         for i in 1..=interfaces {
             rows.push((
                 column(false, 2).child(i),
@@ -310,17 +179,14 @@ mod tests {
             Oid::parse("1.3.6.1.2.1.1.1.0").expect("oid"),
             s("<script>alert(1)</script>"),
         ));
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
         rows
     }
 
     #[tokio::test]
     async fn discovers_every_interface_with_bulk_and_halves_on_too_big() {
         let mut agent = FakeAgent {
-            mib: mib(30),
             max_bulk: 7,
-            loop_after: None,
-            requests: 0,
+            ..FakeAgent::new(mib(30))
         };
         let found = discover(&mut agent, DeviceId::parse("d").expect("id"), false, 20)
             .await
@@ -364,6 +230,7 @@ mod tests {
                 self.0 += 1;
                 Err(SnmpError::Timeout)
             }
+            fn set_octet_decoding(&mut self, _: crate::snmp::OctetDecoding) {}
         }
         let mut agent = Silent(0);
         let error = discover(&mut agent, DeviceId::parse("d").expect("id"), false, 20)
@@ -376,10 +243,8 @@ mod tests {
     #[tokio::test]
     async fn v1_walks_with_getnext() {
         let mut agent = FakeAgent {
-            mib: mib(3),
             max_bulk: 0,
-            loop_after: None,
-            requests: 0,
+            ..FakeAgent::new(mib(3))
         };
         let found = discover(&mut agent, DeviceId::parse("d").expect("id"), true, 20)
             .await
@@ -388,20 +253,298 @@ mod tests {
         assert_eq!(found.max_repetitions, 0);
     }
 
+    /// An OID from a dotted prefix and index arcs.
+    fn at(prefix: &str, index: &[u32]) -> Oid {
+        let mut arcs = Oid::parse(prefix).expect("oid").arcs().to_vec();
+        arcs.extend_from_slice(index);
+        Oid::from_arcs(arcs).expect("oid")
+    }
+
+    const LOC: &str = "1.0.8802.1.1.2.1.3";
+    const LOC_PORT: &str = "1.0.8802.1.1.2.1.3.7.1";
+    const REM: &str = "1.0.8802.1.1.2.1.4.1.1";
+    const REM_MAN: &str = "1.0.8802.1.1.2.1.4.2.1";
+    const CDP: &str = "1.3.6.1.4.1.9.9.23.1.2.1.1";
+
+    /// One lldpRemTable row: (TimeMark, LocalPortNum, RemIndex), then chassis subtype and
+    /// ID, port subtype and ID, port description, system name and description.
+    #[allow(clippy::too_many_arguments)]
+    fn lldp_row(
+        mib: &mut Vec<(Oid, SnmpValue)>,
+        index: [u32; 3],
+        chassis: (i64, &[u8]),
+        port: (i64, &[u8]),
+        port_descr: &str,
+        name: &str,
+        descr: &str,
+    ) {
+        let cell = |column: u32| at(&format!("{REM}.{column}"), &index);
+        mib.push((cell(4), SnmpValue::Integer(chassis.0)));
+        mib.push((cell(5), octets(chassis.1)));
+        mib.push((cell(6), SnmpValue::Integer(port.0)));
+        mib.push((cell(7), octets(port.1)));
+        mib.push((cell(8), s(port_descr)));
+        mib.push((cell(9), s(name)));
+        mib.push((cell(10), s(descr)));
+    }
+
+    /// A device with interfaces 1..=4 (eth1..eth4), LLDP-MIB (local ports numbered 1..4 as
+    /// the interfaces, but port 9 has no row) and CISCO-CDP-MIB.
+    fn neighbour_mib() -> Vec<(Oid, SnmpValue)> {
+        let mut mib = mib(4);
+        mib.push((at(&format!("{LOC}.1"), &[0]), SnmpValue::Integer(4)));
+        mib.push((
+            at(&format!("{LOC}.2"), &[0]),
+            octets(&[0, 0x1b, 0x2c, 0xaa, 0xfe, 0]),
+        ));
+        for port in 1..=4 {
+            mib.push((at(&format!("{LOC_PORT}.2"), &[port]), SnmpValue::Integer(5)));
+            // NUL-padded, as recorded agents send them.
+            mib.push((
+                at(&format!("{LOC_PORT}.3"), &[port]),
+                s(&format!("eth{port}\0\0\0")),
+            ));
+            mib.push((at(&format!("{LOC_PORT}.4"), &[port]), s("")));
+        }
+        lldp_row(
+            &mut mib,
+            [0, 2, 1],
+            (4, &[0x8c, 0x60, 0x4f, 0x19, 0x1b, 0xc1]),
+            (5, b"Gi1/0/49\0\0\0\0\0\0\0\0"),
+            "uplink",
+            "core-1",
+            "Cisco IOS",
+        );
+        lldp_row(
+            &mut mib,
+            [7, 3, 4],
+            (5, &[1, 192, 0, 2, 9]),
+            (3, &[0x00, 0x23, 0x89, 0x91, 0x23, 0x03]),
+            "<b>port</b>",
+            "<img src=x onerror=alert(1)>",
+            "bad\u{7}\r\nstring",
+        );
+        lldp_row(&mut mib, [7, 9, 1], (7, b"host-9"), (7, b"17"), "", "", "");
+        // Management addresses: IPv4 for the first, IPv6 for the second, an 802 address
+        // (not IP) for the third.
+        mib.push((
+            at(&format!("{REM_MAN}.3"), &[0, 2, 1, 1, 4, 10, 40, 1, 20]),
+            SnmpValue::Integer(2),
+        ));
+        let mut v6 = vec![7, 3, 4, 2, 16, 0x20, 1, 0x0d, 0xb8];
+        v6.extend([0; 11]);
+        v6.push(1);
+        mib.push((at(&format!("{REM_MAN}.3"), &v6), SnmpValue::Integer(2)));
+        mib.push((
+            at(&format!("{REM_MAN}.3"), &[7, 9, 1, 6, 6, 1, 2, 3, 4, 5, 6]),
+            SnmpValue::Integer(2),
+        ));
+        // CDP: one neighbour on eth1, one on an ifIndex that is no interface.
+        for (index, name, port, ip) in [
+            (
+                [1, 5],
+                "sw-2(SSI1822049X)",
+                "Ethernet1/25",
+                [10, 1, 100, 181],
+            ),
+            ([77, 1], "<script>x</script>", "Gi0/1", [10, 1, 100, 182]),
+        ] {
+            mib.push((at(&format!("{CDP}.3"), &index), SnmpValue::Integer(1)));
+            mib.push((at(&format!("{CDP}.4"), &index), octets(&ip)));
+            mib.push((at(&format!("{CDP}.6"), &index), s(name)));
+            mib.push((at(&format!("{CDP}.7"), &index), s(port)));
+            mib.push((at(&format!("{CDP}.8"), &index), s("cisco WS-C3560-24PS")));
+        }
+        mib
+    }
+
     #[tokio::test]
-    async fn a_looping_agent_does_not_loop_the_walk() {
-        let descr_2 = column(false, 2).child(2);
-        let mut agent = FakeAgent {
-            mib: mib(5),
-            max_bulk: 50,
-            loop_after: Some(descr_2),
-            requests: 0,
-        };
-        let mut max_rep = 1;
-        let rows = walk_column(&mut agent, &column(false, 2), false, &mut max_rep)
+    async fn lldp_and_cdp_neighbours_are_read_with_their_ids_formatted() {
+        let mut agent = FakeAgent::new(neighbour_mib());
+        let found = discover(&mut agent, DeviceId::parse("d").expect("id"), false, 20)
+            .await
+            .expect("discover");
+        assert_eq!(found.chassis_id, "00:1b:2c:aa:fe:00");
+        assert_eq!(found.interfaces.len(), 4);
+        let lldp =
+            |local_if_index, local_port: &str, chassis_id: &str, system_name: &str| Neighbour {
+                protocol: NeighbourProtocol::Lldp,
+                local_if_index,
+                local_port: local_port.into(),
+                chassis_id: chassis_id.into(),
+                system_name: system_name.into(),
+                port_id: String::new(),
+                port_descr: String::new(),
+                platform: String::new(),
+                address: None,
+            };
+        let want = vec![
+            Neighbour {
+                port_id: "Gi1/0/49".into(),
+                port_descr: "uplink".into(),
+                platform: "Cisco IOS".into(),
+                address: Some("10.40.1.20".parse().expect("ip")),
+                ..lldp(Some(2), "eth2", "8c:60:4f:19:1b:c1", "core-1")
+            },
+            Neighbour {
+                port_id: "00:23:89:91:23:03".into(),
+                port_descr: "<b>port</b>".into(),
+                platform: "badstring".into(),
+                address: Some("2001:db8::1".parse().expect("ip")),
+                ..lldp(Some(3), "eth3", "192.0.2.9", "<img src=x onerror=alert(1)>")
+            },
+            // Local port 9 has no lldpLocPortTable row and is no interface.
+            Neighbour {
+                port_id: "17".into(),
+                ..lldp(None, "9", "host-9", "")
+            },
+            Neighbour {
+                protocol: NeighbourProtocol::Cdp,
+                local_if_index: Some(1),
+                local_port: "eth1".into(),
+                chassis_id: String::new(),
+                system_name: "sw-2(SSI1822049X)".into(),
+                port_id: "Ethernet1/25".into(),
+                port_descr: String::new(),
+                platform: "cisco WS-C3560-24PS".into(),
+                address: Some("10.1.100.181".parse().expect("ip")),
+            },
+            Neighbour {
+                protocol: NeighbourProtocol::Cdp,
+                local_if_index: None,
+                local_port: "77".into(),
+                chassis_id: String::new(),
+                system_name: "<script>x</script>".into(),
+                port_id: "Gi0/1".into(),
+                port_descr: String::new(),
+                platform: "cisco WS-C3560-24PS".into(),
+                address: Some("10.1.100.182".parse().expect("ip")),
+            },
+        ];
+        assert_eq!(found.neighbours, want);
+        // Later requests decode text as usual again.
+        let mut max_rep = 20;
+        let names = walk_column(&mut agent, &column(true, 1), false, &mut max_rep)
             .await
             .expect("walk");
-        assert_eq!(rows.keys().copied().collect::<Vec<_>>(), [1, 2]);
-        assert!(agent.requests < 10);
+        assert_eq!(names[&1], s("eth1"));
+    }
+
+    #[tokio::test]
+    async fn local_ports_are_found_by_name_when_numbered_apart_from_if_indexes() {
+        let mut mib = mib(3);
+        // Port 1 is eth3 (its description says so), port 2 is named by an alias shared by
+        // every interface (so none), port 3 is Junos-style: its ID is the ifIndex.
+        for (port, subtype, id, descr) in [
+            (1, 3, &b"\x00\x01\x02\x03\x04\x05"[..], "eth3"),
+            (2, 7, b"<b>uplink</b>", ""),
+            (3, 7, b"3", "-"),
+        ] {
+            mib.push((
+                at(&format!("{LOC_PORT}.2"), &[port]),
+                SnmpValue::Integer(subtype),
+            ));
+            mib.push((at(&format!("{LOC_PORT}.3"), &[port]), octets(id)));
+            mib.push((at(&format!("{LOC_PORT}.4"), &[port]), s(descr)));
+        }
+        for port in 1..=3 {
+            lldp_row(&mut mib, [0, port, 1], (7, b"n"), (7, b"p"), "", "", "");
+        }
+        let mut agent = FakeAgent::new(mib);
+        let found = discover(&mut agent, DeviceId::parse("d").expect("id"), true, 20)
+            .await
+            .expect("discover");
+        let local: Vec<(Option<u32>, &str)> = found
+            .neighbours
+            .iter()
+            .map(|n| (n.local_if_index, n.local_port.as_str()))
+            .collect();
+        assert_eq!(
+            local,
+            [(Some(3), "eth3"), (None, "<b>uplink</b>"), (Some(3), "3")]
+        );
+        assert_eq!(found.chassis_id, "", "no lldpLocChassisId");
+    }
+
+    #[tokio::test]
+    async fn an_agent_without_neighbour_mibs_costs_three_requests() {
+        for v1 in [false, true] {
+            let mut agent = FakeAgent::new(mib(4));
+            let found = discover(&mut agent, DeviceId::parse("d").expect("id"), v1, 20)
+                .await
+                .expect("discover");
+            assert!(found.neighbours.is_empty());
+            assert_eq!(found.chassis_id, "");
+            // What the system group and the interfaces cost alone.
+            let mut alone = FakeAgent::new(mib(4));
+            let mut max_rep = 20;
+            let interface_columns = [
+                (false, 2),
+                (false, 3),
+                (false, 5),
+                (false, 7),
+                (false, 8),
+                (true, 1),
+                (true, 6),
+                (true, 15),
+                (true, 18),
+            ];
+            for (table_x, col) in interface_columns {
+                walk_column(&mut alone, &column(table_x, col), v1, &mut max_rep)
+                    .await
+                    .expect("walk");
+            }
+            let system = 1;
+            assert_eq!(
+                agent.requests,
+                system + alone.requests + 3,
+                "v1: {v1}: lldpLocChassisId, then one request for each neighbour table"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_timeout_among_the_neighbour_tables_keeps_the_interfaces() {
+        let mut agent = FakeAgent {
+            silent_under: Some(Oid::parse(REM_MAN).expect("oid")),
+            ..FakeAgent::new(neighbour_mib())
+        };
+        let found = discover(&mut agent, DeviceId::parse("d").expect("id"), false, 20)
+            .await
+            .expect("the interfaces are kept");
+        assert_eq!(found.interfaces.len(), 4);
+        assert_eq!(
+            found.max_repetitions, 20,
+            "the failed walk's halving is forgotten"
+        );
+        let names: Vec<&str> = found
+            .neighbours
+            .iter()
+            .map(|n| n.system_name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["core-1", "<img src=x onerror=alert(1)>", ""],
+            "the LLDP rows found, without addresses; CDP not reached"
+        );
+        assert!(found.neighbours.iter().all(|n| n.address.is_none()));
+    }
+
+    #[tokio::test]
+    async fn neighbours_are_capped() {
+        let mut mib = mib(1);
+        for i in 0..1_100 {
+            lldp_row(&mut mib, [0, 1, i], (7, b"n"), (7, b"p"), "", "", "");
+        }
+        mib.push((at(&format!("{CDP}.6"), &[1, 1]), s("cdp")));
+        let mut agent = FakeAgent::new(mib);
+        let found = discover(&mut agent, DeviceId::parse("d").expect("id"), false, 50)
+            .await
+            .expect("discover");
+        assert_eq!(found.neighbours.len(), crate::neighbours::MAX_NEIGHBOURS);
+        assert!(found
+            .neighbours
+            .iter()
+            .all(|n| n.protocol == NeighbourProtocol::Lldp));
     }
 }

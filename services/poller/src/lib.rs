@@ -12,11 +12,16 @@
 //! requester. A test poll (`netpulse.test.<device>`, request/reply) runs a poll job like any
 //! other but only answers the requester: no sample, no failure.
 
+pub mod device_values;
 pub mod discover;
+pub mod neighbours;
 pub mod outcomes;
 pub mod poll;
 pub mod snmp;
+#[cfg(test)]
+mod test_agent;
 pub mod usm_probe;
+pub mod walk;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -272,7 +277,11 @@ async fn handle_discovery(
             .await
             {
                 Ok(found) if job.probe => {
-                    tracing::info!(interfaces = found.interfaces.len(), "device probed");
+                    tracing::info!(
+                        interfaces = found.interfaces.len(),
+                        neighbours = found.neighbours.len(),
+                        "device probed"
+                    );
                     DiscoveryOutcome::Discovered(found)
                 }
                 Ok(found) => match serde_json::to_vec(&found) {
@@ -280,6 +289,7 @@ async fn handle_discovery(
                         Ok(_) => {
                             tracing::info!(
                                 interfaces = found.interfaces.len(),
+                                neighbours = found.neighbours.len(),
                                 "interfaces discovered"
                             );
                             DiscoveryOutcome::Discovered(found)

@@ -139,6 +139,7 @@ mod tests {
         async fn get_bulk(&mut self, _: &Oid, _: u32) -> Result<Vec<VarBind>, SnmpError> {
             Err(SnmpError::Timeout)
         }
+        fn set_octet_decoding(&mut self, _: crate::snmp::OctetDecoding) {}
     }
 
     fn oid(s: &str) -> Oid {
@@ -178,6 +179,7 @@ mod tests {
             async fn get_bulk(&mut self, _: &Oid, _: u32) -> Result<Vec<VarBind>, SnmpError> {
                 Err(SnmpError::Timeout)
             }
+            fn set_octet_decoding(&mut self, _: crate::snmp::OctetDecoding) {}
         }
         let err = get_all(&mut Silent, &[oid("1.3.6.1")], 8)
             .await

@@ -5,12 +5,20 @@
 //! session after a timeout (so a late reply cannot be taken for the next request's), and a
 //! check that the reply names exactly the OIDs asked for. [`convert`] turns snmp2's borrowed
 //! values into owned [`SnmpValue`]s.
+//!
+//! [`SnmpValue::OctetString`] carries text (invalid UTF-8 replaced), which is what every
+//! reader wants except one: LLDP chassis and port IDs are often binary (a MAC address), and a
+//! lossy decoding would spoil them. [`Agent::set_octet_decoding`] lets discovery ask for
+//! [`OctetDecoding::Latin1`] for a while: one character per byte, so the bytes can be had
+//! back exactly.
+//!
+//! [`SnmpValue::OctetString`]: netpulse_shared::messages::SnmpValue::OctetString
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use netpulse_shared::messages::{AgentTarget, PollJob, PollStats, VarBind};
+use netpulse_shared::messages::{AgentTarget, PollJob, PollStats, SnmpValue, VarBind};
 use netpulse_shared::snmp::{Address, Community, Oid, SnmpVersion};
 use netpulse_shared::usm::{AuthProtocol, PrivProtocol, UsmUser};
 use netpulse_shared::wire::{convert, from_library_oid};
@@ -48,6 +56,25 @@ pub enum SnmpError {
     Security(String),
 }
 
+/// How OCTET STRING values of replies become [`SnmpValue::OctetString`] text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OctetDecoding {
+    /// UTF-8, invalid sequences replaced: what every message carries.
+    #[default]
+    Utf8Lossy,
+    /// One character per byte (U+0000 to U+00FF), so that [`latin1_bytes`] gives the bytes
+    /// back exactly: for binary values such as MAC addresses. Never published as is.
+    Latin1,
+}
+
+/// The bytes of a string decoded as [`OctetDecoding::Latin1`]; `None` when a character is
+/// past U+00FF (the string was not decoded so).
+pub fn latin1_bytes(text: &str) -> Option<Vec<u8>> {
+    text.chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect()
+}
+
 /// What polling needs from an SNMP agent.
 pub trait Agent {
     /// GETs `oids` in one request; the answer has one varbind per OID, in the same order.
@@ -68,6 +95,10 @@ pub trait Agent {
         oid: &Oid,
         max_repetitions: u32,
     ) -> impl std::future::Future<Output = Result<Vec<VarBind>, SnmpError>> + Send;
+
+    /// How OCTET STRINGs of later replies are decoded ([`OctetDecoding::Utf8Lossy`] until
+    /// told otherwise).
+    fn set_octet_decoding(&mut self, decoding: OctetDecoding);
 }
 
 /// Which request to send.
@@ -148,8 +179,9 @@ impl Credentials {
 }
 
 /// The values of a reply PDU as the poller takes them: its error status as an error, each
-/// OID and value converted, anything else refused as a bad reply.
-fn varbinds_of(pdu: snmp2::Pdu<'_>) -> Result<Vec<VarBind>, SnmpError> {
+/// OID and value converted (OCTET STRINGs as `octets` says), anything else refused as a bad
+/// reply.
+fn varbinds_of(pdu: snmp2::Pdu<'_>, octets: OctetDecoding) -> Result<Vec<VarBind>, SnmpError> {
     if pdu.error_status != 0 {
         return Err(SnmpError::Status {
             name: error_status_name(pdu.error_status),
@@ -161,8 +193,13 @@ fn varbinds_of(pdu: snmp2::Pdu<'_>) -> Result<Vec<VarBind>, SnmpError> {
     for (oid, value) in pdu.varbinds {
         let oid = from_library_oid(&oid)
             .ok_or_else(|| SnmpError::BadReply("reply has an invalid OID".into()))?;
-        let value = convert(&value)
-            .ok_or_else(|| SnmpError::BadReply(format!("unexpected value type for {oid}")))?;
+        let value = match (&value, octets) {
+            (snmp2::Value::OctetString(bytes), OctetDecoding::Latin1) => {
+                SnmpValue::OctetString(bytes.iter().copied().map(char::from).collect())
+            }
+            _ => convert(&value)
+                .ok_or_else(|| SnmpError::BadReply(format!("unexpected value type for {oid}")))?,
+        };
         out.push(VarBind { oid, value });
     }
     Ok(out)
@@ -178,7 +215,7 @@ pub fn decode_reply(bytes: &[u8], user: Option<&UsmUser>) -> Result<Vec<VarBind>
         None => snmp2::Pdu::from_bytes(bytes),
     }
     .map_err(|e| describe(&e))?;
-    varbinds_of(pdu)
+    varbinds_of(pdu, OctetDecoding::Utf8Lossy)
 }
 
 /// snmp2's security settings for a USM user.
@@ -306,6 +343,8 @@ pub struct Snmp2Agent {
     known_engine: bool,
     /// SNMPv3: the agent's engine ID, once known.
     engine_id: Option<Vec<u8>>,
+    /// How OCTET STRINGs of replies are decoded.
+    octets: OctetDecoding,
     /// Retries, timeouts and bad replies met so far by this agent's requests.
     pub stats: PollStats,
 }
@@ -329,6 +368,7 @@ impl Snmp2Agent {
             next_request_id: i32::try_from(seed & 0x3fff_ffff).unwrap_or(1),
             known_engine: false,
             engine_id: None,
+            octets: OctetDecoding::Utf8Lossy,
             stats: PollStats::default(),
         }
     }
@@ -516,6 +556,7 @@ impl Snmp2Agent {
             oids.iter().map(to_library_oid).collect::<Result<_, _>>()?;
         let refs: Vec<&snmp2::Oid<'_>> = wanted.iter().collect();
         let timeout = self.timeout;
+        let octets = self.octets;
         self.next_request_id = self.next_request_id.wrapping_add(1);
         let session = self.open().await?;
         let reply = match operation {
@@ -544,7 +585,7 @@ impl Snmp2Agent {
             Ok(Ok(pdu)) => pdu,
         };
         // Copy everything out of the borrowed PDU before anything else touches the session.
-        let out = varbinds_of(pdu).inspect_err(|e| {
+        let out = varbinds_of(pdu, octets).inspect_err(|e| {
             if matches!(e, SnmpError::BadReply(_)) {
                 self.stats.bad_reply("malformed");
             }
@@ -634,6 +675,10 @@ impl Agent for Snmp2Agent {
             std::slice::from_ref(oid),
         )
         .await
+    }
+
+    fn set_octet_decoding(&mut self, decoding: OctetDecoding) {
+        self.octets = decoding;
     }
 }
 
