@@ -2,8 +2,8 @@
 // /api/topology), laid out automatically, or where the user dragged them (saved per user with
 // PUT /api/map/layout). Each link is coloured and sized by its utilisation, moved every second
 // by the one-second live view of the devices on the map (the page asks /ws for it while the
-// map is shown); down devices and links are red. A table under the map lists every link with
-// its ends and utilisation, for reading and for screen readers.
+// map is shown, for the devices on screen); down devices and links are red. A table under the
+// map lists every link with its ends and utilisation, for reading and for screen readers.
 //
 // The graph library (cytoscape) is loaded when the map is first shown. Node labels are drawn
 // as text on the canvas; every other device string reaches the DOM through textContent.
@@ -16,6 +16,8 @@ import {
 
 /** Quiet time after a drag before the layout is saved. */
 const SAVE_DELAY_MS = 800;
+/** Quiet time after panning or zooming before the live view follows the devices on screen. */
+const VIEWPORT_DELAY_MS = 400;
 /** The live view covers at most this many devices (the gateway's limit per client). */
 const MAX_LIVE = 1000;
 
@@ -69,14 +71,25 @@ export class MapPage {
     this.rows = new Map(); // link id -> <tr>
     this.shown = false;
     this.saveTimer = null;
+    this.viewportTimer = null;
     this.positions = {};
     this.loaded = false;
     elements.reset.addEventListener('click', () => this.resetLayout());
   }
 
-  /** The devices whose live view the map needs, while it is shown. */
+  /**
+   * The devices whose live view the map needs while it is shown: those on screen (a link off
+   * screen at one end is measured at the other).
+   */
   liveDevices() {
-    return this.shown ? this.rates.devices().slice(0, MAX_LIVE) : [];
+    if (!this.shown) return [];
+    const linked = this.rates.devices();
+    if (!this.cy) return linked.slice(0, MAX_LIVE);
+    const { x1, x2, y1, y2 } = this.cy.extent();
+    return linked.filter((id) => {
+      const p = this.cy.getElementById(id).position();
+      return p.x >= x1 && p.x <= x2 && p.y >= y1 && p.y <= y2;
+    }).slice(0, MAX_LIVE);
   }
 
   show(visible) {
@@ -124,6 +137,11 @@ export class MapPage {
       const n = ev.target;
       this.positions[n.id()] = { ...n.position() };
       this.saveSoon();
+    });
+    // Panning and zooming change the devices on screen, and so the live view asked for.
+    this.cy.on('viewport', () => {
+      clearTimeout(this.viewportTimer);
+      this.viewportTimer = setTimeout(() => this.onLiveChange(), VIEWPORT_DELAY_MS);
     });
     this.cy.on('tap', 'node', (ev) => {
       const id = ev.target.id();
