@@ -560,6 +560,11 @@ impl Drop for Snmpd {
     }
 }
 
+/// Decompresses the bzip2 file `argv[1]` into `argv[2]`.
+const BUNZIP2: &str = "import bz2, shutil, sys
+with bz2.open(sys.argv[1]) as i, open(sys.argv[2], 'wb') as o:
+    shutil.copyfileobj(i, o)";
+
 /// snmpsim (the PyPI package, installed by `make setup` into tools/snmpsim) serving
 /// recordings that ship inside it; each recording answers to the community of its name.
 pub struct Snmpsim {
@@ -577,8 +582,41 @@ impl Snmpsim {
             .join(format!("{name}.snmprec"))
     }
 
+    /// A recording of the snmpsim-data package (installed with snmpsim), named by its path
+    /// under the package's `data` folder without the extension, e.g.
+    /// `network/switch/cisco-n5000`: bzip2-compressed.
+    pub fn data_recording_path(path: &str) -> PathBuf {
+        workspace_root()
+            .join("tools/snmpsim/snmpsim_data/data")
+            .join(format!("{path}.snmprec.bz2"))
+    }
+
     /// Serves the named recordings (e.g. `linux-full-walk`), waiting until each answers.
     pub fn start(recordings: &[&str]) -> Self {
+        let sources: Vec<(&str, PathBuf)> = recordings
+            .iter()
+            .map(|name| (*name, Self::recording_path(name)))
+            .collect();
+        Self::serve(&sources)
+    }
+
+    /// Serves recordings of the snmpsim-data package (see [`Self::data_recording_path`]),
+    /// each decompressed and answering to the community of its file name (`cisco-n5000`
+    /// for `network/switch/cisco-n5000`).
+    pub fn start_data(paths: &[&str]) -> Self {
+        let sources: Vec<(&str, PathBuf)> = paths
+            .iter()
+            .map(|path| {
+                let name = path.rsplit('/').next().unwrap_or(path);
+                (name, Self::data_recording_path(path))
+            })
+            .collect();
+        Self::serve(&sources)
+    }
+
+    /// Serves each `(community, recording file)`; a `.bz2` file is decompressed first (with
+    /// python3's bz2 module: snmpsim needs python3 anyway).
+    fn serve(sources: &[(&str, PathBuf)]) -> Self {
         use std::os::unix::fs::PermissionsExt;
         let data = TempDir::new().expect("temp dir");
         let cache = TempDir::new().expect("temp dir");
@@ -587,13 +625,28 @@ impl Snmpsim {
             .expect("chmod");
         std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o777))
             .expect("chmod");
-        for name in recordings {
+        for (name, source) in sources {
             let target = data.path().join(format!("{name}.snmprec"));
-            std::fs::copy(Self::recording_path(name), &target)
-                .unwrap_or_else(|e| panic!("recording {name} (run `make setup`): {e}"));
+            if source.extension().is_some_and(|e| e == "bz2") {
+                let status = Command::new("python3")
+                    .args(["-c", BUNZIP2])
+                    .arg(source)
+                    .arg(&target)
+                    .status()
+                    .expect("cannot run python3");
+                assert!(
+                    status.success(),
+                    "recording {} (run `make setup`): cannot decompress",
+                    source.display()
+                );
+            } else {
+                std::fs::copy(source, &target)
+                    .unwrap_or_else(|e| panic!("recording {name} (run `make setup`): {e}"));
+            }
             std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644))
                 .expect("chmod");
         }
+        let recordings: Vec<&str> = sources.iter().map(|(name, _)| *name).collect();
         let port = free_udp_port();
         let root = workspace_root();
         let child = Command::new("python3")
