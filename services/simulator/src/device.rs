@@ -139,7 +139,7 @@ impl DeviceState {
         self.neighbour_rows = if self.neighbours.is_empty() {
             None
         } else {
-            Some(lldp::remote_table(&self.neighbours, self.offset))
+            Some(MibTable::neighbour_rows(&self.neighbours, self.offset))
         };
     }
 

@@ -23,6 +23,7 @@
 //! [`LinkDescription`]: crate::wiring::LinkDescription
 
 mod links;
+mod reply;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -37,6 +38,7 @@ use warp::{Filter, Rejection};
 
 use crate::control::{Control, ControlError};
 use crate::device::DeviceTexts;
+use reply::{failure, with};
 
 /// Largest JSON body accepted (`POST /devices/{n}/texts`).
 const MAX_BODY: u64 = 64 * 1024;
@@ -180,16 +182,6 @@ struct Done {
     action: &'static str,
 }
 
-#[derive(Debug, Serialize)]
-struct Failure {
-    error: String,
-}
-
-fn with(control: &Control) -> impl Filter<Extract = (Control,), Error = Infallible> + Clone {
-    let control = control.clone();
-    warp::any().map(move || control.clone())
-}
-
 /// `POST` on `path` runs `change` on the device the path names.
 fn action(
     path: impl Filter<Extract = (usize,), Error = Rejection> + Clone + Send + Sync + 'static,
@@ -224,10 +216,6 @@ fn done(device: usize, action: &'static str, outcome: Result<(), ControlError>) 
         }
         Err(error) => failure(StatusCode::NOT_FOUND, error.to_string()),
     }
-}
-
-fn failure(status: StatusCode, error: String) -> Response {
-    warp::reply::with_status(warp::reply::json(&Failure { error }), status).into_response()
 }
 
 async fn recover(rejection: Rejection) -> Result<Response, Infallible> {

@@ -2,16 +2,28 @@
 //! and of the devices at the far end of its links.
 //!
 //! The local group (chassis ID, system name and description, lldpLocPortTable) depends only
-//! on the interface count and the ifIndex offset, so it is part of the shared
-//! [`MibTable`]. The neighbour rows (lldpRemTable, lldpRemManAddrTable) differ per device:
-//! a linked device keeps its own small table of them ([`remote_table`]), an unlinked one
-//! none. Every OID here sorts before mib-2 (1.0 < 1.3), and the remote rows form one
-//! subtree (`lldpRemoteSystemsData`, .4) that no shared entry falls into.
+//! on the interface count and the ifIndex offset, so it is part of the shared MIB table. The
+//! neighbour rows (lldpRemTable, lldpRemManAddrTable) differ per device: a linked device keeps
+//! its own small table of them, an unlinked one none. Every OID here sorts before mib-2 (1.0 <
+//! 1.3), and the remote rows form one subtree (`lldpRemoteSystemsData`, .4) that no shared
+//! entry falls into. This module places the objects ([`local_objects`], [`remote_objects`]);
+//! `crate::mib` makes the tables of them.
 
 use std::net::IpAddr;
 
-use crate::mib::{if_index, Entry, MibTable, Object};
 use crate::value::Value;
+
+/// An LLDP object at its OID: the OID, how many of its arcs name the object type (the rest
+/// is the instance), and the object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    /// The instance's OID.
+    pub oid: Vec<u32>,
+    /// Arcs naming the object type.
+    pub type_arcs: usize,
+    /// What it is.
+    pub object: LldpObject,
+}
 
 /// `lldpLocalSystemData` (lldpObjects.3).
 const LOCAL_DATA: [u32; 8] = [1, 0, 8802, 1, 1, 2, 1, 3];
@@ -190,12 +202,17 @@ pub struct Neighbour {
     pub remote: PortIdentity,
 }
 
-/// The local group's entries for `interfaces` interfaces under `offset` (unsorted).
-pub fn local_entries(interfaces: usize, offset: u32) -> Vec<Entry> {
+/// The local group's objects for `interfaces` interfaces, the one at `position` having
+/// ifIndex `if_index(position)` (unsorted).
+pub fn local_objects(interfaces: usize, if_index: impl Fn(usize) -> u32) -> Vec<Placed> {
     let scalar = |item: u32, object: LldpObject| {
         let mut oid = LOCAL_DATA.to_vec();
         oid.extend_from_slice(&[item, 0]);
-        Entry::new(oid, LOCAL_DATA.len() + 1, Object::Lldp(object))
+        Placed {
+            oid,
+            type_arcs: LOCAL_DATA.len() + 1,
+            object,
+        }
     };
     let mut entries = vec![
         scalar(1, LldpObject::LocChassisIdSubtype),
@@ -206,29 +223,32 @@ pub fn local_entries(interfaces: usize, offset: u32) -> Vec<Entry> {
     for column in LOC_PORT_COLUMNS {
         for position in 0..interfaces {
             let mut oid = LOC_PORT_ENTRY.to_vec();
-            oid.extend_from_slice(&[column as u32, if_index(position, offset)]);
-            let object = LldpObject::LocPort { column, position };
-            entries.push(Entry::new(
+            oid.extend_from_slice(&[column as u32, if_index(position)]);
+            entries.push(Placed {
                 oid,
-                LOC_PORT_ENTRY.len() + 1,
-                Object::Lldp(object),
-            ));
+                type_arcs: LOC_PORT_ENTRY.len() + 1,
+                object: LldpObject::LocPort { column, position },
+            });
         }
     }
     entries
 }
 
-/// The neighbour rows of a device whose interfaces are under `offset`.
-pub fn remote_table(neighbours: &[Neighbour], offset: u32) -> MibTable {
+/// The objects of the neighbour rows of a device whose interface at `position` has ifIndex
+/// `if_index(position)` (unsorted).
+pub fn remote_objects(neighbours: &[Neighbour], if_index: impl Fn(usize) -> u32) -> Vec<Placed> {
     let mut entries = Vec::with_capacity(neighbours.len() * 9);
     for (neighbour, seen) in neighbours.iter().enumerate() {
-        let row = [TIME_MARK, if_index(seen.local_position, offset), REM_INDEX];
+        let row = [TIME_MARK, if_index(seen.local_position), REM_INDEX];
         for column in REM_COLUMNS {
             let mut oid = REM_ENTRY.to_vec();
             oid.push(column as u32);
             oid.extend_from_slice(&row);
-            let object = LldpObject::Remote { column, neighbour };
-            entries.push(Entry::new(oid, REM_ENTRY.len() + 1, Object::Lldp(object)));
+            entries.push(Placed {
+                oid,
+                type_arcs: REM_ENTRY.len() + 1,
+                object: LldpObject::Remote { column, neighbour },
+            });
         }
         let address = address_index(seen.remote.address);
         for column in MAN_ADDR_COLUMNS {
@@ -236,15 +256,14 @@ pub fn remote_table(neighbours: &[Neighbour], offset: u32) -> MibTable {
             oid.push(column as u32);
             oid.extend_from_slice(&row);
             oid.extend_from_slice(&address);
-            let object = LldpObject::RemoteManAddr { column, neighbour };
-            entries.push(Entry::new(
+            entries.push(Placed {
                 oid,
-                REM_MAN_ADDR_ENTRY.len() + 1,
-                Object::Lldp(object),
-            ));
+                type_arcs: REM_MAN_ADDR_ENTRY.len() + 1,
+                object: LldpObject::RemoteManAddr { column, neighbour },
+            });
         }
     }
-    MibTable::from_entries(entries)
+    entries
 }
 
 /// lldpRemManAddrSubtype.lldpRemManAddr as index arcs: the family, then the address as a
@@ -266,29 +285,6 @@ fn text(value: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mib::Lookup;
-    use std::net::Ipv4Addr;
-
-    fn neighbour(local_position: usize) -> Neighbour {
-        Neighbour {
-            local_position,
-            remote: PortIdentity {
-                chassis_id: chassis_id(7),
-                sys_name: "sim-7".to_owned(),
-                sys_descr: "netpulse simulated device 7".to_owned(),
-                port_name: "eth0".to_owned(),
-                port_descr: "sim-7 port 0".to_owned(),
-                if_index: 1,
-                address: IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)),
-            },
-        }
-    }
-
-    fn oid(text: &str) -> Vec<u32> {
-        text.split('.')
-            .map(|arc| arc.parse().expect("arc"))
-            .collect()
-    }
 
     #[test]
     fn chassis_ids_are_local_unicast_macs_apart_per_device() {
@@ -296,42 +292,5 @@ mod tests {
         assert_eq!(chassis_id(0x0102_0304), [6, 0, 1, 2, 3, 4]);
         assert_eq!(format_mac(&chassis_id(258)), "06:00:00:00:01:02");
         assert_eq!(chassis_id(5)[0] & 0b11, 0b10);
-    }
-
-    #[test]
-    fn remote_rows_are_indexed_by_time_mark_local_port_and_rem_index() {
-        let table = remote_table(&[neighbour(3), neighbour(0)], 100);
-        let name = table.get(&oid("1.0.8802.1.1.2.1.4.1.1.9.0.104.1"));
-        assert!(matches!(
-            name,
-            Lookup::Found(Entry {
-                object: Object::Lldp(LldpObject::Remote {
-                    column: RemColumn::SysName,
-                    neighbour: 0
-                }),
-                ..
-            })
-        ));
-        let address = table.get(&oid("1.0.8802.1.1.2.1.4.2.1.4.0.101.1.1.4.127.0.0.1"));
-        assert!(matches!(
-            address,
-            Lookup::Found(Entry {
-                object: Object::Lldp(LldpObject::RemoteManAddr {
-                    column: ManAddrColumn::IfId,
-                    neighbour: 1
-                }),
-                ..
-            })
-        ));
-        // Sorted: the row of local port 101 comes before that of 104 in each column.
-        let first = table.entry(0).expect("an entry");
-        assert_eq!(
-            &*first.oid,
-            oid("1.0.8802.1.1.2.1.4.1.1.4.0.101.1").as_slice()
-        );
-        assert_eq!(
-            neighbour(0).remote.remote_value(RemColumn::ChassisId),
-            Value::OctetString(vec![6, 0, 0, 0, 0, 7])
-        );
     }
 }

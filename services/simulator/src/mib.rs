@@ -7,7 +7,7 @@
 //! request.
 
 use crate::ber::encode_oid;
-use crate::lldp::{self, LldpObject};
+use crate::lldp::{self, LldpObject, Neighbour};
 
 /// `mib-2` (1.3.6.1.2.1).
 const MIB_2: [u32; 6] = [1, 3, 6, 1, 2, 1];
@@ -195,6 +195,11 @@ pub struct MibTable {
     entries: Vec<Entry>,
 }
 
+/// The entry of an LLDP object.
+fn lldp_entry(placed: lldp::Placed) -> Entry {
+    Entry::new(placed.oid, placed.type_arcs, Object::Lldp(placed.object))
+}
+
 impl MibTable {
     /// The table of a device with `interfaces` interfaces whose ifIndex values are shifted
     /// by `offset` (position 0 has ifIndex `1 + offset`). The offset is clamped so every
@@ -217,7 +222,11 @@ impl MibTable {
             scalar(1, 7, Object::SysServices),
             scalar(2, 1, Object::IfNumber),
         ];
-        entries.extend(lldp::local_entries(interfaces, offset));
+        entries.extend(
+            lldp::local_objects(interfaces, |position| if_index(position, offset))
+                .into_iter()
+                .map(lldp_entry),
+        );
         entries.reserve(interfaces * IfColumn::ALL.len());
         for column in IfColumn::ALL {
             let prefix = column.oid();
@@ -232,6 +241,17 @@ impl MibTable {
             }
         }
         Self::from_entries(entries)
+    }
+
+    /// The LLDP neighbour rows of a device whose interfaces are under `offset`: the device's
+    /// own table, seen through a [`MibView`] with the shared one.
+    pub fn neighbour_rows(neighbours: &[Neighbour], offset: u32) -> Self {
+        Self::from_entries(
+            lldp::remote_objects(neighbours, |position| if_index(position, offset))
+                .into_iter()
+                .map(lldp_entry)
+                .collect(),
+        )
     }
 
     /// A table of `entries`, in any order.
@@ -479,7 +499,7 @@ mod tests {
                 address: std::net::IpAddr::from([127, 0, 0, 1]),
             },
         };
-        let own = lldp::remote_table(&[neighbour(0), neighbour(1)], 0);
+        let own = MibTable::neighbour_rows(&[neighbour(0), neighbour(1)], 0);
         let view = MibView::new(&shared, Some(&own));
         let walked: Vec<&[u32]> = (0..)
             .map_while(|index| view.entry(index))
@@ -506,5 +526,59 @@ mod tests {
         );
         let alone = MibView::new(&shared, None);
         assert!(matches!(alone.get(&rem_sys_name), Lookup::NoSuchObject));
+    }
+
+    fn lldp_neighbour(local_position: usize) -> Neighbour {
+        Neighbour {
+            local_position,
+            remote: lldp::PortIdentity {
+                chassis_id: lldp::chassis_id(7),
+                sys_name: "sim-7".to_owned(),
+                sys_descr: "netpulse simulated device 7".to_owned(),
+                port_name: "eth0".to_owned(),
+                port_descr: "sim-7 port 0".to_owned(),
+                if_index: 1,
+                address: std::net::IpAddr::from([127, 0, 0, 1]),
+            },
+        }
+    }
+
+    #[test]
+    fn remote_rows_are_indexed_by_time_mark_local_port_and_rem_index() {
+        let table = MibTable::neighbour_rows(&[lldp_neighbour(3), lldp_neighbour(0)], 100);
+        let name = table.get(&oid("1.0.8802.1.1.2.1.4.1.1.9.0.104.1"));
+        assert!(matches!(
+            name,
+            Lookup::Found(Entry {
+                object: Object::Lldp(LldpObject::Remote {
+                    column: lldp::RemColumn::SysName,
+                    neighbour: 0
+                }),
+                ..
+            })
+        ));
+        let address = table.get(&oid("1.0.8802.1.1.2.1.4.2.1.4.0.101.1.1.4.127.0.0.1"));
+        assert!(matches!(
+            address,
+            Lookup::Found(Entry {
+                object: Object::Lldp(LldpObject::RemoteManAddr {
+                    column: lldp::ManAddrColumn::IfId,
+                    neighbour: 1
+                }),
+                ..
+            })
+        ));
+        // Sorted: the row of local port 101 comes before that of 104 in each column.
+        let first = table.entry(0).expect("an entry");
+        assert_eq!(
+            &*first.oid,
+            oid("1.0.8802.1.1.2.1.4.1.1.4.0.101.1").as_slice()
+        );
+        assert_eq!(
+            lldp_neighbour(0)
+                .remote
+                .remote_value(lldp::RemColumn::ChassisId),
+            crate::value::Value::OctetString(vec![6, 0, 0, 0, 0, 7])
+        );
     }
 }

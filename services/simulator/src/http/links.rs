@@ -9,7 +9,7 @@ use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 use warp::Filter;
 
-use super::{failure, with};
+use super::reply::{failure, with};
 use crate::control::Control;
 use crate::wiring::{Link, WiringError};
 
