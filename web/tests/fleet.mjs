@@ -65,6 +65,7 @@ async function waitFor(page, fn, arg, what, timeout = 30000, show = async () => 
   } catch {
     throw new Error(`check failed: ${what} within ${timeout / 1000} s ${await show()}`);
   }
+  console.log(`ok - ${what}`);
 }
 
 const mapRows = (page) => page.evaluate(() => [...document.querySelectorAll('#map-links tbody tr')]
