@@ -64,6 +64,16 @@ pub fn usage(pid: u32) -> (f64, u64) {
     (cpu, hwm)
 }
 
+/// The number after the command-line flag `name`, else `default`.
+pub fn arg(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The value at quantile `p` (0.0..=1.0) of sorted figures, by rank; 0 when there are none.
 pub fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {

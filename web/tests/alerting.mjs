@@ -15,8 +15,9 @@
 // the names becomes an element or runs.
 // Prints one line per check; exits non-zero with the reason on the first failure.
 
-import readline from 'node:readline';
 import { chromium } from 'playwright-core';
+
+import { control } from './control.mjs';
 
 const [base] = process.argv.slice(2);
 if (!base) {
@@ -32,31 +33,6 @@ const ACK_COMMENT = '<i>on it</i>';
 const SILENCE_COMMENT = '<u>maintenance</u>';
 /** How long the device may take to be seen down (three missed polls) and the alert to fire. */
 const FIRE_MS = 60000;
-
-// ---------- asking the test to act ----------
-
-const controlReplies = [];
-let controlWaiter = null;
-readline.createInterface({ input: process.stdin }).on('line', (line) => {
-  if (controlWaiter) {
-    const wake = controlWaiter;
-    controlWaiter = null;
-    wake(line);
-  } else controlReplies.push(line);
-});
-
-/** Asks the Rust side to do `command` ("down" or "up"); resolves once it answers OK. */
-async function control(command) {
-  console.log(`CONTROL ${command}`);
-  const reply = controlReplies.length > 0 ? controlReplies.shift() : await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer to CONTROL ${command}`)), 120000);
-    controlWaiter = (line) => {
-      clearTimeout(timer);
-      resolve(line);
-    };
-  });
-  if (reply !== 'OK' && !reply.startsWith('OK ')) throw new Error(`CONTROL ${command} failed: ${reply}`);
-}
 
 function check(condition, what) {
   if (!condition) throw new Error(`check failed: ${what}`);

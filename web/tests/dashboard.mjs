@@ -28,8 +28,9 @@ import dgram from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import readline from 'node:readline';
 import { chromium } from 'playwright-core';
+
+import { control } from './control.mjs';
 
 const [base, agent, screenshot] = process.argv.slice(2);
 if (!base || !agent) {
@@ -39,37 +40,6 @@ if (!base || !agent) {
 
 const outputDir = process.env.NETPULSE_TEST_OUTPUT || null;
 const simAgent = process.env.NETPULSE_SIM || null;
-
-// ---------- asking the test to act ----------
-
-const controlReplies = [];
-let controlWaiter = null;
-const controlInput = readline.createInterface({ input: process.stdin });
-controlInput.on('line', (line) => {
-  if (controlWaiter) {
-    const wake = controlWaiter;
-    controlWaiter = null;
-    wake(line);
-  } else controlReplies.push(line);
-});
-
-/**
- * Asks the Rust side to do `command` ("restart-gateway", "silence 0", "wake 0", or
- * "live-polls <id>": when the scheduler last published a live poll job for the device, Unix
- * ms, or "none"); resolves to the answer after "OK".
- */
-async function control(command) {
-  console.log(`CONTROL ${command}`);
-  const reply = controlReplies.length > 0 ? controlReplies.shift() : await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer to CONTROL ${command}`)), 120000);
-    controlWaiter = (line) => {
-      clearTimeout(timer);
-      resolve(line);
-    };
-  });
-  if (reply !== 'OK' && !reply.startsWith('OK ')) throw new Error(`CONTROL ${command} failed: ${reply}`);
-  return reply.slice(3);
-}
 
 const [adminUser, adminPassword] = (process.env.NETPULSE_ADMIN ?? '').split(/:(.*)/s);
 const [viewerUser, viewerPassword] = (process.env.NETPULSE_VIEWER ?? '').split(/:(.*)/s);

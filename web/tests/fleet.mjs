@@ -18,8 +18,9 @@
 // Prints one line per check; exits non-zero with the reason on the first failure.
 
 import path from 'node:path';
-import readline from 'node:readline';
 import { chromium } from 'playwright-core';
+
+import { control } from './control.mjs';
 
 const [base] = process.argv.slice(2);
 if (!base) {
@@ -29,30 +30,6 @@ if (!base) {
 const [adminUser, adminPassword] = (process.env.NETPULSE_ADMIN ?? '').split(/:(.*)/s);
 const expect = JSON.parse(process.env.NETPULSE_EXPECT ?? '{}');
 const outputDir = process.env.NETPULSE_TEST_OUTPUT || null;
-
-// ---------- asking the test to act ----------
-
-const controlReplies = [];
-let controlWaiter = null;
-readline.createInterface({ input: process.stdin }).on('line', (line) => {
-  if (controlWaiter) {
-    const wake = controlWaiter;
-    controlWaiter = null;
-    wake(line);
-  } else controlReplies.push(line);
-});
-
-async function control(command) {
-  console.log(`CONTROL ${command}`);
-  const reply = controlReplies.length > 0 ? controlReplies.shift() : await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer to CONTROL ${command}`)), 60000);
-    controlWaiter = (line) => {
-      clearTimeout(timer);
-      resolve(line);
-    };
-  });
-  if (reply !== 'OK' && !reply.startsWith('OK ')) throw new Error(`CONTROL ${command} failed: ${reply}`);
-}
 
 function check(condition, what) {
   if (!condition) throw new Error(`check failed: ${what}`);

@@ -13,15 +13,7 @@ use netpulse_shared::alert::AlertRule;
 use netpulse_shared::device::{Device, DeviceId};
 use netpulse_shared::messages::{PolledInterface, Sample, SnmpValue, VarBind};
 use netpulse_shared::snmp::Oid;
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use netpulse_tests::bench::arg;
 
 /// CPU time of this process so far (user + system), seconds, from /proc/self/stat.
 fn cpu_seconds() -> f64 {

@@ -24,16 +24,7 @@ use netpulse_shared::discovery::{DeviceInterfaces, Neighbour, NeighbourProtocol,
 use netpulse_shared::history::ErrorCounters;
 use netpulse_shared::interfaces::{IfStatus, Interface};
 use netpulse_shared::messages::Sample;
-use netpulse_tests::bench::percentile;
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use netpulse_tests::bench::{arg, percentile};
 
 /// CPU seconds of this process so far (user + system), from /proc.
 fn cpu_seconds() -> f64 {

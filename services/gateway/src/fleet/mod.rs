@@ -38,38 +38,25 @@ pub fn routes(
         .and(auth.require(Role::Viewer))
         .and(warp::query::<HashMap<String, String>>())
         .and(with(observed.clone()))
-        .and_then(
-            |_: Principal, params: HashMap<String, String>, observed: Observed| async move {
-                let query = ports::PortQuery::parse(&params)?;
-                let answer = tokio::task::spawn_blocking(move || ports::search(&observed, &query))
-                    .await
-                    .map_err(|e| crate::error::ApiError::unavailable("search", &e))?;
-                Ok::<_, Rejection>(json_reply(&answer, StatusCode::OK))
-            },
-        );
+        .and_then(|_: Principal, params, observed: Observed| async move {
+            let query = ports::PortQuery::parse(&params)?;
+            answer("search", move || ports::search(&observed, &query)).await
+        });
     let top = warp::path!("api" / "top")
         .and(warp::get())
         .and(auth.require(Role::Viewer))
         .and(warp::query::<HashMap<String, String>>())
         .and(with(observed.clone()))
-        .and_then(
-            |_: Principal, params: HashMap<String, String>, observed: Observed| async move {
-                let query = ports::TopQuery::parse(&params)?;
-                let answer = tokio::task::spawn_blocking(move || ports::top(&observed, &query))
-                    .await
-                    .map_err(|e| crate::error::ApiError::unavailable("top", &e))?;
-                Ok::<_, Rejection>(json_reply(&answer, StatusCode::OK))
-            },
-        );
+        .and_then(|_: Principal, params, observed: Observed| async move {
+            let query = ports::TopQuery::parse(&params)?;
+            answer("top", move || ports::top(&observed, &query)).await
+        });
     let map = warp::path!("api" / "topology")
         .and(warp::get())
         .and(auth.require(Role::Viewer))
         .and(with(observed))
-        .and_then(|_: Principal, observed: Observed| async move {
-            let answer = tokio::task::spawn_blocking(move || topology::topology(&observed))
-                .await
-                .map_err(|e| crate::error::ApiError::unavailable("topology", &e))?;
-            Ok::<_, Rejection>(json_reply(&answer, StatusCode::OK))
+        .and_then(|_: Principal, observed: Observed| {
+            answer("topology", move || topology::topology(&observed))
         });
     let layout_path = warp::path!("api" / "map" / "layout");
     let get_layout = layout_path
@@ -116,4 +103,15 @@ pub fn routes(
         .unify()
         .or(delete_layout.boxed())
         .unify()
+}
+
+/// The JSON of what `work` makes, made off the request threads (it reads the whole fleet).
+async fn answer<T: serde::Serialize + Send + 'static>(
+    what: &'static str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<Response, Rejection> {
+    let made = tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| crate::error::ApiError::unavailable(what, &e))?;
+    Ok(json_reply(&made, StatusCode::OK))
 }
