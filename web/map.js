@@ -11,7 +11,7 @@
 import { readError } from './api.js';
 import { $, el } from './dom.js';
 import {
-  band, BAND_COLOURS, edgeWidth, elementsOf, LinkRates, percent,
+  band, BAND_COLOURS, edgeWidth, elementsOf, LinkRates, linkedOnly, percent,
 } from './maplinks.js';
 
 /** Quiet time after a drag before the layout is saved. */
@@ -111,10 +111,11 @@ export class MapPage {
       this.e.error.textContent = err.message;
       return;
     }
-    const { nodes, edges } = elementsOf(topology, this.positions);
+    const { nodes, edges, left } = linkedOnly(elementsOf(topology, this.positions));
     this.rates = new LinkRates(edges);
     this.renderTable(nodes, edges);
-    this.e.count.textContent = `${nodes.length} nodes, ${edges.length} links`;
+    this.e.count.textContent = `${nodes.length} nodes, ${edges.length} links`
+      + (left > 0 ? ` (${left} device${left === 1 ? '' : 's'} without neighbours not shown)` : '');
     const cytoscape = await library().catch((err) => {
       this.e.error.textContent = `the map library did not load: ${err.message}`;
       return null;
@@ -133,9 +134,11 @@ export class MapPage {
     for (const node of nodes) {
       if (node.position) this.cy.getElementById(node.data.id).position(node.position);
     }
-    this.cy.on('dragfree', 'node', (ev) => {
-      const n = ev.target;
-      this.positions[n.id()] = { ...n.position() };
+    // Once the user places a node, the whole layout is kept as it stands.
+    this.cy.on('dragfree', 'node', () => {
+      this.cy.nodes().forEach((n) => {
+        this.positions[n.id()] = { ...n.position() };
+      });
       this.saveSoon();
     });
     // Panning and zooming change the devices on screen, and so the live view asked for.

@@ -94,6 +94,20 @@ export function elementsOf(topology, positions = {}) {
 }
 
 /**
+ * The elements without the nodes no edge touches (devices without neighbours: a map of
+ * thousands of isolated nodes says nothing), and how many were left out.
+ */
+export function linkedOnly({ nodes, edges }) {
+  const touched = new Set();
+  for (const edge of edges) {
+    touched.add(edge.data.source);
+    touched.add(edge.data.target);
+  }
+  const kept = nodes.filter((n) => touched.has(n.data.id));
+  return { nodes: kept, edges, left: nodes.length - kept.length };
+}
+
+/**
  * Keeps each link's ends' latest rates, and gives the links a sample changes.
  * Each link is measured at the ends netpulse polls: its utilisation is the highest of either
  * end's in or out over its speed.

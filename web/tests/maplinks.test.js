@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import {
-  band, edgeWidth, elementsOf, LinkRates, percent,
+  band, edgeWidth, elementsOf, LinkRates, linkedOnly, percent,
 } from '../maplinks.js';
 
 const HOSTILE = '<img src=x onerror="window.__pwned=1">';
@@ -58,6 +58,16 @@ describe('elementsOf', () => {
     assert.deepEqual(edges.map((e) => e.data.id), ['a/if:1--b/if:2', 'a/if:3--neighbour:x/port:p7']);
     assert.equal(edges[0].data.band, 'low');
     assert.equal(edges[1].data.targetIf, null);
+  });
+});
+
+describe('linkedOnly', () => {
+  test('devices no link touches are left out and counted', () => {
+    const lone = { ...topology, nodes: [...topology.nodes, { id: 'c', kind: 'device', name: 'alone' }] };
+    const { nodes, edges, left } = linkedOnly(elementsOf(lone));
+    assert.deepEqual(nodes.map((n) => n.data.id), ['a', 'b', 'neighbour:x']);
+    assert.equal(edges.length, 2);
+    assert.equal(left, 1);
   });
 });
 
