@@ -22,6 +22,8 @@ use tokio::process::Command;
 const POLLED: usize = 4;
 const INTERFACES: usize = 3;
 const HOSTILE: &str = r#"<img src=x onerror="window.__pwned=1">edge"#;
+/// r3's interfaces' ifAlias: found by a search for `eth1`, and shown as text.
+const HOSTILE_ALIAS: &str = r#"backup via eth1 of r0 <img src=x onerror="window.__pwned=5">"#;
 /// Mean inbound rate of each polled device's interfaces, bits per second (of 1 Gb/s).
 const RATES: [u64; POLLED] = [20_000_000, 300_000_000, 100_000_000, 600_000_000];
 
@@ -127,7 +129,7 @@ async fn the_fleet_is_searched_ranked_and_mapped_from_the_simulated_wiring() {
         .set_texts(2, "sim", "rack 2", "uplink to DC2")
         .expect("texts");
     control
-        .set_texts(3, "sim", "rack 3", "backup via eth1 of r0")
+        .set_texts(3, "sim", "rack 3", HOSTILE_ALIAS)
         .expect("texts");
     for (device, rate) in RATES.iter().enumerate() {
         control.set_rate(device, *rate, rate / 10).expect("rate");
@@ -242,7 +244,7 @@ async fn the_fleet_is_searched_ranked_and_mapped_from_the_simulated_wiring() {
     std::fs::create_dir_all(&output_dir).expect("create the test output folder");
     let expect = json!({
         "search": "uplink to dc2", "device": "r2", "ifIndex": 1, "ifName": "eth0",
-        "links": POLLED + 1, "hostile": HOSTILE, "hot": "r1",
+        "links": POLLED + 1, "hostile": HOSTILE, "hot": "r1", "hostileAlias": HOSTILE_ALIAS,
     });
     let mut command = Command::new("node");
     command

@@ -4,9 +4,10 @@
 // not poll whose sysName is markup:
 //   NETPULSE_ADMIN=admin:<password> NETPULSE_EXPECT=<json> node web/tests/fleet.mjs <base URL>
 // NETPULSE_EXPECT is {"search": text, "device": id, "ifIndex": n, "ifName": name,
-// "links": n, "hostile": text, "hot": device id}: a text the port search finds first on that
-// device's interface; how many links the map has; the unknown neighbour's name; a device
-// whose traffic the test will raise.
+// "links": n, "hostile": text, "hot": device id, "hostileAlias": text}: a text the port
+// search finds first on that device's interface; how many links the map has; the unknown
+// neighbour's name; a device whose traffic the test will raise; an alias holding markup that
+// a search for "backup via" lists.
 // When it needs the simulated rates changed it prints `CONTROL hot` or `CONTROL calm` and
 // waits for `OK` or `ERR <message>` on standard input.
 // The admin types in the header's search box: the matches list under it; Enter opens the
@@ -90,6 +91,13 @@ try {
   check((await page.locator('#interfaces tr.if-focused td.if-name').textContent()) === expect.ifName,
     `the marked row is ${expect.ifName}`);
   check(await box.isVisible(), 'the search box is in the header of the device page too');
+  await box.fill('backup via');
+  await waitFor(page, (alias) => [...document.querySelectorAll('#port-hits .hit-alias')]
+    .some((span) => span.textContent === alias), expect.hostileAlias, 'an alias holding markup is listed as text');
+  check(await page.evaluate(() => document.querySelector('#port-hits img, #port-hits script') === null
+    && window.__pwned === undefined), 'nothing in it became an element or ran');
+  await box.press('Escape');
+  check(await page.locator('#port-hits').isHidden(), 'Escape closes the list');
   if (outputDir) await page.screenshot({ path: path.join(outputDir, 'search.png') });
 
   // ---------- top links ----------
