@@ -30,6 +30,8 @@ pub struct Services {
     pub recorder_apart: bool,
     /// Start the logs receiver (syslog and traps on free loopback ports).
     pub logs: bool,
+    /// The gateway's `ws_slow_client_ms`, when not its default.
+    pub ws_slow_client_ms: Option<u64>,
 }
 
 /// A running netpulse: nats-server, the services as tasks, and a data directory, all gone
@@ -239,6 +241,7 @@ impl Stack {
                     ..Default::default()
                 },
                 metrics_token: Some(netpulse_shared::usm::Secret::new(METRICS_TOKEN)),
+                ws_slow_client_ms: services.ws_slow_client_ms.unwrap_or(10_000),
                 ..Default::default()
             },
         )

@@ -53,6 +53,9 @@ pub struct GatewaySettings {
     /// (`authorization: {credentials: ...}` in its scrape config). Default none: only
     /// signed-in users may read.
     pub metrics_token: Option<Secret>,
+    /// How long a `/ws` client may go without taking the message being sent to it before it
+    /// is closed with code 4008 (it reconnects and reloads). Default 10,000 ms.
+    pub ws_slow_client_ms: u64,
     /// Copies of each JetStream stream and bucket this service opens: `nats.replicas`,
     /// copied here by the binary (not read from this section). Default 1.
     #[serde(skip)]
@@ -67,6 +70,7 @@ impl Default for GatewaySettings {
             auth: AuthSettings::default(),
             metrics_role: auth::Role::Viewer,
             metrics_token: None,
+            ws_slow_client_ms: 10_000,
             replicas: 1,
         }
     }
@@ -97,6 +101,8 @@ pub struct Gateway {
     watching: tokio::task::JoinHandle<()>,
     /// Closes the `/ws` connections when the gateway stops.
     clients: live::viewers::ClientShutdown,
+    /// How long a `/ws` client may hold up a message before it is closed.
+    slow_client: std::time::Duration,
     web_dir: PathBuf,
     auth: Auth,
     unknown_sources: async_nats::jetstream::kv::Store,
@@ -193,6 +199,7 @@ impl Gateway {
         ));
         Ok(Self {
             clients: live::viewers::ClientShutdown::default(),
+            slow_client: std::time::Duration::from_millis(settings.ws_slow_client_ms.max(100)),
             viewers,
             watching,
             listener,
@@ -306,6 +313,8 @@ impl Gateway {
                 self.viewers.clone(),
                 &self.auth,
                 self.clients.clone(),
+                self.slow_client,
+                self.observed.metrics.clone(),
             )
             .map(warp::Reply::into_response)
             .boxed())

@@ -1,5 +1,12 @@
 //! The WebSocket server: `GET /ws`, one task per connection, sending what its subscription
 //! asks for and closing when the session ends or the gateway stops.
+//!
+//! Every connection reads the one shared ring of ready-made messages
+//! ([`crate::live::protocol::CLIENT_BACKLOG`] of them): a client that falls behind it is told
+//! how many it missed (`lagged`) and costs no memory of its own. A client that does not take
+//! the message being sent to it within `gateway.ws_slow_client_ms` is closed with code
+//! [`SLOW_CLIENT_CODE`]; the close frame follows what is already on its way, so a client that
+//! reads again in time learns why.
 
 use std::sync::Arc;
 
@@ -15,12 +22,19 @@ use tokio::sync::{broadcast, watch};
 use warp::filters::ws::{Message, WebSocket, Ws};
 use warp::{Filter, Rejection, Reply};
 
+/// The close code of a client too slow to take its messages (4000-4999: the application's).
+pub const SLOW_CLIENT_CODE: u16 = 4008;
+/// How long the close frame of a slow client may wait for the client to read it.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// `GET /ws`: the live stream, for any signed-in user.
 pub fn route(
     live: LiveSender,
     viewers: Viewers,
     auth: &crate::auth::Auth,
     shutdown: ClientShutdown,
+    slow_client: std::time::Duration,
+    metrics: crate::metrics::Metrics,
 ) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     let auth = auth.clone();
     warp::path!("ws")
@@ -36,8 +50,17 @@ pub fn route(
                 .map(|(t, _)| t)
                 .unwrap_or_default();
             let ended = session_ended(auth.clone(), token);
-            ws.max_message_size(64 * 1024)
-                .on_upgrade(move |socket| serve_client(socket, receiver, viewers, stopping, ended))
+            let metrics = metrics.clone();
+            ws.max_message_size(64 * 1024).on_upgrade(move |socket| {
+                let client = Client {
+                    receiver,
+                    viewers,
+                    stopping,
+                    slow_client,
+                    metrics,
+                };
+                serve_client(socket, client, ended)
+            })
         })
 }
 
@@ -56,13 +79,28 @@ async fn session_ended(auth: crate::auth::Auth, token: String) {
     }
 }
 
-async fn serve_client(
-    socket: WebSocket,
-    mut receiver: broadcast::Receiver<Arc<Outgoing>>,
+/// What one connection reads and answers to.
+struct Client {
+    receiver: broadcast::Receiver<Arc<Outgoing>>,
     viewers: Viewers,
     stopping: watch::Receiver<bool>,
+    slow_client: std::time::Duration,
+    /// Counts the clients closed for being slow.
+    metrics: crate::metrics::Metrics,
+}
+
+async fn serve_client(
+    socket: WebSocket,
+    client: Client,
     session_ended: impl std::future::Future<Output = ()>,
 ) {
+    let Client {
+        mut receiver,
+        viewers,
+        stopping,
+        slow_client,
+        metrics,
+    } = client;
     let (mut to_client, mut from_client) = socket.split();
     let stopped = gateway_stopped(stopping);
     tokio::pin!(stopped);
@@ -107,13 +145,31 @@ async fn serve_client(
                 Err(broadcast::error::RecvError::Closed) => break,
             },
         };
-        let sent = tokio::time::timeout(
-            std::time::Duration::from_secs(10),
-            to_client.send(Message::text(text)),
-        )
-        .await;
-        if !matches!(sent, Ok(Ok(()))) {
-            break;
+        match tokio::time::timeout(slow_client, to_client.send(Message::text(text))).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => break,
+            Err(_) => {
+                tracing::info!(
+                    after_ms = slow_client.as_millis() as u64,
+                    "live client too slow: closing it"
+                );
+                metrics.slow_client_closed();
+                if let Some(devices) = subscription.shown() {
+                    viewers.remove(devices);
+                }
+                let reason = format!(
+                    "too slow: a message waited more than {} ms",
+                    slow_client.as_millis()
+                );
+                let close = Message::close_with(SLOW_CLIENT_CODE, reason);
+                // Behind what is already on its way; dropped if the client does not read.
+                let _ = tokio::time::timeout(CLOSE_GRACE, async {
+                    to_client.send(close).await?;
+                    to_client.close().await
+                })
+                .await;
+                return;
+            }
         }
     }
     if let Some(devices) = subscription.shown() {

@@ -56,6 +56,8 @@ struct State {
     /// Polls and failures seen since this gateway started.
     polls: u64,
     failures: u64,
+    /// `/ws` clients closed for being too slow since this gateway started.
+    slow_clients_closed: u64,
 }
 
 /// How a device's polls went since this gateway started, as `GET /api/devices/{id}` shows
@@ -194,6 +196,11 @@ impl Metrics {
         let mut state = self.lock();
         let polled = state.polled.entry(device.clone()).or_default();
         polled.cache_seen(true, cache);
+    }
+
+    /// A `/ws` client was closed for being too slow.
+    pub fn slow_client_closed(&self) {
+        self.lock().slow_clients_closed += 1;
     }
 
     /// A poll failed.

@@ -175,6 +175,11 @@ fn totals(out: &mut String, state: &State, devices: usize, websocket_clients: us
             "Polls failed since this gateway started.",
             state.failures,
         ),
+        (
+            "netpulse_websocket_slow_closed_total",
+            "Dashboards closed by this gateway for not taking their messages (code 4008).",
+            state.slow_clients_closed,
+        ),
     ];
     for (name, help, value) in totals {
         Family::new(out, name, "counter", help).series(name, "", value);
