@@ -109,7 +109,6 @@ pub struct Gateway {
     observed: observed::Observed,
     following: tokio::task::JoinHandle<()>,
     following_tokens: tokio::task::JoinHandle<()>,
-    following_found: tokio::task::JoinHandle<()>,
     layouts: fleet::layout::Layouts,
     metrics_access: metrics::scrape::Access,
     alerting: alerts::Alerting,
@@ -173,15 +172,12 @@ impl Gateway {
             removed,
             observed.devices.clone(),
         );
-        let following_found = tokio::spawn(fleet::found::follow(
-            interfaces.clone(),
-            observed.found.clone(),
-        ));
         let following = tokio::spawn(metrics::follow(
             client.clone(),
             observed.metrics.clone(),
             status,
             interfaces,
+            observed.found.clone(),
         ));
         let fan_out = tokio::spawn({
             let (client, live) = (client.clone(), live.clone());
@@ -214,7 +210,6 @@ impl Gateway {
             observed,
             following,
             following_tokens,
-            following_found,
             layouts,
             alerting,
             metrics_access: metrics::scrape::Access {
@@ -344,7 +339,6 @@ impl Gateway {
         self.watching.abort();
         self.following.abort();
         self.following_tokens.abort();
-        self.following_found.abort();
     }
 }
 

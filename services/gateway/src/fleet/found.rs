@@ -1,12 +1,11 @@
 //! What discovery found on every device, held by the gateway from its watch of the
-//! `netpulse_interfaces` bucket and prepared once per discovery for the fleet's searches: each
+//! `netpulse_interfaces` bucket (the one the metrics follow, `crate::metrics::follow`) and prepared once per discovery for the fleet's searches: each
 //! interface's texts in lower case, the device's neighbours.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use async_nats::jetstream::kv;
-use netpulse_shared::bus;
 use netpulse_shared::device::DeviceId;
 use netpulse_shared::discovery::{DeviceInterfaces, Neighbour};
 use netpulse_shared::interfaces::Interface;
@@ -113,7 +112,8 @@ impl HeldInterfaces {
         f(&self.0.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    fn apply(&self, entry: &kv::Entry) {
+    /// A change of the `netpulse_interfaces` bucket, as its watch tells it.
+    pub(crate) fn apply(&self, entry: &kv::Entry) {
         let Ok(id) = DeviceId::parse(&entry.key) else {
             return;
         };
@@ -123,13 +123,5 @@ impl HeldInterfaces {
             }
             _ => self.remove(&id),
         }
-    }
-}
-
-/// Follows the `netpulse_interfaces` bucket into `held` for as long as the gateway runs.
-pub async fn follow(interfaces: kv::Store, held: HeldInterfaces) {
-    let mut changes = bus::Following::new(interfaces);
-    loop {
-        held.apply(&changes.next().await);
     }
 }

@@ -333,14 +333,21 @@ pub async fn follow(
     metrics: Metrics,
     status: kv::Store,
     interfaces: kv::Store,
+    found: crate::fleet::found::HeldInterfaces,
 ) {
-    let watch = |store: kv::Store, apply: fn(&Metrics, &kv::Entry)| {
-        let metrics = metrics.clone();
-        async move {
-            let mut changes = bus::Following::new(store);
-            loop {
-                apply(&metrics, &changes.next().await);
-            }
+    let statuses = async {
+        let mut changes = bus::Following::new(status);
+        loop {
+            metrics.status_changed(&changes.next().await);
+        }
+    };
+    // One watch of the discoveries for the metrics' labels and the fleet views.
+    let discoveries = async {
+        let mut changes = bus::Following::new(interfaces);
+        loop {
+            let entry = changes.next().await;
+            metrics.interfaces_changed(&entry);
+            found.apply(&entry);
         }
     };
     let heartbeats = async {
@@ -353,9 +360,5 @@ pub async fn follow(
             }
         }
     };
-    tokio::join!(
-        watch(status, Metrics::status_changed),
-        watch(interfaces, Metrics::interfaces_changed),
-        heartbeats,
-    );
+    tokio::join!(statuses, discoveries, heartbeats);
 }
