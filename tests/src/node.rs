@@ -2,8 +2,28 @@
 //! it can do with a line `CONTROL <request>` on its standard output, and waits for `OK
 //! [answer]` or `ERR <message>` on its standard input.
 
+use std::process::Stdio;
+
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
+
+/// `node <script> <base URL>` run in web/ with the stack's admin in `NETPULSE_ADMIN`
+/// (`admin:<password>`), its standard streams piped for [`drive`], killed when dropped. More
+/// arguments and environment may be added.
+pub fn browser_check(script: &str, base: &str) -> Command {
+    let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
+    let mut command = Command::new("node");
+    command
+        .current_dir(web)
+        .env("NETPULSE_ADMIN", format!("admin:{}", crate::ADMIN_PASSWORD))
+        .arg(script)
+        .arg(base)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
 
 /// Runs `command` (its standard streams piped), printing its output line by line and
 /// answering each `CONTROL` line with `answer`; returns whether it succeeded, its standard

@@ -8,14 +8,11 @@
 //! (pause or resume snmpd) on its standard output, and waits for `OK` or `ERR <message>` on
 //! its standard input.
 
-use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use netpulse_shared::test_util::Snmpd;
 use netpulse_tests::{Services, Stack, Webhook};
 use serde_json::json;
-use tokio::process::Command;
 
 /// The whole browser run, at most.
 const RUN_LIMIT: Duration = Duration::from_secs(300);
@@ -59,24 +56,15 @@ async fn the_alerts_page_shows_counts_acks_and_silences_a_firing_alert_with_name
     let rule_id = rule["id"].as_str().expect("rule id").to_owned();
     stack.wait_until_up(&device).await;
 
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut command = Command::new("node");
+    let mut command = netpulse_tests::node::browser_check(
+        "tests/alerting.mjs",
+        &format!("http://{}/", stack.gateway),
+    );
     command
-        .current_dir(root.join("web"))
-        .env(
-            "NETPULSE_ADMIN",
-            format!("admin:{}", netpulse_tests::ADMIN_PASSWORD),
-        )
         .env("NETPULSE_DEVICE_ID", &device)
         .env("NETPULSE_DEVICE_NAME", DEVICE_NAME)
         .env("NETPULSE_RULE_ID", &rule_id)
-        .env("NETPULSE_RULE_NAME", RULE_NAME)
-        .arg("tests/alerting.mjs")
-        .arg(format!("http://{}/", stack.gateway))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        .env("NETPULSE_RULE_NAME", RULE_NAME);
     let started = Instant::now();
     let (success, stdout, stderr) = tokio::time::timeout(
         RUN_LIMIT,

@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -18,7 +17,6 @@ use netpulse_shared::messages::PollJob;
 use netpulse_shared::test_util::Snmpd;
 use netpulse_simulator::{Control, SimConfig, Simulator};
 use netpulse_tests::{Services, Stack};
-use tokio::process::Command;
 
 /// The whole browser run, at most.
 const RUN_LIMIT: Duration = Duration::from_secs(600);
@@ -68,25 +66,14 @@ async fn the_dashboard_adds_a_device_and_draws_its_traffic_live() {
     })
     .await
     .expect("simulator");
-    let mut command = Command::new("node");
+    let mut command = netpulse_tests::node::browser_check("tests/dashboard.mjs", &base);
     command
-        .current_dir(root.join("web"))
-        .env(
-            "NETPULSE_ADMIN",
-            format!("admin:{}", netpulse_tests::ADMIN_PASSWORD),
-        )
         .env("NETPULSE_VIEWER", "watcher:watcher-password-1")
         .env("NETPULSE_HOSTILE", hostile.addresses()[0].to_string())
         .env("NETPULSE_SIM", wall.addresses()[0].to_string())
         .env("NETPULSE_SYSLOG", syslog.to_string())
         .env("NETPULSE_TEST_OUTPUT", &output_dir)
-        .arg("tests/dashboard.mjs")
-        .arg(&base)
-        .arg(&address)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        .arg(&address);
     if let Some(path) = std::env::var_os("NETPULSE_SCREENSHOT") {
         command.arg(path);
     }

@@ -8,14 +8,12 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use netpulse_simulator::wiring::{Link, Port, Topology};
 use netpulse_simulator::{SimConfig, Simulator};
 use netpulse_tests::Stack;
 use serde_json::{json, Value};
-use tokio::process::Command;
 
 /// Devices netpulse polls (`r0`..`r3`), in an LLDP ring; the simulator's device 4 is wired to
 /// r0 but not polled.
@@ -246,21 +244,13 @@ async fn the_fleet_is_searched_ranked_and_mapped_from_the_simulated_wiring() {
         "search": "uplink to dc2", "device": "r2", "ifIndex": 1, "ifName": "eth0",
         "links": POLLED + 1, "hostile": HOSTILE, "hot": "r1", "hostileAlias": HOSTILE_ALIAS,
     });
-    let mut command = Command::new("node");
+    let mut command = netpulse_tests::node::browser_check(
+        "tests/fleet.mjs",
+        &format!("http://{}/", stack.gateway),
+    );
     command
-        .current_dir(root.join("web"))
-        .env(
-            "NETPULSE_ADMIN",
-            format!("admin:{}", netpulse_tests::ADMIN_PASSWORD),
-        )
         .env("NETPULSE_EXPECT", expect.to_string())
-        .env("NETPULSE_TEST_OUTPUT", &output_dir)
-        .arg("tests/fleet.mjs")
-        .arg(format!("http://{}/", stack.gateway))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        .env("NETPULSE_TEST_OUTPUT", &output_dir);
     let (success, stdout, stderr) = tokio::time::timeout(
         Duration::from_secs(300),
         netpulse_tests::node::drive(&mut command, async |request| {

@@ -15,9 +15,7 @@
 // the names becomes an element or runs.
 // Prints one line per check; exits non-zero with the reason on the first failure.
 
-import { chromium } from 'playwright-core';
-
-import { control } from './control.mjs';
+import { check, control, launchChromium } from './harness.mjs';
 
 const [base] = process.argv.slice(2);
 if (!base) {
@@ -33,11 +31,6 @@ const ACK_COMMENT = '<i>on it</i>';
 const SILENCE_COMMENT = '<u>maintenance</u>';
 /** How long the device may take to be seen down (three missed polls) and the alert to fire. */
 const FIRE_MS = 60000;
-
-function check(condition, what) {
-  if (!condition) throw new Error(`check failed: ${what}`);
-  console.log(`ok - ${what}`);
-}
 
 /** Waits until `fn` (run in the page with `arg`) is truthy; fails naming `what` and what `show` says. */
 async function waitFor(page, fn, arg, what, timeout = 30000, show = () => '') {
@@ -74,11 +67,7 @@ const getJson = (page, path) => page.evaluate(async (p) => {
 // No element made from the names, comments or anything else shown.
 const INJECTED = 'img, script, b, i, u, iframe, object';
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 let failed = false;
 const pageErrors = [];
 const consoleErrors = [];

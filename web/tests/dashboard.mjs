@@ -28,9 +28,7 @@ import dgram from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-
-import { control } from './control.mjs';
+import { check, control, launchChromium } from './harness.mjs';
 
 const [base, agent, screenshot] = process.argv.slice(2);
 if (!base || !agent) {
@@ -159,11 +157,6 @@ async function waitForStored(page, device, q, count, what, timeoutMs = 30000) {
   }
 }
 
-function check(condition, what) {
-  if (!condition) throw new Error(`check failed: ${what}`);
-  console.log(`ok - ${what}`);
-}
-
 const CSV_HEADER = 'interface,time,in_min_bps,in_avg_bps,in_max_bps,out_min_bps,out_avg_bps,out_max_bps';
 const HOUR_MS = 3_600_000;
 
@@ -235,11 +228,7 @@ const parseFrame = (text) => {
   }
 };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 let failed = false;
 const pageErrors = [];
 const consoleErrors = []; // shown when a check fails (some are expected: a refused sign-in is a 401)

@@ -19,9 +19,7 @@
 // Prints one line per check; exits non-zero with the reason on the first failure.
 
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-
-import { control } from './control.mjs';
+import { check, control, launchChromium } from './harness.mjs';
 
 const [base] = process.argv.slice(2);
 if (!base) {
@@ -31,11 +29,6 @@ if (!base) {
 const [adminUser, adminPassword] = (process.env.NETPULSE_ADMIN ?? '').split(/:(.*)/s);
 const expect = JSON.parse(process.env.NETPULSE_EXPECT ?? '{}');
 const outputDir = process.env.NETPULSE_TEST_OUTPUT || null;
-
-function check(condition, what) {
-  if (!condition) throw new Error(`check failed: ${what}`);
-  console.log(`ok - ${what}`);
-}
 
 async function waitFor(page, fn, arg, what, timeout = 30000, show = async () => '') {
   try {
@@ -49,11 +42,7 @@ async function waitFor(page, fn, arg, what, timeout = 30000, show = async () => 
 const mapRows = (page) => page.evaluate(() => [...document.querySelectorAll('#map-links tbody tr')]
   .map((tr) => ({ id: tr.dataset.link, band: tr.dataset.band, ends: [...tr.cells].slice(0, 2).map((c) => c.textContent), util: tr.cells[2].textContent })));
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 let failed = false;
 const pageErrors = [];
 try {

@@ -1,7 +1,24 @@
-// Asking the Rust test that runs a browser check to act (tests/src/node.rs): the script prints
+// What the browser checks share: Chromium launched one way, a check that prints its line, and
+// asking the Rust test that runs the script to act (tests/src/node.rs): the script prints
 // `CONTROL <command>` and the test answers `OK [answer]` or `ERR <message>` on standard input.
 
 import readline from 'node:readline';
+import { chromium } from 'playwright-core';
+
+/** Headless Chromium (CHROMIUM, else /usr/bin/chromium), quiet and without a sandbox. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Fails the script with `what` unless `condition`; prints `ok - what` when it holds. */
+export function check(condition, what) {
+  if (!condition) throw new Error(`check failed: ${what}`);
+  console.log(`ok - ${what}`);
+}
 
 const replies = [];
 let waiter = null;
