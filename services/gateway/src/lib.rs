@@ -25,7 +25,6 @@ use netpulse_shared::bus;
 use netpulse_shared::config::NatsSettings;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio::sync::broadcast;
 use warp::http::header::{HeaderMap, HeaderValue};
 use warp::Filter;
 
@@ -56,6 +55,9 @@ pub struct GatewaySettings {
     /// How long a `/ws` client may go without taking the message being sent to it before it
     /// is closed with code 4008 (it reconnects and reloads). Default 10,000 ms.
     pub ws_slow_client_ms: u64,
+    /// How often a `/ws` client that asked for frames gets one: the latest sample of each
+    /// device it follows. Default 1,000 ms; 100 to 60,000.
+    pub ws_frame_ms: u64,
     /// Copies of each JetStream stream and bucket this service opens: `nats.replicas`,
     /// copied here by the binary (not read from this section). Default 1.
     #[serde(skip)]
@@ -71,6 +73,7 @@ impl Default for GatewaySettings {
             metrics_role: auth::Role::Viewer,
             metrics_token: None,
             ws_slow_client_ms: 10_000,
+            ws_frame_ms: 1_000,
             replicas: 1,
         }
     }
@@ -95,8 +98,10 @@ pub struct Gateway {
     address: SocketAddr,
     client: async_nats::Client,
     registry: Registry,
-    live: live::protocol::LiveSender,
+    live: live::hub::Hub,
     fan_out: tokio::task::JoinHandle<()>,
+    /// Ends a tick of the frames every `gateway.ws_frame_ms`.
+    ticking: tokio::task::JoinHandle<()>,
     viewers: live::viewers::Viewers,
     watching: tokio::task::JoinHandle<()>,
     /// Closes the `/ws` connections when the gateway stops.
@@ -123,6 +128,11 @@ impl Gateway {
         settings: GatewaySettings,
         admin_password: Option<&str>,
     ) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            (100..=60_000).contains(&settings.ws_frame_ms),
+            "gateway.ws_frame_ms must be from 100 to 60000 (ms), not {}",
+            settings.ws_frame_ms
+        );
         let js = jetstream::new(client.clone());
         let replicas = settings.replicas;
         // On a cluster that is starting or just lost a node, JetStream may not answer yet.
@@ -163,7 +173,16 @@ impl Gateway {
         let alerting = alerts::Alerting::new(js.clone(), replicas, auth.clone());
         let listener = TcpListener::bind(settings.listen).await?;
         let address = listener.local_addr()?;
-        let (live, _) = broadcast::channel(live::protocol::CLIENT_BACKLOG);
+        let slow_client = std::time::Duration::from_millis(settings.ws_slow_client_ms.max(100));
+        let frame_every = std::time::Duration::from_millis(settings.ws_frame_ms);
+        // Enough ticks for a client that took up to the slow-client limit over one message.
+        let held = settings
+            .ws_slow_client_ms
+            .div_ceil(settings.ws_frame_ms.max(1))
+            + 2;
+        let frames = live::frames::Frames::new(frame_every, held);
+        let ticking = tokio::spawn(frames.clone().run());
+        let live = live::hub::Hub::new(frames);
         let observed = observed::Observed::default();
         let registry = Registry::new(
             store.clone(),
@@ -195,7 +214,8 @@ impl Gateway {
         ));
         Ok(Self {
             clients: live::viewers::ClientShutdown::default(),
-            slow_client: std::time::Duration::from_millis(settings.ws_slow_client_ms.max(100)),
+            slow_client,
+            ticking,
             viewers,
             watching,
             listener,
@@ -336,6 +356,7 @@ impl Gateway {
             tracing::warn!("live clients still open after the gateway stopped");
         }
         self.fan_out.abort();
+        self.ticking.abort();
         self.watching.abort();
         self.following.abort();
         self.following_tokens.abort();

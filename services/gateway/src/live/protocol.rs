@@ -1,17 +1,17 @@
 //! The `/ws` protocol: the messages the gateway sends, what a client may subscribe to, and
-//! the ready-made text the fan-out hands every connection.
+//! the ready-made text the fan-out hands every connection (encoded once: every client sends
+//! the same bytes).
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use crate::live::rates::{ShownEntry, ShownValue, Traffic};
 use netpulse_shared::device::{DeviceId, DeviceView};
 use netpulse_shared::messages::Reachability;
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-/// Messages queued per client before it starts missing some.
-pub const CLIENT_BACKLOG: usize = 1024;
+/// Messages queued for one client before it starts missing some (it is then told `lagged`).
+pub const CLIENT_QUEUE: usize = 256;
 
 /// A message on `/ws`. Every one is a JSON object with a `type` and, where it concerns one
 /// device, a `device`.
@@ -98,8 +98,15 @@ pub struct Outgoing {
     pub kind: &'static str,
     /// True for live-view samples: only for clients subscribed to the device by id.
     pub live: bool,
-    /// The JSON text.
-    pub text: String,
+    /// The JSON text, shared by every client that gets it.
+    pub text: Utf8Bytes,
+}
+
+impl Outgoing {
+    /// True for a sample, normal or of the live view: what frames coalesce.
+    pub fn is_sample(&self) -> bool {
+        self.kind == "sample"
+    }
 }
 
 /// The kinds a client may subscribe to.
@@ -115,9 +122,11 @@ pub const KINDS: [&str; 8] = [
 ];
 
 /// What one client asked to receive: `{"type": "subscribe", "devices": [ids] | "*",
-/// "kinds": [...], "live": [ids]}`. A client that never subscribes receives everything but
-/// live-view samples. `live` names the devices whose one-second live view the client shows;
-/// without it, the devices listed by id are the ones shown.
+/// "kinds": [...], "live": [ids], "frames": bool, "every_sample": [ids]}`. A client that
+/// never subscribes receives everything but live-view samples, one message at a time. `live`
+/// names the devices whose one-second live view the client shows; without it, the devices
+/// listed by id are the ones shown. With `frames`, samples come coalesced: one `frame` per
+/// tick with the latest of each device, but for the devices in `every_sample`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Subscription {
     /// The devices, or `None` for all.
@@ -126,6 +135,10 @@ pub struct Subscription {
     pub kinds: Option<HashSet<String>>,
     /// The devices shown in the live view, when given apart from `devices`.
     pub live: Option<HashSet<DeviceId>>,
+    /// True when samples come in frames.
+    pub frames: bool,
+    /// The devices whose samples come one by one even with frames.
+    pub every_sample: HashSet<DeviceId>,
 }
 
 /// At most this many devices in a subscription's `devices` or `live`.
@@ -155,8 +168,10 @@ impl Subscription {
             return Err("the only message a client sends is {\"type\": \"subscribe\", ...}".into());
         }
         if let Some(unknown) = value.as_object().and_then(|m| {
-            m.keys()
-                .find(|k| !["type", "devices", "kinds", "live"].contains(&k.as_str()))
+            m.keys().find(|k| {
+                !["type", "devices", "kinds", "live", "frames", "every_sample"]
+                    .contains(&k.as_str())
+            })
         }) {
             return Err(format!("{unknown}: unknown field"));
         }
@@ -186,10 +201,22 @@ impl Subscription {
             ),
             _ => return Err("kinds must be a list".into()),
         };
+        let frames = match &value["frames"] {
+            serde_json::Value::Null => false,
+            serde_json::Value::Bool(frames) => *frames,
+            _ => return Err("frames must be true or false".into()),
+        };
+        let every_sample = match &value["every_sample"] {
+            serde_json::Value::Null => HashSet::new(),
+            serde_json::Value::Array(items) => device_ids("every_sample", items)?,
+            _ => return Err("every_sample must be a list of device ids".into()),
+        };
         Ok(Self {
             devices,
             kinds,
             live,
+            frames,
+            every_sample,
         })
     }
 
@@ -199,15 +226,39 @@ impl Subscription {
         self.live.as_ref().or(self.devices.as_ref())
     }
 
-    /// True when the client should get `message`.
-    pub fn wants(&self, message: &Outgoing, subscribed: bool) -> bool {
+    /// True when the client should get `message` on its own (not in a frame).
+    pub fn wants(&self, message: &Outgoing) -> bool {
+        if message.is_sample()
+            && self.frames
+            && !message
+                .device
+                .as_ref()
+                .is_some_and(|d| self.every_sample.contains(d))
+        {
+            return false;
+        }
+        self.concerns(message)
+    }
+
+    /// True when `message` goes into this client's frames.
+    pub fn wants_in_frame(&self, message: &Outgoing) -> bool {
+        self.frames
+            && message.is_sample()
+            && !message
+                .device
+                .as_ref()
+                .is_some_and(|d| self.every_sample.contains(d))
+            && self.concerns(message)
+    }
+
+    /// True when `message` is for this client, one by one or in frames.
+    fn concerns(&self, message: &Outgoing) -> bool {
         if message.live {
             // Live-view samples go only to clients showing that device.
-            let shown = subscribed
-                && message
-                    .device
-                    .as_ref()
-                    .is_some_and(|d| self.shown().is_some_and(|set| set.contains(d)));
+            let shown = message
+                .device
+                .as_ref()
+                .is_some_and(|d| self.shown().is_some_and(|set| set.contains(d)));
             return shown && self.kinds.as_ref().is_none_or(|k| k.contains("sample"));
         }
         let device_ok = match (&self.devices, &message.device) {
@@ -216,7 +267,14 @@ impl Subscription {
         };
         device_ok && self.kinds.as_ref().is_none_or(|k| k.contains(message.kind))
     }
-}
 
-/// Sender side of the fan-out: JSON text, ready to send.
-pub type LiveSender = broadcast::Sender<Arc<Outgoing>>;
+    /// The devices whose messages this client may get, or `None` when it follows every
+    /// device: what the fan-out files it under.
+    pub fn followed(&self) -> Option<HashSet<DeviceId>> {
+        let devices = self.devices.as_ref()?;
+        let mut followed = devices.clone();
+        followed.extend(self.live.iter().flatten().cloned());
+        followed.extend(self.every_sample.iter().cloned());
+        Some(followed)
+    }
+}

@@ -1,6 +1,6 @@
 //! The NATS reader: each message (and each registry change) is parsed once into an
 //! [`Event`], applied to what the gateway observes (rates, the latest samples, the metrics),
-//! and encoded once as a `/ws` message for the broadcast.
+//! and encoded once as a `/ws` message for the clients it concerns.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,7 +14,8 @@ use netpulse_shared::messages::{PollFailure, ReachabilityChanged, Sample};
 use netpulse_shared::{bus, subjects};
 use serde::de::DeserializeOwned;
 
-use crate::live::protocol::{LiveMessage, LiveSender, Outgoing};
+use crate::live::hub::Hub;
+use crate::live::protocol::{LiveMessage, Outgoing};
 use crate::live::rates::{browser_values, DeviceRates, ShownEntry, Traffic};
 use crate::observed::Observed;
 
@@ -153,7 +154,7 @@ impl Observer {
             device,
             kind,
             live,
-            text,
+            text: text.into(),
         })
     }
 
@@ -190,11 +191,12 @@ impl Observer {
     }
 }
 
-/// Reads NATS and the registry, and broadcasts `/ws` messages until the subscriptions end.
+/// Reads NATS and the registry, and hands `/ws` messages to the clients until the
+/// subscriptions end.
 pub async fn fan_out(
     client: async_nats::Client,
     registry: kv::Store,
-    live: LiveSender,
+    hub: Hub,
     observed: Observed,
 ) -> anyhow::Result<()> {
     let mut samples = client.subscribe(subjects::SAMPLE_ALL).await?;
@@ -223,8 +225,7 @@ pub async fn fan_out(
         };
         let Some(event) = event else { continue };
         match observer.apply(event) {
-            // No receivers is fine: nobody is watching.
-            Ok(outgoing) => drop(live.send(Arc::new(outgoing))),
+            Ok(outgoing) => hub.deliver(outgoing),
             Err(error) => tracing::error!(%error, "cannot encode live message"),
         }
     }

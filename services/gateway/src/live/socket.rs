@@ -1,26 +1,29 @@
 //! The WebSocket server: `GET /ws`, one task per connection, sending what its subscription
 //! asks for and closing when the session ends or the gateway stops.
 //!
-//! Every connection reads the one shared ring of ready-made messages
-//! ([`crate::live::protocol::CLIENT_BACKLOG`] of them): a client that falls behind it is told
-//! how many it missed (`lagged`) and costs no memory of its own. A client that does not take
-//! the message being sent to it within `gateway.ws_slow_client_ms` is closed with code
-//! [`SLOW_CLIENT_CODE`]; the close frame follows what is already on its way, so a client that
-//! reads again in time learns why.
+//! Each connection has its own bounded queue in the [`Hub`]: a client that falls behind
+//! misses messages and is told how many (`lagged`), and a client with frames is sent the
+//! latest of each device once per tick. Messages are shared bytes, written as they are; a
+//! large one goes out in [`FRAGMENT`]-sized WebSocket fragments, so no connection's write
+//! buffer grows to hold it. A client that does not take the message being sent to it within
+//! `gateway.ws_slow_client_ms` is closed with code [`SLOW_CLIENT_CODE`]; the close frame
+//! follows what is already on its way, so a client that reads again in time learns why.
 
-use std::sync::Arc;
+use futures::stream::SplitSink;
+use futures::{FutureExt, SinkExt, StreamExt};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame};
+use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
+use warp::{Filter, Rejection, Reply};
 
-use crate::live::protocol::LiveMessage;
-use crate::live::protocol::LiveSender;
-use crate::live::protocol::Outgoing;
-use crate::live::protocol::Subscription;
+use crate::live::frames::{frame_for, Since};
+use crate::live::hub::Hub;
+use crate::live::protocol::{LiveMessage, Subscription};
+use crate::live::upgrade::{Socket, FRAGMENT};
 use crate::live::viewers::gateway_stopped;
 use crate::live::viewers::ClientShutdown;
 use crate::live::viewers::Viewers;
-use futures::{SinkExt, StreamExt};
-use tokio::sync::{broadcast, watch};
-use warp::filters::ws::{Message, WebSocket, Ws};
-use warp::{Filter, Rejection, Reply};
 
 /// The close code of a client too slow to take its messages (4000-4999: the application's).
 pub const SLOW_CLIENT_CODE: u16 = 4008;
@@ -29,7 +32,7 @@ const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `GET /ws`: the live stream, for any signed-in user.
 pub fn route(
-    live: LiveSender,
+    hub: Hub,
     viewers: Viewers,
     auth: &crate::auth::Auth,
     shutdown: ClientShutdown,
@@ -39,28 +42,21 @@ pub fn route(
     let auth = auth.clone();
     warp::path!("ws")
         .and(auth.require(crate::auth::Role::Viewer))
-        .and(warp::header::headers_cloned())
-        .and(warp::ws())
-        .map(move |_, headers: warp::http::HeaderMap, ws: Ws| {
-            let receiver = live.subscribe();
-            let viewers = viewers.clone();
-            let stopping = shutdown.stopping.subscribe();
+        .and(crate::live::upgrade::request())
+        .map(move |_, upgrade: crate::live::upgrade::Upgrade| {
             // The session was just checked, so the request has a token.
-            let token = crate::auth::token_of(&headers)
+            let token = crate::auth::token_of(upgrade.headers())
                 .map(|(t, _)| t)
                 .unwrap_or_default();
             let ended = session_ended(auth.clone(), token);
-            let metrics = metrics.clone();
-            ws.max_message_size(64 * 1024).on_upgrade(move |socket| {
-                let client = Client {
-                    receiver,
-                    viewers,
-                    stopping,
-                    slow_client,
-                    metrics,
-                };
-                serve_client(socket, client, ended)
-            })
+            let client = Client {
+                hub: hub.clone(),
+                viewers: viewers.clone(),
+                stopping: shutdown.stopping.subscribe(),
+                slow_client,
+                metrics: metrics.clone(),
+            };
+            upgrade.accept(move |socket| serve_client(socket, client, ended).boxed())
         })
 }
 
@@ -81,7 +77,7 @@ async fn session_ended(auth: crate::auth::Auth, token: String) {
 
 /// What one connection reads and answers to.
 struct Client {
-    receiver: broadcast::Receiver<Arc<Outgoing>>,
+    hub: Hub,
     viewers: Viewers,
     stopping: watch::Receiver<bool>,
     slow_client: std::time::Duration,
@@ -89,34 +85,73 @@ struct Client {
     metrics: crate::metrics::Metrics,
 }
 
+/// The text of a message the gateway makes for one client.
+fn own(message: &LiveMessage<'_>) -> Utf8Bytes {
+    Utf8Bytes::from(serde_json::to_string(message).unwrap_or_default())
+}
+
+/// Sends `text` as one WebSocket message: whole when short, else in fragments (each a slice
+/// of the shared bytes).
+async fn send(
+    to_client: &mut SplitSink<Socket, Message>,
+    text: Utf8Bytes,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    if text.len() <= FRAGMENT {
+        return to_client.send(Message::Text(text)).await;
+    }
+    let bytes = Bytes::from(text);
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = (start + FRAGMENT).min(bytes.len());
+        let opcode = if start == 0 {
+            Data::Text
+        } else {
+            Data::Continue
+        };
+        let frame = Frame::message(
+            bytes.slice(start..end),
+            OpCode::Data(opcode),
+            end == bytes.len(),
+        );
+        to_client.feed(Message::Frame(frame)).await?;
+        start = end;
+    }
+    to_client.flush().await
+}
+
 async fn serve_client(
-    socket: WebSocket,
+    socket: Socket,
     client: Client,
     session_ended: impl std::future::Future<Output = ()>,
 ) {
     let Client {
-        mut receiver,
+        hub,
         viewers,
         stopping,
         slow_client,
         metrics,
     } = client;
+    let mut member = hub.join();
+    let (mut ticks, mut seen) = hub.frames.follow();
     let (mut to_client, mut from_client) = socket.split();
     let stopped = gateway_stopped(stopping);
     tokio::pin!(stopped);
     tokio::pin!(session_ended);
     let mut subscription = Subscription::default();
-    let mut subscribed = false;
     loop {
-        let text = tokio::select! {
-            () = &mut stopped => break,
-            () = &mut session_ended => {
-                tracing::info!("session over: closing its live stream");
-                break;
-            }
-            incoming = from_client.next() => match incoming {
-                Some(Ok(message)) if message.is_text() => {
-                    match Subscription::parse(message.to_str().unwrap_or_default()) {
+        let missed = member.take_missed();
+        let text = if missed > 0 {
+            tracing::debug!(missed, "live client lagging");
+            own(&LiveMessage::Lagged { missed })
+        } else {
+            tokio::select! {
+                () = &mut stopped => break,
+                () = &mut session_ended => {
+                    tracing::info!("session over: closing its live stream");
+                    break;
+                }
+                incoming = from_client.next() => match incoming {
+                    Some(Ok(Message::Text(text))) => match Subscription::parse(text.as_str()) {
                         Ok(next) => {
                             // Devices shown count as viewed: the live view polls them.
                             if let Some(devices) = subscription.shown() {
@@ -125,27 +160,36 @@ async fn serve_client(
                             if let Some(devices) = next.shown() {
                                 viewers.add(devices);
                             }
+                            if next.frames && !subscription.frames {
+                                // Frames start from now.
+                                ticks.borrow_and_update();
+                                seen = hub.frames.follow().1;
+                            }
+                            member.subscribe(next.clone());
                             subscription = next;
-                            subscribed = true;
                             continue;
                         }
-                        Err(error) => serde_json::to_string(&LiveMessage::Error { error }).unwrap_or_default(),
+                        Err(error) => own(&LiveMessage::Error { error }),
+                    },
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                    Some(Ok(_)) => continue,
+                },
+                Some(message) = member.queue.recv() => message.text.clone(),
+                Ok(()) = ticks.changed(), if subscription.frames => {
+                    let (since, now) = hub.frames.since(seen);
+                    let behind = now.saturating_sub(seen);
+                    seen = now;
+                    match since {
+                        Since::Ticks(held) => match frame_for(&subscription, &held) {
+                            Some(frame) => frame,
+                            None => continue,
+                        },
+                        Since::Lagged => own(&LiveMessage::Lagged { missed: behind }),
                     }
                 }
-                Some(Ok(message)) if !message.is_close() => continue,
-                _ => break,
-            },
-            outgoing = receiver.recv() => match outgoing {
-                Ok(message) if subscription.wants(&message, subscribed) => message.text.clone(),
-                Ok(_) => continue,
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::debug!(missed, "live client lagging");
-                    serde_json::to_string(&LiveMessage::Lagged { missed }).unwrap_or_default()
-                }
-                Err(broadcast::error::RecvError::Closed) => break,
-            },
+            }
         };
-        match tokio::time::timeout(slow_client, to_client.send(Message::text(text))).await {
+        match tokio::time::timeout(slow_client, send(&mut to_client, text)).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => break,
             Err(_) => {
@@ -157,11 +201,15 @@ async fn serve_client(
                 if let Some(devices) = subscription.shown() {
                     viewers.remove(devices);
                 }
+                drop(member);
                 let reason = format!(
                     "too slow: a message waited more than {} ms",
                     slow_client.as_millis()
                 );
-                let close = Message::close_with(SLOW_CLIENT_CODE, reason);
+                let close = Message::Close(Some(CloseFrame {
+                    code: CloseCode::from(SLOW_CLIENT_CODE),
+                    reason: reason.into(),
+                }));
                 // Behind what is already on its way; dropped if the client does not read.
                 let _ = tokio::time::timeout(CLOSE_GRACE, async {
                     to_client.send(close).await?;
@@ -175,6 +223,7 @@ async fn serve_client(
     if let Some(devices) = subscription.shown() {
         viewers.remove(devices);
     }
+    drop(member);
     // A close frame; a client too slow to take it has its connection dropped.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), to_client.close()).await;
 }

@@ -132,25 +132,25 @@ fn subscriptions_choose_what_a_client_gets() {
         device: DeviceId::parse(device).ok(),
         kind,
         live,
-        text: String::new(),
+        text: Default::default(),
     };
     let everything = Subscription::default();
-    assert!(everything.wants(&out("a", "sample", false), false));
+    assert!(everything.wants(&out("a", "sample", false)));
     assert!(
-        !everything.wants(&out("a", "sample", true), false),
+        !everything.wants(&out("a", "sample", true)),
         "no live view unasked"
     );
     let one =
         Subscription::parse(r#"{"type": "subscribe", "devices": ["a"], "kinds": ["sample"]}"#)
             .expect("subscription");
-    assert!(one.wants(&out("a", "sample", true), true));
-    assert!(one.wants(&out("a", "sample", false), true));
-    assert!(!one.wants(&out("b", "sample", false), true));
-    assert!(!one.wants(&out("a", "status", false), true));
+    assert!(one.wants(&out("a", "sample", true)));
+    assert!(one.wants(&out("a", "sample", false)));
+    assert!(!one.wants(&out("b", "sample", false)));
+    assert!(!one.wants(&out("a", "status", false)));
     let all = Subscription::parse(r#"{"type": "subscribe", "devices": "*"}"#).expect("all");
-    assert!(all.wants(&out("b", "log", false), true));
+    assert!(all.wants(&out("b", "log", false)));
     assert!(
-        !all.wants(&out("b", "sample", true), true),
+        !all.wants(&out("b", "sample", true)),
         "live samples need the device by id"
     );
     // A page showing every device's status and one device's live view.
@@ -158,13 +158,13 @@ fn subscriptions_choose_what_a_client_gets() {
         r#"{"type": "subscribe", "devices": "*", "kinds": ["sample", "status"], "live": ["a"]}"#,
     )
     .expect("page");
-    assert!(page.wants(&out("a", "sample", true), true));
-    assert!(!page.wants(&out("b", "sample", true), true));
-    assert!(page.wants(&out("b", "sample", false), true));
-    assert!(page.wants(&out("b", "status", false), true));
+    assert!(page.wants(&out("a", "sample", true)));
+    assert!(!page.wants(&out("b", "sample", true)));
+    assert!(page.wants(&out("b", "sample", false)));
+    assert!(page.wants(&out("b", "status", false)));
     let none = Subscription::parse(r#"{"type": "subscribe", "devices": ["a"], "live": []}"#)
         .expect("no live view");
-    assert!(!none.wants(&out("a", "sample", true), true));
+    assert!(!none.wants(&out("a", "sample", true)));
     assert_eq!(none.shown().map(HashSet::len), Some(0));
     for (bad, says) in [
         (r#"{"type": "subscribe", "live": "a"}"#, "live"),
@@ -178,6 +178,125 @@ fn subscriptions_choose_what_a_client_gets() {
         let error = Subscription::parse(bad).expect_err(bad);
         assert!(error.contains(says), "{bad}: {error}");
     }
+}
+
+/// A sample message of `device` whose text says which it is.
+fn sample_out(device: &str, live: bool, n: u32) -> std::sync::Arc<Outgoing> {
+    std::sync::Arc::new(Outgoing {
+        device: DeviceId::parse(device).ok(),
+        kind: "sample",
+        live,
+        text: format!(r#"{{"type":"sample","device":"{device}","n":{n},"live":{live}}}"#).into(),
+    })
+}
+
+/// The `(device, n)` of each sample in a frame's text.
+fn frame_samples(text: &str) -> Vec<(String, u64)> {
+    let value: serde_json::Value = serde_json::from_str(text).expect("a frame is JSON");
+    assert_eq!(value["type"], "frame");
+    value["samples"]
+        .as_array()
+        .expect("samples")
+        .iter()
+        .map(|s| {
+            (
+                s["device"].as_str().expect("device").to_owned(),
+                s["n"].as_u64().expect("n"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn frames_carry_the_latest_sample_of_each_device() {
+    use super::frames::{frame_for, Frames, Since};
+    let frames = Frames::new(std::time::Duration::from_secs(1), 3);
+    let all = Subscription::parse(r#"{"type": "subscribe", "frames": true}"#).expect("all");
+    let (_, start) = frames.follow();
+    for (device, n) in [("a", 1), ("b", 2), ("a", 3)] {
+        frames.record(&sample_out(device, false, n));
+    }
+    // A live-view sample is kept apart from the device's normal one.
+    frames.record(&sample_out("a", true, 4));
+    frames.tick();
+    let (Since::Ticks(ticks), now) = frames.since(start) else {
+        panic!("not lagged")
+    };
+    assert_eq!(now, 1);
+    let text = frame_for(&all, &ticks).expect("a frame");
+    // No live view shown: the live sample is not this client's.
+    assert_eq!(frame_samples(&text), [("a".into(), 3), ("b".into(), 2)]);
+    let page = Subscription::parse(
+        r#"{"type": "subscribe", "frames": true, "live": ["a"], "every_sample": ["b"]}"#,
+    )
+    .expect("page");
+    let text = frame_for(&page, &ticks).expect("a frame");
+    assert_eq!(
+        frame_samples(&text),
+        [("a".into(), 3), ("a".into(), 4)],
+        "b's samples come one by one"
+    );
+    assert!(page.wants(&sample_out("b", false, 5)));
+    assert!(!page.wants(&sample_out("a", false, 5)), "a is in frames");
+    assert!(!all.wants(&sample_out("a", false, 5)));
+    // A client that missed two ticks gets one frame with the latest of each device.
+    frames.record(&sample_out("b", false, 6));
+    frames.tick();
+    frames.tick();
+    frames.record(&sample_out("b", false, 7));
+    frames.record(&sample_out("c", false, 8));
+    frames.tick();
+    let (Since::Ticks(ticks), now) = frames.since(1) else {
+        panic!("not lagged")
+    };
+    assert_eq!(now, 4);
+    let text = frame_for(&all, &ticks).expect("a frame");
+    assert_eq!(frame_samples(&text), [("b".into(), 7), ("c".into(), 8)]);
+    let value: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(value["tick"], 4);
+    // Only the last 3 ticks are held: a client that last had tick 1 now lags.
+    frames.tick();
+    assert!(matches!(frames.since(1).0, Since::Lagged));
+    assert!(matches!(frames.since(2).0, Since::Ticks(_)));
+    // Ticks with nothing for a client give no frame.
+    let other = Subscription::parse(r#"{"type": "subscribe", "frames": true, "devices": ["z"]}"#)
+        .expect("other");
+    let (Since::Ticks(ticks), _) = frames.since(2) else {
+        panic!("not lagged")
+    };
+    assert!(frame_for(&other, &ticks).is_none());
+}
+
+#[tokio::test]
+async fn a_full_queue_drops_and_counts() {
+    use super::frames::Frames;
+    use super::hub::Hub;
+    let hub = Hub::new(Frames::new(std::time::Duration::from_secs(1), 3));
+    let mut slow = hub.join();
+    slow.subscribe(Subscription::parse(r#"{"type": "subscribe", "devices": ["a"]}"#).expect("a"));
+    let other = hub.join();
+    assert_eq!(hub.clients(), 2);
+    for n in 0..(CLIENT_QUEUE as u32 + 10) {
+        hub.deliver(Outgoing {
+            device: DeviceId::parse("a").ok(),
+            kind: "status",
+            live: false,
+            text: format!("{n}").into(),
+        });
+    }
+    // A device the slow client does not follow reaches only the other.
+    hub.deliver(Outgoing {
+        device: DeviceId::parse("b").ok(),
+        kind: "status",
+        live: false,
+        text: "b".into(),
+    });
+    assert_eq!(slow.take_missed(), 10);
+    assert_eq!(slow.take_missed(), 0, "told once");
+    let first = slow.queue.recv().await.expect("queued");
+    assert_eq!(first.text.as_str(), "0", "the oldest are kept, in order");
+    drop(other);
+    assert_eq!(hub.clients(), 1);
 }
 
 #[test]

@@ -9,7 +9,7 @@ use warp::http::{HeaderMap, Method};
 use warp::{Filter, Rejection, Reply};
 
 use crate::auth::{Auth, Role};
-use crate::live::protocol::LiveSender;
+use crate::live::hub::Hub;
 use crate::metrics::Metrics;
 use crate::metrics::CONTENT_TYPE;
 use netpulse_shared::usm::Secret;
@@ -27,7 +27,7 @@ pub struct Access {
 /// `GET /metrics`.
 pub fn route(
     metrics: Metrics,
-    live: LiveSender,
+    live: Hub,
     js: jetstream::Context,
     auth: Auth,
     access: Access,
@@ -63,7 +63,7 @@ pub fn route(
                         .map_err(warp::reject::custom)?;
                 }
                 let jetstream = Box::pin(jetstream_figures(&js)).await;
-                let mut body = metrics.render(live.receiver_count(), &jetstream, time::now_ms());
+                let mut body = metrics.render(live.clients(), &jetstream, time::now_ms());
                 body.push_str(&Box::pin(alerting.metrics_text()).await);
                 Ok::<_, Rejection>(
                     warp::reply::with_header(body, "content-type", CONTENT_TYPE).into_response(),
