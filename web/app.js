@@ -8,8 +8,9 @@
 // alerts and the device page's alert list), #/top the busiest links (top.js), #/map the
 // topology map (map.js, whose devices the page shows live while it is open). Live data over /ws (socket.js): every device's
 // samples and status for the overview, alert changes, and one-second live samples of the
-// device whose page is open. After a reconnect, or when the gateway says this page lagged,
-// everything is loaded again. The state the modules share is in pagestate.js; sign-in in
+// device whose page is open. Samples come in frames, at most one a tick, but the open
+// device's come one by one (the subscription and the frames' unpacking: wsmessages.js).
+// After a reconnect, or when the gateway says this page lagged, everything is loaded again. The state the modules share is in pagestate.js; sign-in in
 // signin.js, the users panel in users.js, the API tokens panel in tokens.js.
 // All server-provided strings reach the DOM through textContent only.
 
@@ -42,8 +43,7 @@ import { TrafficView } from './traffic.js';
 import { UnknownSources } from './unknown.js';
 import { TokensPanel } from './tokens.js';
 import { UsersPanel } from './users.js';
-
-const KINDS = ['sample', 'failure', 'status', 'log', 'device_added', 'device_removed', 'lagged', 'alert'];
+import { framedSamples, subscribeMessage } from './wsmessages.js';
 
 // ---------- routing ----------
 
@@ -105,9 +105,8 @@ function applyRoute() {
  * of the devices on the map.
  */
 function subscription() {
-  const live = state.route.view === 'device' && state.route.id !== null ? [state.route.id] : [];
-  if (state.route.view === 'map' && state.map) live.push(...state.map.liveDevices());
-  return { type: 'subscribe', devices: '*', kinds: KINDS, live };
+  const onMap = state.route.view === 'map' && state.map ? state.map.liveDevices() : [];
+  return subscribeMessage(state.route, onMap);
 }
 
 // ---------- live updates ----------
@@ -121,7 +120,8 @@ function handleMessage(raw) {
   }
   if (!msg || typeof msg !== 'object') return;
   switch (msg.type) {
-    case 'sample': return onSample(msg);
+    case 'sample': return onSamples([msg]);
+    case 'frame': return onSamples(framedSamples(msg));
     case 'failure': return onFailure(msg);
     case 'status': return onStatus(msg);
     case 'log': return state.logs.onLog(msg);
@@ -141,19 +141,40 @@ function handleMessage(raw) {
   }
 }
 
-function onSample(msg) {
+/**
+ * Samples from /ws: one sent alone, or those of a frame. Each goes to the overview, the map, the
+ * buffers and the open device's charts; what depends only on their having come (the top
+ * page's refresh, the live indicator, the open device's status and interface rates) is done
+ * once for all of them.
+ */
+function onSamples(samples) {
+  if (samples.length === 0) return;
+  let live = false;
+  let shown = false;
+  for (const msg of samples) {
+    if (takeSample(msg)) shown = true;
+    if (msg.live === true) live = true;
+  }
+  state.top?.onSample();
+  if (live) renderLiveIndicator();
+  if (!shown) return;
+  const latest = state.overview.traffic.get(state.shown.id);
+  if (latest) state.ifaces.setRates(latest.interfaces);
+  renderStatus();
+}
+
+// One sample's own work; true when it is of the device whose page is open.
+function takeSample(msg) {
   msg.device = String(msg.device);
   state.overview.onSample(msg);
   state.map?.onSample(msg);
-  state.top?.onSample();
   const touched = recordSample(msg);
   if (msg.live === true) {
     if (state.live.device !== msg.device) state.live = { device: msg.device, lastMs: 0, count: 0 };
     state.live.lastMs = Date.now();
     state.live.count += 1;
-    renderLiveIndicator();
   }
-  if (state.shown?.kind !== 'device' || msg.device !== state.shown.id) return;
+  if (state.shown?.kind !== 'device' || msg.device !== state.shown.id) return false;
   const buf = bufferFor(msg.device);
   for (const index of touched) {
     const name = buf.series.get(index)?.name;
@@ -165,9 +186,7 @@ function onSample(msg) {
   }
   // Only the live range moves; a past range stays as it was loaded.
   state.view.liveChanged(touched);
-  const latest = state.overview.traffic.get(msg.device);
-  if (latest) state.ifaces.setRates(latest.interfaces);
-  renderStatus();
+  return true;
 }
 
 function onFailure(msg) {

@@ -1,5 +1,6 @@
 //! The event API for other programs: every message a running netpulse sends matches its
-//! JSON Schema in docs/schema/, and the example under examples/ receives samples.
+//! JSON Schema in docs/schema/ (on /ws too, one by one and in frames), and the example under
+//! examples/ receives samples.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -11,9 +12,76 @@ use netpulse_shared::test_util::Snmpd;
 use netpulse_shared::{bus, subjects};
 use netpulse_tests::{binary, Services, Stack, Webhook};
 use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
 
 /// A message seen on NATS: subject, reply subject, payload.
 type Seen = (String, Option<String>, Vec<u8>);
+
+/// What a /ws client received, in order.
+type Received = Arc<Mutex<Vec<Value>>>;
+
+/// A /ws client that sends `subscribes` in order, then records every message it receives
+/// until the test ends.
+async fn ws_client(stack: &Stack, subscribes: &[Value]) -> Received {
+    let (socket, _) = tokio_tungstenite::connect_async(stack.ws_request())
+        .await
+        .expect("ws");
+    let (mut to_gateway, mut from_gateway) = socket.split();
+    for subscribe in subscribes {
+        to_gateway
+            .send(subscribe.to_string().into())
+            .await
+            .expect("subscribe");
+    }
+    let received = Received::default();
+    let recorded = received.clone();
+    tokio::spawn(async move {
+        // The sending half stays open with the connection.
+        let _to_gateway = to_gateway;
+        while let Some(Ok(message)) = from_gateway.next().await {
+            // Text only: the close frame at the end has none.
+            if let Message::Text(text) = message {
+                let value = serde_json::from_str(&text).expect("a /ws message is JSON");
+                recorded.lock().expect("received").push(value);
+            }
+        }
+    });
+    received
+}
+
+/// What a client taking frames must see: frames, each with at most one normal and one live
+/// sample per device, ticks going up, and no sample on its own once frames come (it named no
+/// device in `every_sample`).
+fn check_frames(messages: &[Value]) {
+    let first = messages
+        .iter()
+        .position(|m| m["type"] == "frame")
+        .unwrap_or_else(|| panic!("no frame message on /ws: {messages:?}"));
+    let mut last_tick = None;
+    for message in &messages[first..] {
+        assert_ne!(
+            message["type"], "sample",
+            "a sample came alone to a client taking frames: {message}"
+        );
+        if message["type"] != "frame" {
+            continue;
+        }
+        let tick = message["tick"].as_u64().expect("a frame's tick");
+        assert!(
+            last_tick < Some(tick),
+            "frame ticks go up: {last_tick:?} then {tick}"
+        );
+        last_tick = Some(tick);
+        let mut seen = std::collections::HashSet::new();
+        for sample in message["samples"].as_array().expect("a frame's samples") {
+            let key = (sample["device"].to_string(), sample["live"] == true);
+            assert!(
+                seen.insert(key),
+                "two samples of one device and kind in a frame: {message}"
+            );
+        }
+    }
+}
 
 /// The schema of what is published on `subject` (requests included), and of the replies to
 /// it when it is a request.
@@ -151,32 +219,21 @@ async fn every_message_netpulse_sends_matches_its_schema() {
     }
 
     // A page showing the first device live, connected before the devices exist so that it
-    // sees them added; a malformed subscribe is refused (and changes nothing).
-    let (socket, _) = tokio_tungstenite::connect_async(stack.ws_request())
-        .await
-        .expect("ws");
-    let (mut to_gateway, mut from_gateway) = socket.split();
-    for subscribe in [
-        json!({"type": "subscribe", "devices": "*", "live": ["schema-up"]}),
-        json!({"type": "subscribe", "colour": 1}),
-    ] {
-        to_gateway
-            .send(subscribe.to_string().into())
-            .await
-            .expect("subscribe");
-    }
-    let frames: Arc<Mutex<Vec<Value>>> = Arc::default();
-    {
-        let frames = frames.clone();
-        tokio::spawn(async move {
-            while let Some(Ok(frame)) = from_gateway.next().await {
-                if let Ok(text) = frame.to_text() {
-                    let value = serde_json::from_str(text).expect("a /ws message is JSON");
-                    frames.lock().expect("frames").push(value);
-                }
-            }
-        });
-    }
+    // sees them added; a malformed subscribe is refused (and changes nothing). And a client
+    // taking every device's samples in frames.
+    let one_by_one = ws_client(
+        &stack,
+        &[
+            json!({"type": "subscribe", "devices": "*", "live": ["schema-up"]}),
+            json!({"type": "subscribe", "colour": 1}),
+        ],
+    )
+    .await;
+    let in_frames = ws_client(
+        &stack,
+        &[json!({"type": "subscribe", "devices": "*", "frames": true})],
+    )
+    .await;
 
     // One device that answers, one that never does (nothing listens on its port).
     let silent = std::net::UdpSocket::bind("127.0.0.3:0").expect("a port nobody answers on");
@@ -293,11 +350,12 @@ async fn every_message_netpulse_sends_matches_its_schema() {
         sorted.entry(schema).or_default().extend(values);
     }
     sorted.insert("removed-device", removed);
-    // What the page received on /ws: every kind a dashboard shows, each frame against the
-    // /ws schema, and log and alert frames also against their NATS schemas (without `type`).
-    let frames = frames.lock().expect("frames").clone();
+    // What the page received on /ws: every kind a dashboard shows; and the client taking
+    // frames got them. Each message of both against the /ws schema, and log and alert
+    // messages also against their NATS schemas (without `type`).
+    let received = one_by_one.lock().expect("received").clone();
     let kinds: std::collections::BTreeSet<&str> =
-        frames.iter().filter_map(|f| f["type"].as_str()).collect();
+        received.iter().filter_map(|m| m["type"].as_str()).collect();
     for kind in [
         "sample",
         "failure",
@@ -310,17 +368,20 @@ async fn every_message_netpulse_sends_matches_its_schema() {
     ] {
         assert!(kinds.contains(kind), "no {kind} message on /ws: {kinds:?}");
     }
-    for frame in &frames {
-        let schema = match frame["type"].as_str() {
+    let framed = in_frames.lock().expect("received").clone();
+    check_frames(&framed);
+    let received: Vec<Value> = received.into_iter().chain(framed).collect();
+    for message in &received {
+        let schema = match message["type"].as_str() {
             Some("log") => "log-entry",
             Some("alert") => "alert-event",
             _ => continue,
         };
-        let mut inner = frame.clone();
+        let mut inner = message.clone();
         inner.as_object_mut().expect("object").remove("type");
         sorted.entry(schema).or_default().push(inner);
     }
-    sorted.insert("ws-message", frames);
+    sorted.insert("ws-message", received);
     sorted.entry("alert").or_default().extend(alerts);
     // Webhook bodies never travel on NATS: checked as they came.
     sorted.insert("notification", hook.bodies());

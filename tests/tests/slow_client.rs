@@ -1,7 +1,9 @@
 //! A `/ws` client that stops reading while samples flood in: the gateway closes it with code
 //! 4008 once a message has waited `gateway.ws_slow_client_ms` for it (and counts it in
 //! `/metrics`), the close frame reaching it when it reads again, while a client that reads
-//! goes on receiving throughout.
+//! goes on receiving throughout, and a client that asked for frames gets the flood coalesced:
+//! about one frame a tick, with the latest sample. A client that sends more than the gateway
+//! takes is closed with 1009 and told why.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -49,9 +51,32 @@ async fn a_client_that_stops_reading_is_closed_with_4008_and_the_others_keep_rec
     let (mut steady, _) = tokio_tungstenite::connect_async(stack.ws_request())
         .await
         .expect("the steady client connects");
+    let (mut framed, _) = tokio_tungstenite::connect_async(stack.ws_request())
+        .await
+        .expect("the framed client connects");
     let subscribe = || Message::text(r#"{"type": "subscribe", "kinds": ["sample"]}"#);
     slow.send(subscribe()).await.expect("subscribe");
     steady.send(subscribe()).await.expect("subscribe");
+    framed
+        .send(Message::text(
+            r#"{"type": "subscribe", "kinds": ["sample"], "frames": true}"#,
+        ))
+        .await
+        .expect("subscribe");
+    // The framed client keeps each frame's tick and sample count; a sample alone is a fault.
+    let framing = tokio::spawn(async move {
+        let mut frames: Vec<(u64, usize)> = Vec::new();
+        while let Some(Ok(message)) = framed.next().await {
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+            assert_eq!(value["type"], "frame", "only frames: {text:.200}");
+            let samples = value["samples"].as_array().expect("samples");
+            frames.push((value["tick"].as_u64().expect("tick"), samples.len()));
+        }
+        frames
+    });
     // The steady client counts what it receives, and when it last did.
     let received = Arc::new(AtomicU64::new(0));
     let last_ms = Arc::new(AtomicU64::new(0));
@@ -152,6 +177,42 @@ async fn a_client_that_stops_reading_is_closed_with_4008_and_the_others_keep_rec
     );
     flooding.store(false, Ordering::Relaxed);
     flood.await.expect("flood");
+    let flooded = started.elapsed().as_secs_f64();
     reading.abort();
+
+    // More than the gateway takes from a client: closed with 1009, saying why.
+    let (mut talker, _) = tokio_tungstenite::connect_async(stack.ws_request())
+        .await
+        .expect("connects");
+    let huge = format!(
+        r#"{{"type": "subscribe", "devices": ["{}"]}}"#,
+        "a".repeat(70_000)
+    );
+    talker.send(Message::text(huge)).await.expect("sent");
+    let mut close = None;
+    while let Some(Ok(message)) = talker.next().await {
+        if let Message::Close(frame) = message {
+            close = frame;
+            break;
+        }
+    }
+    let frame = close.expect("a close frame");
+    assert_eq!(frame.code, CloseCode::Size, "{frame:?}");
+    assert!(frame.reason.contains("at most 65536 bytes"), "{frame:?}");
+
     stack.stop().await;
+    let frames = tokio::time::timeout(Duration::from_secs(10), framing)
+        .await
+        .expect("the framed client's connection ends")
+        .expect("only frames");
+    // Thousands of samples at a 1 s tick: one frame a tick, each with the device's latest.
+    let ticks = flooded.ceil() as usize + 1;
+    assert!(
+        (2..=ticks).contains(&frames.len()),
+        "{} frames in {flooded:.1} s: {frames:?}",
+        frames.len()
+    );
+    assert!(frames.iter().all(|&(_, n)| n == 1), "{frames:?}");
+    assert!(frames.windows(2).all(|w| w[0].0 < w[1].0), "{frames:?}");
+    println!("the framed client got {} frames", frames.len());
 }

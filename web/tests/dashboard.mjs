@@ -19,15 +19,17 @@
 // a viewer makes an API token, uses it and revokes it; then
 // the admin deletes the device keeping its history, views that history (traffic and logs)
 // under Removed devices and deletes it. The wall-screen part: the admin discovers a simulated
-// device and adds it with the interfaces chosen, sees it up on the overview, its chart move,
-// its one-second live view, its interface table and settings, sees it go down and come back
-// on the overview, and the page reconnect by itself after the gateway restarts.
+// device and adds it with the interfaces chosen, sees it up on the overview (its rates from
+// the /ws frames the overview takes), its chart move, its one-second live view (its samples
+// one by one), its interface table and settings, sees it go down and come back on the
+// overview, and the page reconnect by itself after the gateway restarts.
 // Prints one line per check; exits non-zero with the reason on the first failure.
 
 import dgram from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { formatBps } from '../format.js';
 import { check, control, launchChromium } from './harness.mjs';
 
 const [base, agent, screenshot] = process.argv.slice(2);
@@ -220,6 +222,8 @@ function watchRequests(page) {
 }
 // What the admin's page sent over /ws.
 const sentFrames = [];
+// What it received over /ws: {at: Date.now() on arrival, msg: the parsed message}.
+const receivedFrames = [];
 const parseFrame = (text) => {
   try {
     return JSON.parse(text);
@@ -227,6 +231,20 @@ const parseFrame = (text) => {
     return null;
   }
 };
+// The samples of `device` among the received messages `from` on: those that came alone, and
+// those that came in a `frame`.
+function samplesOf(device, from = 0) {
+  const alone = [];
+  const framed = [];
+  for (const { at, msg } of receivedFrames) {
+    if (at < from) continue;
+    if (msg?.type === 'sample' && msg.device === device) alone.push(msg);
+    if (msg?.type === 'frame' && Array.isArray(msg.samples)) {
+      framed.push(...msg.samples.filter((x) => x?.type === 'sample' && x.device === device));
+    }
+  }
+  return { alone, framed };
+}
 
 const browser = await launchChromium();
 let failed = false;
@@ -242,7 +260,10 @@ try {
   });
   page.on('dialog', (dialog) => dialog.accept());
   watchRequests(page);
-  page.on('websocket', (ws) => ws.on('framesent', (f) => sentFrames.push(String(f.payload))));
+  page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => sentFrames.push(String(f.payload)));
+    ws.on('framereceived', (f) => receivedFrames.push({ at: Date.now(), msg: parseFrame(String(f.payload)) }));
+  });
 
   await signIn(page, adminUser, 'not-the-password');
   await page.waitForFunction(() => document.querySelector('#login-error')?.textContent.trim().length > 0);
@@ -713,11 +734,33 @@ try {
     check(await simRow.locator('.status-icon').textContent() === '✓', 'up is said with a symbol and a word, not colour alone');
     await page.waitForFunction(() => /\d/.test(document.querySelector('#devices tr[data-device-id="edge-sim"] .rate-in')?.textContent ?? ''),
       null, { timeout: 15000 });
-    const firstRates = await simRow.locator('.cell-rates').textContent();
+    // "in 10.2 Mbit/s out 4.1 Mbit/s"
+    const ratesShown = async () => (await simRow.locator('.cell-rates .rate').allTextContents()).join(' ');
+    const firstRatesAt = Date.now();
+    const firstRates = await ratesShown();
     const sparkStart = Number(await simRow.locator('canvas.sparkline').getAttribute('data-points'));
     await page.waitForFunction(([n]) => Number(document.querySelector('#devices tr[data-device-id="edge-sim"] canvas.sparkline')?.dataset.points) > n,
       [sparkStart], { timeout: 12000 });
     check(true, `its rates show on the overview (${firstRates}) and its sparkline grows with the next poll`);
+    // The overview takes samples in frames, at most one a second: its subscription says so,
+    // and the rates it shows are those of samples that came in frames, none alone.
+    const overviewSubscribe = sentFrames.map(parseFrame).filter((m) => m?.type === 'subscribe').at(-1);
+    check(overviewSubscribe?.frames === true && JSON.stringify(overviewSubscribe.every_sample) === '[]'
+      && JSON.stringify(overviewSubscribe.live) === '[]',
+    `on the overview the page subscribes with "frames": true and no device one by one (${JSON.stringify(overviewSubscribe)})`);
+    await page.waitForFunction((r) => [...document.querySelectorAll('#devices tr[data-device-id="edge-sim"] .cell-rates .rate')]
+      .map((node) => node.textContent).join(' ') !== r, firstRates, { timeout: 15000 });
+    const shownRates = await ratesShown();
+    const fromFrame = (x) => `in ${formatBps(x.in_bps)} out ${formatBps(x.out_bps)}` === shownRates;
+    // The message is in hand a moment after the page drew it, at most.
+    for (const until = Date.now() + 3000; Date.now() < until && !samplesOf('edge-sim', firstRatesAt).framed.some(fromFrame);) {
+      await page.waitForTimeout(100);
+    }
+    const overviewSamples = samplesOf('edge-sim', firstRatesAt);
+    const frameCount = receivedFrames.filter(({ at, msg }) => at >= firstRatesAt && msg?.type === 'frame' && msg.samples?.length > 0).length;
+    check(overviewSamples.framed.some((x) => x.live !== true && fromFrame(x)) && overviewSamples.alone.length === 0,
+      `the overview's rates of edge-sim change as frames arrive (${firstRates} → ${shownRates}; `
+      + `${frameCount} frames with samples, ${overviewSamples.framed.length} of edge-sim, none alone)`);
     const busiest = await simRow.locator('.busiest li .busiest-name').allTextContents();
     check(busiest.length === 2 && busiest.every((n) => ['eth0', 'eth1'].includes(n)), `its busiest interfaces are listed by name (${busiest.join(', ')})`);
     check(/^\d\d:\d\d:\d\d$|^\d+d /.test(await simRow.locator('.device-uptime').textContent()), 'its uptime is shown');
@@ -757,12 +800,17 @@ try {
     const liveStart = Date.now();
     const liveNow = await waitForChart(page, 1, (s) => s.points >= liveFrom.points + 4, 'four new live points', 5500);
     check(true, `the live chart gets ${liveNow.points - liveFrom.points} new live points in ${((Date.now() - liveStart) / 1000).toFixed(1)} s`);
+    const oneByOne = samplesOf('edge-sim', liveStart);
+    const liveAlone = oneByOne.alone.filter((x) => x.live === true).length;
+    check(liveAlone > 0 && oneByOne.framed.length === 0,
+      `the open device's samples come one by one, not in frames (${liveAlone} live and ${oneByOne.alone.length - liveAlone} normal alone, ${oneByOne.framed.length} in frames)`);
     const lastLivePoll = Number(await control('live-polls edge-sim'));
     check(Number.isFinite(lastLivePoll) && Date.now() - lastLivePoll < 2500,
       `with the device page open the scheduler publishes live poll jobs on netpulse.poll.edge-sim (last ${Date.now() - lastLivePoll} ms ago)`);
     const subscribe = sentFrames.slice(framesAtOpen).map(parseFrame).find((m) => m?.type === 'subscribe');
-    check(subscribe?.devices === '*' && JSON.stringify(subscribe.live) === '["edge-sim"]' && subscribe.kinds.includes('status'),
-      `opening the page tells the gateway over /ws which device it shows (${JSON.stringify(subscribe)})`);
+    check(subscribe?.devices === '*' && JSON.stringify(subscribe.live) === '["edge-sim"]' && subscribe.kinds.includes('status')
+      && subscribe.frames === true && JSON.stringify(subscribe.every_sample) === '["edge-sim"]',
+    `opening the page tells the gateway over /ws which device it shows, and that its samples come one by one (${JSON.stringify(subscribe)})`);
 
     // The interface table: sortable, utilisation, a checkbox per interface choosing the charts.
     const ifaceRows = () => page.locator('#interfaces tbody tr').evaluateAll((trs) => trs.map((tr) => ({
@@ -847,7 +895,8 @@ try {
     await page.waitForFunction(() => document.querySelector('#live-indicator').hidden);
     const leave = sentFrames.slice(framesAtLeave).map(parseFrame).find((m) => m?.type === 'subscribe');
     const leftAt = Date.now();
-    check(leave && JSON.stringify(leave.live) === '[]' && leave.devices === '*', 'leaving the page sends "live": [] and keeps every device');
+    check(leave && JSON.stringify(leave.live) === '[]' && JSON.stringify(leave.every_sample) === '[]' && leave.devices === '*',
+      'leaving the page sends "live": [] and "every_sample": [] and keeps every device');
     await control('silence 0');
     const silencedAt = Date.now();
     await page.waitForFunction(() => document.querySelector('#devices tr[data-device-id="edge-sim"] .device-state')?.textContent === 'down',

@@ -24,6 +24,9 @@ pub struct Tick {
     samples: Vec<Arc<Outgoing>>,
     /// The frame of all of them.
     whole: Utf8Bytes,
+    /// The frame of the normal samples alone (what a page showing no live view follows),
+    /// when the tick has live-view samples too.
+    normal: Option<Utf8Bytes>,
 }
 
 /// What a client should be sent for the ticks since the one it last had.
@@ -129,10 +132,24 @@ impl Frames {
             return;
         }
         let whole = frame(number, gathering.samples.iter());
+        let (lives, normals) =
+            gathering.samples.iter().fold(
+                (0, 0),
+                |(l, n), s| {
+                    if s.live {
+                        (l + 1, n)
+                    } else {
+                        (l, n + 1)
+                    }
+                },
+            );
+        let normal = (lives > 0 && normals > 0)
+            .then(|| frame(number, gathering.samples.iter().filter(|s| !s.live)));
         state.held.push_back(Arc::new(Tick {
             number,
             samples: gathering.samples,
             whole,
+            normal,
         }));
         drop(state);
         self.ticks.send_replace(number);
@@ -178,13 +195,23 @@ fn frame<'a>(number: u64, samples: impl Iterator<Item = &'a Arc<Outgoing>>) -> U
 }
 
 /// The frame for a client of `subscription` covering `ticks` (oldest first): the latest
-/// sample of each device it follows (the newest ticks' first), or `None` when there is none. A client that follows
-/// everything in a single tick is handed that tick's frame as it is, shared.
+/// sample of each device it follows (the newest ticks' first), or `None` when there is none.
+/// A client that follows all of a single tick, or all its normal samples and none of its live
+/// ones, is handed a frame made once for every such client.
 pub fn frame_for(subscription: &Subscription, ticks: &[Arc<Tick>]) -> Option<Utf8Bytes> {
     let newest = ticks.last()?;
     if let [only] = ticks {
-        if only.samples.iter().all(|s| subscription.wants_in_frame(s)) {
+        let (mut all, mut normal) = (true, true);
+        for sample in &only.samples {
+            let wanted = subscription.wants_in_frame(sample);
+            all &= wanted;
+            normal &= wanted != sample.live;
+        }
+        if all {
             return Some(only.whole.clone());
+        }
+        if let (true, Some(frame)) = (normal, &only.normal) {
+            return Some(frame.clone());
         }
     }
     // Newest first: the first sample of each (device, live) is its latest.

@@ -20,7 +20,7 @@ use warp::{Filter, Rejection, Reply};
 use crate::live::frames::{frame_for, Since};
 use crate::live::hub::Hub;
 use crate::live::protocol::{LiveMessage, Subscription};
-use crate::live::upgrade::{Socket, FRAGMENT};
+use crate::live::upgrade::{Socket, FRAGMENT, MAX_INCOMING};
 use crate::live::viewers::gateway_stopped;
 use crate::live::viewers::ClientShutdown;
 use crate::live::viewers::Viewers;
@@ -138,6 +138,8 @@ async fn serve_client(
     tokio::pin!(stopped);
     tokio::pin!(session_ended);
     let mut subscription = Subscription::default();
+    // Why the gateway ends the connection, when it is for something the client did.
+    let mut ending = None;
     loop {
         let missed = member.take_missed();
         let text = if missed > 0 {
@@ -171,6 +173,16 @@ async fn serve_client(
                         }
                         Err(error) => own(&LiveMessage::Error { error }),
                     },
+                    Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
+                        ending = Some(CloseFrame {
+                            code: CloseCode::Size,
+                            reason: format!(
+                                "a message to the gateway may be at most {MAX_INCOMING} bytes"
+                            )
+                            .into(),
+                        });
+                        break;
+                    }
                     Some(Ok(Message::Close(_)) | Err(_)) | None => break,
                     Some(Ok(_)) => continue,
                 },
@@ -225,5 +237,11 @@ async fn serve_client(
     }
     drop(member);
     // A close frame; a client too slow to take it has its connection dropped.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), to_client.close()).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        if let Some(frame) = ending {
+            to_client.send(Message::Close(Some(frame))).await?;
+        }
+        to_client.close().await
+    })
+    .await;
 }

@@ -226,6 +226,12 @@ fn frames_carry_the_latest_sample_of_each_device() {
     let text = frame_for(&all, &ticks).expect("a frame");
     // No live view shown: the live sample is not this client's.
     assert_eq!(frame_samples(&text), [("a".into(), 3), ("b".into(), 2)]);
+    let again = frame_for(&all, &ticks).expect("a frame");
+    assert_eq!(
+        text.as_str().as_ptr(),
+        again.as_str().as_ptr(),
+        "clients that follow the same samples share one frame"
+    );
     let page = Subscription::parse(
         r#"{"type": "subscribe", "frames": true, "live": ["a"], "every_sample": ["b"]}"#,
     )

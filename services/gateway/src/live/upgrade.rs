@@ -15,7 +15,7 @@ use warp::{Filter, Reply as _};
 pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// The largest message a client may send (its subscription lists at most a few thousand ids).
-const MAX_INCOMING: usize = 64 * 1024;
+pub const MAX_INCOMING: usize = 64 * 1024;
 /// The largest WebSocket frame written: longer messages are sent in fragments of this size.
 pub const FRAGMENT: usize = 16 * 1024;
 /// The read buffer each connection starts with.
