@@ -1,7 +1,8 @@
 //! A `/ws` client that stops reading while samples flood in: the gateway closes it with code
 //! 4008 once a message has waited `gateway.ws_slow_client_ms` for it (and counts it in
 //! `/metrics`), the close frame reaching it when it reads again, while a client that reads
-//! goes on receiving throughout, and a client that asked for frames gets the flood coalesced:
+//! goes on receiving throughout; a client that never reads and is sent nothing is found by
+//! its unanswered pings and closed the same way. A client that asked for frames gets the flood coalesced:
 //! about one frame a tick, with the latest sample. A client that sends more than the gateway
 //! takes is closed with 1009 and told why.
 
@@ -179,6 +180,28 @@ async fn a_client_that_stops_reading_is_closed_with_4008_and_the_others_keep_rec
     flood.await.expect("flood");
     let flooded = started.elapsed().as_secs_f64();
     reading.abort();
+
+    // A client that never reads, sent nothing: the gateway's pings go unanswered, and it is
+    // closed within one and a half times the limit all the same.
+    let (idle, _) = tokio_tungstenite::connect_async(stack.ws_request())
+        .await
+        .expect("the idle client connects");
+    let connected = Instant::now();
+    let closed = "netpulse_websocket_slow_closed_total 2";
+    while !stack
+        .http("GET", "/metrics", None)
+        .await
+        .text()
+        .contains(closed)
+    {
+        assert!(
+            connected.elapsed() < Duration::from_millis(SLOW_MS * 3 / 2 + 1_000),
+            "the idle client is still open"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(connected.elapsed() >= Duration::from_millis(SLOW_MS));
+    drop(idle);
 
     // More than the gateway takes from a client: closed with 1009, saying why.
     let (mut talker, _) = tokio_tungstenite::connect_async(stack.ws_request())

@@ -79,6 +79,28 @@ impl Default for GatewaySettings {
     }
 }
 
+/// Connections waiting to be accepted: after a restart every browser reconnects at once.
+const LISTEN_BACKLOG: u32 = 4096;
+/// The kernel's send buffer of each connection (Linux doubles it, and it is not grown
+/// further). Left to itself, Linux grows it to megabytes per connection: a `/ws` client
+/// that stopped reading would hold that much until it is closed.
+const SEND_BUFFER: u32 = 128 * 1024;
+
+/// Listens on `address` with room for a crowd of browsers reconnecting at once (the default
+/// backlog, 128, would drop some and have them retry a second later); the connections
+/// accepted take the listener's send buffer size.
+fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_send_buffer_size(SEND_BUFFER)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Everything the gateway binary reads from configuration.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
@@ -171,7 +193,7 @@ impl Gateway {
             &settings.auth,
         );
         let alerting = alerts::Alerting::new(js.clone(), replicas, auth.clone());
-        let listener = TcpListener::bind(settings.listen).await?;
+        let listener = listen(settings.listen)?;
         let address = listener.local_addr()?;
         let slow_client = std::time::Duration::from_millis(settings.ws_slow_client_ms.max(100));
         let frame_every = std::time::Duration::from_millis(settings.ws_frame_ms);

@@ -119,6 +119,93 @@ async fn send(
     to_client.flush().await
 }
 
+/// What a connection does next.
+enum Next {
+    /// Sends this text.
+    Text(Utf8Bytes),
+    /// Asks the client for a pong: how far behind it reads.
+    Ping,
+    /// Closes, for this reason when the client is the cause.
+    End(Option<CloseFrame>),
+    /// Closes the client for being too slow, saying why.
+    TooSlow(String),
+}
+
+/// One connection's state between messages.
+struct Connection {
+    hub: Hub,
+    member: crate::live::hub::Member,
+    viewers: Viewers,
+    subscription: Subscription,
+    ticks: watch::Receiver<u64>,
+    /// The last tick whose frame this client had.
+    seen: u64,
+    /// When the oldest ping the client has not answered was sent.
+    unanswered: Option<std::time::Instant>,
+    slow_client: std::time::Duration,
+}
+
+impl Connection {
+    /// A message from the client: a subscription replaces the one before.
+    fn heard(&mut self, message: Message) -> Option<Next> {
+        match message {
+            Message::Text(text) => match Subscription::parse(text.as_str()) {
+                Ok(next) => {
+                    // Devices shown count as viewed: the live view polls them.
+                    if let Some(devices) = self.subscription.shown() {
+                        self.viewers.remove(devices);
+                    }
+                    if let Some(devices) = next.shown() {
+                        self.viewers.add(devices);
+                    }
+                    if next.frames && !self.subscription.frames {
+                        // Frames start from now.
+                        self.ticks.borrow_and_update();
+                        self.seen = self.hub.frames.follow().1;
+                    }
+                    self.member.subscribe(next.clone());
+                    self.subscription = next;
+                    None
+                }
+                Err(error) => Some(Next::Text(own(&LiveMessage::Error { error }))),
+            },
+            Message::Pong(_) => {
+                self.unanswered = None;
+                None
+            }
+            Message::Close(_) => Some(Next::End(None)),
+            _ => None,
+        }
+    }
+
+    /// The frame for the ticks since this client's last, if it follows any of their samples.
+    fn frame(&mut self) -> Option<Utf8Bytes> {
+        let (since, now) = self.hub.frames.since(self.seen);
+        let behind = now.saturating_sub(self.seen);
+        self.seen = now;
+        match since {
+            Since::Ticks(held) => frame_for(&self.subscription, &held),
+            Since::Lagged => Some(own(&LiveMessage::Lagged { missed: behind })),
+        }
+    }
+
+    /// Time to ping: a client that has not answered the last ping for the slow-client limit
+    /// has not read for that long.
+    fn ping(&mut self) -> Option<Next> {
+        match self.unanswered {
+            Some(sent) if sent.elapsed() >= self.slow_client => Some(Next::TooSlow(format!(
+                "too slow: it read nothing for more than {} ms",
+                self.slow_client.as_millis()
+            ))),
+            Some(_) => None,
+            None => {
+                self.unanswered = Some(std::time::Instant::now());
+                Some(Next::Ping)
+            }
+        }
+    }
+}
+
 async fn serve_client(
     socket: Socket,
     client: Client,
@@ -131,116 +218,121 @@ async fn serve_client(
         slow_client,
         metrics,
     } = client;
-    let mut member = hub.join();
-    let (mut ticks, mut seen) = hub.frames.follow();
+    let (ticks, seen) = hub.frames.follow();
+    let mut connection = Connection {
+        member: hub.join(),
+        hub,
+        viewers,
+        subscription: Subscription::default(),
+        ticks,
+        seen,
+        unanswered: None,
+        slow_client,
+    };
     let (mut to_client, mut from_client) = socket.split();
     let stopped = gateway_stopped(stopping);
     tokio::pin!(stopped);
     tokio::pin!(session_ended);
-    let mut subscription = Subscription::default();
-    // Why the gateway ends the connection, when it is for something the client did.
-    let mut ending = None;
-    loop {
-        let missed = member.take_missed();
-        let text = if missed > 0 {
+    // Pings at half the slow-client limit: a client that stopped reading is found within
+    // one and a half times the limit, however little is sent to it.
+    let half = slow_client / 2;
+    let mut pinging = tokio::time::interval_at(tokio::time::Instant::now() + half, half);
+    let ending = loop {
+        let missed = connection.member.take_missed();
+        let next = if missed > 0 {
             tracing::debug!(missed, "live client lagging");
-            own(&LiveMessage::Lagged { missed })
+            Next::Text(own(&LiveMessage::Lagged { missed }))
         } else {
             tokio::select! {
-                () = &mut stopped => break,
+                () = &mut stopped => Next::End(None),
                 () = &mut session_ended => {
                     tracing::info!("session over: closing its live stream");
-                    break;
+                    Next::End(None)
                 }
                 incoming = from_client.next() => match incoming {
-                    Some(Ok(Message::Text(text))) => match Subscription::parse(text.as_str()) {
-                        Ok(next) => {
-                            // Devices shown count as viewed: the live view polls them.
-                            if let Some(devices) = subscription.shown() {
-                                viewers.remove(devices);
-                            }
-                            if let Some(devices) = next.shown() {
-                                viewers.add(devices);
-                            }
-                            if next.frames && !subscription.frames {
-                                // Frames start from now.
-                                ticks.borrow_and_update();
-                                seen = hub.frames.follow().1;
-                            }
-                            member.subscribe(next.clone());
-                            subscription = next;
-                            continue;
-                        }
-                        Err(error) => own(&LiveMessage::Error { error }),
+                    Some(Ok(message)) => match connection.heard(message) {
+                        Some(next) => next,
+                        None => continue,
                     },
                     Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
-                        ending = Some(CloseFrame {
+                        Next::End(Some(CloseFrame {
                             code: CloseCode::Size,
                             reason: format!(
                                 "a message to the gateway may be at most {MAX_INCOMING} bytes"
                             )
                             .into(),
-                        });
-                        break;
+                        }))
                     }
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => break,
-                    Some(Ok(_)) => continue,
+                    Some(Err(_)) | None => Next::End(None),
                 },
-                Some(message) = member.queue.recv() => message.text.clone(),
-                Ok(()) = ticks.changed(), if subscription.frames => {
-                    let (since, now) = hub.frames.since(seen);
-                    let behind = now.saturating_sub(seen);
-                    seen = now;
-                    match since {
-                        Since::Ticks(held) => match frame_for(&subscription, &held) {
-                            Some(frame) => frame,
-                            None => continue,
-                        },
-                        Since::Lagged => own(&LiveMessage::Lagged { missed: behind }),
+                Some(message) = connection.member.queue.recv() => Next::Text(message.text.clone()),
+                Ok(()) = connection.ticks.changed(), if connection.subscription.frames => {
+                    match connection.frame() {
+                        Some(frame) => Next::Text(frame),
+                        None => continue,
                     }
                 }
+                _ = pinging.tick() => match connection.ping() {
+                    Some(next) => next,
+                    None => continue,
+                },
             }
         };
-        match tokio::time::timeout(slow_client, send(&mut to_client, text)).await {
+        let sending = match next {
+            Next::Text(text) => send(&mut to_client, text).boxed(),
+            Next::Ping => to_client.send(Message::Ping(Bytes::new())).boxed(),
+            Next::End(frame) => break frame,
+            Next::TooSlow(reason) => {
+                return too_slow(to_client, connection, &metrics, reason).await;
+            }
+        };
+        match tokio::time::timeout(slow_client, sending).await {
             Ok(Ok(())) => {}
-            Ok(Err(_)) => break,
+            Ok(Err(_)) => break None,
             Err(_) => {
-                tracing::info!(
-                    after_ms = slow_client.as_millis() as u64,
-                    "live client too slow: closing it"
-                );
-                metrics.slow_client_closed();
-                if let Some(devices) = subscription.shown() {
-                    viewers.remove(devices);
-                }
-                drop(member);
                 let reason = format!(
                     "too slow: a message waited more than {} ms",
                     slow_client.as_millis()
                 );
-                let close = Message::Close(Some(CloseFrame {
-                    code: CloseCode::from(SLOW_CLIENT_CODE),
-                    reason: reason.into(),
-                }));
-                // Behind what is already on its way; dropped if the client does not read.
-                let _ = tokio::time::timeout(CLOSE_GRACE, async {
-                    to_client.send(close).await?;
-                    to_client.close().await
-                })
-                .await;
-                return;
+                return too_slow(to_client, connection, &metrics, reason).await;
             }
         }
+    };
+    if let Some(devices) = connection.subscription.shown() {
+        connection.viewers.remove(devices);
     }
-    if let Some(devices) = subscription.shown() {
-        viewers.remove(devices);
-    }
-    drop(member);
+    drop(connection);
     // A close frame; a client too slow to take it has its connection dropped.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
         if let Some(frame) = ending {
             to_client.send(Message::Close(Some(frame))).await?;
         }
+        to_client.close().await
+    })
+    .await;
+}
+
+/// Closes a client too slow to keep up with code [`SLOW_CLIENT_CODE`] and `reason`, counted.
+/// The close frame goes behind what is already on its way; if the client does not read it
+/// within [`CLOSE_GRACE`], the connection is dropped.
+async fn too_slow(
+    mut to_client: SplitSink<Socket, Message>,
+    connection: Connection,
+    metrics: &crate::metrics::Metrics,
+    reason: String,
+) {
+    tracing::info!(%reason, "closing a live client");
+    metrics.slow_client_closed();
+    if let Some(devices) = connection.subscription.shown() {
+        connection.viewers.remove(devices);
+    }
+    drop(connection);
+    let close = Message::Close(Some(CloseFrame {
+        code: CloseCode::from(SLOW_CLIENT_CODE),
+        reason: reason.into(),
+    }));
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        to_client.send(close).await?;
         to_client.close().await
     })
     .await;
