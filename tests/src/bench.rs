@@ -118,3 +118,153 @@ pub fn child_named(name: &str) -> Option<u32> {
             (comm == name && parent == me).then_some(pid)
         })
 }
+
+/// Prints `why` and `usage` and exits with status 2 (a bad command line).
+pub fn usage_error(why: &str, usage: &str) -> ! {
+    eprintln!("{why}\n{usage}");
+    std::process::exit(2)
+}
+
+/// Checks the command line: `--flag value` pairs, each flag one of `numbers` followed by a
+/// whole number, or one of `words` followed by one of its words. Otherwise exits through
+/// [`usage_error`], naming the flag at fault. [`arg`] and [`arg_word`] then read the values.
+pub fn check_flags(numbers: &[&str], words: &[(&str, &[&str])], usage: &str) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    for pair in args.chunks(2) {
+        let flag = pair[0].as_str();
+        let Some(value) = pair.get(1) else {
+            usage_error(&format!("{flag} needs a value"), usage)
+        };
+        if numbers.contains(&flag) {
+            if value.parse::<u64>().is_err() {
+                usage_error(&format!("{flag} takes a whole number, not {value}"), usage)
+            }
+        } else if let Some((_, allowed)) = words.iter().find(|(name, _)| *name == flag) {
+            if !allowed.contains(&value.as_str()) {
+                let choices = allowed.join(", ");
+                usage_error(
+                    &format!("{flag} takes one of {choices}, not {value}"),
+                    usage,
+                )
+            }
+        } else {
+            usage_error(&format!("unknown flag {flag}"), usage)
+        }
+    }
+}
+
+/// The word after the command-line flag `name`, else `default`.
+pub fn arg_word(name: &str, default: &str) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+        .unwrap_or_else(|| default.to_owned())
+}
+
+/// The current resident memory of a process in KiB (VmRSS), from /proc; 0 once it is gone.
+pub fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The value of the unlabelled series `name` in the gateway's `GET /metrics`, read with a
+/// bearer token; `None` when the answer has no such series.
+pub async fn gateway_metric(address: std::net::SocketAddr, token: &str, name: &str) -> Option<f64> {
+    let bearer = format!("Bearer {token}");
+    let answer = crate::http(
+        address,
+        "GET",
+        "/metrics",
+        None,
+        &[("authorization", &bearer)],
+    )
+    .await;
+    answer
+        .text()
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+/// Delays in whole milliseconds, counted by value and shared between tasks, so that millions
+/// of them cost no memory; those over about a minute count in the last bucket (the maximum
+/// is kept exactly).
+pub struct Delays {
+    counts: Vec<std::sync::atomic::AtomicU64>,
+    max: std::sync::atomic::AtomicU64,
+}
+
+impl Default for Delays {
+    fn default() -> Self {
+        Self {
+            counts: (0..65_536).map(|_| Default::default()).collect(),
+            max: Default::default(),
+        }
+    }
+}
+
+impl Delays {
+    /// Counts one delay.
+    pub fn record(&self, ms: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let last = self.counts.len() - 1;
+        let bucket = usize::try_from(ms).map_or(last, |ms| ms.min(last));
+        self.counts[bucket].fetch_add(1, Relaxed);
+        self.max.fetch_max(ms, Relaxed);
+    }
+
+    /// How many were counted.
+    pub fn count(&self) -> u64 {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.counts.iter().map(|c| c.load(Relaxed)).sum()
+    }
+
+    /// The longest.
+    pub fn max(&self) -> u64 {
+        self.max.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The delay at quantile `p` (0.0..=1.0), by rank; 0 when there are none.
+    pub fn percentile(&self, p: f64) -> u64 {
+        use std::sync::atomic::Ordering::Relaxed;
+        let rank = ((self.count() as f64 * p).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (ms, count) in self.counts.iter().enumerate() {
+            seen += count.load(Relaxed);
+            if seen >= rank {
+                return ms as u64;
+            }
+        }
+        0
+    }
+}
+
+/// (total, largest) bytes that the IPv4 TCP connections on local port `port` hold sent but
+/// not yet acknowledged, from /proc/net/tcp (`tx_queue`): kernel memory a process's RSS does
+/// not show, such as what a server has queued for clients that do not read.
+pub fn send_queues(port: u16) -> (u64, u64) {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let port = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // Local address, remote address, state (0A: listening), tx_queue:rx_queue. Closed
+            // connections count too while the kernel still holds what they sent.
+            let (local, state, queues) = (fields.get(1)?, fields.get(3)?, fields.get(4)?);
+            if !local.ends_with(&port) || *state == "0A" {
+                return None;
+            }
+            u64::from_str_radix(queues.split(':').next()?, 16).ok()
+        })
+        .fold((0, 0), |(total, largest), queued| {
+            (total + queued, largest.max(queued))
+        })
+}

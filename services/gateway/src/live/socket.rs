@@ -39,7 +39,8 @@ pub fn route(
     slow_client: std::time::Duration,
     metrics: crate::metrics::Metrics,
 ) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    let auth = auth.clone();
+    // Shared by the connections: each would otherwise hold its own copy of the store.
+    let sessions = std::sync::Arc::new(auth.sessions.clone());
     warp::path!("ws")
         .and(auth.require(crate::auth::Role::Viewer))
         .and(crate::live::upgrade::request())
@@ -48,7 +49,7 @@ pub fn route(
             let token = crate::auth::token_of(upgrade.headers())
                 .map(|(t, _)| t)
                 .unwrap_or_default();
-            let ended = session_ended(auth.clone(), token);
+            let ended = session_ended(sessions.clone(), token);
             let client = Client {
                 hub: hub.clone(),
                 viewers: viewers.clone(),
@@ -66,10 +67,12 @@ const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
 /// Resolves once the session of `token` has ended (signed out, password changed, user
 /// deleted, expired). While the session store is unreachable the session is taken to hold.
 /// Each check counts as a use: a page left open keeps its session until its absolute limit.
-async fn session_ended(auth: crate::auth::Auth, token: String) {
+async fn session_ended(sessions: std::sync::Arc<crate::auth::sessions::Sessions>, token: String) {
     loop {
         tokio::time::sleep(SESSION_CHECK).await;
-        if let Ok(None) = auth.sessions.touch(&token).await {
+        // Boxed while it runs: a session check's future is large, and every connection
+        // would otherwise hold room for one.
+        if let Ok(None) = Box::pin(sessions.touch(&token)).await {
             return;
         }
     }
@@ -283,7 +286,7 @@ async fn serve_client(
             Next::Ping => to_client.send(Message::Ping(Bytes::new())).boxed(),
             Next::End(frame) => break frame,
             Next::TooSlow(reason) => {
-                return too_slow(to_client, connection, &metrics, reason).await;
+                return Box::pin(too_slow(to_client, connection, &metrics, reason)).await;
             }
         };
         match tokio::time::timeout(slow_client, sending).await {
@@ -294,7 +297,7 @@ async fn serve_client(
                     "too slow: a message waited more than {} ms",
                     slow_client.as_millis()
                 );
-                return too_slow(to_client, connection, &metrics, reason).await;
+                return Box::pin(too_slow(to_client, connection, &metrics, reason)).await;
             }
         }
     };
