@@ -5,9 +5,10 @@
 //! misses messages and is told how many (`lagged`), and a client with frames is sent the
 //! latest of each device once per tick. Messages are shared bytes, written as they are; a
 //! large one goes out in [`FRAGMENT`]-sized WebSocket fragments, so no connection's write
-//! buffer grows to hold it. A client that does not take the message being sent to it within
-//! `gateway.ws_slow_client_ms` is closed with code [`SLOW_CLIENT_CODE`]; the close frame
-//! follows what is already on its way, so a client that reads again in time learns why.
+//! buffer grows to hold it. A client that does not take the message being sent to it, or
+//! leaves a ping unanswered, for `gateway.ws_slow_client_ms` is closed with code
+//! [`SLOW_CLIENT_CODE`]; the close frame follows what is already on its way, so a client that
+//! reads again in time learns why.
 
 use futures::stream::SplitSink;
 use futures::{FutureExt, SinkExt, StreamExt};
