@@ -130,3 +130,48 @@ impl Upgrade {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, header::HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn a_websocket_handshake_needs_its_headers() {
+        let good = [
+            ("connection", "keep-alive, Upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ];
+        let asked = headers(&good);
+        let key = key_of(&asked).expect("a handshake");
+        // RFC 6455's own example.
+        assert_eq!(derive_accept_key(key), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        for (missing, says) in [
+            (0, "Connection: upgrade"),
+            (1, "Upgrade: websocket"),
+            (2, "version 13"),
+            (3, "Sec-WebSocket-Key"),
+        ] {
+            let mut without = good.to_vec();
+            without.remove(missing);
+            let why = key_of(&headers(&without)).expect_err("refused");
+            assert!(why.contains(says), "{why}");
+        }
+        let old = [
+            ("connection", "upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-version", "8"),
+            ("sec-websocket-key", "x"),
+        ];
+        assert!(key_of(&headers(&old)).is_err());
+    }
+}
