@@ -1,35 +1,76 @@
 //! Who gets which message: every connected client is filed under the devices it follows
 //! (or among those that follow every device), with its own bounded queue. The reader hands
 //! each message to the clients it concerns without waiting for any of them: a full queue
-//! drops the message and counts it, and the client is told `lagged`.
+//! lets go of its oldest message to take the new one (the latest matters most on a live
+//! stream) and counts it, and the client is told `lagged`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use netpulse_shared::device::DeviceId;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use crate::live::frames::Frames;
 use crate::live::protocol::{Outgoing, Subscription, CLIENT_QUEUE};
+
+/// One client's queue: at most [`CLIENT_QUEUE`] messages, the oldest let go first.
+#[derive(Debug, Default)]
+struct Mailbox {
+    queue: std::sync::Mutex<VecDeque<Arc<Outgoing>>>,
+    ready: Notify,
+    /// Messages let go of because the queue was full, not yet told.
+    missed: AtomicU64,
+}
+
+impl Mailbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Arc<Outgoing>>> {
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn push(&self, message: Arc<Outgoing>) {
+        let mut queue = self.lock();
+        if queue.len() >= CLIENT_QUEUE {
+            queue.pop_front();
+            self.missed.fetch_add(1, Ordering::Relaxed);
+        }
+        queue.push_back(message);
+        drop(queue);
+        self.ready.notify_one();
+    }
+
+    /// The oldest message, once there is one.
+    async fn pop(&self) -> Arc<Outgoing> {
+        loop {
+            {
+                let mut queue = self.lock();
+                if let Some(message) = queue.pop_front() {
+                    // A burst's room is given back once it is sent.
+                    if queue.is_empty() && queue.capacity() > 64 {
+                        queue.shrink_to(16);
+                    }
+                    return message;
+                }
+            }
+            self.ready.notified().await;
+        }
+    }
+}
 
 /// One client as the fan-out sees it: what it asked for, and its queue.
 #[derive(Debug)]
 struct Route {
     id: u64,
     subscription: Subscription,
-    queue: mpsc::Sender<Arc<Outgoing>>,
-    /// Messages dropped because the queue was full, not yet told.
-    missed: Arc<AtomicU64>,
+    mailbox: Arc<Mailbox>,
 }
 
 impl Route {
     fn offer(&self, message: &Arc<Outgoing>) {
-        if !self.subscription.wants(message) {
-            return;
-        }
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.queue.try_send(message.clone()) {
-            self.missed.fetch_add(1, Ordering::Relaxed);
+        if self.subscription.wants(message) {
+            self.mailbox.push(message.clone());
         }
     }
 }
@@ -95,10 +136,7 @@ pub struct Hub {
 pub struct Member {
     id: u64,
     hub: Hub,
-    /// The messages for this client, in order.
-    pub queue: mpsc::Receiver<Arc<Outgoing>>,
-    sender: mpsc::Sender<Arc<Outgoing>>,
-    missed: Arc<AtomicU64>,
+    mailbox: Arc<Mailbox>,
 }
 
 impl Hub {
@@ -119,13 +157,10 @@ impl Hub {
 
     /// A new client, receiving what a client that never subscribes gets.
     pub fn join(&self) -> Member {
-        let (sender, queue) = mpsc::channel(CLIENT_QUEUE);
         let member = Member {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             hub: self.clone(),
-            queue,
-            sender,
-            missed: Arc::default(),
+            mailbox: Arc::default(),
         };
         member.subscribe(Subscription::default());
         member
@@ -175,17 +210,22 @@ impl Member {
         let route = Arc::new(Route {
             id: self.id,
             subscription,
-            queue: self.sender.clone(),
-            missed: self.missed.clone(),
+            mailbox: self.mailbox.clone(),
         });
         let mut routes = self.hub.write();
         routes.unfile(self.id);
         routes.file(route);
     }
 
-    /// How many messages were dropped since the last call, the queue being full.
+    /// How many messages were let go of since the last call, the queue being full.
     pub fn take_missed(&self) -> u64 {
-        self.missed.swap(0, Ordering::Relaxed)
+        self.mailbox.missed.swap(0, Ordering::Relaxed)
+    }
+
+    /// The next message for this client, in order, once there is one. Safe to drop while
+    /// waiting: nothing is taken until it is returned.
+    pub async fn next(&self) -> Arc<Outgoing> {
+        self.mailbox.pop().await
     }
 }
 

@@ -10,8 +10,10 @@ use netpulse_shared::messages::Reachability;
 use serde::Serialize;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-/// Messages queued for one client before it starts missing some (it is then told `lagged`).
-pub const CLIENT_QUEUE: usize = 256;
+/// Messages queued for one client before it starts missing some (it is then told `lagged`):
+/// room for a burst, such as a flood of syslog cut to its rate. The queue holds pointers to
+/// shared messages, 8 bytes each.
+pub const CLIENT_QUEUE: usize = 1024;
 
 /// A message on `/ws`. Every one is a JSON object with a `type` and, where it concerns one
 /// device, a `device`.

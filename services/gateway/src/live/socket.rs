@@ -269,7 +269,7 @@ async fn serve_client(
                     }
                     Some(Err(_)) | None => Next::End(None),
                 },
-                Some(message) = connection.member.queue.recv() => Next::Text(message.text.clone()),
+                message = connection.member.next() => Next::Text(message.text.clone()),
                 Ok(()) = connection.ticks.changed(), if connection.subscription.frames => {
                     match connection.frame() {
                         Some(frame) => Next::Text(frame),

@@ -274,11 +274,11 @@ fn frames_carry_the_latest_sample_of_each_device() {
 }
 
 #[tokio::test]
-async fn a_full_queue_drops_and_counts() {
+async fn a_full_queue_lets_go_of_the_oldest_and_counts() {
     use super::frames::Frames;
     use super::hub::Hub;
     let hub = Hub::new(Frames::new(std::time::Duration::from_secs(1), 3));
-    let mut slow = hub.join();
+    let slow = hub.join();
     slow.subscribe(Subscription::parse(r#"{"type": "subscribe", "devices": ["a"]}"#).expect("a"));
     let other = hub.join();
     assert_eq!(hub.clients(), 2);
@@ -299,8 +299,10 @@ async fn a_full_queue_drops_and_counts() {
     });
     assert_eq!(slow.take_missed(), 10);
     assert_eq!(slow.take_missed(), 0, "told once");
-    let first = slow.queue.recv().await.expect("queued");
-    assert_eq!(first.text.as_str(), "0", "the oldest are kept, in order");
+    let first = slow.next().await;
+    assert_eq!(first.text.as_str(), "10", "the newest are kept, in order");
+    let second = slow.next().await;
+    assert_eq!(second.text.as_str(), "11");
     drop(other);
     assert_eq!(hub.clients(), 1);
 }
