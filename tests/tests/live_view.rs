@@ -99,7 +99,8 @@ async fn showing_a_device_polls_it_every_second_until_the_page_closes() {
         ))
         .await
         .expect("subscribe");
-    let last = last_live_poll(&mut jobs).await;
+    // An open page goes on reading (a client that reads nothing for 10 s is closed).
+    let last = reading(&mut socket, last_live_poll(&mut jobs)).await;
     assert!(
         last <= Duration::from_secs(10),
         "live polls went on {last:?} after the page left the device"
@@ -210,6 +211,21 @@ async fn showing_a_device_polls_it_every_second_until_the_page_closes() {
 }
 
 /// How long after now live poll jobs kept coming, watching for 14 s.
+/// Runs `work` while reading, and dropping, what `socket` receives, as an open page does.
+async fn reading<S, T>(socket: &mut S, work: impl std::future::Future<Output = T>) -> T
+where
+    S: futures::Stream + Unpin,
+{
+    let drain = async {
+        while socket.next().await.is_some() {}
+        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        out = work => out,
+        () = drain => unreachable!("pending never ends"),
+    }
+}
+
 async fn last_live_poll(jobs: &mut async_nats::Subscriber) -> Duration {
     let since = tokio::time::Instant::now();
     let mut last_live = Duration::ZERO;
