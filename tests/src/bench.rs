@@ -55,13 +55,17 @@ pub fn usage(pid: u32) -> (f64, u64) {
     };
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
     let cpu = (ticks(11) + ticks(12)) / 100.0;
+    (cpu, memory_kib(pid, "VmHWM:"))
+}
+
+/// A memory figure of a process in KiB (`field` of /proc/<pid>/status); 0 once it is gone.
+fn memory_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm = status
+    status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
-    (cpu, hwm)
+        .unwrap_or(0)
 }
 
 /// The number after the command-line flag `name`, else `default`.
@@ -165,12 +169,7 @@ pub fn arg_word(name: &str, default: &str) -> String {
 
 /// The current resident memory of a process in KiB (VmRSS), from /proc; 0 once it is gone.
 pub fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    memory_kib(pid, "VmRSS:")
 }
 
 /// The value of the unlabelled series `name` in the gateway's `GET /metrics`, read with a
